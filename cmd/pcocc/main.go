@@ -1,0 +1,34 @@
+// Command pcocc runs HPC containers and virtual machines without root.
+// Installed also as pcocc-rs: both names are the same program.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/pcocc/pcocc/internal/cli"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	if code, ok := cli.RunInternal(os.Args); ok {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := cli.NewRoot(os.Args[0])
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		var ee *cli.ExitError
+		if !asExit(err, &ee) || ee.Err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), err)
+		}
+	}
+	return cli.CodeOf(err)
+}

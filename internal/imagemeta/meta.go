@@ -1,0 +1,60 @@
+// Package imagemeta holds the description of an image as a repository stores it:
+// the run-time configuration taken from the image, where it came from, and the
+// layers it was built from. It is plain data shared by the import pipeline, the
+// repository and the container launcher.
+package imagemeta
+
+import "time"
+
+// FormatVersion is the version of the metadata layout written by this program.
+const FormatVersion = 1
+
+// Type of an image in a repository.
+const (
+	TypeContainer = "container"
+	TypeVM        = "vm"
+)
+
+// Config is the part of an OCI image configuration that matters at run time.
+type Config struct {
+	Env        []string          `json:"env,omitempty"`
+	Entrypoint []string          `json:"entrypoint,omitempty"`
+	Cmd        []string          `json:"cmd,omitempty"`
+	WorkingDir string            `json:"workingDir,omitempty"`
+	User       string            `json:"user,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+}
+
+// Origin says where an image came from.
+type Origin struct {
+	Source string    `json:"source"`           // the SOURCE argument given to import, as typed
+	Digest string    `json:"digest,omitempty"` // digest of the source manifest or config
+	Date   time.Time `json:"date"`             // when it was imported
+	Owner  string    `json:"owner"`            // user name (uid) of the importer
+}
+
+// Layer is one stored layer blob of an image, bottom first in Meta.Layers.
+type Layer struct {
+	Digest    string `json:"digest"`    // sha256:<hex> of the blob as stored (maybe compressed)
+	DiffID    string `json:"diffID"`    // sha256:<hex> of the uncompressed tar
+	MediaType string `json:"mediaType"` // media type of the blob as stored
+	Size      int64  `json:"size"`      // size of the blob as stored
+}
+
+// Squashfs describes the image's built root filesystem.
+type Squashfs struct {
+	File        string `json:"file"` // file name inside the image directory
+	Size        int64  `json:"size"`
+	Compression string `json:"compression"`
+}
+
+// Meta is everything a repository records about one image.
+type Meta struct {
+	Format       int       `json:"format"`
+	Type         string    `json:"type"`
+	Config       Config    `json:"config"`
+	Origin       Origin    `json:"origin"`
+	ConfigDigest string    `json:"configDigest,omitempty"` // blob holding the original OCI config
+	Layers       []Layer   `json:"layers,omitempty"`
+	Squashfs     *Squashfs `json:"squashfs,omitempty"` // nil: no squashfs was built
+}
