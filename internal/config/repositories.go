@@ -1,0 +1,136 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/pcocc/pcocc/internal/imageref"
+)
+
+// UserRepo is the name of the built-in repository.
+const UserRepo = "user"
+
+// Repository is an image repository. Source is where it is defined; the
+// zero Source is the built-in user repository.
+type Repository struct {
+	Name        string
+	Path        string // absolute and clean
+	Description string
+	Source      Source
+}
+
+var repositoryKeys = []string{"path", "description"}
+
+// decodeRepositories reads the "repositories:" mapping of one file.
+func (d *decoder) decodeRepositories(root ast.Node, layer int) []def[Repository] {
+	var out []def[Repository]
+	d.fields(root, "", []string{"repositories"}, func(_ string, v ast.Node) {
+		for _, p := range d.pairs(v, "repositories", "a mapping of repository names") {
+			if r, ok := d.repository(p); ok {
+				out = append(out, def[Repository]{name: r.Name, layer: layer, src: r.Source, val: r})
+			}
+		}
+	})
+	return out
+}
+
+func (d *decoder) repository(p *ast.MappingValueNode) (Repository, bool) {
+	name, ok := d.key(p, "repositories")
+	if !ok {
+		return Repository{}, false
+	}
+	r := Repository{Name: name, Source: d.at(p.Key)}
+	ctx := fmt.Sprintf("repository %q", name)
+	if err := imageref.ValidateRepo(name); err != nil {
+		d.wrapf(p.Key, "", err, "bad repository name")
+		return r, false
+	}
+	var pathNode ast.Node
+	d.fields(p.Value, ctx, repositoryKeys, func(k string, v ast.Node) {
+		switch k {
+		case "path":
+			pathNode = v
+			r.Path = d.str(v, ctx, k)
+		case "description":
+			r.Description = d.str(v, ctx, k)
+		}
+	})
+	if pathNode == nil {
+		d.errorf(p.Key, ctx, "missing key \"path\"")
+		return r, false
+	}
+	path, err := repoPath(r.Path, d.env)
+	if err != nil {
+		d.wrapf(pathNode, ctx, err, "path %q", r.Path)
+		return r, false
+	}
+	r.Path = path
+	return r, true
+}
+
+// repoPath expands a repository path and insists on an absolute result:
+// an unset variable would otherwise silently move the repository (e.g.
+// "$PROJECT/images" to "/images"), and a relative path would depend on the
+// directory the command runs in.
+func repoPath(raw string, env func(string) string) (string, error) {
+	x, err := expand(raw, env)
+	switch {
+	case err != nil:
+		return "", err
+	case len(x.unset) > 0:
+		return "", fmt.Errorf("$%s is not set", strings.Join(x.unset, ", $"))
+	case x.value == "":
+		return "", errors.New("empty path")
+	case !filepath.IsAbs(x.value):
+		return "", errors.New("not an absolute path")
+	}
+	return filepath.Clean(x.value), nil
+}
+
+// checkParent reports a repository whose parent directory is missing: a
+// repository is created on first use, but only inside an existing
+// directory, so a typo does not silently build a tree elsewhere.
+func checkParent(r Repository) error {
+	parent := filepath.Dir(r.Path)
+	fi, err := os.Stat(parent)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errorAt(r.Source, nil, "repository %q: parent directory %q of %q does not exist (it must exist)",
+			r.Name, parent, r.Path)
+	case err != nil:
+		return errorAt(r.Source, err, "repository %q: checking parent directory %q", r.Name, parent)
+	case !fi.IsDir():
+		return errorAt(r.Source, nil, "repository %q: parent %q of %q is not a directory", r.Name, parent, r.Path)
+	}
+	return nil
+}
+
+// searchOrder puts the winning definitions in the order a bare image name
+// is searched: user first, then by layer from the highest priority down,
+// and within a layer in definition order.
+func searchOrder(defs []def[Repository]) []Repository {
+	var out []Repository
+	for _, d := range defs {
+		if d.name == UserRepo {
+			out = append(out, d.val)
+		}
+	}
+	maxLayer := 0
+	for _, d := range defs {
+		maxLayer = max(maxLayer, d.layer)
+	}
+	for l := maxLayer; l >= 0; l-- {
+		for _, d := range defs {
+			if d.layer == l && d.name != UserRepo {
+				out = append(out, d.val)
+			}
+		}
+	}
+	return out
+}

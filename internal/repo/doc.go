@@ -1,0 +1,22 @@
+// Package repo keeps images on disk: one directory per repository, laid out as
+//
+//	REPO/
+//	  pcocc-repo.json        marker: {"format": 1}
+//	  .lock                  flock: shared while a command changes the repository,
+//	                         exclusive while it is cleaned (gc)
+//	  blobs/sha256/HEX       layer and config blobs, content-addressed, shared by images
+//	  store/ID/              one immutable directory per imported image version:
+//	    meta.json              config, origin, layers (imagemeta.Meta)
+//	    rootfs.sqfs            the flattened root filesystem
+//	  images/NAME -> ../store/ID   the name of an image is a symlink
+//	  tmp/ID/                work in progress of one command; tmp/ID/.lock is held
+//	                         (flock) by its owner while it lives
+//
+// Publishing an image is a rename of its finished store directory and the
+// atomic creation (or replacement, with rename(2)) of its name symlink, so a
+// reader sees either the old image or the new one, never half of one. A
+// command killed at any point leaves only a tmp/ID whose lock nobody holds,
+// or an unreferenced store directory or blob: Clean removes those, and every
+// command that changes a repository calls it when it can get the exclusive
+// lock without waiting.
+package repo

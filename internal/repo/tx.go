@@ -1,0 +1,233 @@
+package repo
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+)
+
+// Tx is one change to a repository (an import, a rebuild, a copy) being
+// prepared in tmp/ID. Nothing of it is visible until Publish.
+type Tx struct {
+	r        *Repo
+	id       string
+	dir      string
+	repoLock *fileLock
+	staged   map[string]string // blob digest -> staged file
+	done     bool
+}
+
+// Begin starts a transaction. It holds the repository's shared lock until
+// Publish or Abort, which keeps Clean away from its files.
+func (r *Repo) Begin() (*Tx, error) {
+	if r.ReadOnly {
+		return nil, fmt.Errorf("%w %q (%s): you cannot import into it; use your own repository, for example 'user:NAME'", ErrReadOnly, r.Name, r.Path)
+	}
+	l, err := openLock(r.join(lockFile))
+	if err != nil {
+		return nil, fmt.Errorf("locking repository %q: %w", r.Name, err)
+	}
+	if err := l.shared(); err != nil {
+		l.close()
+		return nil, fmt.Errorf("locking repository %q: %w", r.Name, err)
+	}
+	t := &Tx{r: r, id: newID(), repoLock: l, staged: map[string]string{}}
+	t.dir = r.join("tmp", t.id)
+	for _, d := range []string{"image", "blobs"} {
+		if err := os.MkdirAll(filepath.Join(t.dir, d), 0o755); err != nil {
+			t.Abort()
+			return nil, fmt.Errorf("preparing import in repository %q: %w", r.Name, err)
+		}
+	}
+	return t, nil
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// Repo returns the repository being changed.
+func (t *Tx) Repo() *Repo { return t.r }
+
+// Dir is the transaction's private directory (for temporary files).
+func (t *Tx) Dir() string { return t.dir }
+
+// SquashfsPath is where the image's squashfs must be built.
+func (t *Tx) SquashfsPath() string { return filepath.Join(t.dir, "image", "rootfs.sqfs") }
+
+// HasBlob reports whether the repository or this transaction has the blob.
+func (t *Tx) HasBlob(digest string) bool {
+	if _, ok := t.staged[digest]; ok {
+		return true
+	}
+	p, err := t.r.BlobPath(digest)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
+	return err == nil
+}
+
+// BlobWriter returns a file to write the blob with this digest into, or nil
+// when the repository already has it. The caller checks the digest of what it
+// writes; a mismatch must abort the transaction.
+func (t *Tx) BlobWriter(digest string) (io.WriteCloser, error) {
+	hexd, err := digestHex(digest)
+	if err != nil {
+		return nil, err
+	}
+	if t.HasBlob(digest) {
+		return nil, nil
+	}
+	p := filepath.Join(t.dir, "blobs", hexd)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("storing blob %s: %w", digest, err)
+	}
+	t.staged[digest] = p
+	return f, nil
+}
+
+// LinkBlob stages a blob from a file of another repository: a hard link when
+// both are on one file system (blobs are immutable), else a copy.
+func (t *Tx) LinkBlob(digest, src string) error {
+	if t.HasBlob(digest) {
+		return nil
+	}
+	hexd, err := digestHex(digest)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(t.dir, "blobs", hexd)
+	if err := linkOrCopy(src, p); err != nil {
+		return fmt.Errorf("copying blob %s: %w", digest, err)
+	}
+	t.staged[digest] = p
+	return nil
+}
+
+// Publish makes the prepared image visible as name. Without force an
+// existing name is an error and nothing changes.
+func (t *Tx) Publish(name string, meta *imagemeta.Meta, force bool) error {
+	if t.done {
+		return errors.New("transaction already finished")
+	}
+	link := t.r.join("images", name)
+	if _, err := os.Lstat(link); err == nil && !force {
+		return t.existsError(name)
+	}
+	if err := t.writeMeta(meta); err != nil {
+		return err
+	}
+	if err := t.commitBlobs(); err != nil {
+		return err
+	}
+	store := t.r.join("store", t.id)
+	if err := os.Rename(filepath.Join(t.dir, "image"), store); err != nil {
+		return fmt.Errorf("publishing image %q: %w", name, err)
+	}
+	old, err := t.link(name, force)
+	if err != nil {
+		os.RemoveAll(store)
+		return err
+	}
+	if old != "" {
+		os.RemoveAll(filepath.Join(t.r.join("images"), old))
+	}
+	t.finish()
+	return nil
+}
+
+func (t *Tx) existsError(name string) error {
+	return fmt.Errorf("%w: %q in repository %q (use -f to replace it)", ErrExists, name, t.r.Name)
+}
+
+// link points images/name at the new store directory and returns the
+// previous target, if any. Creating a symlink fails if the name exists, which
+// makes "import without -f" safe against a concurrent import of the same name;
+// replacing goes through rename(2), which is atomic.
+func (t *Tx) link(name string, force bool) (string, error) {
+	target := filepath.Join("..", "store", t.id)
+	link := t.r.join("images", name)
+	if !force {
+		if err := os.Symlink(target, link); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return "", t.existsError(name)
+			}
+			return "", fmt.Errorf("publishing image %q: %w", name, err)
+		}
+		return "", nil
+	}
+	old, _ := os.Readlink(link)
+	tmp := t.r.join("images", "."+name+"."+t.id)
+	if err := os.Symlink(target, tmp); err != nil {
+		return "", fmt.Errorf("publishing image %q: %w", name, err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("publishing image %q: %w", name, err)
+	}
+	return old, nil
+}
+
+func (t *Tx) writeMeta(meta *imagemeta.Meta) error {
+	data, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(t.dir, "image", metaFile)
+	if err := writeFileSync(p, append(data, '\n')); err != nil {
+		return fmt.Errorf("writing image metadata: %w", err)
+	}
+	if meta.Squashfs != nil {
+		if err := syncFile(filepath.Join(t.dir, "image", meta.Squashfs.File)); err != nil {
+			return fmt.Errorf("writing squashfs: %w", err)
+		}
+	}
+	return nil
+}
+
+// commitBlobs moves staged blobs into blobs/. A blob that appeared meanwhile
+// (another import of a shared layer) is kept: both are the same bytes.
+func (t *Tx) commitBlobs() error {
+	for digest, p := range t.staged {
+		dst, _ := t.r.BlobPath(digest)
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		if err := syncFile(p); err != nil {
+			return fmt.Errorf("storing blob %s: %w", digest, err)
+		}
+		if err := os.Rename(p, dst); err != nil {
+			return fmt.Errorf("storing blob %s: %w", digest, err)
+		}
+	}
+	return nil
+}
+
+// Abort discards the transaction. It is safe to call after Publish.
+func (t *Tx) Abort() {
+	if t.done {
+		return
+	}
+	t.finish()
+}
+
+func (t *Tx) finish() {
+	t.done = true
+	os.RemoveAll(t.dir)
+	t.repoLock.close()
+	t.r.TryClean()
+}
