@@ -6,6 +6,28 @@ func newImageCmd(g *Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "image",
 		Short: "Import, list and manage images in repositories",
+		Long: `Images live in repositories (see 'pcocc help repositories'). An image is
+named NAME (searched in every repository, the user's first) or REPO:NAME.`,
 	}
+	c.AddCommand(
+		newImageImportCmd(g),
+		newImageListCmd(g),
+		newImageShowCmd(g),
+		newImageDeleteCmd(g),
+		newImageRebuildCmd(g),
+		newImageCopyCmd(g),
+		newImageExportCmd(g),
+		newImageRepoCmd(g),
+	)
 	return c
+}
+
+// exactArgs is cobra.ExactArgs with our usage error (exit status 2).
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s: expected %s (see '%s --help')", c.CommandPath(), names, c.CommandPath())
+		}
+		return nil
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/config"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
@@ -23,6 +25,8 @@ type Globals struct {
 	Stderr  io.Writer
 	Stdin   io.Reader
 	Log     *slog.Logger
+
+	cfg *config.Config
 }
 
 // NewRoot returns the root command. argv0 is the name the program was called by

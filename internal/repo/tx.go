@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,10 +79,28 @@ func (t *Tx) HasBlob(digest string) bool {
 	return err == nil
 }
 
+// StagedBlob is a blob being written into a transaction. Close keeps it
+// (staged until Publish), Abort drops it.
+type StagedBlob struct {
+	*os.File
+	t      *Tx
+	digest string
+}
+
+// Close keeps the blob.
+func (b *StagedBlob) Close() error { return b.File.Close() }
+
+// Abort drops the blob (its digest did not match, or the copy failed).
+func (b *StagedBlob) Abort() error {
+	b.File.Close()
+	delete(b.t.staged, b.digest)
+	return os.Remove(b.File.Name())
+}
+
 // BlobWriter returns a file to write the blob with this digest into, or nil
 // when the repository already has it. The caller checks the digest of what it
-// writes; a mismatch must abort the transaction.
-func (t *Tx) BlobWriter(digest string) (io.WriteCloser, error) {
+// writes and calls Abort on a mismatch.
+func (t *Tx) BlobWriter(digest string) (*StagedBlob, error) {
 	hexd, err := digestHex(digest)
 	if err != nil {
 		return nil, err
@@ -97,7 +114,7 @@ func (t *Tx) BlobWriter(digest string) (io.WriteCloser, error) {
 		return nil, fmt.Errorf("storing blob %s: %w", digest, err)
 	}
 	t.staged[digest] = p
-	return f, nil
+	return &StagedBlob{File: f, t: t, digest: digest}, nil
 }
 
 // LinkBlob stages a blob from a file of another repository: a hard link when

@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"slices"
+	"strings"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/importer"
+	"github.com/pcocc/pcocc/internal/progress"
+	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/squashfs"
+)
+
+type importOptions struct {
+	compress string
+	force    bool
+}
+
+func newImageImportCmd(g *Globals) *cobra.Command {
+	var o importOptions
+	c := &cobra.Command{
+		Use:   "import [--compress C] [-f] SOURCE [REPO:]NAME",
+		Short: "Import an image into a repository",
+		Long: `Import an image into a repository (the user repository when no REPO is given).
+The layers are flattened in one streaming pass into a squashfs file.
+
+SOURCE is TRANSPORT:PATH (TRANSPORT://PATH also works):
+  docker-archive:FILE[:REF]   a 'docker save' or 'podman save' archive
+  oci:DIR[:TAG]               an OCI image layout directory
+  oci-archive:FILE[:TAG]      a tar of an OCI image layout`,
+		Example: `  docker save my_docker_image -o my_docker_image.tar
+  pcocc image import docker-archive:my_docker_image.tar my_docker_image`,
+		Args: exactArgs(2, "SOURCE and NAME"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runImport(c.Context(), g, o, args[0], args[1])
+		},
+	}
+	addCompressFlag(c, &o.compress)
+	c.Flags().BoolVarP(&o.force, "force", "f", false, "replace an existing image of that name")
+	return c
+}
+
+func runImport(ctx context.Context, g *Globals, o importOptions, source, dest string) error {
+	ref, err := imagesrc.ParseRef(source)
+	if err != nil {
+		return usageError("SOURCE: %v", err)
+	}
+	if err := checkCompression(g, o.compress); err != nil {
+		return err
+	}
+	set, err := g.repos()
+	if err != nil {
+		return err
+	}
+	r, name, err := set.dest(dest)
+	if err != nil {
+		return err
+	}
+	if !o.force {
+		if _, err := r.Get(name); err == nil {
+			return fmt.Errorf("image %q already exists in repository %q (use -f to replace it)", name, r.Name)
+		}
+	}
+	img, err := imagesrc.Open(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer img.Close()
+	tx, err := r.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Abort()
+	meta, err := importer.Import(ctx, img, txSink{tx}, importer.Options{
+		Compression: o.compress, Progress: newProgress(g, "importing "+name), Log: g.Log})
+	if err != nil {
+		return err
+	}
+	meta.Origin = origin(source, img.Digest)
+	if err := tx.Publish(name, meta, o.force); err != nil {
+		return err
+	}
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "Successfully imported %s as %s\n", source, qualified(r, name))
+	}
+	return nil
+}
+
+func origin(source, digest string) imagemeta.Origin {
+	owner := strconv.Itoa(osGetuid())
+	if u, err := user.Current(); err == nil {
+		owner = u.Username
+	}
+	return imagemeta.Origin{Source: source, Digest: digest, Date: time.Now().UTC().Truncate(time.Second), Owner: owner}
+}
+
+func qualified(r *repo.Repo, name string) string {
+	if r.Name == "user" {
+		return name
+	}
+	return r.Name + ":" + name
+}
+
+// newProgress shows progress on a terminal and stays silent otherwise.
+func newProgress(g *Globals, label string) progress.Reporter {
+	f, _ := g.Stderr.(*os.File)
+	return progress.New(f, label, g.Quiet)
+}
+
+func addCompressFlag(c *cobra.Command, v *string) {
+	c.Flags().StringVar(v, "compress", squashfs.DefaultCompression,
+		"squashfs compression: "+strings.Join(squashfs.Compressions, ", "))
+}
+
+func checkCompression(g *Globals, c string) error {
+	if !slices.Contains(squashfs.Compressions, c) {
+		return usageError("--compress: unknown compression %q (known: %s)", c, strings.Join(squashfs.Compressions, ", "))
+	}
+	if eff := squashfs.Effective(c); eff != c {
+		g.Log.Warn(fmt.Sprintf("tar2sqfs cannot write an uncompressed squashfs: using %s, the fastest codec", eff))
+	}
+	return nil
+}
+
+// blobOpener reads blobs of a repository for rebuild and export.
+func blobOpener(r *repo.Repo) func(digest string) (io.ReadCloser, error) {
+	return func(digest string) (io.ReadCloser, error) { return r.OpenBlob(digest) }
+}

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newImageDeleteCmd(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:               "delete [REPO:]NAME...",
+		Aliases:           []string{"rm"},
+		Short:             "Delete images",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeImages(g, -1),
+		RunE: func(c *cobra.Command, args []string) error {
+			set, err := g.repos()
+			if err != nil {
+				return err
+			}
+			for _, a := range args {
+				img, err := set.find(a)
+				if err != nil {
+					return err
+				}
+				if err := img.Repo.Delete(img.Name); err != nil {
+					return err
+				}
+				if !g.Quiet {
+					fmt.Fprintf(g.Stdout, "Deleted %s\n", img.QualifiedName())
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newImageCopyCmd(g *Globals) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:               "copy [REPO:]NAME [REPO:]NAME",
+		Aliases:           []string{"cp"},
+		Short:             "Copy an image within a repository or to another one",
+		Args:              exactArgs(2, "a source and a destination image name"),
+		ValidArgsFunction: positional(completeImages(g, -1), completeRepoPrefix(g)),
+		RunE: func(c *cobra.Command, args []string) error {
+			set, err := g.repos()
+			if err != nil {
+				return err
+			}
+			src, err := set.find(args[0])
+			if err != nil {
+				return err
+			}
+			dst, name, err := set.dest(args[1])
+			if err != nil {
+				return err
+			}
+			if err := dst.Copy(src, name, force); err != nil {
+				return err
+			}
+			if !g.Quiet {
+				fmt.Fprintf(g.Stdout, "Copied %s to %s\n", src.QualifiedName(), qualified(dst, name))
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "replace an existing image of that name")
+	return c
+}
+
+func newImageRepoCmd(g *Globals) *cobra.Command {
+	c := &cobra.Command{Use: "repo", Short: "List and clean image repositories"}
+	c.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the configured repositories, in search order",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			set, err := g.repos()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Stdout, "%-16s %-4s %-40s %s\n", "Name", "Mode", "Path", "Description")
+			for _, n := range set.order {
+				d, mode := set.defs[n], "rw"
+				if r, err := set.get(n); err != nil {
+					mode = "err"
+				} else if r.ReadOnly {
+					mode = "ro"
+				}
+				fmt.Fprintf(g.Stdout, "%-16s %-4s %-40s %s\n", d.Name, mode, d.Path, d.Description)
+			}
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:               "gc [REPO]",
+		Short:             "Remove unused blobs and the leftovers of interrupted commands",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: onlyFirst(completeRepos(g)),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := "user"
+			if len(args) == 1 {
+				name = args[0]
+			}
+			set, err := g.repos()
+			if err != nil {
+				return err
+			}
+			r, err := set.get(name)
+			if err != nil {
+				return err
+			}
+			rep, err := r.Clean()
+			if err != nil {
+				return err
+			}
+			if !g.Quiet {
+				fmt.Fprintf(g.Stdout, "Repository %s: removed %d unused blobs, %d unused image versions, %d temporary directories (%s)\n",
+					r.Name, rep.Blobs, rep.StoreDirs, rep.TmpDirs, humanSize(rep.BytesFreed))
+			}
+			return nil
+		},
+	})
+	return c
+}

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/importer"
+	"github.com/pcocc/pcocc/internal/squashfs"
+)
+
+func newImageRebuildCmd(g *Globals) *cobra.Command {
+	var compress string
+	c := &cobra.Command{
+		Use:               "rebuild [REPO:]NAME",
+		Short:             "Rebuild an image's squashfs from its stored layers",
+		Args:              exactArgs(1, "one image name"),
+		ValidArgsFunction: completeImages(g, 1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkCompression(g, compress); err != nil {
+				return err
+			}
+			set, err := g.repos()
+			if err != nil {
+				return err
+			}
+			img, err := set.find(args[0])
+			if err != nil {
+				return err
+			}
+			tx, err := img.Repo.Begin()
+			if err != nil {
+				return err
+			}
+			defer tx.Abort()
+			meta := img.Meta
+			err = importer.Rebuild(c.Context(), &meta, blobOpener(img.Repo), tx.SquashfsPath(),
+				importer.Options{Compression: compress, Progress: newProgress(g, "rebuilding "+img.Name), Log: g.Log})
+			if err != nil {
+				return fmt.Errorf("rebuilding %s: %w", img.QualifiedName(), err)
+			}
+			fi, err := os.Stat(tx.SquashfsPath())
+			if err != nil {
+				return err
+			}
+			meta.Squashfs = &imagemeta.Squashfs{File: importer.SquashfsFile, Size: fi.Size(), Compression: squashfs.Effective(compress)}
+			if err := tx.Publish(img.Name, &meta, true); err != nil {
+				return err
+			}
+			if !g.Quiet {
+				fmt.Fprintf(g.Stdout, "Rebuilt %s\n", img.QualifiedName())
+			}
+			return nil
+		},
+	}
+	addCompressFlag(c, &compress)
+	return c
+}
+
+func newImageExportCmd(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:               "export [REPO:]NAME DEST",
+		Short:             "Export an image to docker-archive:FILE[:REF], oci:DIR[:TAG] or oci-archive:FILE[:TAG]",
+		Args:              exactArgs(2, "NAME and DEST"),
+		ValidArgsFunction: completeImages(g, 1),
+		RunE: func(c *cobra.Command, args []string) error {
+			dest, err := imagesrc.ParseRef(args[1])
+			if err != nil {
+				return usageError("DEST: %v", err)
+			}
+			set, err := g.repos()
+			if err != nil {
+				return err
+			}
+			img, err := set.find(args[0])
+			if err != nil {
+				return err
+			}
+			if err := importer.Export(c.Context(), &img.Meta, blobOpener(img.Repo), dest); err != nil {
+				return fmt.Errorf("exporting %s: %w", img.QualifiedName(), err)
+			}
+			if !g.Quiet {
+				fmt.Fprintf(g.Stdout, "Exported %s to %s\n", img.QualifiedName(), args[1])
+			}
+			return nil
+		},
+	}
+}

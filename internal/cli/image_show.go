@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/repo"
+)
+
+func newImageShowCmd(g *Globals) *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:               "show [REPO:]NAME",
+		Short:             "Show an image's configuration and origin",
+		Args:              exactArgs(1, "one image name"),
+		ValidArgsFunction: completeImages(g, 1),
+		RunE: func(c *cobra.Command, args []string) error {
+			set, err := g.repos()
+			if err != nil {
+				return err
+			}
+			img, err := set.find(args[0])
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				return writeJSON(g.Stdout, img.Meta)
+			case "text":
+				return showImage(g.Stdout, img)
+			}
+			return usageError("--format: %q is not text or json", format)
+		},
+	}
+	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return c
+}
+
+func showImage(w io.Writer, img *repo.Image) error {
+	m := img.Meta
+	kv := func(k string, v any) { fmt.Fprintf(w, "%-12s %v\n", k+":", v) }
+	kv("Name", img.QualifiedName())
+	kv("Repository", fmt.Sprintf("%s (%s)", img.Repo.Name, img.Repo.Path))
+	kv("Type", m.Type)
+	kv("Source", m.Origin.Source)
+	kv("Digest", m.Origin.Digest)
+	kv("Imported", m.Origin.Date.Local().Format("2006-01-02T15:04:05")+" by "+m.Origin.Owner)
+	kv("Layers", len(m.Layers))
+	if _, err := img.SquashfsPath(); err != nil {
+		kv("Squashfs", forbidden+" "+err.Error())
+	} else {
+		kv("Squashfs", fmt.Sprintf("%s, %s", humanSize(m.Squashfs.Size), m.Squashfs.Compression))
+	}
+	c := m.Config
+	kv("Entrypoint", quoteList(c.Entrypoint))
+	kv("Cmd", quoteList(c.Cmd))
+	kv("WorkingDir", c.WorkingDir)
+	kv("User", c.User)
+	fmt.Fprintln(w, "Env:")
+	for _, e := range c.Env {
+		fmt.Fprintf(w, "  %s\n", e)
+	}
+	if len(c.Labels) > 0 {
+		fmt.Fprintln(w, "Labels:")
+		for _, k := range sortedKeys(c.Labels) {
+			fmt.Fprintf(w, "  %s=%s\n", k, c.Labels[k])
+		}
+	}
+	return nil
+}
+
+func quoteList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

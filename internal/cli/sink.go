@@ -1,0 +1,20 @@
+package cli
+
+import (
+	"github.com/pcocc/pcocc/internal/importer"
+	"github.com/pcocc/pcocc/internal/repo"
+)
+
+// txSink lets the import pipeline write into a repository transaction
+// without either package knowing the other.
+type txSink struct{ tx *repo.Tx }
+
+func (s txSink) BlobWriter(digest string) (importer.Blob, error) {
+	b, err := s.tx.BlobWriter(digest)
+	if b == nil || err != nil {
+		return nil, err // a typed nil must not become a non-nil interface
+	}
+	return b, nil
+}
+
+func (s txSink) SquashfsPath() string { return s.tx.SquashfsPath() }

@@ -1,0 +1,270 @@
+package imagesrc
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/rootfs"
+)
+
+// checkImage is the conformance check every transport passes: the blobs
+// match the digests the image states.
+func checkImage(t *testing.T, img *Image) {
+	t.Helper()
+	if Digest(img.ConfigBlob) != img.ConfigDigest || !validDigest(img.Digest) {
+		t.Errorf("config digest %s, image digest %s", img.ConfigDigest, img.Digest)
+	}
+	for i, l := range img.Layers {
+		rc, err := l.Open()
+		if err != nil {
+			t.Fatalf("layer %d: %v", i, err)
+		}
+		blob, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if Digest(blob) != l.Digest || (l.Size >= 0 && int64(len(blob)) != l.Size) {
+			t.Errorf("layer %d: digest %s size %d, stated %s %d", i, Digest(blob), len(blob), l.Digest, l.Size)
+		}
+		dr, err := rootfs.Decompress(bytes.NewReader(blob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(dr)
+		if err != nil || Digest(plain) != l.DiffID {
+			t.Errorf("layer %d: diff ID %s, stated %s (%v)", i, Digest(plain), l.DiffID, err)
+		}
+	}
+}
+
+func TestOpenFixture(t *testing.T) {
+	f := imagesrctest.Build(t)
+	refs := []string{
+		"oci:" + f.Layout + ":" + f.Tag,
+		"oci://" + f.Layout + ":" + f.Tag,
+		"oci-archive:" + f.OCIArchive,
+		"oci-archive:" + f.OCIArchive + ":multi",
+		"docker-archive:" + f.DockerArchive,
+		"docker-archive:" + f.DockerArchive + ":probe/multi:1",
+		"docker-archive:" + f.DockerArchive + ":docker.io/probe/multi:1",
+		"docker-archive:" + f.DockerArchive + ":@0",
+	}
+	for _, s := range refs {
+		t.Run(s, func(t *testing.T) {
+			ref, err := ParseRef(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := Open(context.Background(), ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			if len(img.Layers) != 3 {
+				t.Fatalf("%d layers, want 3", len(img.Layers))
+			}
+			c := img.Config
+			if strings.Join(c.Entrypoint, " ") != "/bin/sh -c" || strings.Join(c.Cmd, " ") != "cat /opt/app/file" ||
+				c.WorkingDir != "/opt" || c.User != "1000:1000" || c.Labels["org.test"] != "yes" ||
+				!strings.Contains(strings.Join(c.Env, " "), "FOO=bar") {
+				t.Errorf("config %+v", c)
+			}
+			checkImage(t, img)
+		})
+	}
+}
+
+// dockerArchive writes a docker-archive from files and returns its path.
+func dockerArchive(t *testing.T, files map[string]string, symlinks map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, body := range files {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(body)), Mode: 0o644})
+		io.WriteString(tw, body)
+	}
+	for name, target := range symlinks {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777})
+	}
+	tw.Close()
+	p := filepath.Join(t.TempDir(), "a.tar")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func layerTar(t *testing.T, name, body string) string {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(body)), Mode: 0o644})
+	io.WriteString(tw, body)
+	tw.Close()
+	return buf.String()
+}
+
+func configJSON(diffIDs ...string) string {
+	b, _ := json.Marshal(map[string]any{
+		"config": map[string]any{"Env": []string{"A=1"}, "Cmd": []string{"/bin/sh"}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs},
+	})
+	return string(b)
+}
+
+func manifestJSON(ms ...dockerManifest) string {
+	b, _ := json.Marshal(ms)
+	return string(b)
+}
+
+func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
+
+func TestDockerArchiveLayouts(t *testing.T) {
+	layer := layerTar(t, "hello", "world")
+	ld := Digest([]byte(layer))
+	cfg := configJSON(ld)
+	cd := Digest([]byte(cfg))
+	id := strings.Repeat("ab", 32)
+	tests := []struct {
+		name     string
+		files    map[string]string
+		symlinks map[string]string
+	}{
+		{"docker <id>/layer.tar", map[string]string{
+			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
+			hexOf(cd) + ".json": cfg,
+			id + "/layer.tar":   layer,
+		}, nil},
+		{"podman <digest>.tar and symlink", map[string]string{
+			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
+			hexOf(cd) + ".json": cfg,
+			hexOf(ld) + ".tar":  layer,
+		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
+		{"manifest naming the symlink", map[string]string{
+			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
+			hexOf(cd) + ".json": cfg,
+			hexOf(ld) + ".tar":  layer,
+		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := dockerArchive(t, tc.files, tc.symlinks)
+			img, err := Open(context.Background(), Ref{Transport: DockerArchive, Path: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			if len(img.Layers) != 1 || img.Layers[0].Digest != ld || img.Config.Env[0] != "A=1" || img.Digest != cd {
+				t.Fatalf("image %+v", img)
+			}
+			checkImage(t, img)
+		})
+	}
+}
+
+func TestOpenFaults(t *testing.T) {
+	layer := layerTar(t, "hello", "world")
+	ld := Digest([]byte(layer))
+	cfg := configJSON(ld)
+	cd := Digest([]byte(cfg))
+	m := dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
+	m2 := m
+	m2.RepoTags = []string{"b:2"}
+	good := map[string]string{"manifest.json": manifestJSON(m), hexOf(cd) + ".json": cfg, hexOf(ld) + ".tar": layer}
+	with := func(k, v string) map[string]string {
+		out := map[string]string{}
+		for a, b := range good {
+			out[a] = b
+		}
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+		return out
+	}
+	empty := filepath.Join(t.TempDir(), "empty.tar")
+	os.WriteFile(empty, nil, 0o644)
+	text := filepath.Join(t.TempDir(), "text.tar")
+	os.WriteFile(text, bytes.Repeat([]byte("this is not a tar\n"), 100), 0o644)
+	tests := []struct {
+		name string
+		ref  Ref
+		want string
+	}{
+		{"missing layer blob", Ref{DockerArchive, dockerArchive(t, with(hexOf(ld)+".tar", ""), nil), ""}, "manifest names missing blob"},
+		{"missing config blob", Ref{DockerArchive, dockerArchive(t, with(hexOf(cd)+".json", ""), nil), ""}, "manifest names missing blob"},
+		{"config not matching", Ref{DockerArchive, dockerArchive(t, with(hexOf(cd)+".json", configJSON(ld, ld)), nil), ""}, "does not match its digest"},
+		{"no manifest", Ref{DockerArchive, dockerArchive(t, with("manifest.json", ""), nil), ""}, "not a docker archive"},
+		{"two images", Ref{DockerArchive, dockerArchive(t, with("manifest.json", manifestJSON(m, m2)), nil), ""}, "holds 2 images (a:1, b:2)"},
+		{"unknown name", Ref{DockerArchive, dockerArchive(t, good, nil), "c:3"}, `no image "c:3" in the archive (it holds a:1)`},
+		{"empty file", Ref{DockerArchive, empty, ""}, "is empty"},
+		{"not a tar", Ref{DockerArchive, text, ""}, "is not a tar archive"},
+		{"missing file", Ref{DockerArchive, "/nonexistent.tar", ""}, "no such file"},
+		{"not an oci layout", Ref{OCI, t.TempDir(), ""}, "not an OCI layout"},
+		{"oci-archive of a docker archive", Ref{OCIArchive, dockerArchive(t, good, nil), ""}, "not an OCI layout"},
+		{"not supported yet", Ref{DockerDaemon, "", "busybox"}, "not supported yet"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := Open(context.Background(), tc.ref)
+			if err == nil {
+				img.Close()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q, want one line containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOpenOCIFaults(t *testing.T) {
+	f := imagesrctest.Build(t)
+	ref := Ref{Transport: OCI, Path: f.Layout}
+	// The layout holds base, v1, v2 and multi.
+	if _, err := Open(context.Background(), ref); err == nil || !strings.Contains(err.Error(), "name one with :TAG") {
+		t.Errorf("several images, no tag: error %v", err)
+	}
+	ref.Ref = "nope"
+	if _, err := Open(context.Background(), ref); err == nil || !strings.Contains(err.Error(), `unknown tag "nope"`) {
+		t.Errorf("unknown tag: error %v", err)
+	}
+	// A layer blob removed from the layout.
+	img, err := Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, _ := blobPath(img.Layers[2].Digest)
+	if err := os.Remove(filepath.Join(f.Layout, blob)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
+	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers[2].Digest) {
+		t.Errorf("missing blob: error %v", err)
+	}
+}
+
+func TestNormalizeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"busybox":                  "docker.io/library/busybox:latest",
+		"probe/multi:1":            "docker.io/probe/multi:1",
+		"docker.io/probe/multi:1":  "docker.io/probe/multi:1",
+		"localhost/x":              "localhost/x:latest",
+		"reg.example:5000/a/b:tag": "reg.example:5000/a/b:tag",
+		"reg.example:5000/a":       "reg.example:5000/a:latest",
+	} {
+		if got := normalizeName(in); got != want {
+			t.Errorf("normalizeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

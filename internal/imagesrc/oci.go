@@ -1,0 +1,191 @@
+package imagesrc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"runtime"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Media types of indexes and manifests, OCI and Docker.
+const (
+	dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+	dockerManifestV2   = "application/vnd.docker.distribution.manifest.v2+json"
+)
+
+func openOCI(st store, ref Ref, closeFn func() error) (*Image, error) {
+	if _, err := readSmall(st, ocispec.ImageLayoutFile); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%q is not an OCI layout: no %s", ref.Path, ocispec.ImageLayoutFile)
+		}
+		return nil, err
+	}
+	raw, err := readSmall(st, ocispec.ImageIndexFile)
+	if err != nil {
+		return nil, err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", ocispec.ImageIndexFile, err)
+	}
+	desc, err := pickTag(idx.Manifests, ref.Ref)
+	if err != nil {
+		return nil, err
+	}
+	img, err := readManifest(st, desc, 0)
+	if err != nil {
+		return nil, err
+	}
+	img.Close = closeFn
+	return img, nil
+}
+
+// pickTag selects the index entry tagged tag, or the only one.
+func pickTag(ds []ocispec.Descriptor, tag string) (ocispec.Descriptor, error) {
+	var tags []string
+	for _, d := range ds {
+		t := d.Annotations[ocispec.AnnotationRefName]
+		if tag != "" && t == tag {
+			return d, nil
+		}
+		if t != "" {
+			tags = append(tags, t)
+		}
+	}
+	switch {
+	case len(ds) == 0:
+		return ocispec.Descriptor{}, errors.New("the layout holds no image")
+	case tag != "":
+		return ocispec.Descriptor{}, fmt.Errorf("unknown tag %q (tags: %s)", tag, strings.Join(tags, ", "))
+	case len(ds) > 1:
+		return ocispec.Descriptor{}, fmt.Errorf("the layout holds %d images (tags: %s): name one with :TAG",
+			len(ds), strings.Join(tags, ", "))
+	}
+	return ds[0], nil
+}
+
+// readBlob reads a small blob and checks its digest.
+func readBlob(st store, d ocispec.Descriptor) ([]byte, error) {
+	name, err := blobPath(string(d.Digest))
+	if err != nil {
+		return nil, err
+	}
+	b, err := readSmall(st, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("manifest names missing blob %s", d.Digest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if got := Digest(b); got != string(d.Digest) {
+		return nil, fmt.Errorf("blob %s does not match its digest (%s)", d.Digest, got)
+	}
+	return b, nil
+}
+
+// manifestOrIndex holds the fields of both an image manifest and an index.
+type manifestOrIndex struct {
+	MediaType string               `json:"mediaType"`
+	Config    ocispec.Descriptor   `json:"config"`
+	Layers    []ocispec.Descriptor `json:"layers"`
+	Manifests []ocispec.Descriptor `json:"manifests"`
+}
+
+// readManifest reads an image manifest, descending through indexes.
+func readManifest(st store, d ocispec.Descriptor, depth int) (*Image, error) {
+	if depth > 4 {
+		return nil, errors.New("indexes nested too deeply")
+	}
+	b, err := readBlob(st, d)
+	if err != nil {
+		return nil, err
+	}
+	var m manifestOrIndex
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decoding manifest %s: %w", d.Digest, err)
+	}
+	switch {
+	case m.MediaType == ocispec.MediaTypeImageIndex, m.MediaType == dockerManifestList,
+		m.MediaType == "" && m.Manifests != nil:
+		sub, err := pickPlatform(m.Manifests)
+		if err != nil {
+			return nil, err
+		}
+		return readManifest(st, sub, depth+1)
+	case m.MediaType == ocispec.MediaTypeImageManifest, m.MediaType == dockerManifestV2, m.MediaType == "":
+		return imageFromManifest(st, m, string(d.Digest))
+	}
+	return nil, fmt.Errorf("manifest %s: unsupported media type %q", d.Digest, m.MediaType)
+}
+
+// pickPlatform selects the entry of an index made for this machine
+// (linux and the architecture pcocc runs on).
+func pickPlatform(ds []ocispec.Descriptor) (ocispec.Descriptor, error) {
+	var seen []string
+	for _, d := range ds {
+		p := d.Platform
+		if p == nil {
+			if len(ds) == 1 {
+				return d, nil
+			}
+			continue
+		}
+		if p.OS == "linux" && p.Architecture == runtime.GOARCH {
+			return d, nil
+		}
+		seen = append(seen, p.OS+"/"+p.Architecture)
+	}
+	return ocispec.Descriptor{}, fmt.Errorf("no image for linux/%s in the index (it has %s)",
+		runtime.GOARCH, strings.Join(seen, ", "))
+}
+
+func imageFromManifest(st store, m manifestOrIndex, digest string) (*Image, error) {
+	blob, err := readBlob(st, m.Config)
+	if err != nil {
+		return nil, err
+	}
+	cfg, diffIDs, err := parseConfig(blob)
+	if err != nil {
+		return nil, err
+	}
+	if len(diffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("manifest %s names %d layers, the configuration %d", digest, len(m.Layers), len(diffIDs))
+	}
+	img := &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: string(m.Config.Digest), Digest: digest}
+	for i, l := range m.Layers {
+		name, err := blobPath(string(l.Digest))
+		if err != nil {
+			return nil, err
+		}
+		rc, size, err := st.open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("manifest names missing blob %s", l.Digest)
+		}
+		if err != nil {
+			return nil, err
+		}
+		rc.Close()
+		img.Layers = append(img.Layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i],
+			MediaType: l.MediaType, Size: size, Open: opener(st, name)})
+	}
+	return img, nil
+}
+
+// hashBlob reads a blob through to compute its digest.
+func hashBlob(open func() (io.ReadCloser, error)) (string, error) {
+	rc, err := open()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	h := newHash()
+	if _, err := io.Copy(h, rc); err != nil {
+		return "", err
+	}
+	return h.digest(), nil
+}

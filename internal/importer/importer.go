@@ -1,0 +1,160 @@
+// Package importer turns an image opened by imagesrc into what a repository
+// keeps: the layer and configuration blobs, the metadata and one squashfs
+// holding the flattened root filesystem. Each layer blob is read once: the
+// same bytes are stored, hashed twice (blob digest and diff ID, both
+// verified), decompressed, flattened and streamed into tar2sqfs.
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/progress"
+	"github.com/pcocc/pcocc/internal/rootfs"
+	"github.com/pcocc/pcocc/internal/squashfs"
+)
+
+// SquashfsFile is the file name Meta.Squashfs records.
+const SquashfsFile = "rootfs.sqfs"
+
+// Blob is where one blob is being stored. Close commits it; Abort drops
+// it. Exactly one of them is called.
+type Blob interface {
+	io.WriteCloser
+	Abort() error
+}
+
+// Sink is the repository transaction an image is imported into.
+type Sink interface {
+	// BlobWriter returns where to store the blob with this digest, or
+	// (nil, nil) when the repository has it already.
+	BlobWriter(digest string) (Blob, error)
+	// SquashfsPath is where to build the squashfs (a temporary path of
+	// the transaction).
+	SquashfsPath() string
+}
+
+// Options tune Import, Rebuild and Export.
+type Options struct {
+	Compression string            // squashfs compression; "" is squashfs.DefaultCompression
+	Progress    progress.Reporter // nil: no progress
+	Log         *slog.Logger      // nil: no log
+}
+
+func (o Options) withDefaults() Options {
+	if o.Progress == nil {
+		o.Progress = progress.Nop()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Import stores img into sink and builds its squashfs at sink.SquashfsPath.
+// On error the caller discards the transaction: blobs already committed to
+// it are verified ones, but the image is not complete.
+func Import(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
+	opt = opt.withDefaults()
+	if err := storeConfig(img, sink); err != nil {
+		return nil, err
+	}
+	p, err := newPipeline(img.Layers, sink, opt)
+	if err != nil {
+		return nil, err
+	}
+	out := sink.SquashfsPath()
+	opt.Log.Info("importing image", "digest", img.Digest, "layers", len(img.Layers), "squashfs", out)
+	if err := p.run(ctx, out, opt.Compression); err != nil {
+		return nil, err
+	}
+	sq, err := squashfsMeta(out, opt.Compression)
+	if err != nil {
+		return nil, err
+	}
+	return &imagemeta.Meta{
+		Format:       imagemeta.FormatVersion,
+		Type:         imagemeta.TypeContainer,
+		Config:       img.Config,
+		Origin:       imagemeta.Origin{Digest: img.Digest},
+		ConfigDigest: img.ConfigDigest,
+		Layers:       p.metaLayers(),
+		Squashfs:     sq,
+	}, nil
+}
+
+// Rebuild builds the squashfs of an imported image at out from its stored
+// layers, which open returns by digest. They are verified again.
+func Rebuild(ctx context.Context, meta *imagemeta.Meta, open func(digest string) (io.ReadCloser, error), out string, opt Options) error {
+	opt = opt.withDefaults()
+	if opt.Compression == "" && meta.Squashfs != nil {
+		opt.Compression = meta.Squashfs.Compression
+	}
+	layers := make([]imagesrc.Layer, len(meta.Layers))
+	for i, l := range meta.Layers {
+		layers[i] = imagesrc.Layer{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: l.Size,
+			Open: func() (io.ReadCloser, error) { return open(l.Digest) }}
+	}
+	p, err := newPipeline(layers, nil, opt)
+	if err != nil {
+		return err
+	}
+	opt.Log.Info("rebuilding squashfs", "layers", len(layers), "squashfs", out)
+	return p.run(ctx, out, opt.Compression)
+}
+
+func storeConfig(img *imagesrc.Image, sink Sink) error {
+	if got := imagesrc.Digest(img.ConfigBlob); got != img.ConfigDigest {
+		return fmt.Errorf("image configuration does not match its digest %s (got %s)", img.ConfigDigest, got)
+	}
+	w, err := sink.BlobWriter(img.ConfigDigest)
+	if err != nil || w == nil {
+		return err
+	}
+	if _, err := w.Write(img.ConfigBlob); err != nil {
+		w.Abort()
+		return fmt.Errorf("storing image configuration: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("storing image configuration: %w", err)
+	}
+	return nil
+}
+
+func squashfsMeta(out, compression string) (*imagemeta.Squashfs, error) {
+	fi, err := os.Stat(out)
+	if err != nil {
+		return nil, fmt.Errorf("reading built squashfs: %w", err)
+	}
+	return &imagemeta.Squashfs{File: SquashfsFile, Size: fi.Size(), Compression: squashfs.Effective(compression)}, nil
+}
+
+// errBuildStopped tells the flattener that tar2sqfs is gone.
+var errBuildStopped = errors.New("squashfs build stopped")
+
+// run flattens the layers into tar2sqfs, building out.
+func (p *pipeline) run(ctx context.Context, out, compression string) error {
+	p.opt.Progress.Start(p.total(), len(p.layers))
+	defer p.opt.Progress.Done()
+	pr, pw := io.Pipe()
+	flat := make(chan error, 1)
+	go func() {
+		err := rootfs.Flatten(ctx, p.streams(), pw)
+		pw.CloseWithError(err)
+		flat <- err
+	}()
+	berr := squashfs.Build(ctx, pr, out, squashfs.BuildOptions{Compression: compression})
+	pr.CloseWithError(errBuildStopped)
+	ferr := <-flat
+	if ferr != nil && !errors.Is(ferr, errBuildStopped) {
+		_ = os.Remove(out)
+		return ferr
+	}
+	return berr
+}

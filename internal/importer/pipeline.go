@@ -1,0 +1,202 @@
+package importer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/rootfs"
+)
+
+// pipeline holds the layers of one import or rebuild.
+type pipeline struct {
+	layers []imagesrc.Layer
+	sink   Sink // nil: nothing to store
+	opt    Options
+	sizes  []int64 // blob sizes seen
+}
+
+func newPipeline(layers []imagesrc.Layer, sink Sink, opt Options) (*pipeline, error) {
+	for i, l := range layers {
+		if !validDigest(l.Digest) || !validDigest(l.DiffID) {
+			return nil, fmt.Errorf("layer %d: invalid digest %q or diff ID %q", i+1, l.Digest, l.DiffID)
+		}
+	}
+	return &pipeline{layers: layers, sink: sink, opt: opt, sizes: make([]int64, len(layers))}, nil
+}
+
+func validDigest(d string) bool {
+	h, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil && strings.ToLower(h) == h
+}
+
+func (p *pipeline) total() int64 {
+	var t int64
+	for _, l := range p.layers {
+		if l.Size < 0 {
+			return -1
+		}
+		t += l.Size
+	}
+	return t
+}
+
+// layerName names a layer in messages: its position and short digest.
+func layerName(i, n int, digest string) string {
+	return fmt.Sprintf("%d/%d (%s)", i+1, n, digest[:min(len(digest), 19)])
+}
+
+func (p *pipeline) streams() []rootfs.Stream {
+	s := make([]rootfs.Stream, len(p.layers))
+	for i := range p.layers {
+		s[i] = rootfs.Stream{Name: layerName(i, len(p.layers), p.layers[i].Digest), Open: p.opener(i)}
+	}
+	return s
+}
+
+// opener stores the blob on the first read only: a second read (see
+// rootfs.Stream) just verifies it again.
+func (p *pipeline) opener(i int) func() (io.ReadCloser, error) {
+	first := true
+	return func() (io.ReadCloser, error) {
+		l := p.layers[i]
+		var blob Blob
+		if first && p.sink != nil {
+			var err error
+			if blob, err = p.sink.BlobWriter(l.Digest); err != nil {
+				return nil, fmt.Errorf("storing blob %s: %w", l.Digest, err)
+			}
+		}
+		raw, err := l.Open()
+		if err != nil {
+			if blob != nil {
+				blob.Abort()
+			}
+			return nil, err
+		}
+		v, err := newVerifier(raw, l, blob, p.opt.Progress.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if first {
+			v.done = func(size int64) { p.sizes[i] = size; p.opt.Progress.LayerDone() }
+		}
+		first = false
+		return v, nil
+	}
+}
+
+func (p *pipeline) metaLayers() []imagemeta.Layer {
+	out := make([]imagemeta.Layer, len(p.layers))
+	for i, l := range p.layers {
+		out[i] = imagemeta.Layer{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: p.sizes[i]}
+	}
+	return out
+}
+
+// verifier reads a layer blob once: the raw bytes go to the blob digest and
+// to the repository, the decompressed ones to the diff ID digest and to the
+// reader. Close verifies both digests when the stream was read to its end,
+// then commits the blob; otherwise it drops the blob.
+type verifier struct {
+	layer    imagesrc.Layer
+	raw      io.ReadCloser
+	src      io.Reader // raw, teed
+	dec      io.ReadCloser
+	r        io.Reader // dec, teed
+	blobHash hash.Hash
+	diffHash hash.Hash
+	blob     Blob
+	n        counter
+	eof      bool
+	closed   bool
+	done     func(size int64)
+}
+
+func newVerifier(raw io.ReadCloser, l imagesrc.Layer, blob Blob, count func(io.Reader) io.Reader) (*verifier, error) {
+	v := &verifier{layer: l, raw: raw, blobHash: sha256.New(), diffHash: sha256.New(), blob: blob}
+	sinks := []io.Writer{v.blobHash, &v.n}
+	if blob != nil {
+		sinks = append(sinks, blob)
+	}
+	v.src = io.TeeReader(count(raw), io.MultiWriter(sinks...))
+	dec, err := rootfs.Decompress(v.src)
+	if err != nil {
+		v.abort()
+		return nil, err
+	}
+	v.dec, v.r = dec, io.TeeReader(dec, v.diffHash)
+	return v, nil
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	if err == io.EOF {
+		v.eof = true
+	}
+	return n, err
+}
+
+func (v *verifier) abort() {
+	if v.blob != nil {
+		v.blob.Abort()
+	}
+	v.raw.Close()
+}
+
+func (v *verifier) Close() error {
+	if v.closed {
+		return nil
+	}
+	v.closed = true
+	if v.dec != nil {
+		v.dec.Close()
+	}
+	if !v.eof {
+		v.abort()
+		return nil
+	}
+	if err := v.finish(); err != nil {
+		v.abort()
+		return err
+	}
+	v.raw.Close()
+	if v.blob != nil {
+		if err := v.blob.Close(); err != nil {
+			return fmt.Errorf("storing blob %s: %w", v.layer.Digest, err)
+		}
+	}
+	if v.done != nil {
+		v.done(int64(v.n))
+	}
+	return nil
+}
+
+// finish reads what follows the compressed stream and checks the digests.
+func (v *verifier) finish() error {
+	if _, err := io.Copy(io.Discard, v.src); err != nil {
+		return err
+	}
+	if got := digestOf(v.blobHash); got != v.layer.Digest {
+		return fmt.Errorf("blob does not match its digest %s (got %s)", v.layer.Digest, got)
+	}
+	if got := digestOf(v.diffHash); got != v.layer.DiffID {
+		return fmt.Errorf("uncompressed layer does not match its diff ID %s (got %s)", v.layer.DiffID, got)
+	}
+	return nil
+}
+
+func digestOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
+
+type counter int64
+
+func (c *counter) Write(p []byte) (int, error) { *c += counter(len(p)); return len(p), nil }
