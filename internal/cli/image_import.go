@@ -7,8 +7,8 @@ import (
 	"os"
 	"os/user"
 	"slices"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"

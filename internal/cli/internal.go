@@ -1,5 +1,7 @@
 package cli
 
+import "github.com/pcocc/pcocc/internal/runtime"
+
 // RunInternal handles the hidden entry points that pcocc re-executes itself
 // into (the container init, for instance) before any command-line parsing,
 // since those must not start the cobra machinery or extra goroutines. It
@@ -15,5 +17,7 @@ func RunInternal(argv []string) (int, bool) {
 }
 
 // internalEntries maps a hidden argv[1] to its handler; packages that need a
-// re-exec register here from this package only (see run.go).
-var internalEntries = map[string]func(args []string) int{}
+// re-exec register here from this package only.
+var internalEntries = map[string]func(args []string) int{
+	runtime.InitArg: runtime.Init, // the container init of `pcocc run`
+}

@@ -47,6 +47,7 @@ func (s *repoSet) get(name string) (*repo.Repo, error) {
 		return nil, err
 	}
 	s.open[name] = r
+	r.TryClean() // leftovers of a killed command go with the next command
 	return r, nil
 }
 

@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/pcocc/pcocc/internal/squashfs"
+)
+
+// Init is the container init: the body of `pcocc __pcocc_init`, run by Run
+// in new namespaces (see the package documentation). It returns the exit
+// code of the process. It must run before anything else starts goroutines
+// that fork or change per-thread state.
+func Init(args []string) int {
+	// Every system call with per-thread effect (parent death signals of the
+	// children, no_new_privs, capability bounding set) happens on this
+	// thread, and the children are forked from it.
+	runtime.LockOSThread()
+	runtime.GOMAXPROCS(1)
+	// Signals sent to the whole process group (Ctrl-C, a group kill) must
+	// not kill init: its death would kill the program. The launcher forwards
+	// them to the program.
+	signal.Notify(make(chan os.Signal, 1), forwarded...)
+
+	st := &statusWriter{f: os.NewFile(statusFD, "status")}
+	defer st.close()
+	cfg, err := readConfig(os.NewFile(configFD, "config"))
+	if err != nil {
+		st.send(statusMsg{Error: fmt.Sprintf("container init: reading the launch configuration: %v", err), Code: CodeSetup})
+		return CodeSetup
+	}
+	return runInit(cfg, st)
+}
+
+// runInit sets the container up, runs the program and returns its status.
+func runInit(cfg *initConfig, st *statusWriter) int {
+	servers, err := setupRoot(cfg)
+	defer stopServers(servers)
+	if err != nil {
+		st.send(statusMsg{Error: err.Error(), Code: CodeSetup})
+		return CodeSetup
+	}
+	prog, err := startProgram(cfg, st)
+	if err != nil {
+		code := codeOf(err)
+		st.send(statusMsg{Error: err.Error(), Code: code})
+		return code
+	}
+	st.send(statusMsg{Pid: prog.Process.Pid})
+	st.close()
+	_ = prog.Wait() // the status is in ProcessState; an I/O error cannot happen (no copying)
+	return waitStatus(prog.ProcessState)
+}
+
+func stopServers(servers []*squashfs.FUSEServer) {
+	for _, s := range servers {
+		s.Stop()
+	}
+}
+
+// waitStatus turns the program's end into an exit code.
+func waitStatus(ps *os.ProcessState) int {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case !ok:
+		return CodeSetup
+	case ws.Signaled():
+		return codeSignalShift + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

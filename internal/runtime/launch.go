@@ -1,0 +1,195 @@
+package runtime
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+
+	"github.com/pcocc/pcocc/internal/container"
+)
+
+// Options of a launch.
+type Options struct {
+	Stdin, Stdout, Stderr *os.File // nil: the launcher's own
+	// InitPath and InitArgs start init: by default "/proc/self/exe" and
+	// [InitArg]. Tests point them at their own binary.
+	InitPath string
+	InitArgs []string
+	Log      *slog.Logger // warnings from the launch; nil: discarded
+}
+
+// LaunchError is a failure of pcocc itself (not of the program), with the
+// exit code pcocc run must use.
+type LaunchError struct {
+	Code int
+	Err  error
+}
+
+func (e *LaunchError) Error() string { return e.Err.Error() }
+func (e *LaunchError) Unwrap() error { return e.Err }
+
+func setupErr(err error) error { return &LaunchError{Code: CodeSetup, Err: err} }
+
+// Run executes spec and returns the program's exit status (128+N when a
+// signal N killed it). A *LaunchError says pcocc could not run the program.
+func Run(spec *container.Spec, o Options) (int, error) {
+	code, err := run(spec, o)
+	var le *LaunchError
+	if errors.As(err, &le) {
+		return le.Code, err
+	}
+	return code, err
+}
+
+func run(spec *container.Spec, o Options) (int, error) {
+	cfg, err := preflight(spec)
+	if err != nil {
+		return 0, err
+	}
+	o = o.withDefaults()
+	cmd, toInit, fromInit, err := initCommand(cfg, o)
+	if err != nil {
+		return 0, setupErr(err)
+	}
+	// Parent death signals fire when the thread that forked the child exits:
+	// keep this goroutine on one thread until init is gone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fwd := newForwarder()
+	defer fwd.stop()
+	err = cmd.Start()
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
+	if err != nil {
+		toInit.Close()
+		fromInit.Close()
+		return 0, setupErr(fmt.Errorf("starting the container: %w", err))
+	}
+	sent := sendConfig(toInit, cfg)
+	status := readStatus(fromInit, fwd, o.Log)
+	waitErr := cmd.Wait()
+	fail := <-status
+	return exitStatus(cmd, waitErr, fail, sent)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Stdin == nil {
+		o.Stdin = os.Stdin
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	if o.InitPath == "" {
+		o.InitPath, o.InitArgs = "/proc/self/exe", []string{InitArg}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// initCommand prepares init in its namespaces, with the two pipes of the
+// handshake. The launcher keeps the write end of the config pipe and the
+// read end of the status pipe.
+func initCommand(cfg *initConfig, o Options) (*exec.Cmd, *os.File, *os.File, error) {
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stR, stW, err := os.Pipe()
+	if err != nil {
+		cfgR.Close()
+		cfgW.Close()
+		return nil, nil, nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:   o.InitPath,
+		Args:   append([]string{"pcocc"}, o.InitArgs...),
+		Env:    []string{}, // init needs none; the program's comes from the spec
+		Stdin:  o.Stdin,
+		Stdout: o.Stdout,
+		Stderr: o.Stderr,
+		// fd 3 and fd 4; Run closes them here once init has its copies, so
+		// that EOF on either pipe means "the other side is gone".
+		ExtraFiles:  []*os.File{cfgR, stW},
+		SysProcAttr: initSysProcAttr(cfg.Kernel),
+	}
+	return cmd, cfgW, stR, nil
+}
+
+func initSysProcAttr(kernel bool) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if kernel {
+		return a
+	}
+	a.Cloneflags |= syscall.CLONE_NEWUSER
+	a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+	a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+	a.GidMappingsEnableSetgroups = false
+	return a
+}
+
+// sendConfig writes the config and closes the pipe. A write error means init
+// died early; its exit status tells why.
+func sendConfig(w *os.File, cfg *initConfig) error {
+	defer w.Close()
+	return json.NewEncoder(w).Encode(cfg)
+}
+
+// readStatus reads init's messages until EOF: warnings go to the log, the
+// program's pid to the signal forwarder, and the error (if any) is returned
+// on the channel.
+func readStatus(r *os.File, fwd *forwarder, log *slog.Logger) <-chan *statusMsg {
+	ch := make(chan *statusMsg, 1)
+	go func() {
+		defer r.Close()
+		var fail *statusMsg
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			var m statusMsg
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue
+			}
+			switch {
+			case m.Warning != "":
+				log.Warn(m.Warning)
+			case m.Error != "":
+				fail = &m
+			case m.Pid > 0:
+				fwd.setTarget(m.Pid)
+			}
+		}
+		ch <- fail
+	}()
+	return ch
+}
+
+// exitStatus turns init's end into the launch's result.
+func exitStatus(cmd *exec.Cmd, waitErr error, fail *statusMsg, sendErr error) (int, error) {
+	if fail != nil {
+		return fail.Code, &LaunchError{Code: fail.Code, Err: errors.New(fail.Error)}
+	}
+	st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case !ok:
+		return 0, setupErr(fmt.Errorf("container init: %w", waitErr))
+	case st.Signaled():
+		return 0, setupErr(fmt.Errorf("container init was killed by signal %d (%v)", int(st.Signal()), st.Signal()))
+	case sendErr != nil && st.ExitStatus() != 0:
+		return 0, setupErr(fmt.Errorf("container init failed (status %d) before reading its configuration: %w", st.ExitStatus(), sendErr))
+	}
+	return st.ExitStatus(), nil
+}

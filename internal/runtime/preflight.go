@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/tools"
+)
+
+// preflight checks on the host what can be checked before any namespace
+// exists, so that the common mistakes get a plain one-line error: a bad
+// image file, a missing mount source, no squashfuse_ll, no usable /dev/fuse.
+func preflight(spec *container.Spec) (*initConfig, error) {
+	if spec == nil || len(spec.Argv) == 0 {
+		return nil, setupErr(errors.New("empty launch spec"))
+	}
+	cfg := &initConfig{Spec: spec, Kernel: os.Geteuid() == 0}
+	if err := squashfs.Check(spec.Rootfs, 0); err != nil {
+		return nil, setupErr(fmt.Errorf("image %q: %w", spec.Image, err))
+	}
+	for i, m := range spec.Mounts {
+		skip, err := checkSource(m)
+		if err != nil {
+			return nil, setupErr(err)
+		}
+		if skip {
+			cfg.Skip = append(cfg.Skip, i)
+		}
+	}
+	if cfg.Kernel {
+		return cfg, nil
+	}
+	p, err := tools.Find("squashfuse_ll")
+	if err != nil {
+		return nil, setupErr(err)
+	}
+	cfg.Squashfuse = p
+	if err := checkFUSE(); err != nil {
+		return nil, setupErr(err)
+	}
+	return cfg, nil
+}
+
+// checkSource reports whether an optional mount must be skipped, or why a
+// mount cannot be done.
+func checkSource(m container.Mount) (skip bool, err error) {
+	_, err = os.Stat(m.Source)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && m.Optional:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, fmt.Errorf("%s: mount source %q does not exist", m.Origin, m.Source)
+	case err != nil:
+		return false, fmt.Errorf("%s: mount source: %w", m.Origin, err)
+	}
+	if m.Type == container.MountSquashfs {
+		if err := squashfs.Check(m.Source, 0); err != nil {
+			return false, fmt.Errorf("%s: %w", m.Origin, err)
+		}
+	}
+	return false, nil
+}
+
+func checkFUSE() error {
+	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("cannot use FUSE to mount the image: %w (/dev/fuse must be mode 0666)", err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,190 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// waitForLine reads r until a line containing want, or fails after timeout.
+func waitForLine(t *testing.T, r io.Reader, want string, timeout time.Duration) {
+	t.Helper()
+	found := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), want) {
+				found <- true
+				return
+			}
+		}
+		found <- false
+	}()
+	select {
+	case ok := <-found:
+		if !ok {
+			t.Fatalf("output ended before %q", want)
+		}
+	case <-time.After(timeout):
+		t.Fatalf("no %q after %v", want, timeout)
+	}
+}
+
+func TestSIGTERMReachesTheProgram(t *testing.T) {
+	requireUnprivileged(t)
+	spec := launch{opts: args("sh", "-c", `trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)}.spec(t)
+	cmd := launcherCmd(t, spec)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(out)
+	waitForLine(t, br, "ready", 10*time.Second)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(br)
+	err = cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 7 || !strings.Contains(string(rest), "got-term") {
+		t.Fatalf("exit %d (%v), output %q", cmd.ProcessState.ExitCode(), err, rest)
+	}
+}
+
+func TestInteractiveSessionThroughAPty(t *testing.T) {
+	requireUnprivileged(t)
+	spec := launch{opts: args("sh", "-i")}.spec(t)
+	cmd := launcherCmd(t, spec)
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var buf bytes.Buffer
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(&buf, tty); close(done) }()
+	_, _ = tty.Write([]byte("[ -t 0 ] && echo stdin-is-a-tty; echo $((6*7))x\nexit 5\n"))
+	if err := waitTimeout(cmd, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if cmd.ProcessState.ExitCode() != 5 || !strings.Contains(buf.String(), "42x") || !strings.Contains(buf.String(), "stdin-is-a-tty") {
+		t.Fatalf("exit %d, session:\n%s", cmd.ProcessState.ExitCode(), buf.String())
+	}
+}
+
+func waitTimeout(cmd *exec.Cmd, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return os.ErrDeadlineExceeded
+	}
+}
+
+// TestSIGKILLOfTheLauncherLeavesNothing kills launchers at random moments
+// (while setting up, while running) and checks that no mount, no FUSE
+// server, no program and no temporary directory survives.
+func TestSIGKILLOfTheLauncherLeavesNothing(t *testing.T) {
+	requireUnprivileged(t)
+	const marker = "4242.25" // a sleep argument no other process uses
+	spec := launch{opts: args("sleep", marker)}.spec(t)
+	// pcocc creates nothing on the host; a private TMPDIR catches a
+	// regression that would use it, and /tmp is checked for our own names
+	// (other users' and other tests' files come and go there).
+	tmpdir := t.TempDir()
+	tmpBefore := listDir(t, os.TempDir())
+	runs := 30
+	if testing.Short() {
+		runs = 5
+	}
+	for i := range runs {
+		cmd := launcherCmd(t, spec)
+		cmd.Env = append(os.Environ(), "TMPDIR="+tmpdir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(rand.IntN(60)) * time.Millisecond)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = i
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := leftovers(t, marker)
+		if left == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left behind:\n%s", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := listDir(t, tmpdir); len(left) > 0 {
+		t.Errorf("left in TMPDIR: %v", left)
+	}
+	for name := range listDir(t, os.TempDir()) {
+		if !tmpBefore[name] && strings.Contains(name, "pcocc") {
+			t.Errorf("new entry in %s: %s", os.TempDir(), name)
+		}
+	}
+}
+
+// leftovers describes the mounts and processes of ours still on the host.
+func leftovers(t *testing.T, marker string) string {
+	t.Helper()
+	var b strings.Builder
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(mi), "\n") {
+		if strings.Contains(l, "squashfuse") || strings.Contains(l, "overlay") && strings.Contains(l, "upperdir=/tmp/upper") {
+			b.WriteString("mount: " + l + "\n")
+		}
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		cmdline, err := os.ReadFile("/proc/" + p.Name() + "/cmdline")
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		c := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		if strings.Contains(c, "squashfuse_ll") || strings.Contains(c, marker) || strings.Contains(c, InitArg) {
+			b.WriteString("process " + p.Name() + ": " + c + "\n")
+		}
+	}
+	return b.String()
+}
+
+func listDir(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only our own entries: other users may share /tmp.
+	m := map[string]bool{}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err == nil && info.Sys().(*syscall.Stat_t).Uid == uint32(os.Getuid()) {
+			m[e.Name()] = true
+		}
+	}
+	return m
+}

@@ -1,0 +1,157 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/envspec"
+)
+
+// codedError is an init failure with the exit code it maps to.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func codeOf(err error) int {
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	return CodeSetup
+}
+
+// startProgram starts the program in the container (init has pivoted into
+// it), with no privilege: see programSysProcAttr.
+func startProgram(cfg *initConfig, st *statusWriter) (*exec.Cmd, error) {
+	spec := cfg.Spec
+	cwd, err := chooseCwd(spec, st)
+	if err != nil {
+		return nil, err
+	}
+	pathEnv, _ := envspec.Lookup(spec.Env, "PATH")
+	prog, err := lookPath(spec.Argv[0], pathEnv, cwd)
+	if err != nil {
+		return nil, err
+	}
+	if err := dropPrivileges(cfg.Kernel); err != nil {
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path: prog, Args: spec.Argv, Env: spec.Env, Dir: cwd,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		SysProcAttr: programSysProcAttr(cfg),
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, execError(spec.Argv[0], err)
+	}
+	return cmd, nil
+}
+
+// programSysProcAttr: unprivileged, the program gets its own user namespace
+// where the user's ids map to init's 0 (that is, to the user on the host):
+// it runs as the user, and execve leaves it no capability. It dies with init.
+func programSysProcAttr(cfg *initConfig) *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if cfg.Kernel {
+		return a
+	}
+	u := cfg.Spec.User
+	a.Cloneflags = syscall.CLONE_NEWUSER
+	a.UidMappings = []syscall.SysProcIDMap{{ContainerID: u.UID, HostID: 0, Size: 1}}
+	a.GidMappings = []syscall.SysProcIDMap{{ContainerID: u.GID, HostID: 0, Size: 1}}
+	a.GidMappingsEnableSetgroups = false
+	return a
+}
+
+// dropPrivileges sets no_new_privs on this thread (the program is forked
+// from it and inherits it): setuid bits and file capabilities give nothing.
+// As root, it also empties the capability bounding set, so that execve as
+// uid 0 yields no capability.
+func dropPrivileges(kernel bool) error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("setting no_new_privs: %w", err)
+	}
+	if !kernel {
+		return nil
+	}
+	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+		if err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("dropping capability %d: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// chooseCwd applies the rule recorded in the plan: a working directory that
+// does not exist in the container falls back to "/" with a warning, unless
+// --cwd named it.
+func chooseCwd(spec *container.Spec, st *statusWriter) (string, error) {
+	fi, err := os.Stat(spec.Cwd)
+	if err == nil && fi.IsDir() {
+		return spec.Cwd, nil
+	}
+	if spec.CwdFrom == container.CwdOption {
+		return "", fmt.Errorf("--cwd %q: no such directory in the container", spec.Cwd)
+	}
+	st.send(statusMsg{Warning: fmt.Sprintf("working directory %s does not exist in the container: using /", spec.Cwd)})
+	return "/", nil
+}
+
+// lookPath finds the program in the container's PATH like a shell does,
+// telling "not found" (127) from "found but not executable" (126).
+func lookPath(name, pathEnv, cwd string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil // execve decides; its error is mapped by execError
+	}
+	var notExec string
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil || fi.IsDir():
+		case fi.Mode()&0o111 != 0:
+			return p, nil
+		case notExec == "":
+			notExec = p
+		}
+	}
+	if notExec != "" {
+		return "", &codedError{CodeNotExec, fmt.Errorf("%s: permission denied (not executable)", notExec)}
+	}
+	return "", &codedError{CodeNotFound, fmt.Errorf("%q: command not found in the container (PATH=%s)", name, pathEnv)}
+}
+
+// execError maps the failure of execve to docker's exit codes.
+func execError(name string, err error) error {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return fmt.Errorf("starting %q: %w", name, err)
+	}
+	switch {
+	case errors.Is(errno, fs.ErrNotExist):
+		return &codedError{CodeNotFound, fmt.Errorf("%q: no such file or directory in the container", name)}
+	case errno == unix.EACCES, errno == unix.EPERM, errno == unix.ENOEXEC, errno == unix.EISDIR, errno == unix.ETXTBSY:
+		return &codedError{CodeNotExec, fmt.Errorf("%q: cannot execute: %v", name, errno)}
+	}
+	return fmt.Errorf("starting %q: %w", name, err)
+}
