@@ -57,6 +57,10 @@ func NewRoot(argv0 string) *cobra.Command {
 	root.AddCommand(
 		newImageCmd(g),
 		newRunCmd(g),
+		newCheckCmd(g),
+		newCompletionCmd(g),
+		newHelpCmd(root),
+		newManCmd(g),
 	)
 	return root
 }

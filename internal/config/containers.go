@@ -163,7 +163,7 @@ func (d *decoder) template(p *ast.MappingValueNode) (Template, bool) {
 	ctx := fmt.Sprintf("template %q", name)
 	n := len(d.errs)
 	var rootfs ast.Node
-	d.fields(p.Value, ctx, templateKeys, func(k string, v ast.Node) {
+	clean := d.fields(p.Value, ctx, templateKeys, func(k string, v ast.Node) {
 		switch k {
 		case "rootfs":
 			rootfs, t.Rootfs = v, d.str(v, ctx, k)
@@ -179,7 +179,9 @@ func (d *decoder) template(p *ast.MappingValueNode) (Template, bool) {
 			t.Description = d.str(v, ctx, k)
 		}
 	})
-	d.rootfs(&t, rootfs, p.Key, ctx)
+	if rootfs != nil || clean {
+		d.rootfs(&t, rootfs, p.Key, ctx)
+	}
 	return t, len(d.errs) == n
 }
 

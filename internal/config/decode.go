@@ -196,19 +196,25 @@ func (d *decoder) key(p *ast.MappingValueNode, ctx string) (string, bool) {
 }
 
 // fields walks a mapping with a fixed set of keys, calling set for each
-// known one and reporting unknown ones with a suggestion.
-func (d *decoder) fields(n ast.Node, ctx string, known []string, set func(key string, v ast.Node)) {
+// known one and reporting unknown ones with a suggestion. It reports whether
+// every key was known: callers then skip "missing key" errors, which a
+// misspelt key ("pth") would otherwise add as a second line for one mistake.
+func (d *decoder) fields(n ast.Node, ctx string, known []string, set func(key string, v ast.Node)) bool {
+	clean := true
 	for _, p := range d.pairs(n, ctx, "a mapping of "+strings.Join(known, ", ")) {
 		k, ok := d.key(p, ctx)
 		if !ok {
+			clean = false
 			continue
 		}
 		if !slices.Contains(known, k) {
 			d.unknownKey(p.Key, ctx, k, known)
+			clean = false
 			continue
 		}
 		set(k, p.Value)
 	}
+	return clean
 }
 
 func (d *decoder) unknownKey(n ast.Node, ctx, k string, known []string) {

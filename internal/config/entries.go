@@ -51,7 +51,7 @@ func (d *decoder) mount(n ast.Node, ctx string) (Mount, bool) {
 	m := Mount{Type: MountBind, At: d.at(n)}
 	errs := len(d.errs)
 	var src, dst ast.Node
-	d.fields(n, ctx, mountKeys, func(k string, v ast.Node) {
+	clean := d.fields(n, ctx, mountKeys, func(k string, v ast.Node) {
 		switch k {
 		case "source":
 			src = v
@@ -66,7 +66,9 @@ func (d *decoder) mount(n ast.Node, ctx string) (Mount, bool) {
 		}
 	})
 	if src == nil {
-		d.errorf(n, ctx, "missing key \"source\"")
+		if clean {
+			d.errorf(n, ctx, "missing key \"source\"")
+		}
 		return m, false
 	}
 	m.Source = d.mountPath(&m, src, ctx, "source")

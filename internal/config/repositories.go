@@ -52,7 +52,7 @@ func (d *decoder) repository(p *ast.MappingValueNode) (Repository, bool) {
 		return r, false
 	}
 	var pathNode ast.Node
-	d.fields(p.Value, ctx, repositoryKeys, func(k string, v ast.Node) {
+	clean := d.fields(p.Value, ctx, repositoryKeys, func(k string, v ast.Node) {
 		switch k {
 		case "path":
 			pathNode = v
@@ -62,7 +62,9 @@ func (d *decoder) repository(p *ast.MappingValueNode) (Repository, bool) {
 		}
 	})
 	if pathNode == nil {
-		d.errorf(p.Key, ctx, "missing key \"path\"")
+		if clean {
+			d.errorf(p.Key, ctx, "missing key \"path\"")
+		}
 		return r, false
 	}
 	path, err := repoPath(r.Path, d.env)

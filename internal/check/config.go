@@ -1,0 +1,97 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/pcocc/pcocc/internal/config"
+)
+
+// Configuration checks that every configuration file of each kind parses;
+// the detail lists the errors, each with its file:line:col.
+func Configuration(ctx context.Context, e *Env) []Result {
+	repos, _ := e.Config.Repositories()
+	modules, _ := e.Config.Modules()
+	templates, _ := e.Config.Templates()
+	counts := map[config.Kind]string{
+		config.KindRepositories: plural(len(repos), "repository", "repositories"),
+		config.KindContainers:   plural(len(modules), "module", "modules") + ", " + plural(len(templates), "template", "templates"),
+	}
+	var out []Result
+	for _, k := range []config.Kind{config.KindRepositories, config.KindContainers} {
+		item := "configuration " + string(k)
+		if err := e.Config.Err(k); err != nil {
+			out = append(out, fail(item, err.Error(), "correct the file at the line and column shown (see 'pcocc help "+string(k)+"')"))
+			continue
+		}
+		out = append(out, ok(item, counts[k]))
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// Repositories checks that each repository can be opened; the user's own
+// must be writable, a shared one may be read-only.
+func Repositories(ctx context.Context, e *Env) []Result {
+	repos, _ := e.Config.Repositories()
+	var out []Result
+	hasUser := false
+	for _, r := range repos {
+		hasUser = hasUser || r.Name == config.UserRepo
+		out = append(out, checkRepo(e, r))
+	}
+	if !hasUser {
+		_, err := e.Config.Repository(config.UserRepo)
+		if err == nil {
+			err = errors.New("not defined")
+		}
+		out = append(out, fail("repository "+config.UserRepo, err.Error(), "set $HOME, or define \"user\" in repositories.yaml"))
+	}
+	return out
+}
+
+func checkRepo(e *Env, r config.Repository) Result {
+	item := "repository " + r.Name
+	if _, err := e.Stat(r.Path); errors.Is(err, fs.ErrNotExist) {
+		return checkNewRepo(e, r)
+	}
+	rp, err := e.OpenRepo(r.Name, r.Path)
+	if err != nil {
+		return fail(item, err.Error(), "fix the path in "+r.Source.String()+", or make it an empty directory")
+	}
+	switch {
+	case !rp.ReadOnly:
+		return ok(item, r.Path)
+	case r.Name == config.UserRepo:
+		return fail(item, r.Path+" is read-only: images cannot be imported", "chmod u+w "+r.Path)
+	}
+	return ok(item, r.Path+" (read-only)")
+}
+
+// checkNewRepo checks a repository that does not exist yet: it is created
+// at first use, in a parent that must exist (the built-in user repository
+// creates its parents under $HOME too).
+func checkNewRepo(e *Env, r config.Repository) Result {
+	item := "repository " + r.Name
+	parent := filepath.Dir(r.Path)
+	if r.Source == (config.Source{}) {
+		parent = nearestExisting(e, parent)
+	} else if _, err := e.Stat(parent); err != nil {
+		return fail(item, fmt.Sprintf("%s does not exist and neither does its parent %s", r.Path, parent),
+			fmt.Sprintf("mkdir -p %s, or correct the path in %s", parent, r.Source))
+	}
+	if !e.Writable(parent) {
+		return fail(item, fmt.Sprintf("%s does not exist and %s is not writable", r.Path, parent),
+			fmt.Sprintf("create %s, or correct the path in %s", r.Path, r.Source))
+	}
+	return ok(item, r.Path+" (created at first use)")
+}

@@ -1,0 +1,191 @@
+// Package e2e runs the end-to-end scripts in testdata/*.txtar against the
+// built pcocc binary, as an unprivileged user, with
+// github.com/rogpeppe/go-internal/testscript.
+//
+// Run it with `make test-e2e` (as root: it builds, makes the fixtures, and runs
+// the tests as the user "tester"), or by hand as an unprivileged user:
+//
+//	make build && bash test/fixtures/make-images.sh /tmp/fixtures
+//	PCOCC_BIN_DIR=$PWD/bin PCOCC_FIXTURES=/tmp/fixtures go test ./test/e2e
+//
+// Environment read by the harness:
+//
+//	PCOCC_BIN_DIR      directory holding pcocc and pcocc-rs (required)
+//	PCOCC_FIXTURES     directory made by test/fixtures/make-images.sh ([fixtures])
+//	PCOCC_E2E_TESTDATA directory of the scripts (default: testdata)
+//	SLURM_CONF, DOCKER_HOST, CONTAINERS_CONF, PCOCC_CI_REGISTRY
+//	                   passed to the scripts (scripts/services.sh writes them
+//	                   to /var/tmp/pcocc-ci/env.sh)
+//
+// What a script sees: PATH starts with $PCOCC_BIN_DIR; HOME=$WORK/home (empty,
+// fresh for every script); no XDG_* variable; PCOCC_SYSTEM_CONF_DIR=$WORK/etc-pcocc
+// (empty) so that the host's /etc/pcocc never leaks in; FIXTURES; USER and
+// LOGNAME of the caller. Conditions, besides testscript's own ([exec:PROG],
+// [short], [net], ...):
+//
+//	[fixtures]  $FIXTURES is set and exists
+//	[userns]    unprivileged user+mount namespaces work (unshare -Urm)
+//	[fuse]      /dev/fuse is usable by the caller
+//	[slurm]     `srun -N1 true` works with $SLURM_CONF
+//	[docker]    the daemon at $DOCKER_HOST answers /_ping
+//	[registry]  $PCOCC_CI_REGISTRY accepts connections
+//
+// Name scripts after the area they test: import_*.txtar, run_*.txtar,
+// config_*.txtar, slurm_*.txtar, ...
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// -testwork (keep the work directories) is testscript's own flag.
+var update = flag.Bool("update", false, "update the scripts' expected output (cmp with a file of the archive)")
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if os.Geteuid() == 0 {
+		fmt.Fprintln(os.Stderr, `test/e2e: refusing to run as root: pcocc's users are unprivileged, so are its end-to-end tests.
+Run them with 'make test-e2e' (as root it runs them as the user "tester"), or as a normal user:
+  PCOCC_BIN_DIR=$PWD/bin PCOCC_FIXTURES=DIR go test ./test/e2e`)
+		os.Exit(1)
+	}
+	if dir := os.Getenv("PCOCC_BIN_DIR"); dir == "" {
+		fmt.Fprintln(os.Stderr, "test/e2e: PCOCC_BIN_DIR is not set: build with 'make build' and set it to the bin directory (or run 'make test-e2e')")
+		os.Exit(1)
+	} else if _, err := os.Stat(filepath.Join(dir, "pcocc")); err != nil {
+		fmt.Fprintf(os.Stderr, "test/e2e: no pcocc binary in PCOCC_BIN_DIR: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func TestScripts(t *testing.T) {
+	binDir, err := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("PCOCC_E2E_TESTDATA")
+	if dir == "" {
+		dir = "testdata"
+	}
+	fixtures := os.Getenv("PCOCC_FIXTURES")
+	if fixtures != "" {
+		if fixtures, err = filepath.Abs(fixtures); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 dir,
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, "home")
+			sysconf := filepath.Join(env.WorkDir, "etc-pcocc")
+			for _, d := range []string{home, sysconf} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					return err
+				}
+			}
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			env.Setenv("HOME", home)
+			env.Setenv("PCOCC_SYSTEM_CONF_DIR", sysconf)
+			env.Setenv("USER", u.Username)
+			env.Setenv("LOGNAME", u.Username)
+			env.Setenv("FIXTURES", fixtures)
+			for _, name := range []string{"SLURM_CONF", "DOCKER_HOST", "CONTAINERS_CONF", "PCOCC_CI_REGISTRY"} {
+				if v := os.Getenv(name); v != "" {
+					env.Setenv(name, v)
+				}
+			}
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			probe, ok := conditions[cond]
+			if !ok {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			return probe(), nil
+		},
+	})
+}
+
+// conditions are probed for real, once per test binary run.
+var conditions = map[string]func() bool{
+	"fixtures": sync.OnceValue(func() bool {
+		d := os.Getenv("PCOCC_FIXTURES")
+		fi, err := os.Stat(d)
+		return d != "" && err == nil && fi.IsDir()
+	}),
+	"userns": sync.OnceValue(func() bool {
+		return run(10*time.Second, "unshare", "--user", "--map-root-user", "--mount", "true") == nil
+	}),
+	"fuse": sync.OnceValue(func() bool {
+		f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+		if err != nil {
+			return false
+		}
+		f.Close()
+		return true
+	}),
+	"slurm": sync.OnceValue(func() bool {
+		if os.Getenv("SLURM_CONF") == "" {
+			return false
+		}
+		return run(60*time.Second, "srun", "-N1", "-n1", "true") == nil
+	}),
+	"docker": sync.OnceValue(func() bool {
+		sock, ok := strings.CutPrefix(os.Getenv("DOCKER_HOST"), "unix://")
+		if !ok {
+			return false
+		}
+		c := &http.Client{
+			Timeout: 5 * time.Second,
+			Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+			}},
+		}
+		resp, err := c.Get("http://docker/_ping")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}),
+	"registry": sync.OnceValue(func() bool {
+		addr := os.Getenv("PCOCC_CI_REGISTRY")
+		if addr == "" {
+			return false
+		}
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}),
+}
+
+func run(timeout time.Duration, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return exec.CommandContext(ctx, name, args...).Run()
+}
