@@ -52,7 +52,7 @@ func NewRoot(argv0 string) *cobra.Command {
 	root.PersistentFlags().BoolVarP(&g.Verbose, "verbose", "v", false, "explain what is being done")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError("%s: %v (see '%s --help')", c.CommandPath(), err, c.CommandPath())
+		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(
 		newImageCmd(g),

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the end-to-end tests (test/e2e) against bin/pcocc, as an unprivileged
+# user, after making the fixture images. Called by `make test-e2e`; extra
+# arguments go to the test binary (e.g. -test.run 'TestScripts/import_').
+#
+# As root: stages bin/, the test binary, the scripts and the fixtures under
+# $PCOCC_CI_DIR (/var/tmp/pcocc-ci), readable by everyone (the checkout may
+# be private to root), and runs the tests as $PCOCC_TEST_USER with runuser.
+# As a normal user: fixtures in test/fixtures/cache, plain `go test`.
+# Sources $PCOCC_CI_DIR/env.sh (from scripts/services.sh) when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+export PATH=/usr/local/go/bin:$PATH
+
+fixtures_only=false
+if [[ ${1:-} == --fixtures-only ]]; then fixtures_only=true; shift; fi
+[[ -f $PCOCC_CI_DIR/env.sh ]] && . "$PCOCC_CI_DIR/env.sh"
+[[ -x bin/pcocc ]] || $fixtures_only || die "bin/pcocc is missing: run 'make build' first"
+
+if [[ $(id -u) != 0 ]]; then
+	fixtures=$PWD/test/fixtures/cache
+	bash test/fixtures/make-images.sh "$fixtures"
+	$fixtures_only && exit 0
+	PCOCC_BIN_DIR=$PWD/bin PCOCC_FIXTURES=$fixtures exec go test -buildvcs=false -count=1 -v ./test/e2e "$@"
+fi
+
+id "$PCOCC_TEST_USER" >/dev/null 2>&1 || die "user $PCOCC_TEST_USER is missing: run scripts/deps.sh"
+E=$PCOCC_CI_DIR/e2e
+fixtures=$PCOCC_CI_DIR/fixtures
+install -d -m 0755 "$PCOCC_CI_DIR" "$E"
+bash test/fixtures/make-images.sh "$fixtures"
+# The Debian image (debootstrap, cached) for the MPI/module tests; not fatal:
+# the scripts that need it say so.
+if [[ -f test/fixtures/debian-image.sh ]]; then
+	bash test/fixtures/debian-image.sh "$fixtures" || log "warning: test/fixtures/debian-image.sh failed"
+fi
+$fixtures_only && exit 0
+
+rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test"
+install -d -m 0755 "$E/bin"
+install -m 0755 bin/pcocc "$E/bin/pcocc"
+ln -s pcocc "$E/bin/pcocc-rs"
+cp -r test/e2e/testdata "$E/testdata"
+go test -buildvcs=false -c -o "$E/e2e.test" ./test/e2e
+chmod -R a+rX "$E"
+
+vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
+	HOME="$(getent passwd "$PCOCC_TEST_USER" | cut -d: -f6)"
+	USER="$PCOCC_TEST_USER" LOGNAME="$PCOCC_TEST_USER"
+	PCOCC_BIN_DIR="$E/bin" PCOCC_FIXTURES="$fixtures" PCOCC_E2E_TESTDATA="$E/testdata")
+for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
+	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
+done
+cd "$E"
+log "running the end-to-end tests as $PCOCC_TEST_USER"
+exec runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# THE test command (README, .ci/run), as root on Debian 12: installs what is
+# needed, starts the services (munge, Slurm, dockerd, registry), runs every
+# test (`make -k test`: unit tests, then the end-to-end tests as the
+# unprivileged user "tester"), stops the services. Exit status: the tests'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+need_root
+export PATH=/usr/local/go/bin:$PATH
+
+phases=()
+phase() { # phase NAME CMD...: run CMD, remember how long it took
+	local name=$1 t0 rc=0; shift
+	t0=$(date +%s%N)
+	"$@" || rc=$?
+	local ms=$((($(date +%s%N) - t0) / 1000000))
+	phases+=("$(printf '%-10s %4d.%d s  (exit %d)' "$name" $((ms / 1000)) $((ms % 1000 / 100)) "$rc")")
+	return $rc
+}
+summary() {
+	echo "---- scripts/test.sh phases ----"
+	printf '%s\n' "${phases[@]}"
+}
+
+phase deps bash scripts/deps.sh
+phase services bash scripts/services.sh start
+trap 'bash scripts/services.sh stop || true; summary' EXIT
+rc=0
+phase unit make --no-print-directory test-unit || rc=1
+phase e2e make --no-print-directory test-e2e || rc=1
+exit $rc
