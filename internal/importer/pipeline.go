@@ -123,18 +123,24 @@ type verifier struct {
 }
 
 func newVerifier(raw io.ReadCloser, l imagesrc.Layer, blob Blob, count func(io.Reader) io.Reader) (*verifier, error) {
-	v := &verifier{layer: l, raw: raw, blobHash: sha256.New(), diffHash: sha256.New(), blob: blob}
+	v := &verifier{layer: l, raw: raw, blobHash: sha256.New(), blob: blob}
 	sinks := []io.Writer{v.blobHash, &v.n}
 	if blob != nil {
 		sinks = append(sinks, blob)
 	}
 	v.src = io.TeeReader(count(raw), io.MultiWriter(sinks...))
-	dec, err := rootfs.Decompress(v.src)
+	dec, comp, err := rootfs.DecompressDetect(v.src)
 	if err != nil {
 		v.abort()
 		return nil, err
 	}
-	v.dec, v.r = dec, io.TeeReader(dec, v.diffHash)
+	v.dec, v.r = dec, dec
+	// An uncompressed blob (docker save) is its own diff: hashing the same
+	// bytes twice would cost a whole SHA-256 pass on the import's hot path.
+	if comp != rootfs.Uncompressed || l.DiffID != l.Digest {
+		v.diffHash = sha256.New()
+		v.r = io.TeeReader(dec, v.diffHash)
+	}
 	return v, nil
 }
 
@@ -188,6 +194,9 @@ func (v *verifier) finish() error {
 	}
 	if got := digestOf(v.blobHash); got != v.layer.Digest {
 		return fmt.Errorf("blob does not match its digest %s (got %s)", v.layer.Digest, got)
+	}
+	if v.diffHash == nil {
+		return nil // uncompressed, and its digest is its diff ID: checked above
 	}
 	if got := digestOf(v.diffHash); got != v.layer.DiffID {
 		return fmt.Errorf("uncompressed layer does not match its diff ID %s (got %s)", v.layer.DiffID, got)

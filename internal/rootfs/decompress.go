@@ -53,12 +53,24 @@ const maxZstdWindow = 128 << 20
 // error from Read, never a silent early EOF. Close releases the decoder; it
 // does not close r.
 func Decompress(r io.Reader) (io.ReadCloser, error) {
+	rc, _, err := DecompressDetect(r)
+	return rc, err
+}
+
+// DecompressDetect is Decompress, also returning the compression it found.
+func DecompressDetect(r io.Reader) (io.ReadCloser, Compression, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(8)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("reading stream header: %w", err)
+		return nil, "", fmt.Errorf("reading stream header: %w", err)
 	}
-	switch c := Detect(head); c {
+	c := Detect(head)
+	rc, err := decoder(br, c)
+	return rc, c, err
+}
+
+func decoder(br *bufio.Reader, c Compression) (io.ReadCloser, error) {
+	switch c {
 	case Gzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {

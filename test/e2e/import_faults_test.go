@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -185,4 +186,40 @@ func TestImportMissingTool(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want one line naming squashfs-tools-ng", code, errs)
 	}
 	u.assertRepoClean()
+}
+
+// TestImportDiskFull: an import that fills the disk fails with a clear line
+// and leaves the repository as it was. The small file system is a tmpfs
+// mounted in a private user+mount namespace, so this needs no root.
+func TestImportDiskFull(t *testing.T) {
+	u := newUserEnv(t)
+	archive := bigArchive(t)
+	small := dockerArchive(t, t.TempDir(), [][]byte{buildTar(t, goodLayer)}, nil)
+	bin, _ := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
+	script := `set -u
+repo=$HOME/.local/share/pcocc
+mkdir -p "$repo" && mount -t tmpfs -o size=12m tmpfs "$repo" || exit 99
+P=` + bin + `/pcocc
+$P image import docker-archive:` + small + ` keep >/dev/null || exit 98
+$P image import docker-archive:` + archive + ` big 2>"$repo/err"; echo "status $?"
+head -c 300 "$repo/err"; echo "lines $(wc -l <"$repo/err")"
+$P image list >/dev/null
+echo "tmp: $(ls "$repo/images/tmp")"
+echo "images: $(ls "$repo/images/images")"
+echo "store: $(ls "$repo/images/store" | wc -l)"
+`
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script)
+	cmd.Env = u.env
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code == 99 {
+		t.Skipf("cannot mount a tmpfs in a user namespace: %s", out)
+	} else if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	s := string(out)
+	for _, want := range []string{"status 1", "no space left on device", "lines 1", "tmp: \n", "images: keep\n", "store: 1\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("missing %q in:\n%s", want, s)
+		}
+	}
 }
