@@ -37,9 +37,20 @@ The layers are flattened in one streaming pass into a squashfs file.
 SOURCE is TRANSPORT:PATH (TRANSPORT://PATH also works):
   docker-archive:FILE[:REF]   a 'docker save' or 'podman save' archive
   oci:DIR[:TAG]               an OCI image layout directory
-  oci-archive:FILE[:TAG]      a tar of an OCI image layout`,
+  oci-archive:FILE[:TAG]      a tar of an OCI image layout
+  docker-daemon:NAME[:TAG]    an image of the Docker engine at $DOCKER_HOST
+                              (default unix:///var/run/docker.sock)
+  docker://[REGISTRY/]REPO[:TAG|@DIGEST]
+                              an image on a registry (default registry:
+                              $PCOCC_DEFAULT_REGISTRY, else docker.io)
+  sif:FILE                    a Singularity/Apptainer SIF: its squashfs is
+                              copied as it is (--compress does not apply);
+                              its environment, labels and runscript are kept`,
 		Example: `  docker save my_docker_image -o my_docker_image.tar
-  pcocc image import docker-archive:my_docker_image.tar my_docker_image`,
+  pcocc image import docker-archive:my_docker_image.tar my_docker_image
+  pcocc image import docker-daemon:myubuntu:latest myubuntu
+  pcocc image import docker://ubuntu:24.04 ubuntu
+  pcocc image import sif:lolcow.sif lolcow`,
 		Args: exactArgs(2, "SOURCE and NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runImport(c.Context(), g, o, args[0], args[1])
@@ -82,11 +93,16 @@ func runImport(ctx context.Context, g *Globals, o importOptions, source, dest st
 	}
 	defer tx.Abort()
 	meta, err := importer.Import(ctx, img, txSink{tx}, importer.Options{
-		Compression: o.compress, Progress: newProgress(g, "importing "+name), Log: g.Log})
+		Compression: o.compress, Progress: newProgress(g, "importing "+name),
+		FetchProgress: newProgress(g, "fetching "+name), Log: g.Log})
 	if err != nil {
 		return err
 	}
-	meta.Origin = origin(source, img.Digest)
+	digest := img.Digest
+	if digest == "" {
+		digest = meta.Origin.Digest // a SIF's: the digest of its squashfs
+	}
+	meta.Origin = origin(source, digest)
 	if err := tx.Publish(name, meta, o.force); err != nil {
 		return err
 	}
@@ -136,3 +152,8 @@ func checkCompression(g *Globals, c string) error {
 func blobOpener(r *repo.Repo) func(digest string) (io.ReadCloser, error) {
 	return func(digest string) (io.ReadCloser, error) { return r.OpenBlob(digest) }
 }
+
+// Dir and LinkBlob make txSink an importer.Stager, for streamed sources.
+func (s txSink) Dir() string { return s.tx.Dir() }
+
+func (s txSink) LinkBlob(digest, path string) error { return s.tx.LinkBlob(digest, path) }

@@ -31,6 +31,10 @@ func newImageRebuildCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(img.Meta.Layers) == 0 && img.Meta.ConfigDigest == "" {
+				return fmt.Errorf("cannot rebuild %s: it has no layers (imported from %q, whose squashfs was kept as it is): import it again",
+					img.QualifiedName(), img.Meta.Origin.Source)
+			}
 			tx, err := img.Repo.Begin()
 			if err != nil {
 				return err
@@ -63,7 +67,7 @@ func newImageRebuildCmd(g *Globals) *cobra.Command {
 func newImageExportCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
 		Use:               "export [REPO:]NAME DEST",
-		Short:             "Export an image to docker-archive:FILE[:REF], oci:DIR[:TAG] or oci-archive:FILE[:TAG]",
+		Short:             "Export an image to docker-archive:FILE[:REF], oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:NAME[:TAG]",
 		Args:              exactArgs(2, "NAME and DEST"),
 		ValidArgsFunction: completeImages(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {

@@ -212,7 +212,6 @@ func TestOpenFaults(t *testing.T) {
 		{"missing file", Ref{DockerArchive, "/nonexistent.tar", ""}, "no such file"},
 		{"not an oci layout", Ref{OCI, t.TempDir(), ""}, "not an OCI layout"},
 		{"oci-archive of a docker archive", Ref{OCIArchive, dockerArchive(t, good, nil), ""}, "not an OCI layout"},
-		{"not supported yet", Ref{DockerDaemon, "", "busybox"}, "not supported yet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

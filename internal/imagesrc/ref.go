@@ -1,7 +1,10 @@
 // Package imagesrc reads container images from the places users keep them
-// (docker-archive and OCI layouts, as files or directories) and writes them
-// back. Readers give streaming access to the layer blobs: nothing is
-// extracted and nothing is copied to a temporary file.
+// (docker-archive and OCI layouts, as files or directories, a Docker
+// engine, a registry, a SIF file) and writes them back. Readers give
+// streaming access to the layer blobs: nothing is extracted and nothing is
+// copied to a temporary file. Streamed sources (engine, registry) keep
+// their blobs in the repository through a Spool; a SIF's squashfs is taken
+// as it is.
 package imagesrc
 
 import (

@@ -18,11 +18,14 @@ import (
 )
 
 // Export writes an imported image to dest (docker-archive:FILE[:REF],
-// oci:DIR[:TAG] or oci-archive:FILE[:TAG]) from its stored blobs, which
+// oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:REF) from its stored blobs, which
 // open returns by digest. Archive files are written under a temporary name
 // and renamed at the end; into an OCI directory, blobs are added first and
 // index.json is replaced last.
 func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest string) (io.ReadCloser, error), dest imagesrc.Ref) error {
+	if len(meta.Layers) == 0 && meta.ConfigDigest == "" {
+		return fmt.Errorf("exporting to %s: %w", dest, ErrNoLayers)
+	}
 	e, err := newExport(meta, open)
 	if err != nil {
 		return fmt.Errorf("exporting to %s: %w", dest, err)
@@ -35,6 +38,8 @@ func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest string) 
 		err = writeAtomically(dest.Path, func(w io.Writer) error { return e.ociArchive(w, dest.Ref) })
 	case imagesrc.OCI:
 		err = e.ociDir(dest.Path, dest.Ref)
+	case imagesrc.DockerDaemon:
+		err = e.toEngine(dest.Ref)
 	default:
 		err = fmt.Errorf("%w: export to %s", imagesrc.ErrNotSupported, dest.Transport)
 	}

@@ -44,12 +44,18 @@ type Sink interface {
 type Options struct {
 	Compression string            // squashfs compression; "" is squashfs.DefaultCompression
 	Progress    progress.Reporter // nil: no progress
-	Log         *slog.Logger      // nil: no log
+	// FetchProgress follows the download of a streamed source (docker-daemon,
+	// docker://) before it is flattened; nil: no progress.
+	FetchProgress progress.Reporter
+	Log           *slog.Logger // nil: no log
 }
 
 func (o Options) withDefaults() Options {
 	if o.Progress == nil {
 		o.Progress = progress.Nop()
+	}
+	if o.FetchProgress == nil {
+		o.FetchProgress = progress.Nop()
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -62,6 +68,14 @@ func (o Options) withDefaults() Options {
 // it are verified ones, but the image is not complete.
 func Import(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
 	opt = opt.withDefaults()
+	if img.Fetch != nil {
+		if err := fetch(ctx, img, sink, opt); err != nil {
+			return nil, err
+		}
+	}
+	if img.Squashfs != nil {
+		return importSquashfs(ctx, img, sink, opt)
+	}
 	if err := storeConfig(img, sink); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,252 @@
+package imagesrc
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sylabs/sif/v2/pkg/sif"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+)
+
+// sifRootfs writes a root file system with the metadata Apptainer writes
+// when it builds from a Docker image with a %environment and %runscript.
+func sifRootfs(t *testing.T) string {
+	root := filepath.Join(t.TempDir(), "rootfs")
+	files := map[string]string{
+		"etc/hello":                                   "hi\n",
+		".singularity.d/env/01-base.sh":               "#!/bin/sh\n# \n",
+		".singularity.d/env/10-docker2singularity.sh": "#!/bin/sh\nexport PATH=\"/usr/local/bin:/usr/bin:/bin\"\nexport LANG=\"${LANG:-\"C.UTF-8\"}\"\n",
+		".singularity.d/env/90-environment.sh":        "#!/bin/sh\n#Custom environment shell code should follow\n\nexport GREETING=\"hello $LANG\"\nID=$(id -u)\n",
+		".singularity.d/env/94-appsbase.sh":           "#!/bin/sh\nfor app in /scif/apps/*; do\n  :\ndone\n",
+		".singularity.d/env/99-base.sh":               "#!/bin/sh\nif test -z \"${LD_LIBRARY_PATH:-}\"; then\n  LD_LIBRARY_PATH=/.singularity.d/libs\nfi\nexport LD_LIBRARY_PATH\n",
+		".singularity.d/runscript":                    "#!/bin/sh\necho run \"$@\"\n",
+		".singularity.d/labels.json":                  `{"org.label-schema.schema-version": "1.0", "maintainer": "me"}`,
+	}
+	for name, body := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// squashfsOf builds a squashfs of dir with gensquashfs.
+func squashfsOf(t *testing.T, dir string) string {
+	imagesrctest.Need(t, "gensquashfs", "rdsquashfs")
+	out := filepath.Join(t.TempDir(), "root.sqfs")
+	if b, err := exec.Command("gensquashfs", "-q", "-D", dir, "-c", "gzip", out).CombinedOutput(); err != nil {
+		t.Fatalf("gensquashfs: %v\n%s", err, b)
+	}
+	return out
+}
+
+// makeSIF writes a SIF of the given data objects with the sif library.
+func makeSIF(t *testing.T, inputs ...func() (sif.DescriptorInput, error)) string {
+	p := filepath.Join(t.TempDir(), "img.sif")
+	var dis []sif.DescriptorInput
+	for _, in := range inputs {
+		di, err := in()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dis = append(dis, di)
+	}
+	f, err := sif.CreateContainerAtPath(p, sif.OptCreateWithDescriptors(dis...), sif.OptCreateDeterministic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.UnloadContainer(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func partition(b []byte, fs sif.FSType, pt sif.PartType) func() (sif.DescriptorInput, error) {
+	return func() (sif.DescriptorInput, error) {
+		return sif.NewDescriptorInput(sif.DataPartition, bytes.NewReader(b), sif.OptPartitionMetadata(fs, pt, "amd64"))
+	}
+}
+
+func object(dt sif.DataType, b []byte, opts ...sif.DescriptorInputOpt) func() (sif.DescriptorInput, error) {
+	return func() (sif.DescriptorInput, error) { return sif.NewDescriptorInput(dt, bytes.NewReader(b), opts...) }
+}
+
+func deffile() func() (sif.DescriptorInput, error) {
+	return object(sif.DataDeffile, []byte("Bootstrap: docker\nFrom: busybox\n"))
+}
+
+func TestSIFLibrary(t *testing.T) {
+	sqfs := squashfsOf(t, sifRootfs(t))
+	raw, err := os.ReadFile(sqfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := makeSIF(t, deffile(), partition(raw, sif.FsSquash, sif.PartPrimSys),
+		object(sif.DataLabels, []byte(`{"from.object": "yes"}`)))
+	checkSIF(t, p, raw, map[string]string{"from.object": "yes"})
+}
+
+func TestSIFsiftool(t *testing.T) {
+	imagesrctest.Need(t, "siftool")
+	sqfs := squashfsOf(t, sifRootfs(t))
+	raw, err := os.ReadFile(sqfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "img.sif")
+	def := filepath.Join(dir, "def")
+	if err := os.WriteFile(def, []byte("Bootstrap: localimage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"new", p},
+		{"add", p, def, "--datatype", "1"},
+		{"add", p, sqfs, "--datatype", "4", "--parttype", "2", "--partfs", "1", "--partarch", "2"},
+	} {
+		if b, err := exec.Command("siftool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("siftool %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
+	checkSIF(t, p, raw, nil)
+}
+
+// checkSIF opens a SIF, copies its squashfs as the importer does and reads
+// the configuration out of the copy.
+func checkSIF(t *testing.T, p string, raw []byte, extraLabels map[string]string) {
+	t.Helper()
+	img, err := Open(context.Background(), Ref{Transport: SIF, Path: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	if img.Squashfs == nil || len(img.Layers) != 0 || img.ConfigBlob != nil {
+		t.Fatalf("image %+v: want a squashfs and no layers", img)
+	}
+	rc, err := img.Squashfs.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, raw) || img.Squashfs.Size != int64(len(raw)) {
+		t.Fatalf("partition: %d bytes (size %d), not the squashfs put in (%d bytes)", len(got), img.Squashfs.Size, len(raw))
+	}
+	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
+	if err := os.WriteFile(copyPath, got, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, warns, err := img.Squashfs.Config(context.Background(), copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"org.label-schema.schema-version": "1.0", "maintainer": "me"}
+	for k, v := range extraLabels {
+		labels[k] = v
+	}
+	want := imagemeta.Config{
+		Env:        []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "GREETING=hello C.UTF-8"},
+		Entrypoint: []string{"/.singularity.d/runscript"},
+		Labels:     labels,
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "/.singularity.d/env/90-environment.sh:5: skipping a command: command substitution") {
+		t.Errorf("warnings %q: want one for the $(id -u) of 90-environment.sh line 5", warns)
+	}
+}
+
+func TestSIFFaults(t *testing.T) {
+	raw, err := os.ReadFile(squashfsOf(t, sifRootfs(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := makeSIF(t, deffile(), partition(raw, sif.FsSquash, sif.PartPrimSys))
+	fi, _ := os.Stat(truncated)
+	if err := os.Truncate(truncated, fi.Size()-1000); err != nil {
+		t.Fatal(err)
+	}
+	notSIF := filepath.Join(t.TempDir(), "not.sif")
+	os.WriteFile(notSIF, []byte("#!/bin/sh\necho not a sif\n"), 0o644)
+	sig := object(sif.DataSignature, []byte("-----BEGIN PGP SIGNATURE-----\n"), sif.OptSignatureMetadata(crypto.SHA256, make([]byte, 20)))
+	tests := []struct {
+		name, path, want string
+	}{
+		{"no partition", makeSIF(t, deffile()), "no primary system partition in the SIF (it holds: Def.FILE)"},
+		{"data partition only", makeSIF(t, partition(raw, sif.FsSquash, sif.PartData)), "no primary system partition in the SIF (it holds: FS (Data Squashfs))"},
+		{"signed only", makeSIF(t, sig), "no primary system partition in the SIF (it holds: Signature)"},
+		{"encrypted", makeSIF(t, partition(raw, sif.FsEncryptedSquashfs, sif.PartPrimSys)), "the system partition is encrypted"},
+		{"ext3", makeSIF(t, partition(raw, sif.FsExt3, sif.PartPrimSys)), "the system partition is Ext3, not squashfs"},
+		{"not squashfs", makeSIF(t, partition([]byte("garbage, not a superblock"), sif.FsSquash, sif.PartPrimSys)), "not a squashfs"},
+		{"truncated", truncated, "the SIF is truncated: its system partition ends at byte"},
+		{"not a SIF", notSIF, "is not a SIF file"},
+		{"missing", filepath.Join(t.TempDir(), "nope.sif"), "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := Open(context.Background(), Ref{Transport: SIF, Path: tt.path})
+			if err == nil {
+				img.Close()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q, want one line with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A signed SIF is imported, with a warning that its signatures are not
+// checked.
+func TestSIFSignedWarns(t *testing.T) {
+	raw, err := os.ReadFile(squashfsOf(t, sifRootfs(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := makeSIF(t, partition(raw, sif.FsSquash, sif.PartPrimSys),
+		object(sif.DataSignature, []byte("sig"), sif.OptSignatureMetadata(crypto.SHA256, make([]byte, 20)), sif.OptLinkedID(1)))
+	img, err := Open(context.Background(), Ref{Transport: SIF, Path: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
+	os.WriteFile(copyPath, raw, 0o644)
+	_, warns, err := img.Squashfs.Config(context.Background(), copyPath)
+	if err != nil || len(warns) == 0 || !strings.Contains(warns[0], "does not verify SIF signatures") {
+		t.Errorf("warnings %q, error %v", warns, err)
+	}
+}
+
+// An image without /.singularity.d is imported with an empty configuration.
+func TestSIFNoMetadata(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644)
+	sqfs := squashfsOf(t, dir)
+	raw, _ := os.ReadFile(sqfs)
+	img, err := Open(context.Background(), Ref{Transport: SIF, Path: makeSIF(t, partition(raw, sif.FsSquash, sif.PartPrimSys))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	cfg, warns, err := img.Squashfs.Config(context.Background(), sqfs)
+	if err != nil || !errors.Is(err, nil) || len(cfg.Env)+len(cfg.Entrypoint) != 0 || len(warns) != 1 {
+		t.Errorf("config %+v, warnings %q, error %v", cfg, warns, err)
+	}
+}

@@ -1,0 +1,107 @@
+package importer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc"
+)
+
+// squashfsCompressors names the compressor ids of a squashfs superblock.
+var squashfsCompressors = map[uint16]string{1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
+
+// importSquashfs copies a source's squashfs as it is (no decompression, no
+// recompression: the image keeps the SIF's compression and layout), then
+// reads the image configuration out of the copy.
+func importSquashfs(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
+	root := img.Squashfs
+	out := sink.SquashfsPath()
+	opt.Log.Info("copying squashfs", "size", root.Size, "squashfs", out)
+	digest, err := copySquashfs(ctx, root, out, opt)
+	if err != nil {
+		return nil, fmt.Errorf("copying the squashfs: %w", err)
+	}
+	comp, err := squashfsCompression(out)
+	if err != nil {
+		return nil, err
+	}
+	cfg, warnings, err := root.Config(ctx, out)
+	if err != nil {
+		return nil, fmt.Errorf("reading the image configuration: %w", err)
+	}
+	for _, w := range warnings {
+		opt.Log.Warn(w)
+	}
+	return &imagemeta.Meta{
+		Format:   imagemeta.FormatVersion,
+		Type:     imagemeta.TypeContainer,
+		Config:   cfg,
+		Origin:   imagemeta.Origin{Digest: digest},
+		Squashfs: &imagemeta.Squashfs{File: SquashfsFile, Size: root.Size, Compression: comp},
+	}, nil
+}
+
+// copySquashfs copies the squashfs to out and returns its digest.
+func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, opt Options) (string, error) {
+	rc, err := root.Open()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return "", err
+	}
+	opt.Progress.Start(root.Size, 1)
+	defer opt.Progress.Done()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), opt.Progress.Reader(ctxReader{ctx, rc}))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != root.Size {
+		err = fmt.Errorf("read %d bytes of %d", n, root.Size)
+	}
+	if err != nil {
+		os.Remove(out)
+		return "", err
+	}
+	opt.Progress.LayerDone()
+	return digestOf(h), nil
+}
+
+// squashfsCompression reads the compressor of a squashfs from its superblock.
+func squashfsCompression(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sb := make([]byte, 96)
+	if _, err := io.ReadFull(f, sb); err != nil || string(sb[:4]) != "hsqs" {
+		return "", fmt.Errorf("the copied file is not a squashfs (no superblock)")
+	}
+	id := binary.LittleEndian.Uint16(sb[20:22])
+	if name, ok := squashfsCompressors[id]; ok {
+		return name, nil
+	}
+	return "", fmt.Errorf("the squashfs uses an unknown compressor (id %d)", id)
+}
+
+// ctxReader stops a copy when ctx is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
