@@ -37,12 +37,15 @@ if [[ -f test/fixtures/debian-image.sh ]]; then
 fi
 $fixtures_only && exit 0
 
-rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test"
+rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test"
 install -d -m 0755 "$E/bin"
 install -m 0755 bin/pcocc "$E/bin/pcocc"
 ln -s pcocc "$E/bin/pcocc-rs"
 cp -r test/e2e/testdata "$E/testdata"
 go test -buildvcs=false -c -o "$E/e2e.test" ./test/e2e
+# The runtime package's tests launch real containers and skip as root: run
+# them as the user too.
+go test -buildvcs=false -c -o "$E/runtime.test" ./internal/runtime
 chmod -R a+rX "$E"
 
 vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
@@ -53,5 +56,9 @@ for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
 	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
 done
 cd "$E"
+rc=0
+log "running the runtime package's tests as $PCOCC_TEST_USER"
+runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./runtime.test -test.v -test.count=1 -test.timeout=10m || rc=1
 log "running the end-to-end tests as $PCOCC_TEST_USER"
-exec runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@"
+runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1
+exit $rc

@@ -102,7 +102,7 @@ func TestDynamicCompletion(t *testing.T) {
 		{[]string{"image", "list", "-r", "sh"}, []string{"shared"}},
 		{[]string{"image", "repo", "gc", ""}, []string{"user", "shared"}},
 		{[]string{"image", "repo", "gc", "user", ""}, nil},
-		{[]string{"help", "mod"}, []string{"modules"}},
+		{[]string{"help", "mod"}, []string{"modules", "module"}},
 		{[]string{"help", "image", "sh"}, []string{"show"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh", "fish"}},
 	}
@@ -134,7 +134,7 @@ func TestCompletionHelpers(t *testing.T) {
 		{"run target", completeRunTarget(g), "t", []string{"tpl"}},
 		{"run target", completeRunTarget(g), "be", []string{"beta"}},
 		{"modules", completeModules(g), "tools,to", []string{"tools,tools", "tools,toolbox"}},
-		{"templates", completeTemplates(g), "", []string{"tpl"}},
+		{"templates", completeTemplates(g), "", []string{"tpl", "host-passthrough"}},
 		{"repositories", completeRepos(g), "", []string{"user", "shared"}},
 	} {
 		if got := call(c.f, c.toComplete); !sameSet(got, c.want) {

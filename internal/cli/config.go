@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/envspec"
 )
 
 // config loads the configuration once per command.
@@ -15,9 +16,20 @@ func (g *Globals) config() *config.Config {
 	return g.cfg
 }
 
-// configOptions are set by the packages that validate configuration entries
-// (the env-spec parser), so that config errors come with file:line:col.
-var configOptions []config.Option
+// configOptions plug the env-spec parser into the loader, so that a bad env
+// entry of a module or template is reported at its file:line:col.
+var configOptions = []config.Option{config.WithEnvCheck(checkEnvEntry)}
+
+// checkEnvEntry checks an entry's syntax, and the syntax of the variables
+// its value uses ("${HOME" is an error now, not at some launch).
+func checkEnvEntry(entry string) error {
+	s, err := envspec.Parse(entry)
+	if err != nil {
+		return err
+	}
+	_, _, err = config.Expand(s.Value, func(string) string { return "x" })
+	return err
+}
 
 // warnOthers prints, as warnings, the configuration errors of the kinds a
 // command does not need: a broken file must not stop an unrelated command.

@@ -57,6 +57,8 @@ func NewRoot(argv0 string) *cobra.Command {
 	root.AddCommand(
 		newImageCmd(g),
 		newRunCmd(g),
+		newModuleCmd(g),
+		newTemplateCmd(g),
 		newCheckCmd(g),
 		newCompletionCmd(g),
 		newHelpCmd(root),

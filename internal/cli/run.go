@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/envspec"
+	"github.com/pcocc/pcocc/internal/modules"
 	"github.com/pcocc/pcocc/internal/mountspec"
 	"github.com/pcocc/pcocc/internal/runtime"
 )
@@ -16,8 +21,7 @@ import (
 type runOptions struct {
 	env        []string
 	mounts     []string
-	modules    []string // -M/--ctr-module
-	modules2   []string // --module, the same option
+	modules    []string // -M/--ctr-module, also --module
 	noDefaults bool
 	noEP       bool
 	entrypoint string
@@ -29,10 +33,11 @@ type runOptions struct {
 func newRunCmd(g *Globals) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
-		Use:   "run [OPTIONS] IMAGE|TEMPLATE [CMD [ARGS...]] [-- ARGS...]",
-		Short: "Run a command in a container",
-		Long:  runLong,
-		Args:  cobra.MinimumNArgs(1),
+		Use:               "run [OPTIONS] IMAGE|TEMPLATE [CMD [ARGS...]] [-- ARGS...]",
+		Short:             "Run a command in a container",
+		Long:              runLong,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeRunTarget(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd, g, o, args)
 		},
@@ -40,19 +45,33 @@ func newRunCmd(g *Globals) *cobra.Command {
 	f := c.Flags()
 	f.StringArrayVarP(&o.env, "env", "e", nil, "VAR | VAR=VAL | re(REGEX) | pp(VAR)=VAL | ps(VAR)=VAL (repeatable)")
 	f.StringArrayVar(&o.mounts, "mount", nil, "src=PATH,dst=PATH[,ro][,type=bind|squashfs] (repeatable; ':' separates several)")
-	f.StringSliceVarP(&o.modules, "ctr-module", "M", nil, "modules, comma separated")
-	f.StringSliceVar(&o.modules2, "module", nil, "same as --ctr-module")
+	f.StringSliceVarP(&o.modules, "ctr-module", "M", nil, "modules, comma separated (repeatable; also --module)")
+	// --module is another name of the same option, so that "-M a --module b"
+	// keeps its order (b wins over a).
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "module" {
+			name = "ctr-module"
+		}
+		return pflag.NormalizedName(name)
+	})
 	f.BoolVar(&o.noDefaults, "no-defaults", false, "do not apply default modules")
 	f.BoolVar(&o.noEP, "no-ep", false, "do not run the image entrypoint")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "replace the image entrypoint (\"\": none)")
 	f.StringVarP(&o.cwd, "cwd", "w", "", "working directory in the container")
 	f.BoolVar(&o.writable, "writable", false, "a writable tmpfs layer over the image (changes are lost at exit)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the launch plan as JSON and run nothing")
+	c.RegisterFlagCompletionFunc("ctr-module", completeModules(g))
 	c.SetFlagErrorFunc(runFlagError)
 	return c
 }
 
 const runLong = `Run a command in a container made from an image, as you.
+
+IMAGE|TEMPLATE is a container template (see 'pcocc template list'), else an
+image ([REPO:]NAME). The default modules apply unless --no-defaults, then the
+template's, then those of -M; --env and --mount win over all of them. The
+built-in template host-passthrough runs on the host's own root file system,
+with the mounts and modules only (a command is then required).
 
 Options after the image name still belong to pcocc: the program's own options
 go after '--' (pcocc run IMAGE -- ls -l). Exit status: the program's (128+N if
@@ -93,14 +112,15 @@ func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error 
 
 // planRun turns the command line into a launch plan.
 func planRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) (*container.Spec, error) {
-	if mods := append(o.modules, o.modules2...); len(mods) > 0 {
-		return nil, fmt.Errorf("unknown module %q", mods[0]) // modules: not yet configurable
-	}
-	layer, err := commandLineLayer(o)
+	cli, err := commandLineLayer(o)
 	if err != nil {
 		return nil, err
 	}
-	img, err := lookupImage(cmd.Context(), g, args[0])
+	target, err := resolveTarget(cmd.Context(), g, args[0])
+	if err != nil {
+		return nil, err
+	}
+	layers, err := moduleLayers(cmd.Context(), g, o, target.template)
 	if err != nil {
 		return nil, err
 	}
@@ -109,9 +129,9 @@ func planRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) (*con
 		return nil, err
 	}
 	in := container.Input{
-		Image:  container.Image{Ref: args[0], Squashfs: img.Squashfs, Config: img.Meta.Config},
+		Image:  target.image,
 		Host:   host,
-		Layers: []container.Layer{layer},
+		Layers: append(layers, cli),
 		Options: container.Options{
 			Cwd: o.cwd, NoEntrypoint: o.noEP, Writable: o.writable, Args: args[1:],
 		},
@@ -120,6 +140,25 @@ func planRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) (*con
 		in.Options.Entrypoint = &o.entrypoint
 	}
 	return container.Plan(in)
+}
+
+// moduleLayers resolves the default modules, the template's and those of
+// -M, running their generators: the layers below the command line's.
+func moduleLayers(ctx context.Context, g *Globals, o *runOptions, t *config.Template) ([]container.Layer, error) {
+	self, _ := os.Executable()
+	r := &modules.Resolver{
+		Config:     g.config(),
+		HostEnv:    os.Environ(),
+		Generators: &modules.Generators{Self: self},
+		Warn:       func(msg string) { g.Log.Warn(msg) },
+	}
+	var names []string
+	for _, m := range o.modules {
+		if m = strings.TrimSpace(m); m != "" {
+			names = append(names, m)
+		}
+	}
+	return r.Resolve(ctx, modules.Request{Template: t, Modules: names, NoDefaults: o.noDefaults})
 }
 
 // commandLineLayer parses --env and --mount: the layer that wins over all.

@@ -67,7 +67,7 @@ func (c *Config) forEachFile(k Kind, env func(string) string, o options,
 				errs = append(errs, err)
 				continue
 			}
-			d := &decoder{file: f, env: env, check: o.envCheck}
+			d := &decoder{file: f, dir: dir, env: env, check: o.envCheck}
 			decode(d, body, layer)
 			errs = append(errs, d.sortedErrs()...)
 		}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/goccy/go-yaml/ast"
 
@@ -16,7 +17,14 @@ type Module struct {
 	Mounts      []Mount
 	Env         []EnvEntry
 	Generator   string // program whose output adds mounts and env, as written
-	Source      Source
+	// GeneratorTimeout bounds the generator's run; zero means the default
+	// of the caller (internal/modules).
+	GeneratorTimeout time.Duration
+	// Dir is the configuration directory of the defining file (the one
+	// holding containers.yaml and containers.d): a relative generator path
+	// is relative to it, so that a shared directory carries its programs.
+	Dir    string
+	Source Source
 }
 
 // Template is a container template (SPEC §2.3): an image plus launch
@@ -68,11 +76,14 @@ type Mount struct {
 	// Unset lists the variables Source or Destination referenced that were
 	// unset or empty: an optional mount of "$CCCSCRATCHDIR" is then skipped.
 	Unset []string
-	At    Source
+	// Written is the source as written in the file ("$CCCSCRATCHDIR/x"),
+	// for messages about a mount whose expansion failed.
+	Written string
+	At      Source
 }
 
 var (
-	moduleKeys   = []string{"description", "default", "mounts", "env", "generator"}
+	moduleKeys   = []string{"description", "default", "mounts", "env", "generator", "generator_timeout"}
 	templateKeys = []string{"rootfs", "no_defaults", "modules", "env", "mounts", "description"}
 	mountKeys    = []string{"source", "destination", "readonly", "type", "optional"}
 )
@@ -134,7 +145,7 @@ func (d *decoder) module(p *ast.MappingValueNode) (Module, bool) {
 	if !ok {
 		return Module{}, false
 	}
-	m := Module{Name: name, Source: d.at(p.Key)}
+	m := Module{Name: name, Dir: d.dir, Source: d.at(p.Key)}
 	ctx := fmt.Sprintf("module %q", name)
 	n := len(d.errs)
 	d.fields(p.Value, ctx, moduleKeys, func(k string, v ast.Node) {
@@ -148,7 +159,9 @@ func (d *decoder) module(p *ast.MappingValueNode) (Module, bool) {
 		case "env":
 			m.Env = d.envEntries(v, ctx)
 		case "generator":
-			m.Generator = d.str(v, ctx, k)
+			m.Generator = d.generator(v, ctx)
+		case "generator_timeout":
+			m.GeneratorTimeout = d.duration(v, ctx, k)
 		}
 	})
 	return m, len(d.errs) == n

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -62,18 +63,18 @@ func TestContainersDecode(t *testing.T) {
 		t.Fatalf("Modules(): %v", err)
 	}
 	wantMods := []Module{
-		{Name: "my_module", Description: "Mount my tools", Default: true, Source: at(2, 3),
+		{Name: "my_module", Description: "Mount my tools", Default: true, Dir: l.user, Source: at(2, 3),
 			Mounts: []Mount{
-				{Source: "/opt/tools", Destination: "/tools", Readonly: true, Type: MountBind, At: at(6, 9)},
-				{Type: MountBind, Optional: true, Unset: []string{"CCCSCRATCHDIR"}, At: at(11, 9)},
-				{Source: filepath.Join(l.home, "data.sqsh"), Destination: "/data", Type: MountSquashfs, At: at(13, 9)},
+				{Source: "/opt/tools", Destination: "/tools", Readonly: true, Type: MountBind, Written: "/opt/tools", At: at(6, 9)},
+				{Type: MountBind, Optional: true, Unset: []string{"CCCSCRATCHDIR"}, Written: "$CCCSCRATCHDIR", At: at(11, 9)},
+				{Source: filepath.Join(l.home, "data.sqsh"), Destination: "/data", Type: MountSquashfs, Written: "~/data.sqsh", At: at(13, 9)},
 			},
 			Env: []EnvEntry{
 				{"SLURM_JOB_ID", at(17, 9)}, {"MY_VARIABLE=value", at(18, 9)},
 				{"pp(LD_LIBRARY_PATH)=/opt/mylib", at(19, 9)}, {"ps(PATH)=$HOME/mylib", at(20, 9)},
 				{"re(^OMPI_)", at(21, 9)},
 			}},
-		{Name: "nvidia", Generator: "/usr/lib/pcocc/nvidia-gen", Source: at(22, 3)},
+		{Name: "nvidia", Generator: "/usr/lib/pcocc/nvidia-gen", Dir: l.user, Source: at(22, 3)},
 	}
 	if diff := cmp.Diff(wantMods, mods, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("Modules() mismatch (-want +got):\n%s", diff)
@@ -86,9 +87,10 @@ func TestContainersDecode(t *testing.T) {
 	wantTpls := []Template{
 		{Name: "exemple_template", Rootfs: "user:my_pcocc_image", Image: imageref.Ref{Repo: "user", Name: "my_pcocc_image"},
 			Modules: []ModuleRef{{"my_module", at(28, 15)}}, Env: []EnvEntry{{"MY_VARIABLE", at(29, 11)}},
-			Mounts: []Mount{{Source: "/data", Destination: "/data", Type: MountBind, At: at(31, 9)}},
+			Mounts: []Mount{{Source: "/data", Destination: "/data", Type: MountBind, Written: "/data", At: at(31, 9)}},
 			Source: at(25, 3)},
 		{Name: "hp", Rootfs: "host", Host: true, Description: "host root", NoDefaults: true, Source: at(33, 3)},
+		{Name: HostPassthrough, Rootfs: "host", Host: true, Description: "the host's root file system, with mounts and modules applied"},
 	}
 	if diff := cmp.Diff(wantTpls, tpls, cmpopts.EquateEmpty(),
 		cmpopts.SortSlices(func(a, b Template) bool { return a.Name < b.Name })); diff != "" {
@@ -269,5 +271,49 @@ func TestBrokenKindIsolated(t *testing.T) {
 	}
 	if c.Err(KindContainers) == nil || c.Err(KindRepositories) != nil {
 		t.Errorf("Err() = %v / %v", c.Err(KindContainers), c.Err(KindRepositories))
+	}
+}
+
+func TestGeneratorKeys(t *testing.T) {
+	l := newLayout(t)
+	c := l.load(t, map[string]string{"etc/containers.yaml": `modules:
+  a: {generator: "gen/x --flag", generator_timeout: 1m30s}
+  b: {generator: gen/y, generator_timeout: 2}
+`})
+	mods, err := c.Modules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mods[0].GeneratorTimeout != 90*time.Second || mods[0].Generator != "gen/x --flag" || mods[0].Dir != l.sys ||
+		mods[1].GeneratorTimeout != 2*time.Second {
+		t.Errorf("modules: %+v", mods)
+	}
+	for _, tt := range []struct{ val, msg string }{
+		{"0s", "out of range"},
+		{"11m", "out of range"},
+		{"soon", `expected a duration such as "30s"`},
+	} {
+		l := newLayout(t)
+		c := l.load(t, map[string]string{"etc/containers.yaml": "modules:\n  a:\n    generator: x\n    generator_timeout: " + tt.val + "\n"})
+		_, err := c.Modules()
+		wantErr(t, l.root, err, "etc/containers.yaml", 4, 24, tt.msg)
+	}
+	l = newLayout(t)
+	c = l.load(t, map[string]string{"etc/containers.yaml": "modules:\n  a:\n    generator: \"  \"\n"})
+	_, err = c.Modules()
+	wantErr(t, l.root, err, "etc/containers.yaml", 3, 16, "generator: empty command")
+}
+
+func TestHostPassthroughIsBuiltInAndReplaceable(t *testing.T) {
+	l := newLayout(t)
+	c := l.load(t, nil)
+	tp, err := c.Template(HostPassthrough)
+	if err != nil || !tp.Host || tp.Source.String() != "built-in" {
+		t.Fatalf("built-in: %+v, %v", tp, err)
+	}
+	c = l.load(t, map[string]string{"etc/containers.yaml": "containers:\n  host-passthrough: {rootfs: host, modules: [m]}\nmodules:\n  m: {}\n"})
+	tp, err = c.Template(HostPassthrough)
+	if err != nil || len(tp.Modules) != 1 || tp.Source.Line != 2 {
+		t.Errorf("site definition: %+v, %v", tp, err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 // the first, so one run of a command shows all that needs fixing.
 type decoder struct {
 	file    string
+	dir     string // the configuration directory the file belongs to
 	env     func(string) string
 	check   func(string) error // validates env entries; may be nil
 	anchors map[string]ast.Node

@@ -95,6 +95,9 @@ func (d *decoder) mountType(n ast.Node, ctx string) string {
 // which skips optional mounts and names the variable otherwise.
 func (d *decoder) mountPath(m *Mount, n ast.Node, ctx, key string) string {
 	raw := d.str(n, ctx, key)
+	if key == "source" {
+		m.Written = raw
+	}
 	if raw == "" {
 		if !d.hasErrorAt(n) {
 			d.errorf(n, ctx, "%s: empty path", key)

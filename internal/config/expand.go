@@ -55,6 +55,14 @@ func expand(s string, env func(string) string) (expansion, error) {
 	return x, nil
 }
 
+// Expand expands value as configuration paths are expanded ("~", $VAR,
+// ${VAR}) and returns the variables that were unset or empty. Modules use it
+// for the values of env entries, at launch time.
+func Expand(value string, env func(string) string) (string, []string, error) {
+	x, err := expand(value, env)
+	return x.value, x.unset, err
+}
+
 // varRef parses a variable reference at the start of s (which starts with
 // '$') and returns its name and length; length 0 means "not a reference".
 func varRef(s string) (string, int, error) {

@@ -20,8 +20,12 @@ type Input struct {
 // Image is the image to run.
 type Image struct {
 	Ref      string // as the user named it
-	Squashfs string // absolute path of its squashfs file
+	Squashfs string // absolute path of its squashfs file; empty with HostRoot
 	Config   imagemeta.Config
+	// HostRoot runs on the host's root file system instead of an image
+	// (the host-passthrough template): no entrypoint, and the host's
+	// environment as the base one, since the host is the "image".
+	HostRoot bool
 }
 
 // Host is the context of the launch on the host.

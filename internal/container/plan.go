@@ -17,17 +17,14 @@ var ErrNoCommand = errors.New("nothing to run")
 // Plan makes the launch Spec from in. Errors name the option, module or
 // template at fault, in one line.
 func Plan(in Input) (*Spec, error) {
-	if !path.IsAbs(in.Image.Squashfs) {
-		return nil, fmt.Errorf("image %q: squashfs path %q is not absolute", in.Image.Ref, in.Image.Squashfs)
-	}
-	if !path.IsAbs(in.Host.Cwd) {
-		return nil, fmt.Errorf("host working directory %q is not absolute", in.Host.Cwd)
+	if err := checkInput(in); err != nil {
+		return nil, err
 	}
 	argv, err := planArgv(in.Image.Config.Entrypoint, in.Image.Config.Cmd, in.Options)
 	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", in.Image.Ref, err)
+		return nil, fmt.Errorf("%s: %w", describeImage(in.Image), err)
 	}
-	mounts, err := planMounts(in.Host.Cwd, in.Layers)
+	mounts, err := planMounts(in.Host.Cwd, in.Layers, in.Image.HostRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +35,8 @@ func Plan(in Input) (*Spec, error) {
 	return &Spec{
 		Version:  SpecVersion,
 		Image:    in.Image.Ref,
-		Rootfs:   path.Clean(in.Image.Squashfs),
+		Rootfs:   rootfsPath(in.Image),
+		HostRoot: in.Image.HostRoot,
 		Writable: in.Options.Writable,
 		Mounts:   mounts,
 		Env:      planEnv(in),
@@ -55,6 +53,9 @@ func Plan(in Input) (*Spec, error) {
 // reaches the program only through those specs.
 func planEnv(in Input) []string {
 	base := slices.Clone(in.Image.Config.Env)
+	if in.Image.HostRoot {
+		base = slices.Clone(in.Host.Env)
+	}
 	if _, ok := envspec.Lookup(base, "PATH"); !ok {
 		base = append(base, "PATH="+DefaultPath)
 	}
@@ -131,8 +132,11 @@ func systemMounts() []Mount {
 
 // planMounts returns the system mounts, then each layer's mounts in order, so
 // that a later mount covers an earlier one at the same place.
-func planMounts(hostCwd string, layers []Layer) ([]Mount, error) {
-	out := systemMounts()
+func planMounts(hostCwd string, layers []Layer, hostRoot bool) ([]Mount, error) {
+	var out []Mount
+	if !hostRoot {
+		out = systemMounts()
+	}
 	for _, l := range layers {
 		for _, lm := range l.Mounts {
 			n, err := lm.Normalize()

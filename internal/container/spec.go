@@ -17,6 +17,10 @@ type Spec struct {
 	Version int    `json:"version"`
 	Image   string `json:"image"`  // the image reference, for messages
 	Rootfs  string `json:"rootfs"` // absolute path of the image's squashfs file
+	// HostRoot: the root is a recursive bind of the host's "/" (Rootfs is
+	// empty); /proc, /dev, /tmp... come with it, so no system mount is
+	// planned, and mount points cannot be created (that would be on the host).
+	HostRoot bool `json:"hostRoot,omitempty"`
 	// Writable puts a tmpfs-backed writable layer over the image; what is
 	// written there is lost at exit.
 	Writable bool     `json:"writable"`

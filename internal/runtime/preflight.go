@@ -19,8 +19,10 @@ func preflight(spec *container.Spec) (*initConfig, error) {
 		return nil, setupErr(errors.New("empty launch spec"))
 	}
 	cfg := &initConfig{Spec: spec, Kernel: os.Geteuid() == 0}
-	if err := squashfs.Check(spec.Rootfs, 0); err != nil {
-		return nil, setupErr(fmt.Errorf("image %q: %w", spec.Image, err))
+	if !spec.HostRoot {
+		if err := squashfs.Check(spec.Rootfs, 0); err != nil {
+			return nil, setupErr(fmt.Errorf("image %q: %w", spec.Image, err))
+		}
 	}
 	for i, m := range spec.Mounts {
 		skip, err := checkSource(m)
@@ -31,7 +33,7 @@ func preflight(spec *container.Spec) (*initConfig, error) {
 			cfg.Skip = append(cfg.Skip, i)
 		}
 	}
-	if cfg.Kernel {
+	if cfg.Kernel || !needsFUSE(spec) {
 		return cfg, nil
 	}
 	p, err := tools.Find("squashfuse_ll")
@@ -63,6 +65,20 @@ func checkSource(m container.Mount) (skip bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// needsFUSE: the image, or a squashfs mount. The host root alone needs no
+// squashfuse_ll.
+func needsFUSE(spec *container.Spec) bool {
+	if !spec.HostRoot {
+		return true
+	}
+	for _, m := range spec.Mounts {
+		if m.Type == container.MountSquashfs {
+			return true
+		}
+	}
+	return false
 }
 
 func checkFUSE() error {

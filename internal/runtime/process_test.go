@@ -109,7 +109,7 @@ func TestSIGKILLOfTheLauncherLeavesNothing(t *testing.T) {
 	// (other users' and other tests' files come and go there).
 	tmpdir := t.TempDir()
 	tmpBefore := listDir(t, os.TempDir())
-	runs := 30
+	runs := 50
 	if testing.Short() {
 		runs = 5
 	}

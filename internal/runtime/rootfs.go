@@ -25,6 +25,7 @@ type root struct {
 	cfg     *initConfig
 	dir     *os.File // O_PATH descriptor of the overlay's root
 	dev     uint64   // its st_dev: mount points are created on it only
+	host    bool     // the root is the host's (see buildHost)
 	servers []*squashfs.FUSEServer
 }
 
@@ -40,6 +41,9 @@ func (r *root) build() error {
 	// First of all: no mount of ours may propagate to the host.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making the mount namespace private: %w", err)
+	}
+	if r.cfg.Spec.HostRoot {
+		return r.buildHost()
 	}
 	image, err := os.Open(r.cfg.Spec.Rootfs)
 	if err != nil {
@@ -57,10 +61,8 @@ func (r *root) build() error {
 	if err := writeIdentity(r.dir, r.cfg.Spec.User); err != nil {
 		return err
 	}
-	for i, m := range r.cfg.Spec.Mounts {
-		if err := r.mount(i, m, srcs); err != nil {
-			return fmt.Errorf("%s: mounting %s on %s: %w", m.Origin, m.Source, m.Destination, err)
-		}
+	if err := r.mountAll(srcs); err != nil {
+		return err
 	}
 	if !r.cfg.Spec.Writable {
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
@@ -129,12 +131,21 @@ func (r *root) mountSquashfs(f *os.File, target, name string) error {
 	return srv.Ready(target)
 }
 
+func (r *root) mountAll(srcs *sources) error {
+	for i, m := range r.cfg.Spec.Mounts {
+		if err := r.mount(i, m, srcs); err != nil {
+			return fmt.Errorf("%s: mounting %s on %s: %w", m.Origin, m.Source, m.Destination, err)
+		}
+	}
+	return nil
+}
+
 // mount puts mount i in place.
 func (r *root) mount(i int, m container.Mount, srcs *sources) error {
 	if slices.Contains(r.cfg.Skip, i) {
 		return nil
 	}
-	target, err := ensureTarget(r.dir, r.dev, m.Destination, srcs.isDir[i])
+	target, err := r.target(m.Destination, srcs.isDir[i])
 	if err != nil {
 		return err
 	}
