@@ -37,11 +37,12 @@ if [[ -f test/fixtures/debian-image.sh ]]; then
 fi
 $fixtures_only && exit 0
 
-rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test"
+rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/user-guide.md"
 install -d -m 0755 "$E/bin"
 install -m 0755 bin/pcocc "$E/bin/pcocc"
 ln -s pcocc "$E/bin/pcocc-rs"
 cp -r test/e2e/testdata "$E/testdata"
+cp docs/user-guide.md "$E/user-guide.md"   # its examples are run (guide_test.go)
 go test -buildvcs=false -c -o "$E/e2e.test" ./test/e2e
 # The runtime package's tests launch real containers and skip as root: run
 # them as the user too.
@@ -51,7 +52,8 @@ chmod -R a+rX "$E"
 vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
 	HOME="$(getent passwd "$PCOCC_TEST_USER" | cut -d: -f6)"
 	USER="$PCOCC_TEST_USER" LOGNAME="$PCOCC_TEST_USER"
-	PCOCC_BIN_DIR="$E/bin" PCOCC_FIXTURES="$fixtures" PCOCC_E2E_TESTDATA="$E/testdata")
+	PCOCC_BIN_DIR="$E/bin" PCOCC_FIXTURES="$fixtures" PCOCC_E2E_TESTDATA="$E/testdata"
+	PCOCC_GUIDE="$E/user-guide.md")
 for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
 	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
 done
