@@ -19,7 +19,10 @@ BASHCOMP := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHCOMP  := $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
 FISHCOMP := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: all help build test test-unit test-e2e fixtures install uninstall bench fmt vet clean
+SPANKDIR ?= /usr/lib/x86_64-linux-gnu/slurm-wlm
+CONTRIBDIR := $(DESTDIR)$(PREFIX)/share/pcocc/contrib
+
+.PHONY: all help build spank test test-unit test-e2e fixtures install uninstall bench bench-slurm fmt vet clean
 
 all: build
 
@@ -29,13 +32,18 @@ help:
 	@echo 'make test-unit        go test of every package but test/e2e'
 	@echo 'make test-e2e         build, fixtures, end-to-end scripts as an unprivileged user'
 	@echo 'make fixtures         only the test images (test/fixtures/make-images.sh)'
-	@echo 'make install          PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)'
+	@echo 'make spank            the Slurm SPANK plugin, spank/pcocc_spank.so (needs libslurm-dev)'
+	@echo 'make install          PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); the plugin too in SPANKDIR=$(SPANKDIR) when built'
+	@echo 'make bench-slurm      bench/slurm.sh: srun --ctr against srun (as a user, Slurm up)'
 	@echo 'make bench            bench/import.sh (large image, several minutes)'
 	@echo 'make fmt | vet | clean'
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc ./cmd/pcocc
 	ln -sf pcocc bin/pcocc-rs
+
+spank:
+	$(MAKE) -C spank
 
 test: test-unit test-e2e
 
@@ -63,6 +71,11 @@ install: build
 			s=$${f##*.}; install -d $(MANDIR)/man$$s; install -m 0644 "$$f" $(MANDIR)/man$$s/; done; \
 		if [ -f $(MANDIR)/man1/pcocc.1 ]; then ln -sf pcocc.1 $(MANDIR)/man1/pcocc-rs.1; fi; \
 	fi; rm -rf "$$m"
+	# The SPANK plugin when it was built (make spank), and ccc_mprun
+	# (contrib: for sites without the reference cluster's launcher).
+	if [ -f spank/pcocc_spank.so ]; then $(MAKE) -C spank install LIBDIR=$(SPANKDIR) DESTDIR=$(DESTDIR); fi
+	install -d $(CONTRIBDIR)
+	install -m 0755 contrib/ccc_mprun $(CONTRIBDIR)/ccc_mprun
 	install -d $(BASHCOMP) $(ZSHCOMP) $(FISHCOMP)
 	for n in pcocc pcocc-rs; do \
 		bin/$$n completion bash >$(BASHCOMP)/$$n 2>/dev/null || rm -f $(BASHCOMP)/$$n; \
@@ -75,10 +88,14 @@ uninstall:
 		$(ZSHCOMP)/_pcocc $(ZSHCOMP)/_pcocc-rs $(FISHCOMP)/pcocc.fish $(FISHCOMP)/pcocc-rs.fish
 	rm -f $(MANDIR)/man1/pcocc.1 $(MANDIR)/man1/pcocc-rs.1 $(MANDIR)/man1/pcocc-*.1 \
 		$(MANDIR)/man5/pcocc-*.5 $(MANDIR)/man7/pcocc-*.7
-	rm -rf $(DOCDIR)
+	rm -rf $(DOCDIR) $(CONTRIBDIR)
+	rm -f $(DESTDIR)$(SPANKDIR)/pcocc_spank.so
 
 bench: build
 	bash bench/import.sh
+
+bench-slurm:
+	bash bench/slurm.sh
 
 fmt:
 	gofmt -s -w $$(find . -name '*.go' -not -path './.git/*')
@@ -88,3 +105,4 @@ vet:
 
 clean:
 	rm -rf bin dist test/fixtures/cache
+	$(MAKE) -C spank clean

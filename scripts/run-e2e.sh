@@ -41,6 +41,7 @@ rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/user-guide
 install -d -m 0755 "$E/bin"
 install -m 0755 bin/pcocc "$E/bin/pcocc"
 ln -s pcocc "$E/bin/pcocc-rs"
+install -m 0755 contrib/ccc_mprun "$E/bin/ccc_mprun" # slurm_ccc_mprun.txtar
 cp -r test/e2e/testdata "$E/testdata"
 cp docs/user-guide.md "$E/user-guide.md"   # its examples are run (guide_test.go)
 go test -buildvcs=false -c -o "$E/e2e.test" ./test/e2e

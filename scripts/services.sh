@@ -129,6 +129,7 @@ slurm_nodes_idle() {
 start_slurm() {
 	export SLURM_CONF=$SLURM_CONF_FILE
 	write_slurm_conf
+	bash scripts/spank.sh || log "warning: the SPANK plugin was not built: --ctr tests will fail"
 	if ! pid_alive "$SLURM_DIR/run/slurmctld.pid" slurmctld; then
 		/usr/sbin/slurmctld || return 1
 	fi

@@ -63,6 +63,7 @@ func NewRoot(argv0 string) *cobra.Command {
 		newCompletionCmd(g),
 		newHelpCmd(root),
 		newManCmd(g),
+		newSpankCmd(g),
 	)
 	return root
 }

@@ -43,6 +43,9 @@ func runInit(cfg *initConfig, st *statusWriter) int {
 		st.send(statusMsg{Error: err.Error(), Code: CodeSetup})
 		return CodeSetup
 	}
+	if cfg.Hold {
+		return holdForever(st)
+	}
 	prog, err := startProgram(cfg, st)
 	if err != nil {
 		code := codeOf(err)

@@ -33,6 +33,9 @@ type initConfig struct {
 	// Kernel: the caller is root; use the kernel's squashfs and no user
 	// namespace.
 	Kernel bool `json:"kernel,omitempty"`
+	// Hold: run no program; once the root is built, init reports its own
+	// pid and sleeps until killed, for Slurm tasks to join (hold.go).
+	Hold bool `json:"hold,omitempty"`
 	// Skip lists the indexes in Spec.Mounts of optional mounts whose source
 	// is missing.
 	Skip []int `json:"skip,omitempty"`

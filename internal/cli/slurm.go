@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/runtime"
+	"github.com/pcocc/pcocc/internal/slurm"
+)
+
+// The SPANK plugin (spank/) hands its option strings, unchanged, to these
+// hidden commands: `check` on the submit side (srun, sbatch, salloc) to fail
+// before anything is allocated, `start` in slurmstepd, once per node and
+// step, to set the node's container up and hold it. Both plan the launch
+// with pcocc run's own code, so options, modules, templates, env and mount
+// specs have one parser and one meaning. Contract: spank/README.md.
+
+// spankPlaceholder stands for the tasks' commands in the plan.
+const spankPlaceholder = "<slurm task>"
+
+// Descriptors the plugin gives `start`: it writes the slurm.Result on the
+// first; EOF on the second (the plugin closed it, or slurmstepd is gone)
+// means the step is over.
+const (
+	spankResultFD = 3
+	spankStopFD   = 4
+)
+
+func newSpankCmd(g *Globals) *cobra.Command {
+	o := &slurm.Options{}
+	c := &cobra.Command{Use: "__spank", Hidden: true, Short: "Helper of the Slurm SPANK plugin"}
+	check := &cobra.Command{
+		Use: "check", Short: "Check the --ctr options before a job or step is submitted", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := planSpank(cmd, g, o)
+			if err == nil {
+				err = runtime.Preflight(spec)
+			}
+			return WithCode(ExitRunError, err)
+		},
+	}
+	start := &cobra.Command{
+		Use: "start", Short: "Set up this node's container of a step and hold it", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return WithCode(ExitRunError, startSpank(cmd, g, o))
+		},
+	}
+	for _, sub := range []*cobra.Command{check, start} {
+		f := sub.Flags()
+		f.StringVar(&o.Image, "ctr", "", "image or template")
+		f.StringVar(&o.Mounts, "ctr-mount", "", "mount specs, ':' separated")
+		f.StringVar(&o.Modules, "ctr-module", "", "modules, ',' separated")
+		f.StringVar(&o.Env, "ctr-env", "", "env specs, ',' separated")
+		f.BoolVar(&o.NoDefaults, "ctr-no-defaults", false, "do not apply default modules")
+		f.StringVar(&o.Workdir, "ctr-workdir", "", "working directory in the container")
+		c.AddCommand(sub)
+	}
+	return c
+}
+
+// planSpank plans the container the way `pcocc run --no-ep IMAGE CMD`
+// would; the tasks' commands replace CMD, a placeholder.
+func planSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spec, error) {
+	if o.Image == "" {
+		return nil, errors.New("--ctr: no image or template named")
+	}
+	ro := &runOptions{
+		env: slurm.EnvSpecs(o.Env), modules: slurm.Modules(o.Modules),
+		noDefaults: o.NoDefaults, noEP: true, cwd: o.Workdir,
+	}
+	if o.Mounts != "" {
+		ro.mounts = []string{o.Mounts}
+	}
+	spec, err := planRun(cmd, g, ro, []string{o.Image, spankPlaceholder})
+	if err != nil {
+		return nil, fmt.Errorf("--ctr=%s: %w", o.Image, err)
+	}
+	return spec, nil
+}
+
+// startSpank holds the container until it is killed, after sending the
+// plugin what its tasks need to join it.
+func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
+	out := os.NewFile(spankResultFD, "result")
+	if out == nil {
+		return errors.New("no result descriptor: this command is for the SPANK plugin")
+	}
+	// Not closed on error: the plugin reads EOF as "failed" and waits for
+	// this process to end, after main has printed the error.
+	spec, err := planSpank(cmd, g, o)
+	if err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	if f := os.NewFile(spankStopFD, "stop"); f != nil {
+		go func() {
+			_, _ = io.Copy(io.Discard, f)
+			close(stop)
+		}()
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	return runtime.Hold(spec, runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log},
+		func(h runtime.Held) error {
+			defer out.Close()
+			return slurm.Result{Init: h.Init, Cwd: spec.Cwd, CwdStrict: spec.CwdFrom == container.CwdOption, Env: spec.Env}.Write(out)
+		}, stop)
+}

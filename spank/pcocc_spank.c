@@ -1,0 +1,128 @@
+/* pcocc SPANK plugin: srun/sbatch/salloc --ctr=IMAGE and friends.
+ *
+ * Context        callback             as          does
+ * srun, sbatch,  init_post_opt        the user    pcocc __spank check: fail before
+ * salloc                                          anything is allocated
+ * slurmstepd     user_init            the user    pcocc __spank start: this node's
+ *                (once per node/step)             container, held by the helper
+ * task           task_init            the user    join it (join.c), then Slurm execs
+ * slurmstepd     exit                 root        SIGKILL the helper: the container
+ *                                                 goes with it
+ * The batch, extern and interactive steps never run in a container: --ctr
+ * given to sbatch/salloc is the default of the srun steps inside. */
+#include <stdlib.h>
+#include <string.h>
+#include <slurm/slurm.h>
+
+#include "pcocc_spank.h"
+
+SPANK_PLUGIN(pcocc, 1);
+
+struct pcocc_opts pcocc_opts;
+struct pcocc_node pcocc_node;
+const char *pcocc_path = "/usr/local/bin/pcocc";
+
+static int set_str(char **dst, const char *val)
+{
+	free(*dst);
+	*dst = strdup(val ? val : "");
+	return *dst ? 0 : -1;
+}
+
+static int opt_cb(int val, const char *optarg, int remote)
+{
+	(void)remote;
+	switch (val) {
+	case 0: return set_str(&pcocc_opts.image, optarg);
+	case 1: return set_str(&pcocc_opts.mount, optarg);
+	case 2: return set_str(&pcocc_opts.module, optarg);
+	case 3: return set_str(&pcocc_opts.env, optarg);
+	case 4: pcocc_opts.no_defaults = 1; return 0;
+	case 5: return set_str(&pcocc_opts.workdir, optarg);
+	}
+	return -1;
+}
+
+struct spank_option spank_options[] = {
+	{ "ctr", "IMAGE", "Run each task in a container of IMAGE or TEMPLATE (pcocc; empty: none)", 1, 0, opt_cb },
+	{ "ctr-mount", "SPEC", "Container mounts: src=PATH,dst=PATH[,ro][,type=bind|squashfs] (':' separates several)", 1, 1, opt_cb },
+	{ "ctr-module", "LIST", "Container modules, comma separated", 1, 2, opt_cb },
+	{ "ctr-env", "SPEC", "Container env: VAR, VAR=VAL, re(REGEX), pp(VAR)=VAL, ps(VAR)=VAL (',' separates several)", 1, 3, opt_cb },
+	{ "ctr-no-defaults", NULL, "Do not apply the default container modules", 0, 4, opt_cb },
+	{ "ctr-workdir", "DIR", "Working directory in the container", 1, 5, opt_cb },
+	SPANK_OPTIONS_TABLE_END
+};
+
+int pcocc_active(void)
+{
+	return pcocc_opts.image && pcocc_opts.image[0];
+}
+
+/* Plugstack arguments: pcocc=/path/to/pcocc. */
+static int parse_args(int ac, char **av)
+{
+	for (int i = 0; i < ac; i++) {
+		if (strncmp(av[i], "pcocc=", 6) == 0 && av[i][6] == '/') {
+			pcocc_path = av[i] + 6;
+			continue;
+		}
+		slurm_error("pcocc: unknown plugstack argument \"%s\" (expected pcocc=/absolute/path)", av[i]);
+		return -1;
+	}
+	return 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	if (parse_args(ac, av) < 0)
+		return -1;
+	/* sbatch and salloc ignore the static table (MACHINE.md §5). */
+	if (spank_context() == S_CTX_ALLOCATOR)
+		for (struct spank_option *o = spank_options; o->name; o++)
+			if (spank_option_register(sp, o) != ESPANK_SUCCESS)
+				return -1;
+	return 0;
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	(void)ac; (void)av;
+	spank_context_t c = spank_context();
+	if ((c == S_CTX_LOCAL || c == S_CTX_ALLOCATOR) && pcocc_active())
+		return pcocc_check(sp);
+	return 0;
+}
+
+/* A step of its own: not the batch script, extern or interactive step. */
+static int user_step(spank_t sp)
+{
+	uint32_t step;
+	if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS)
+		return 0;
+	return step != SLURM_BATCH_SCRIPT && step != SLURM_EXTERN_CONT &&
+	       step != SLURM_INTERACTIVE_STEP && step != SLURM_PENDING_STEP;
+}
+
+int slurm_spank_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac; (void)av;
+	if (!spank_remote(sp) || !pcocc_active() || !user_step(sp))
+		return 0;
+	return pcocc_start(sp);
+}
+
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	(void)ac; (void)av;
+	if (!spank_remote(sp) || (!pcocc_node.helper && !pcocc_node.failed))
+		return 0;
+	return pcocc_join(sp);
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	(void)ac; (void)av;
+	if (spank_remote(sp))
+		pcocc_stop();
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* Shared state of the pcocc SPANK plugin. The plugin only parses options,
+ * runs the pcocc helper and joins namespaces: everything else is Go
+ * (internal/cli/slurm.go). See README.md. */
+#ifndef PCOCC_SPANK_H
+#define PCOCC_SPANK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <slurm/spank.h>
+
+/* The options, as the user wrote them (NULL: not given). */
+struct pcocc_opts {
+	char *image, *mount, *module, *env, *workdir;
+	int no_defaults;
+};
+
+/* This node's container of the step, as the helper described it. */
+struct pcocc_node {
+	pid_t helper, init;
+	int stop;	/* write end of the helper's stop pipe: closing it ends the container */
+	char *cwd;
+	int cwd_strict;	/* --ctr-workdir: no fallback to "/" */
+	char **env;	/* NAME=VALUE */
+	size_t nenv;
+	char **keep;	/* task variables that win: "PREFIX*" or "NAME" */
+	size_t nkeep;
+	char **dflt;	/* NAME=VALUE set when the task has no NAME */
+	size_t ndflt;
+	char *log;	/* the helper's messages: the error, or warnings */
+	int failed;
+};
+
+extern struct pcocc_opts pcocc_opts;
+extern struct pcocc_node pcocc_node;
+extern const char *pcocc_path;
+
+int pcocc_active(void);
+int pcocc_check(spank_t sp);
+int pcocc_start(spank_t sp);
+int pcocc_join(spank_t sp);
+void pcocc_stop(void);
+
+#endif
