@@ -37,7 +37,7 @@ func Init(args []string) int {
 
 // runInit sets the container up, runs the program and returns its status.
 func runInit(cfg *initConfig, st *statusWriter) int {
-	servers, err := setupRoot(cfg)
+	servers, err := setupRoot(cfg, st)
 	defer stopServers(servers)
 	if err != nil {
 		st.send(statusMsg{Error: err.Error(), Code: CodeSetup})

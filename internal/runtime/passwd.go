@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,7 +19,7 @@ import (
 // user: the image's entries, less any that uses the user's name or id, plus
 // the user and their primary group. The files are written in the overlay's
 // upper layer; the image is not changed.
-func writeIdentity(root *os.File, u container.User) error {
+func writeIdentity(root *os.File, u container.User, warn func(string)) error {
 	shell := u.Shell
 	if shell == "" || !existsIn(root, shell) {
 		shell = "/bin/sh"
@@ -33,12 +35,42 @@ func writeIdentity(root *os.File, u container.User) error {
 		return err
 	}
 	for _, f := range files {
-		old := readIn(root, f.name)
-		if err := writeIn(root, f.name, f.gen(old)); err != nil {
+		data := f.gen(readIn(root, f.name))
+		err := writeIn(root, f.name, data)
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			err = bindOver(root, f.name, data)
+		}
+		if errors.Is(err, errNoTarget) {
+			warn(fmt.Sprintf("the image has no /%s and its directory belongs to an image user who is neither you nor root: %s", f.name, unknownWhat(f.name)))
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("writing /%s: %w", f.name, err)
 		}
 	}
 	return nil
+}
+
+var errNoTarget = errors.New("no file to cover")
+
+// bindOver covers an image file that cannot be written with a copy in the
+// scratch tmpfs. That happens when the file or its directory belongs to an
+// image user other than root: such owners are not mapped in the user
+// namespace, so even its root may not write there (or copy it up).
+func bindOver(root *os.File, rel string, data []byte) error {
+	target, err := openIn(root, rel, unix.O_PATH, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return errNoTarget
+	}
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	src := filepath.Join(scratch, strings.ReplaceAll(rel, "/", "-"))
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		return err
+	}
+	return unix.Mount(src, fmt.Sprintf("/proc/self/fd/%d", target.Fd()), "", unix.MS_BIND, "")
 }
 
 func ensureDir(root *os.File, p string) error {
@@ -127,4 +159,11 @@ func lines(b []byte) []string {
 		}
 	}
 	return out
+}
+
+func unknownWhat(name string) string {
+	if name == "etc/group" {
+		return "your group's name is unknown in the container"
+	}
+	return "your name is unknown in the container"
 }

@@ -27,12 +27,15 @@ type root struct {
 	dev     uint64   // its st_dev: mount points are created on it only
 	host    bool     // the root is the host's (see buildHost)
 	servers []*squashfs.FUSEServer
+	st      *statusWriter // warnings for the user
 }
+
+func (r *root) warn(msg string) { r.st.send(statusMsg{Warning: msg}) }
 
 // setupRoot builds the container's root and pivots into it. It returns the
 // FUSE servers it started (to stop at exit), also on error.
-func setupRoot(cfg *initConfig) ([]*squashfs.FUSEServer, error) {
-	r := &root{cfg: cfg}
+func setupRoot(cfg *initConfig, st *statusWriter) ([]*squashfs.FUSEServer, error) {
+	r := &root{cfg: cfg, st: st}
 	err := r.build()
 	return r.servers, err
 }
@@ -58,7 +61,7 @@ func (r *root) build() error {
 	if err := r.mountImage(image); err != nil {
 		return err
 	}
-	if err := writeIdentity(r.dir, r.cfg.Spec.User); err != nil {
+	if err := writeIdentity(r.dir, r.cfg.Spec.User, r.warn); err != nil {
 		return err
 	}
 	if err := r.mountAll(srcs); err != nil {
@@ -134,7 +137,7 @@ func (r *root) mountSquashfs(f *os.File, target, name string) error {
 func (r *root) mountAll(srcs *sources) error {
 	for i, m := range r.cfg.Spec.Mounts {
 		if err := r.mount(i, m, srcs); err != nil {
-			return fmt.Errorf("%s: mounting %s on %s: %w", m.Origin, m.Source, m.Destination, err)
+			return fmt.Errorf("mounting %s on %s (%s): %w", m.Source, m.Destination, m.Origin, err)
 		}
 	}
 	return nil
@@ -146,6 +149,13 @@ func (r *root) mount(i int, m container.Mount, srcs *sources) error {
 		return nil
 	}
 	target, err := r.target(m.Destination, srcs.isDir[i])
+	if err != nil && m.Origin == container.OriginPcocc && !srcs.isDir[i] &&
+		(errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		// /etc/hosts or /etc/resolv.conf in an /etc that belongs to an
+		// image user who is neither you nor root: a convenience, not a need.
+		r.warn(fmt.Sprintf("not mounting the host's %s: %v", m.Destination, err))
+		return nil
+	}
 	if err != nil {
 		return err
 	}
