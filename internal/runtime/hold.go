@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -120,24 +118,8 @@ func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan s
 // readHoldStatus reads init's messages to EOF: warnings to the log, then
 // init's pid (it is ready) or the failure.
 func readHoldStatus(r *os.File, o Options) (int, *statusMsg) {
-	defer r.Close()
 	var pid int
-	var fail *statusMsg
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		var m statusMsg
-		if json.Unmarshal(sc.Bytes(), &m) != nil {
-			continue
-		}
-		switch {
-		case m.Warning != "":
-			o.Log.Warn(m.Warning)
-		case m.Error != "":
-			fail = &m
-		case m.Pid > 0:
-			pid = m.Pid
-		}
-	}
+	fail := readMessages(r, o.Log, func(p int) { pid = p })
 	return pid, fail
 }
 

@@ -154,27 +154,31 @@ func sendConfig(w *os.File, cfg *initConfig) error {
 // on the channel.
 func readStatus(r *os.File, fwd *forwarder, log *slog.Logger) <-chan *statusMsg {
 	ch := make(chan *statusMsg, 1)
-	go func() {
-		defer r.Close()
-		var fail *statusMsg
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			var m statusMsg
-			if json.Unmarshal(sc.Bytes(), &m) != nil {
-				continue
-			}
-			switch {
-			case m.Warning != "":
-				log.Warn(m.Warning)
-			case m.Error != "":
-				fail = &m
-			case m.Pid > 0:
-				fwd.setTarget(m.Pid)
-			}
-		}
-		ch <- fail
-	}()
+	go func() { ch <- readMessages(r, log, fwd.setTarget) }()
 	return ch
+}
+
+// readMessages reads init's messages to EOF and closes r: warnings go to
+// the log, a pid to onPid; it returns the failure, if any.
+func readMessages(r *os.File, log *slog.Logger, onPid func(int)) *statusMsg {
+	defer r.Close()
+	var fail *statusMsg
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		var m statusMsg
+		if json.Unmarshal(sc.Bytes(), &m) != nil {
+			continue
+		}
+		switch {
+		case m.Warning != "":
+			log.Warn(m.Warning)
+		case m.Error != "":
+			fail = &m
+		case m.Pid > 0:
+			onPid(m.Pid)
+		}
+	}
+	return fail
 }
 
 // exitStatus turns init's end into the launch's result.
