@@ -28,6 +28,8 @@ type runOptions struct {
 	cwd        string
 	writable   bool
 	dryRun     bool
+	// names of the env and mount options in messages (srun says --ctr-env)
+	envOpt, mountOpt string
 }
 
 func newRunCmd(g *Globals) *cobra.Command {
@@ -167,14 +169,14 @@ func commandLineLayer(o *runOptions) (container.Layer, error) {
 	for _, e := range o.env {
 		s, err := envspec.Parse(e)
 		if err != nil {
-			return l, fmt.Errorf("--env: %w", err)
+			return l, fmt.Errorf("%s: %w", optName(o.envOpt, "--env"), err)
 		}
 		l.Env = append(l.Env, s)
 	}
 	for _, m := range o.mounts {
 		ms, err := mountspec.ParseList(m)
 		if err != nil {
-			return l, fmt.Errorf("--mount: %w", err)
+			return l, fmt.Errorf("%s: %w", optName(o.mountOpt, "--mount"), err)
 		}
 		l.Mounts = append(l.Mounts, ms...)
 	}
@@ -195,6 +197,13 @@ func hostContext() (container.Host, error) {
 func asFile(v any, def *os.File) *os.File {
 	if f, ok := v.(*os.File); ok {
 		return f
+	}
+	return def
+}
+
+func optName(set, def string) string {
+	if set != "" {
+		return set
 	}
 	return def
 }

@@ -72,6 +72,7 @@ func planSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spe
 	ro := &runOptions{
 		env: slurm.EnvSpecs(o.Env), modules: slurm.Modules(o.Modules),
 		noDefaults: o.NoDefaults, noEP: true, cwd: o.Workdir,
+		envOpt: "--ctr-env", mountOpt: "--ctr-mount",
 	}
 	if o.Mounts != "" {
 		ro.mounts = []string{o.Mounts}
