@@ -62,6 +62,8 @@ cd "$E"
 rc=0
 log "running the runtime package's tests as $PCOCC_TEST_USER"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./runtime.test -test.v -test.count=1 -test.timeout=10m || rc=1
+log "again with squashfuse_ll as the FUSE server"
+runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=squashfuse_ll ./runtime.test -test.count=1 -test.timeout=10m || rc=1
 log "running the end-to-end tests as $PCOCC_TEST_USER"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1
 exit $rc

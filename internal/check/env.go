@@ -11,6 +11,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
 // FuseDevEnv overrides the FUSE device path. It is a test hook only: the
@@ -41,6 +42,8 @@ type Env struct {
 	Stat     func(name string) (os.FileInfo, error)
 	Writable func(name string) bool
 	OpenRepo func(name, path string) (*repo.Repo, error)
+	// FUSEServer is the PCOCC_SQUASHFS_MOUNT choice ("" for the default).
+	FUSEServer string
 }
 
 // System returns the Env of the running host for cfg, reading the test
@@ -51,17 +54,18 @@ func System(cfg *config.Config, getenv func(string) string) *Env {
 		dev = d
 	}
 	return &Env{
-		ReadFile: os.ReadFile,
-		FuseDev:  dev,
-		OpenRW:   openRW,
-		Kernel:   kernelRelease,
-		Probe:    Probe,
-		LookPath: exec.LookPath,
-		Output:   output,
-		Config:   cfg,
-		Stat:     os.Stat,
-		Writable: func(name string) bool { return unix.Access(name, unix.W_OK) == nil },
-		OpenRepo: repo.Open,
+		ReadFile:   os.ReadFile,
+		FuseDev:    dev,
+		OpenRW:     openRW,
+		Kernel:     kernelRelease,
+		Probe:      Probe,
+		LookPath:   exec.LookPath,
+		Output:     output,
+		Config:     cfg,
+		Stat:       os.Stat,
+		Writable:   func(name string) bool { return unix.Access(name, unix.W_OK) == nil },
+		OpenRepo:   repo.Open,
+		FUSEServer: getenv(squashfs.MountEnv),
 	}
 }
 

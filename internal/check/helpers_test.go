@@ -30,10 +30,12 @@ type fakeHost struct {
 	outErr   map[string]error  // name -> error of running it
 	cfg      *config.Config
 	readOnly map[string]bool // repository paths
+	server   string          // PCOCC_SQUASHFS_MOUNT
 }
 
 func (h fakeHost) env() *Env {
 	return &Env{
+		FUSEServer: h.server,
 		ReadFile: func(name string) ([]byte, error) {
 			if v, ok := h.files[name]; ok {
 				return []byte(v), nil

@@ -45,7 +45,7 @@ func parseRelease(rel string) ([2]int, bool) {
 // mounts, with why.
 var filesystems = []struct{ name, why string }{
 	{"overlay", "a writable layer and mount points over the image"},
-	{"fuse", "squashfuse_ll mounts images"},
+	{"fuse", "images are mounted with FUSE"},
 	{"squashfs", "kernel squashfs mounts by the Slurm plugin"},
 }
 

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/squashfs"
 	"github.com/pcocc/pcocc/internal/tools"
 )
 
@@ -20,7 +21,7 @@ type program struct {
 
 var programs = []program{
 	{"tar2sqfs", true, "builds an image's squashfs at import", []string{"--version"}},
-	{"squashfuse_ll", true, "mounts images at run time", []string{"--version"}},
+	{"squashfuse_ll", false, "mounts images at run time with PCOCC_SQUASHFS_MOUNT=squashfuse_ll", []string{"--version"}},
 	{"fusermount3", true, "unmounts FUSE file systems", []string{"-V"}},
 	{"newuidmap", false, "maps several uids, for images with files of several owners", nil},
 }
@@ -29,6 +30,9 @@ var programs = []program{
 func Programs(ctx context.Context, e *Env) []Result {
 	out := make([]Result, 0, len(programs))
 	for _, p := range programs {
+		if p.name == squashfs.ServerSquashfuse && e.FUSEServer == squashfs.ServerSquashfuse {
+			p.required = true // chosen instead of pcocc's own server
+		}
 		out = append(out, checkProgram(ctx, e, p))
 	}
 	return out

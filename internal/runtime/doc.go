@@ -2,6 +2,10 @@
 // without privilege: user and mount namespaces, the image's squashfs, the
 // mounts, pivot_root, then the program.
 //
+// The FUSE server of the image is pcocc's own (internal/sqfuse, run as
+// "pcocc __pcocc_sqfuse": kernel-like I/O thanks to caching), or squashfuse_ll
+// with PCOCC_SQUASHFS_MOUNT=squashfuse_ll; docs/benchmarks.md has the numbers.
+//
 // # Processes and namespaces
 //
 // Three processes, two nested user namespaces (unprivileged mode):
@@ -9,7 +13,7 @@
 //	launcher (pcocc run, host)         init (pcocc __pcocc_init)              program
 //	───────────────────────────        ──────────────────────────             ───────
 //	preflight: image, sources,
-//	squashfuse_ll on PATH
+//	FUSE server found
 //	clone(NEWUSER|NEWNS) + exec ────▶  outer userns: uid 0 = you (map 0→uid),
 //	  maps 0→uid, 0→gid, setgroups       all capabilities in it; own mount ns
 //	  deny, Pdeathsig KILL
@@ -17,7 +21,7 @@
 //	                                   make / private (nothing reaches the host)
 //	                                   clone the bind sources (open_tree)
 //	                                   tmpfs on /tmp: scratch, never on disk
-//	                                   mount image (squashfuse_ll, own process
+//	                                   mount image (FUSE server, own process
 //	                                     group, Pdeathsig KILL) on scratch
 //	                                   overlay (upper in scratch) = new root;
 //	                                   mount points, /etc/passwd, /etc/group
@@ -28,7 +32,7 @@
 //	                                     map uid→0, gid→0, Pdeathsig KILL       (map uid→outer 0), no
 //	   ◀──────────────── {"pid":N}  ◀─ status (fd 4), close                    capability, NNP
 //	forward signals to N                wait for the program                    runs, exits
-//	   ◀──────────────── exit status ◀─ kill squashfuse_ll, exit with the
+//	   ◀──────────────── exit status ◀─ kill the FUSE server, exit with the
 //	exit with it                          program's status (128+N on signal N)
 //
 // On a failure before the program runs, init writes {"error":…,"code":…} on
@@ -60,7 +64,7 @@
 // that look at other processes need it). Without a PID namespace nothing kills
 // the container's processes for free, so lifetimes are chained with parent
 // death signals: the launcher's death kills init, init's death kills the
-// program and squashfuse_ll. When the program exits, init kills squashfuse_ll
+// program and the FUSE server. When the program exits, init kills the server
 // and exits. Processes the program left running in the background lose the
 // image when it ends.
 //

@@ -14,12 +14,16 @@ import (
 	"github.com/pcocc/pcocc/internal/envspec"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/mountspec"
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // TestMain lets the test binary be its own container init, as pcocc is.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == InitArg {
 		os.Exit(Init(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == sqfuse.Arg { // the image's FUSE server
+		os.Exit(sqfuse.Main(os.Args[2:]))
 	}
 	if len(os.Args) > 2 && os.Args[1] == testLaunchArg {
 		os.Exit(testLaunch(os.Args[2]))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/squashfs"
-	"github.com/pcocc/pcocc/internal/tools"
 )
 
 // preflight checks on the host what can be checked before any namespace
@@ -36,7 +35,7 @@ func preflight(spec *container.Spec) (*initConfig, error) {
 	if cfg.Kernel || !needsFUSE(spec) {
 		return cfg, nil
 	}
-	p, err := tools.Find("squashfuse_ll")
+	p, err := squashfs.FUSEProgram(os.Getenv(squashfs.MountEnv))
 	if err != nil {
 		return nil, setupErr(err)
 	}

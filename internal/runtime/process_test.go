@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // waitForLine reads r until a line containing want, or fails after timeout.
@@ -165,7 +167,7 @@ func leftovers(t *testing.T, marker string) string {
 			continue
 		}
 		c := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		if strings.Contains(c, "squashfuse_ll") || strings.Contains(c, marker) || strings.Contains(c, InitArg) {
+		if strings.Contains(c, "squashfuse_ll") || strings.Contains(c, sqfuse.Arg) || strings.Contains(c, marker) || strings.Contains(c, InitArg) {
 			b.WriteString("process " + p.Name() + ": " + c + "\n")
 		}
 	}

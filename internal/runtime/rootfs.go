@@ -126,7 +126,7 @@ func (r *root) mountSquashfs(f *os.File, target, name string) error {
 		return err
 	}
 	defer log.Close()
-	srv, err := squashfs.MountFUSE(r.cfg.Squashfuse, f, target, squashfs.MountOptions{}, log)
+	srv, err := squashfs.MountServer(r.cfg.Squashfuse, f, target, squashfs.MountOptions{}, log)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,7 +76,7 @@ func (s *FUSEServer) Ready(target string) error {
 	if msg == "" {
 		msg = err.Error()
 	}
-	return fmt.Errorf("squashfuse_ll: %s", msg)
+	return fmt.Errorf("%s: %s", filepath.Base(s.cmd.Path), msg)
 }
 
 func (s *FUSEServer) messages() string {

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# bench/run.sh: start time of a warm `pcocc run IMG true`, squashfs mount
+# included, against the floor and the other rootless container tools, side by
+# side in one run, with hyperfine. Run as root (`make bench` style); every
+# measured command runs as the unprivileged user $PCOCC_TEST_USER (/dev/fuse
+# must be mode 0666). Prints one markdown table per image.
+#
+# Images: busybox (the test fixture busybox.docker.tar) and the large Debian
+# image that bench/import.sh builds in $BENCH_DIR (built here if missing),
+# imported into a private repository under $BENCH_DIR/run.
+#
+# Rows (IMG is the image, SQFS its squashfs file, DIR an unpacked copy):
+#   pcocc (M)        PCOCC_SQUASHFS_MOUNT=M pcocc run IMG true, for each M in $MOUNTS
+#   floor            squashfuse_ll SQFS MNT && unshare -Urm chroot MNT /bin/true; fusermount3 -u MNT
+#   ch-run           ch-run SQFS -- /bin/true (Charliecloud mounts the squashfs itself)
+#   bwrap dir        bwrap --ro-bind DIR / --proc /proc --dev /dev /bin/true (no mount at all)
+#   bwrap+mount      squashfuse_ll + bwrap --ro-bind MNT / ... + fusermount3 -u, like the floor
+#   podman           podman run --rm IMG /bin/true (rootless, vfs storage, runc)
+# Environment: RUNS (default 30), WARMUP (default 3), IMAGES (default "busybox debian"),
+# MOUNTS (default "squashfuse_ll sqfuse"), BENCH_DIR, SKIP (rows to skip:
+# pcocc floor ch-run bwrap podman).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+need_root
+
+BENCH_DIR=${BENCH_DIR:-/var/tmp/pcocc-bench}
+RUNS=${RUNS:-30}
+WARMUP=${WARMUP:-3}
+IMAGES=${IMAGES:-busybox debian}
+MOUNTS=${MOUNTS:-squashfuse_ll sqfuse}
+SKIP=${SKIP:-}
+U=$PCOCC_TEST_USER
+FIXTURES=${FIXTURES:-$PCOCC_CI_DIR/fixtures}
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PCOCC_CI_DIR/containers.conf}
+[[ -x bin/pcocc ]] || die "bin/pcocc is missing: run 'make build' first"
+for p in hyperfine bwrap ch-run podman squashfuse_ll fusermount3 unsquashfs; do
+	command -v "$p" >/dev/null || die "$p is missing"
+done
+[[ $(stat -c %a /dev/fuse) == 666 ]] || die "/dev/fuse must be mode 0666 (chmod 0666 /dev/fuse)"
+skip() { [[ " $SKIP " == *" $1 "* ]]; }
+
+# The archives: the busybox fixture, and bench/import.sh's Debian image.
+declare -A ARCHIVE
+ARCHIVE[busybox]=$FIXTURES/busybox.docker.tar
+[[ -f ${ARCHIVE[busybox]} ]] || die "${ARCHIVE[busybox]} is missing: run 'make fixtures'"
+debian_archive() {
+	local a
+	a=$(ls -t "$BENCH_DIR"/image-*/bench.tar 2>/dev/null | head -1 || true)
+	if [[ -z $a ]]; then
+		log "building the large image with bench/import.sh (once)"
+		SKIP='floor pcocc umoci charliecloud' bash bench/import.sh >/dev/null
+		a=$(ls -t "$BENCH_DIR"/image-*/bench.tar | head -1)
+	fi
+	echo "$a"
+}
+ARCHIVE[debian]=$(debian_archive)
+
+# ---------------------------------------------------------------- set-up
+W=$BENCH_DIR/run
+THOME=$W/home
+as_user() {
+	runuser -u "$U" -- env -i HOME="$THOME" USER="$U" PATH="$W/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
+		XDG_RUNTIME_DIR="$W/xdg" CONTAINERS_CONF="$CONTAINERS_CONF" "$@"
+}
+install -d -m 0755 "$W" "$W/bin"
+install -d -o "$U" -m 0755 "$THOME" "$W/mnt" "$W/tree"
+install -d -o "$U" -m 0700 "$W/xdg"
+install -m 0755 bin/pcocc "$W/bin/pcocc"
+REPO=$THOME/.local/share/pcocc/images
+
+cleanup() {
+	local m pause=$W/xdg/libpod/tmp/pause.pid
+	for m in "$W"/mnt/*; do
+		mountpoint -q "$m" && { as_user fusermount3 -u "$m" || umount -l "$m"; }
+	done
+	rm -rf "${W:?}"/mnt/* "${W:?}"/tree/*
+	if [[ -d $THOME/.local/share/containers ]]; then
+		as_user podman unshare rm -rf "$THOME/.local/share/containers" 2>/dev/null || true
+	fi
+	if [[ -s $pause ]]; then kill -KILL "$(<"$pause")" 2>/dev/null || true; rm -f "$pause"; fi
+}
+trap cleanup EXIT
+cleanup
+
+declare -A SQFS PODMAN_REF
+for img in $IMAGES; do
+	[[ -n ${ARCHIVE[$img]:-} ]] || die "unknown image $img (known: ${!ARCHIVE[*]})"
+	if [[ ! -f $REPO/images/$img/rootfs.sqfs ]]; then
+		log "importing $img"
+		(cd "$W" && as_user pcocc image import -q "docker-archive:${ARCHIVE[$img]}" "$img")
+	fi
+	SQFS[$img]=$(readlink -f "$REPO/images/$img/rootfs.sqfs")
+	# As the user: devices cannot be created, which bwrap does not need.
+	as_user unsquashfs -q -n -no-xattrs -d "$W/tree/$img" "${SQFS[$img]}" >/dev/null 2>&1 || true
+	[[ -d $W/tree/$img/etc ]] || die "unsquashfs of $img failed"
+	install -d -o "$U" "$W/mnt/$img-floor" "$W/mnt/$img-bwrap"
+	if ! skip podman; then
+		log "podman load $img"
+		PODMAN_REF[$img]=$(as_user podman load -q -i "${ARCHIVE[$img]}" | sed -n 's/^Loaded image: //p' | head -1)
+	fi
+done
+
+# ---------------------------------------------------------------- measuring
+log "as $U: $RUNS runs after $WARMUP warm-up runs per row"
+TABLES=()
+for img in $IMAGES; do
+	S=${SQFS[$img]} D=$W/tree/$img M1=$W/mnt/$img-floor M2=$W/mnt/$img-bwrap
+	BW="--proc /proc --dev /dev /bin/true"
+	args=()
+	if ! skip pcocc; then
+		for m in $MOUNTS; do args+=(-n "pcocc run ($m)" "PCOCC_SQUASHFS_MOUNT=$m pcocc run $img true"); done
+	fi
+	skip floor || args+=(-n "floor: squashfuse_ll + unshare -Urm chroot" \
+		"squashfuse_ll $S $M1 && unshare -Urm chroot $M1 /bin/true; fusermount3 -u $M1")
+	skip ch-run || args+=(-n "ch-run IMG.sqfs" "ch-run $S -- /bin/true")
+	if ! skip bwrap; then
+		args+=(-n "bwrap (unpacked dir)" "bwrap --ro-bind $D / $BW")
+		args+=(-n "bwrap + squashfuse_ll mount" "squashfuse_ll $S $M2 && bwrap --ro-bind $M2 / $BW; fusermount3 -u $M2")
+	fi
+	skip podman || args+=(-n "podman run (rootless)" "podman run --rm ${PODMAN_REF[$img]} /bin/true")
+	out=$W/tree/$img.md
+	(cd "$W" && as_user hyperfine -S bash --style basic --warmup "$WARMUP" --runs "$RUNS" \
+		--export-markdown "$out" "${args[@]}" >&2)
+	TABLES+=("### $img ($(($(stat -c %s "$S") >> 20)) MiB squashfs, $(unsquashfs -s "$S" | sed -n 's/^Number of inodes //p') inodes)")
+	TABLES+=("" "$(<"$out")" "")
+done
+
+echo
+echo "Host: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d). hyperfine, $RUNS runs after $WARMUP warm-up runs," \
+	"page cache warm, as user $U. pcocc $(as_user pcocc --version 2>/dev/null | head -1)."
+echo
+printf '%s\n' "${TABLES[@]}"

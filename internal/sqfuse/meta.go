@@ -1,0 +1,104 @@
+package sqfuse
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// metaBlockSize is the most a metadata block holds once decompressed.
+const metaBlockSize = 8192
+
+// metaBlock returns the decompressed metadata block at pos (from the start of
+// the squashfs) and the position of the block after it. A metadata block is a
+// 16-bit header (size on disk; bit 15: stored uncompressed) and its data.
+func (img *Image) metaBlock(pos uint64) ([]byte, uint64, error) {
+	return img.meta.get(pos, func() ([]byte, uint64, error) {
+		var h [2]byte
+		if err := img.readAt(h[:], pos); err != nil {
+			return nil, 0, err
+		}
+		hdr := binary.LittleEndian.Uint16(h[:])
+		size := int(hdr & 0x7fff)
+		if size == 0 || size > metaBlockSize {
+			return nil, 0, fmt.Errorf("%w: bad metadata block header at %d", ErrFormat, pos)
+		}
+		raw := make([]byte, size)
+		if err := img.readAt(raw, pos+2); err != nil {
+			return nil, 0, err
+		}
+		next := pos + 2 + uint64(size)
+		if hdr&0x8000 != 0 {
+			return raw, next, nil
+		}
+		out, err := img.dec(make([]byte, 0, metaBlockSize), raw)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: metadata block at %d: %v", ErrFormat, pos, err)
+		}
+		return out, next, nil
+	})
+}
+
+// metaReader reads a stream of metadata that may cross block boundaries (an
+// inode, a directory listing), starting at an offset in a block.
+type metaReader struct {
+	img  *Image
+	blk  []byte
+	next uint64
+	off  int
+}
+
+func (img *Image) metaReaderAt(block uint64, off int) (*metaReader, error) {
+	b, next, err := img.metaBlock(block)
+	if err != nil {
+		return nil, err
+	}
+	if off > len(b) {
+		return nil, fmt.Errorf("%w: metadata offset %d past its block at %d", ErrFormat, off, block)
+	}
+	return &metaReader{img: img, blk: b, next: next, off: off}, nil
+}
+
+// read returns the next n bytes. They alias the cache when they sit in one
+// block (the common case): callers copy what they keep.
+func (m *metaReader) read(n int) ([]byte, error) {
+	if m.off+n <= len(m.blk) {
+		p := m.blk[m.off : m.off+n]
+		m.off += n
+		return p, nil
+	}
+	out := make([]byte, 0, n)
+	for len(out) < n {
+		if m.off == len(m.blk) {
+			b, next, err := m.img.metaBlock(m.next)
+			if err != nil {
+				return nil, err
+			}
+			m.blk, m.next, m.off = b, next, 0
+		}
+		k := min(n-len(out), len(m.blk)-m.off)
+		out = append(out, m.blk[m.off:m.off+k]...)
+		m.off += k
+	}
+	return out, nil
+}
+
+func (m *metaReader) skip(n int) error {
+	_, err := m.read(n)
+	return err
+}
+
+func (m *metaReader) u16() (uint16, error) {
+	p, err := m.read(2)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint16(p), nil
+}
+
+func (m *metaReader) u32() (uint32, error) {
+	p, err := m.read(4)
+	if err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint32(p), nil
+}

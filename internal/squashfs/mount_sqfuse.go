@@ -1,0 +1,90 @@
+package squashfs
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
+	"github.com/pcocc/pcocc/internal/tools"
+)
+
+// MountEnv names the environment variable that chooses the FUSE server of
+// unprivileged mounts: "sqfuse" (pcocc's own, see internal/sqfuse) or
+// "squashfuse_ll". Root always uses the kernel's squashfs.
+const MountEnv = "PCOCC_SQUASHFS_MOUNT"
+
+// Server names accepted in MountEnv.
+const (
+	ServerSqfuse     = "sqfuse"
+	ServerSquashfuse = "squashfuse_ll"
+	DefaultServer    = ServerSqfuse // see docs/benchmarks.md
+)
+
+// SelfServer is the program FUSEProgram gives for sqfuse: the running
+// binary, re-executed with sqfuse.Arg. Resolved by the process that starts
+// the server (the container init: pcocc itself, or a test binary that
+// handles sqfuse.Arg).
+const SelfServer = "/proc/self/exe"
+
+// FUSEProgram returns the FUSE server program that MountServer should run,
+// for a MountEnv value ("" is DefaultServer): SelfServer, or the path of
+// squashfuse_ll (an error says how to install it when it is missing).
+func FUSEProgram(choice string) (string, error) {
+	switch choice {
+	case "":
+		return FUSEProgram(DefaultServer)
+	case ServerSqfuse:
+		return SelfServer, nil
+	case ServerSquashfuse:
+		return tools.Find(ServerSquashfuse)
+	}
+	return "", fmt.Errorf("%s=%q: unknown FUSE server (known: %s, %s)", MountEnv, choice, ServerSqfuse, ServerSquashfuse)
+}
+
+// MountServer mounts image on target with the FUSE server program that
+// FUSEProgram returned: pcocc's own for SelfServer, else squashfuse_ll.
+func MountServer(program string, image *os.File, target string, o MountOptions, log *os.File) (*FUSEServer, error) {
+	if program != SelfServer {
+		return MountFUSE(program, image, target, o, log)
+	}
+	return MountSqfuse(image, target, o, log)
+}
+
+// MountSqfuse is MountFUSE with pcocc's own server (a re-executed
+// /proc/self/exe, so that the caller stays single-threaded): the same
+// mount(2) on a /dev/fuse descriptor the server inherits as fd 3, the image
+// as fd 4, the same flags, parent-death signal and process group.
+func MountSqfuse(image *os.File, target string, o MountOptions, log *os.File) (*FUSEServer, error) {
+	dev, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening /dev/fuse: %w", err)
+	}
+	defer dev.Close() // the server holds its own copy (see FUSEServer.Ready)
+	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other",
+		dev.Fd(), os.Getuid(), os.Getgid())
+	err = unix.Mount(image.Name(), target, "fuse.sqfuse", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, data)
+	if err != nil {
+		return nil, fmt.Errorf("mounting %s on %s: %w", image.Name(), target, err)
+	}
+	args := []string{sqfuse.Arg}
+	if o.Offset != 0 {
+		args = append(args, "-o", "offset="+strconv.FormatInt(o.Offset, 10))
+	}
+	args = append(args, "/dev/fd/4", "/dev/fd/3")
+	cmd := exec.Command(SelfServer, args...)
+	cmd.Args[0] = "pcocc-sqfuse" // what ps shows
+	cmd.ExtraFiles = []*os.File{dev, image}
+	cmd.Stderr, cmd.Stdout = log, log
+	cmd.Env = []string{} // the server needs none
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = unix.Unmount(target, unix.MNT_DETACH)
+		return nil, fmt.Errorf("starting the squashfs server: %w", err)
+	}
+	return &FUSEServer{cmd: cmd, log: log}, nil
+}
