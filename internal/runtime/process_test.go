@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -156,7 +158,7 @@ func leftovers(t *testing.T, marker string) string {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(string(mi), "\n") {
-		if strings.Contains(l, "squashfuse") || strings.Contains(l, "overlay") && strings.Contains(l, "upperdir=/tmp/upper") {
+		if strings.Contains(l, "fuse.squashfuse") || strings.Contains(l, "fuse.sqfuse") || strings.Contains(l, "overlay") && strings.Contains(l, "upperdir=/tmp/upper") {
 			b.WriteString("mount: " + l + "\n")
 		}
 	}
@@ -166,9 +168,13 @@ func leftovers(t *testing.T, marker string) string {
 		if err != nil || len(cmdline) == 0 {
 			continue
 		}
-		c := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		if strings.Contains(c, "squashfuse_ll") || strings.Contains(c, sqfuse.Arg) || strings.Contains(c, marker) || strings.Contains(c, InitArg) {
-			b.WriteString("process " + p.Name() + ": " + c + "\n")
+		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		// Whole arguments, not substrings: the command that runs this test
+		// may name PCOCC_SQUASHFS_MOUNT=squashfuse_ll.
+		if filepath.Base(args[0]) == "squashfuse_ll" || slices.ContainsFunc(args, func(a string) bool {
+			return a == sqfuse.Arg || a == marker || a == InitArg
+		}) {
+			b.WriteString("process " + p.Name() + ": " + strings.Join(args, " ") + "\n")
 		}
 	}
 	return b.String()

@@ -76,7 +76,7 @@ func (s *FUSEServer) Ready(target string) error {
 	if msg == "" {
 		msg = err.Error()
 	}
-	return fmt.Errorf("%s: %s", filepath.Base(s.cmd.Path), msg)
+	return fmt.Errorf("%s: %s", filepath.Base(s.cmd.Args[0]), msg)
 }
 
 func (s *FUSEServer) messages() string {
