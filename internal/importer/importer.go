@@ -7,7 +7,6 @@ package importer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -149,26 +148,10 @@ func squashfsMeta(out, compression string) (*imagemeta.Squashfs, error) {
 	return &imagemeta.Squashfs{File: SquashfsFile, Size: fi.Size(), Compression: squashfs.Effective(compression)}, nil
 }
 
-// errBuildStopped tells the flattener that tar2sqfs is gone.
-var errBuildStopped = errors.New("squashfs build stopped")
-
 // run flattens the layers into tar2sqfs, building out.
 func (p *pipeline) run(ctx context.Context, out, compression string) error {
 	p.opt.Progress.Start(p.total(), len(p.layers))
 	defer p.opt.Progress.Done()
-	pr, pw := io.Pipe()
-	flat := make(chan error, 1)
-	go func() {
-		err := rootfs.Flatten(ctx, p.streams(), pw)
-		pw.CloseWithError(err)
-		flat <- err
-	}()
-	berr := squashfs.Build(ctx, pr, out, squashfs.BuildOptions{Compression: compression})
-	pr.CloseWithError(errBuildStopped)
-	ferr := <-flat
-	if ferr != nil && !errors.Is(ferr, errBuildStopped) {
-		_ = os.Remove(out)
-		return ferr
-	}
-	return berr
+	flatten := func(w io.Writer) error { return rootfs.Flatten(ctx, p.streams(), w) }
+	return squashfs.BuildFrom(ctx, flatten, out, squashfs.BuildOptions{Compression: compression})
 }

@@ -3,6 +3,8 @@ package repo
 import (
 	"io"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 func writeFileSync(p string, data []byte) error {
@@ -19,6 +21,12 @@ func writeFileSync(p string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// startWriteback asks the kernel to start writing f's dirty pages, without
+// waiting: a later fsync then has little left to wait for.
+func startWriteback(f *os.File) {
+	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
 
 func syncFile(p string) error {

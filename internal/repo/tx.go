@@ -87,8 +87,12 @@ type StagedBlob struct {
 	digest string
 }
 
-// Close keeps the blob.
-func (b *StagedBlob) Close() error { return b.File.Close() }
+// Close keeps the blob. Its writeback to disk starts now, so that the
+// fsync of Publish finds it done instead of waiting for all of it.
+func (b *StagedBlob) Close() error {
+	startWriteback(b.File)
+	return b.File.Close()
+}
 
 // Abort drops the blob (its digest did not match, or the copy failed).
 func (b *StagedBlob) Abort() error {
@@ -145,10 +149,16 @@ func (t *Tx) Publish(name string, meta *imagemeta.Meta, force bool) error {
 	if _, err := os.Lstat(link); err == nil && !force {
 		return t.existsError(name)
 	}
-	if err := t.writeMeta(meta); err != nil {
-		return err
+	if meta.Squashfs != nil { // its writeback goes on while the blobs are synced
+		if f, err := os.Open(filepath.Join(t.dir, "image", meta.Squashfs.File)); err == nil {
+			startWriteback(f)
+			f.Close()
+		}
 	}
 	if err := t.commitBlobs(); err != nil {
+		return err
+	}
+	if err := t.writeMeta(meta); err != nil {
 		return err
 	}
 	store := t.r.join("store", t.id)

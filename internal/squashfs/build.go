@@ -2,6 +2,7 @@
 package squashfs
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -82,7 +83,18 @@ func (o BuildOptions) args(out string) ([]string, error) {
 // Build writes the squashfs image of the tar stream r to out with tar2sqfs.
 // On error or cancellation tar2sqfs is killed and out is removed, so a
 // caller never sees a partial image. An error from r is returned as is.
-func Build(ctx context.Context, r io.Reader, out string, opt BuildOptions) (err error) {
+func Build(ctx context.Context, r io.Reader, out string, opt BuildOptions) error {
+	return BuildFrom(ctx, func(w io.Writer) error {
+		// Hide r's WriterTo: the count must grow as tar2sqfs reads.
+		_, err := io.Copy(w, struct{ io.Reader }{r})
+		return err
+	}, out, opt)
+}
+
+// BuildFrom is Build for a producer that writes the tar stream itself: it
+// writes straight into tar2sqfs's standard input, with no copy in between.
+// An error from produce is returned as is.
+func BuildFrom(ctx context.Context, produce func(w io.Writer) error, out string, opt BuildOptions) (err error) {
 	args, err := opt.args(out)
 	if err != nil {
 		return err
@@ -96,14 +108,19 @@ func Build(ctx context.Context, r io.Reader, out string, opt BuildOptions) (err 
 			_ = os.Remove(out)
 		}
 	}()
-	return run(ctx, bin, args, r, out)
+	return run(ctx, bin, args, produce, out)
 }
 
-func run(ctx context.Context, bin string, args []string, r io.Reader, out string) error {
+// pipeSize is the capacity asked for tar2sqfs's standard input: fewer,
+// larger transfers than the default 64 KiB (the kernel may give less).
+const pipeSize = 1 << 20
+
+func run(ctx context.Context, bin string, args []string, produce func(io.Writer) error, out string) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("building squashfs %q: %w", out, err)
 	}
+	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	stderr := &tail{max: 4096}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stderr = pr, stderr
@@ -116,8 +133,11 @@ func run(ctx context.Context, bin string, args []string, r io.Reader, out string
 	var n atomic.Int64 // bytes given to tar2sqfs
 	fed := make(chan error, 1)
 	go func() {
-		// Hide r's WriterTo: the count must grow as tar2sqfs reads.
-		_, err := io.CopyBuffer(counter{pw, &n}, struct{ io.Reader }{r}, make([]byte, 256<<10))
+		bw := bufio.NewWriterSize(counter{pw, &n}, 256<<10)
+		err := produce(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
 		pw.Close()
 		fed <- err
 	}()
