@@ -23,11 +23,7 @@ func newImageRebuildCmd(g *Globals) *cobra.Command {
 			if err := checkCompression(g, compress); err != nil {
 				return err
 			}
-			set, err := g.repos()
-			if err != nil {
-				return err
-			}
-			img, err := set.find(args[0])
+			img, err := g.findImage(args[0])
 			if err != nil {
 				return err
 			}
@@ -75,11 +71,7 @@ func newImageExportCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return usageError("DEST: %v", err)
 			}
-			set, err := g.repos()
-			if err != nil {
-				return err
-			}
-			img, err := set.find(args[0])
+			img, err := g.findImage(args[0])
 			if err != nil {
 				return err
 			}

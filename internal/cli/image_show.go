@@ -18,11 +18,7 @@ func newImageShowCmd(g *Globals) *cobra.Command {
 		Args:              exactArgs(1, "one image name"),
 		ValidArgsFunction: completeImages(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {
-			set, err := g.repos()
-			if err != nil {
-				return err
-			}
-			img, err := set.find(args[0])
+			img, err := g.findImage(args[0])
 			if err != nil {
 				return err
 			}

@@ -17,11 +17,7 @@ type ResolvedImage struct {
 // lookupImage finds [REPO:]NAME in the configured repositories. It fails with
 // a clear message when the image is unknown or has no squashfs.
 var lookupImage = func(ctx context.Context, g *Globals, ref string) (*ResolvedImage, error) {
-	set, err := g.repos()
-	if err != nil {
-		return nil, err
-	}
-	img, err := set.find(ref)
+	img, err := g.findImage(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,15 @@ func (g *Globals) repos() (*repoSet, error) {
 	return s, nil
 }
 
+// findImage loads the configured repositories and finds an image in them.
+func (g *Globals) findImage(ref string) (*repo.Image, error) {
+	set, err := g.repos()
+	if err != nil {
+		return nil, err
+	}
+	return set.find(ref)
+}
+
 // get opens the repository called name (initialising it if needed).
 func (s *repoSet) get(name string) (*repo.Repo, error) {
 	if r, ok := s.open[name]; ok {
