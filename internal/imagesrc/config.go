@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
-	"regexp"
 	"strings"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
@@ -49,12 +48,12 @@ func parseConfig(blob []byte) (imagemeta.Config, []string, error) {
 	return cfg, c.RootFS.DiffIDs, nil
 }
 
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var sha256Hex = lazyRegexp(`^[0-9a-f]{64}$`)
 
 // validDigest accepts sha256:<64 hex>, the only algorithm images use.
 func validDigest(d string) bool {
 	alg, h, ok := strings.Cut(d, ":")
-	return ok && alg == "sha256" && sha256Hex.MatchString(h)
+	return ok && alg == "sha256" && sha256Hex().MatchString(h)
 }
 
 // Digest returns the sha256 digest of b in the sha256:<hex> form.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -129,11 +128,11 @@ func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
 	return l, nil
 }
 
-var nameDigest = regexp.MustCompile(`(?:^|/)(?:sha256/)?([0-9a-f]{64})(?:\.tar|\.json)?$`)
+var nameDigest = lazyRegexp(`(?:^|/)(?:sha256/)?([0-9a-f]{64})(?:\.tar|\.json)?$`)
 
 // digestInName returns the digest a layout file name states, or "".
 func digestInName(name string) string {
-	m := nameDigest.FindStringSubmatch(name)
+	m := nameDigest().FindStringSubmatch(name)
 	if m == nil {
 		return ""
 	}

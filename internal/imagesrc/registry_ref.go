@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -47,8 +46,8 @@ func (r regRef) reference() string {
 }
 
 var (
-	repoRe = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
-	tagRe  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	repoRe = lazyRegexp(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+	tagRe  = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 )
 
 // parseRegRef parses [REGISTRY/]REPO[:TAG|@DIGEST] as docker does: the
@@ -65,7 +64,7 @@ func parseRegRef(s string) (regRef, error) {
 	}
 	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
 		rest, r.tag = rest[:i], rest[i+1:]
-		if !tagRe.MatchString(r.tag) {
+		if !tagRe().MatchString(r.tag) {
 			return r, fmt.Errorf("%w: invalid tag %q", ErrBadRef, r.tag)
 		}
 	}
@@ -85,7 +84,7 @@ func parseRegRef(s string) (regRef, error) {
 			r.repo = "library/" + r.repo
 		}
 	}
-	if !repoRe.MatchString(r.repo) {
+	if !repoRe().MatchString(r.repo) {
 		return r, fmt.Errorf("%w: invalid repository name %q", ErrBadRef, r.repo)
 	}
 	r.insecure = insecureRegistry(r.registry)
