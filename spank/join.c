@@ -68,7 +68,7 @@ static void own_userns(uid_t uid, gid_t gid)
  * namespace. As root (pcocc's kernel mode: no user namespace) the mount
  * namespace alone. Both descriptors are opened first: /proc changes with
  * the mount namespace. */
-static void join_namespaces(void)
+static void join_namespaces(int first)
 {
 	struct pcocc_node *n = &pcocc_node;
 	uid_t uid = getuid();
@@ -92,6 +92,8 @@ static void join_namespaces(void)
 		}
 		if (chdir("/") < 0)
 			fail("changing to the working directory");
+		if (first) /* as pcocc run says it, once per step */
+			dprintf(2, "pcocc: warning: working directory %s does not exist in the container: using /\n", n->cwd);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail("setting no_new_privs");
@@ -166,6 +168,6 @@ int pcocc_join(spank_t sp)
 	if (global == 0 && pcocc_node.log && pcocc_node.log[0]) /* warnings, once */
 		dprintf(2, "%s", pcocc_node.log);
 	apply_env(sp);
-	join_namespaces();
+	join_namespaces(global == 0);
 	return 0;
 }
