@@ -23,6 +23,8 @@
 //	                                   tmpfs on /tmp: scratch, never on disk
 //	                                   mount image (FUSE server, own process
 //	                                     group, Pdeathsig KILL) on scratch
+//	                                     (sqfuse: the launcher starts it with
+//	                                     init, it gets /dev/fuse over fd 5)
 //	                                   overlay (upper in scratch) = new root;
 //	                                   mount points, /etc/passwd, /etc/group
 //	                                   move the clones in; read-only root
@@ -33,7 +35,8 @@
 //	   ◀──────────────── {"pid":N}  ◀─ status (fd 4), close                    capability, NNP
 //	forward signals to N                wait for the program                    runs, exits
 //	   ◀──────────────── exit status ◀─ kill the FUSE server, exit with the
-//	exit with it                          program's status (128+N on signal N)
+//	kill the sqfuse server,               program's status (128+N on signal N)
+//	exit with it
 //
 // On a failure before the program runs, init writes {"error":…,"code":…} on
 // fd 4 and exits with that code (125 set-up, 126 not executable, 127 not

@@ -11,7 +11,10 @@ import (
 	"runtime"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
 // Options of a launch.
@@ -63,6 +66,16 @@ func run(spec *container.Spec, o Options) (int, error) {
 	defer runtime.UnlockOSThread()
 	fwd := newForwarder()
 	defer fwd.stop()
+	server, err := startServer(cfg, o, cmd)
+	if err != nil {
+		toInit.Close()
+		fromInit.Close()
+		for _, f := range cmd.ExtraFiles {
+			f.Close()
+		}
+		return 0, setupErr(err)
+	}
+	defer stopServer(server)
 	err = cmd.Start()
 	for _, f := range cmd.ExtraFiles {
 		f.Close()
@@ -77,6 +90,44 @@ func run(spec *container.Spec, o Options) (int, error) {
 	waitErr := cmd.Wait()
 	fail := <-status
 	return exitStatus(cmd, waitErr, fail, sent)
+}
+
+// startServer starts the image's sqfuse server here, before init, when init
+// would start it: the two Go programs then start in parallel instead of one
+// after the other. The server opens the image and waits on a socket for the
+// /dev/fuse descriptor that init mounts (MountSqfuseSend); init gets the
+// other end and the server's log as fds 5 and 6 (added to cmd). The server
+// dies with this thread (parent-death signal; the caller keeps it locked),
+// and stopServer kills it once init is gone, as init did before.
+func startServer(cfg *initConfig, o Options, cmd *exec.Cmd) (*exec.Cmd, error) {
+	if cfg.Kernel || cfg.Spec.HostRoot || cfg.Squashfuse != squashfs.SelfServer {
+		return nil, nil
+	}
+	image, err := os.Open(cfg.Spec.Rootfs)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", cfg.Spec.Image, err)
+	}
+	defer image.Close()
+	logFD, err := unix.MemfdCreate("sqfuse-log", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("creating the squashfs server's log: %w", err)
+	}
+	log := os.NewFile(uintptr(logFD), "sqfuse-log")
+	srv, sock, err := squashfs.StartSqfuse(o.InitPath, image, squashfs.MountOptions{}, log)
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, sock, log)
+	cfg.Server = true
+	return srv, nil
+}
+
+func stopServer(srv *exec.Cmd) {
+	if srv != nil {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+	}
 }
 
 func (o Options) withDefaults() Options {

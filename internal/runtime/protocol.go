@@ -15,6 +15,11 @@ const InitArg = "__pcocc_init"
 const (
 	configFD = 3 // launcher → init: the initConfig, JSON, then EOF
 	statusFD = 4 // init → launcher: statusMsg lines, then EOF
+	// With initConfig.Server: the socket on which the image's sqfuse server
+	// (started by the launcher) waits for the /dev/fuse descriptor, and the
+	// server's log.
+	serverSockFD = 5
+	serverLogFD  = 6
 )
 
 // Exit codes of pcocc run's own failures (like docker run's).
@@ -30,6 +35,9 @@ type initConfig struct {
 	Spec *container.Spec `json:"spec"`
 	// Squashfuse is the absolute path of squashfuse_ll; empty with Kernel.
 	Squashfuse string `json:"squashfuse,omitempty"`
+	// Server: the launcher started the image's sqfuse server (it starts
+	// while init does; see launch.go), which waits on serverSockFD.
+	Server bool `json:"server,omitempty"`
 	// Kernel: the caller is root; use the kernel's squashfs and no user
 	// namespace.
 	Kernel bool `json:"kernel,omitempty"`

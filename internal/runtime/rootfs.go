@@ -121,6 +121,17 @@ func (r *root) mountSquashfs(f *os.File, target, name string) error {
 	if r.cfg.Kernel {
 		return squashfs.MountKernel(f, target, squashfs.MountOptions{})
 	}
+	if r.cfg.Server && name == "image" {
+		r.cfg.Server = false // one server, for the image only
+		sock := os.NewFile(serverSockFD, "sqfuse-socket")
+		log := os.NewFile(serverLogFD, "sqfuse-log")
+		defer log.Close()
+		srv, err := squashfs.MountSqfuseSend(sock, f, target, log)
+		if err != nil {
+			return err
+		}
+		return srv.Ready(target)
+	}
 	log, err := os.Create(filepath.Join(scratch, name+".log"))
 	if err != nil {
 		return err

@@ -65,6 +65,14 @@ func serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
+	// While waiting for the device (when it comes over a socket): parse the
+	// root and its entries, which the container's set-up looks up first;
+	// this also readies the decompressor. Best effort; the caches are safe
+	// to share with the requests.
+	go warm(img)
+	if pos[1], err = receiveDevice(pos[1]); err != nil {
+		return err
+	}
 	opts := mountOptions(img, pos[0])
 	// For a directory: mount(2) when allowed, else fusermount3. Never for
 	// /dev/fd/N (mounted already): go-fuse would try to mount on that path,
@@ -76,6 +84,55 @@ func serve(args []string) error {
 	}
 	srv.Serve()
 	return nil
+}
+
+// warm parses the root directory and the inodes of its entries.
+func warm(img *Image) {
+	root, err := img.inode(img.sb.RootInode)
+	if err != nil {
+		return
+	}
+	ents, err := img.readDir(root)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		_, _ = img.inode(e.ref)
+	}
+}
+
+// receiveDevice returns MOUNT, or, when MOUNT is /dev/fd/N and N a socket,
+// "/dev/fd/M" with M the mounted /dev/fuse descriptor received on it (pcocc
+// run starts the server before its container init has mounted anything, so
+// that both start in parallel; see internal/runtime).
+func receiveDevice(p string) (string, error) {
+	s, ok := strings.CutPrefix(p, "/dev/fd/")
+	if !ok {
+		return p, nil
+	}
+	fd, err := strconv.Atoi(s)
+	if err != nil || fd < 0 {
+		return p, nil
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
+		return p, nil
+	}
+	defer syscall.Close(fd)
+	oob := make([]byte, syscall.CmsgSpace(4))
+	_, oobn, _, _, err := syscall.Recvmsg(fd, make([]byte, 1), oob, syscall.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return "", fmt.Errorf("receiving the FUSE descriptor: %w", err)
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return "", errors.New("receiving the FUSE descriptor: none received (the container did not start)")
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return "", errors.New("receiving the FUSE descriptor: bad message")
+	}
+	return "/dev/fd/" + strconv.Itoa(fds[0]), nil
 }
 
 // openArg opens IMAGE: /dev/fd/N is the inherited descriptor itself (its

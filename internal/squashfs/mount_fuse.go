@@ -2,6 +2,7 @@ package squashfs
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +15,9 @@ import (
 
 // FUSEServer is a running squashfuse_ll serving one mount.
 type FUSEServer struct {
-	cmd *exec.Cmd
-	log *os.File
+	cmd  *exec.Cmd // nil: a server this process did not start
+	name string    // for messages when cmd is nil
+	log  *os.File
 }
 
 // MountFUSE mounts the squashfs image (an open file) read-only, nosuid and
@@ -76,21 +78,25 @@ func (s *FUSEServer) Ready(target string) error {
 	if msg == "" {
 		msg = err.Error()
 	}
-	return fmt.Errorf("%s: %s", filepath.Base(s.cmd.Args[0]), msg)
+	name := s.name
+	if s.cmd != nil {
+		name = filepath.Base(s.cmd.Args[0])
+	}
+	return fmt.Errorf("%s: %s", name, msg)
 }
 
 func (s *FUSEServer) messages() string {
 	if s.log == nil {
 		return ""
 	}
-	b, _ := os.ReadFile(s.log.Name())
+	b, _ := io.ReadAll(io.NewSectionReader(s.log, 0, 1<<20))
 	return strings.TrimSpace(strings.ReplaceAll(string(b), "\n", "; "))
 }
 
 // Stop kills the server and reaps it. A squashfs mount holds no state, so
 // SIGKILL loses nothing; the mount itself goes with the mount namespace.
 func (s *FUSEServer) Stop() {
-	if s.cmd.Process == nil {
+	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
 	_ = s.cmd.Process.Kill()
@@ -98,4 +104,9 @@ func (s *FUSEServer) Stop() {
 }
 
 // Pid is the server's process id.
-func (s *FUSEServer) Pid() int { return s.cmd.Process.Pid }
+func (s *FUSEServer) Pid() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}

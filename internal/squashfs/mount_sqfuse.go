@@ -88,3 +88,64 @@ func MountSqfuse(image *os.File, target string, o MountOptions, log *os.File) (*
 	}
 	return &FUSEServer{cmd: cmd, log: log}, nil
 }
+
+// StartSqfuse starts pcocc's own server (program: /proc/self/exe or a binary
+// that handles sqfuse.Arg) for image before anything is mounted, so that it
+// starts while the caller prepares the mount: the server opens the image,
+// then waits for the mounted /dev/fuse descriptor on the socket it gets as
+// fd 3, which MountSqfuseSend sends. It returns the process and the other
+// end of the socket. The server has the caller's parent-death signal (keep
+// the thread locked) and its own process group; log receives its messages.
+func StartSqfuse(program string, image *os.File, o MountOptions, log *os.File) (*exec.Cmd, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "sqfuse-socket"), os.NewFile(uintptr(fds[1]), "sqfuse-socket")
+	defer theirs.Close()
+	args := []string{sqfuse.Arg}
+	if o.Offset != 0 {
+		args = append(args, "-o", "offset="+strconv.FormatInt(o.Offset, 10))
+	}
+	args = append(args, "/dev/fd/4", "/dev/fd/3")
+	cmd := exec.Command(program, args...)
+	cmd.Args[0] = "pcocc-sqfuse" // what ps shows
+	cmd.ExtraFiles = []*os.File{theirs, image}
+	cmd.Stderr, cmd.Stdout = log, log
+	cmd.Env = []string{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		ours.Close()
+		return nil, nil, fmt.Errorf("starting the squashfs server: %w", err)
+	}
+	return cmd, ours, nil
+}
+
+// MountSqfuseSend is MountSqfuse for a server that StartSqfuse started:
+// the same mount(2), then the /dev/fuse descriptor goes to the server over
+// sock (closed on return). The FUSEServer it returns does not own the
+// process (Stop does nothing: its starter stops it); log is the server's.
+func MountSqfuseSend(sock *os.File, image *os.File, target string, log *os.File) (*FUSEServer, error) {
+	defer sock.Close()
+	dev, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening /dev/fuse: %w", err)
+	}
+	defer dev.Close() // the server holds its own copy (see FUSEServer.Ready)
+	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other",
+		dev.Fd(), os.Getuid(), os.Getgid())
+	err = unix.Mount(image.Name(), target, "fuse.sqfuse", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, data)
+	if err != nil {
+		return nil, fmt.Errorf("mounting %s on %s: %w", image.Name(), target, err)
+	}
+	srv := &FUSEServer{name: "pcocc-sqfuse", log: log}
+	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(int(dev.Fd())), nil, 0); err != nil {
+		_ = unix.Unmount(target, unix.MNT_DETACH)
+		msg := srv.messages()
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("pcocc-sqfuse: %s", msg)
+	}
+	return srv, nil
+}
