@@ -34,28 +34,12 @@ type FUSEServer struct {
 // runs in its own process group, out of reach of the terminal's signals.
 // log receives its messages (a file in a tmpfs, read back on failure).
 func MountFUSE(squashfuse string, image *os.File, target string, o MountOptions, log *os.File) (*FUSEServer, error) {
-	dev, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	dev, err := mountFUSEDevice(image, target, "fuse.squashfuse_ll")
 	if err != nil {
-		return nil, fmt.Errorf("opening /dev/fuse: %w", err)
+		return nil, err
 	}
 	defer dev.Close() // the server holds its own copy; ours must go, see Ready
-	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other",
-		dev.Fd(), os.Getuid(), os.Getgid())
-	err = unix.Mount(image.Name(), target, "fuse.squashfuse_ll", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, data)
-	if err != nil {
-		return nil, fmt.Errorf("mounting %s on %s: %w", image.Name(), target, err)
-	}
-	args := []string{"-f"}
-	if o.Offset != 0 {
-		args = append(args, "-o", "offset="+strconv.FormatInt(o.Offset, 10))
-	}
-	// fd 3: the fuse device; fd 4: the image, opened by the caller (its path
-	// may not be reachable any more when the server opens it).
-	args = append(args, "/dev/fd/4", "/dev/fd/3")
-	cmd := exec.Command(squashfuse, args...)
-	cmd.ExtraFiles = []*os.File{dev, image}
-	cmd.Stderr, cmd.Stdout = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd := serverCommand(squashfuse, []string{"-f"}, o, dev, image, log)
 	if err := cmd.Start(); err != nil {
 		_ = unix.Unmount(target, unix.MNT_DETACH)
 		return nil, fmt.Errorf("starting %s: %w", squashfuse, err)
@@ -109,4 +93,40 @@ func (s *FUSEServer) Pid() int {
 		return 0
 	}
 	return s.cmd.Process.Pid
+}
+
+// mountFUSEDevice opens /dev/fuse and mounts it on target (read-only,
+// nosuid, nodev) with the image as source: the mount exists before any
+// server runs. The caller hands the returned device to its server.
+func mountFUSEDevice(image *os.File, target, fstype string) (*os.File, error) {
+	dev, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening /dev/fuse: %w", err)
+	}
+	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other",
+		dev.Fd(), os.Getuid(), os.Getgid())
+	err = unix.Mount(image.Name(), target, fstype, unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, data)
+	if err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("mounting %s on %s: %w", image.Name(), target, err)
+	}
+	return dev, nil
+}
+
+// serverCommand is the command line of a squashfuse_ll-style server: fd 3
+// is the FUSE device (or a socket that will carry it), fd 4 the image,
+// opened by the caller (its path may not be reachable any more when the
+// server starts). It dies with the calling thread (keep it locked) and has
+// its own process group, out of reach of the terminal's signals.
+func serverCommand(program string, first []string, o MountOptions, fd3, image, log *os.File) *exec.Cmd {
+	args := first
+	if o.Offset != 0 {
+		args = append(args, "-o", "offset="+strconv.FormatInt(o.Offset, 10))
+	}
+	args = append(args, "/dev/fd/4", "/dev/fd/3")
+	cmd := exec.Command(program, args...)
+	cmd.ExtraFiles = []*os.File{fd3, image}
+	cmd.Stderr, cmd.Stdout = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -60,28 +58,12 @@ func MountServer(program string, image *os.File, target string, o MountOptions, 
 // mount(2) on a /dev/fuse descriptor the server inherits as fd 3, the image
 // as fd 4, the same flags, parent-death signal and process group.
 func MountSqfuse(image *os.File, target string, o MountOptions, log *os.File) (*FUSEServer, error) {
-	dev, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	dev, err := mountFUSEDevice(image, target, "fuse.sqfuse")
 	if err != nil {
-		return nil, fmt.Errorf("opening /dev/fuse: %w", err)
+		return nil, err
 	}
 	defer dev.Close() // the server holds its own copy (see FUSEServer.Ready)
-	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other",
-		dev.Fd(), os.Getuid(), os.Getgid())
-	err = unix.Mount(image.Name(), target, "fuse.sqfuse", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, data)
-	if err != nil {
-		return nil, fmt.Errorf("mounting %s on %s: %w", image.Name(), target, err)
-	}
-	args := []string{sqfuse.Arg}
-	if o.Offset != 0 {
-		args = append(args, "-o", "offset="+strconv.FormatInt(o.Offset, 10))
-	}
-	args = append(args, "/dev/fd/4", "/dev/fd/3")
-	cmd := exec.Command(SelfServer, args...)
-	cmd.Args[0] = "pcocc-sqfuse" // what ps shows
-	cmd.ExtraFiles = []*os.File{dev, image}
-	cmd.Stderr, cmd.Stdout = log, log
-	cmd.Env = []string{} // the server needs none
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd := sqfuseCommand(SelfServer, o, dev, image, log)
 	if err := cmd.Start(); err != nil {
 		_ = unix.Unmount(target, unix.MNT_DETACH)
 		return nil, fmt.Errorf("starting the squashfs server: %w", err)
@@ -103,17 +85,7 @@ func StartSqfuse(program string, image *os.File, o MountOptions, log *os.File) (
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "sqfuse-socket"), os.NewFile(uintptr(fds[1]), "sqfuse-socket")
 	defer theirs.Close()
-	args := []string{sqfuse.Arg}
-	if o.Offset != 0 {
-		args = append(args, "-o", "offset="+strconv.FormatInt(o.Offset, 10))
-	}
-	args = append(args, "/dev/fd/4", "/dev/fd/3")
-	cmd := exec.Command(program, args...)
-	cmd.Args[0] = "pcocc-sqfuse" // what ps shows
-	cmd.ExtraFiles = []*os.File{theirs, image}
-	cmd.Stderr, cmd.Stdout = log, log
-	cmd.Env = []string{}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd := sqfuseCommand(program, o, theirs, image, log)
 	if err := cmd.Start(); err != nil {
 		ours.Close()
 		return nil, nil, fmt.Errorf("starting the squashfs server: %w", err)
@@ -127,17 +99,11 @@ func StartSqfuse(program string, image *os.File, o MountOptions, log *os.File) (
 // process (Stop does nothing: its starter stops it); log is the server's.
 func MountSqfuseSend(sock *os.File, image *os.File, target string, log *os.File) (*FUSEServer, error) {
 	defer sock.Close()
-	dev, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	dev, err := mountFUSEDevice(image, target, "fuse.sqfuse")
 	if err != nil {
-		return nil, fmt.Errorf("opening /dev/fuse: %w", err)
+		return nil, err
 	}
 	defer dev.Close() // the server holds its own copy (see FUSEServer.Ready)
-	data := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,default_permissions,allow_other",
-		dev.Fd(), os.Getuid(), os.Getgid())
-	err = unix.Mount(image.Name(), target, "fuse.sqfuse", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, data)
-	if err != nil {
-		return nil, fmt.Errorf("mounting %s on %s: %w", image.Name(), target, err)
-	}
 	srv := &FUSEServer{name: "pcocc-sqfuse", log: log}
 	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(int(dev.Fd())), nil, 0); err != nil {
 		_ = unix.Unmount(target, unix.MNT_DETACH)
@@ -148,4 +114,13 @@ func MountSqfuseSend(sock *os.File, image *os.File, target string, log *os.File)
 		return nil, fmt.Errorf("pcocc-sqfuse: %s", msg)
 	}
 	return srv, nil
+}
+
+// sqfuseCommand is pcocc's own server (program: /proc/self/exe or a binary
+// that handles sqfuse.Arg), with an empty environment: it needs none.
+func sqfuseCommand(program string, o MountOptions, fd3, image, log *os.File) *exec.Cmd {
+	cmd := serverCommand(program, []string{sqfuse.Arg}, o, fd3, image, log)
+	cmd.Args[0] = "pcocc-sqfuse" // what ps shows
+	cmd.Env = []string{}
+	return cmd
 }
