@@ -2,9 +2,10 @@
 // without privilege: user and mount namespaces, the image's squashfs, the
 // mounts, pivot_root, then the program.
 //
-// The FUSE server of the image is pcocc's own (internal/sqfuse, run as
-// "pcocc __pcocc_sqfuse": kernel-like I/O thanks to caching), or squashfuse_ll
-// with PCOCC_SQUASHFS_MOUNT=squashfuse_ll; docs/benchmarks.md has the numbers.
+// The FUSE server of the image is pcocc's own (internal/sqfuse: kernel-like
+// I/O thanks to caching), run by the launcher itself in goroutines, or
+// squashfuse_ll with PCOCC_SQUASHFS_MOUNT=squashfuse_ll; docs/benchmarks.md
+// has the numbers.
 //
 // # Processes and namespaces
 //
@@ -23,8 +24,8 @@
 //	                                   tmpfs on /tmp: scratch, never on disk
 //	                                   mount image (FUSE server, own process
 //	                                     group, Pdeathsig KILL) on scratch
-//	                                     (sqfuse: the launcher starts it with
-//	                                     init, it gets /dev/fuse over fd 5)
+//	                                     (sqfuse: the launcher serves it, and
+//	                                     gets /dev/fuse over fd 5)
 //	                                   overlay (upper in scratch) = new root;
 //	                                   mount points, /etc/passwd, /etc/group
 //	                                   move the clones in; read-only root
@@ -35,8 +36,7 @@
 //	   ◀──────────────── {"pid":N}  ◀─ status (fd 4), close                    capability, NNP
 //	forward signals to N                wait for the program                    runs, exits
 //	   ◀──────────────── exit status ◀─ kill the FUSE server, exit with the
-//	kill the sqfuse server,               program's status (128+N on signal N)
-//	exit with it
+//	exit with it                          program's status (128+N on signal N)
 //
 // On a failure before the program runs, init writes {"error":…,"code":…} on
 // fd 4 and exits with that code (125 set-up, 126 not executable, 127 not

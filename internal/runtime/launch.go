@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -66,8 +67,7 @@ func run(spec *container.Spec, o Options) (int, error) {
 	defer runtime.UnlockOSThread()
 	fwd := newForwarder()
 	defer fwd.stop()
-	server, err := startServer(cfg, o, cmd)
-	if err != nil {
+	if err := startServer(cfg, cmd, o.Stderr); err != nil {
 		toInit.Close()
 		fromInit.Close()
 		for _, f := range cmd.ExtraFiles {
@@ -75,7 +75,6 @@ func run(spec *container.Spec, o Options) (int, error) {
 		}
 		return 0, setupErr(err)
 	}
-	defer stopServer(server)
 	err = cmd.Start()
 	for _, f := range cmd.ExtraFiles {
 		f.Close()
@@ -92,42 +91,60 @@ func run(spec *container.Spec, o Options) (int, error) {
 	return exitStatus(cmd, waitErr, fail, sent)
 }
 
-// startServer starts the image's sqfuse server here, before init, when init
-// would start it: the two Go programs then start in parallel instead of one
-// after the other. The server opens the image and waits on a socket for the
-// /dev/fuse descriptor that init mounts (MountSqfuseSend); init gets the
-// other end and the server's log as fds 5 and 6 (added to cmd). The server
-// dies with this thread (parent-death signal; the caller keeps it locked),
-// and stopServer kills it once init is gone, as init did before.
-func startServer(cfg *initConfig, o Options, cmd *exec.Cmd) (*exec.Cmd, error) {
+// startServer serves the image's squashfs from this process (sqfuse, in
+// goroutines) when init would otherwise start a server: no server process
+// has to start, and the server is ready, its image open, while init is still
+// starting. Init mounts /dev/fuse and sends the descriptor over the socket
+// it gets as fd 5 (MountSqfuseSend); fd 6 is the log where a failure to read
+// the image is written, which init reports. The FUSE connection ends with
+// the container's mount namespace, or when this process dies (SIGKILL
+// included): the kernel then aborts it, and init dies of its parent death
+// signal. A server whose init died before sending anything sees its socket
+// close, and returns.
+func startServer(cfg *initConfig, cmd *exec.Cmd, stderr io.Writer) error {
 	if cfg.Kernel || cfg.Spec.HostRoot || cfg.Squashfuse != squashfs.SelfServer {
-		return nil, nil
+		return nil
 	}
 	image, err := os.Open(cfg.Spec.Rootfs)
 	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", cfg.Spec.Image, err)
+		return fmt.Errorf("image %q: %w", cfg.Spec.Image, err)
 	}
-	defer image.Close()
+	var files []*os.File // closed on error: image, the log, the sockets
+	fail := func(err error) error {
+		image.Close()
+		for _, f := range files {
+			f.Close()
+		}
+		return err
+	}
 	logFD, err := unix.MemfdCreate("sqfuse-log", unix.MFD_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("creating the squashfs server's log: %w", err)
+		return fail(fmt.Errorf("creating the squashfs server's log: %w", err))
 	}
 	log := os.NewFile(uintptr(logFD), "sqfuse-log")
-	srv, sock, err := squashfs.StartSqfuse(o.InitPath, image, squashfs.MountOptions{}, log)
+	files = append(files, log)
+	// The server's own copy of the log: the launcher closes its copies of
+	// init's descriptors once init has them.
+	slog, err := unix.Dup(logFD)
 	if err != nil {
-		log.Close()
-		return nil, err
+		return fail(err)
 	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, sock, log)
+	unix.CloseOnExec(slog)
+	serverLog := os.NewFile(uintptr(slog), "sqfuse-log")
+	files = append(files, serverLog)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "sqfuse-socket"), os.NewFile(uintptr(fds[1]), "sqfuse-socket")
+	go func() {
+		defer serverLog.Close()
+		defer image.Close()
+		_ = squashfs.ServeSent(image, cfg.Spec.Rootfs, ours, serverLog, stderr)
+	}()
+	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs, log)
 	cfg.Server = true
-	return srv, nil
-}
-
-func stopServer(srv *exec.Cmd) {
-	if srv != nil {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
-	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {

@@ -28,10 +28,11 @@ type rawFS struct {
 	img                *Image
 	root               uint64 // the root inode's reference
 	errs               atomic.Int64
+	log                *log.Logger // where damaged images are reported
 }
 
-func newRawFS(img *Image) *rawFS {
-	return &rawFS{RawFileSystem: fuse.NewDefaultRawFileSystem(), img: img, root: img.sb.RootInode}
+func newRawFS(img *Image, l *log.Logger) *rawFS {
+	return &rawFS{RawFileSystem: fuse.NewDefaultRawFileSystem(), img: img, root: img.sb.RootInode, log: l}
 }
 
 func (fs *rawFS) String() string { return "sqfuse" }
@@ -56,14 +57,14 @@ func (fs *rawFS) inode(nodeID uint64) (*inode, fuse.Status) {
 }
 
 // status maps an error to an errno; a corrupt image is EIO, and said on
-// stderr (the first few times: a damaged image fails the same way often).
+// the server's log (the first few times: a damaged image fails the same way often).
 func (fs *rawFS) status(err error) fuse.Status {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return fuse.Status(errno)
 	}
 	if fs.errs.Add(1) <= 10 {
-		log.Printf("sqfuse: %v", err)
+		fs.log.Printf("sqfuse: %v", err)
 	}
 	return fuse.EIO
 }
@@ -145,6 +146,7 @@ func (fs *rawFS) Read(_ <-chan struct{}, in *fuse.ReadIn, buf []byte) (fuse.Read
 	if !st.Ok() {
 		return nil, st
 	}
+	fs.img.prefetch(n, int(in.Offset/uint64(fs.img.sb.BlockSize)))
 	k, err := fs.img.readFile(n, buf[:min(len(buf), int(in.Size))], in.Offset)
 	if err != nil {
 		return nil, fs.status(err)

@@ -65,6 +65,7 @@ type Image struct {
 	data   *blockCache // decompressed data and fragment blocks, by position
 	inodes *inodeCache
 	dirs   *dirCache
+	pre    prefetcher
 }
 
 // fragment is an entry of the fragment table: where a block of file tails is.

@@ -3,11 +3,14 @@ package sqfuse
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -73,18 +76,76 @@ func serve(args []string) error {
 	if pos[1], err = receiveDevice(pos[1]); err != nil {
 		return err
 	}
-	opts := mountOptions(img, pos[0])
+	return serveOn(img, pos[1], pos[0], log.Default())
+}
+
+// ServeSent serves the squashfs image on the /dev/fuse descriptor that
+// arrives on sock (closed on return), as `pcocc __pcocc_sqfuse IMAGE
+// /dev/fd/SOCK` does, but in the calling process: pcocc run serves its
+// container's image itself, from the launcher, so that no server process
+// has to start. It returns when the file system goes away (the container's
+// mount namespace is gone), or when the sender closes its end without
+// sending. An image it cannot read is reported on setupLog (as the server process
+// would on its standard error); the descriptor, once it came, is then
+// closed unserved, which aborts the mount: the sender's first access fails
+// and it reads setupLog. Errors while serving (a damaged image) go to runLog.
+func ServeSent(image io.ReaderAt, name string, sock *os.File, setupLog, runLog io.Writer) error {
+	defer sock.Close()
+	img, openErr := Open(image, 0)
+	if openErr != nil {
+		openErr = fmt.Errorf("%s: %w", name, openErr)
+		fmt.Fprintf(setupLog, "sqfuse: %v\n", openErr)
+	} else {
+		go warm(img)
+	}
+	fd, err := receiveFD(sock)
+	if err != nil {
+		return errors.Join(openErr, err)
+	}
+	if openErr != nil {
+		syscall.Close(fd)
+		return openErr
+	}
+	return serveOn(img, "/dev/fd/"+strconv.Itoa(fd), name, log.New(runLog, "", 0))
+}
+
+// serveOn serves img on dev: a directory, or /dev/fd/N (already mounted).
+func serveOn(img *Image, dev, name string, l *log.Logger) error {
+	relaxGC()
+	opts := mountOptions(img, name)
 	// For a directory: mount(2) when allowed, else fusermount3. Never for
 	// /dev/fd/N (mounted already): go-fuse would try to mount on that path,
 	// which succeeds in a user namespace and serves a mount nobody uses.
-	opts.DirectMount = !strings.HasPrefix(pos[1], "/dev/fd/")
-	srv, err := fuse.NewServer(newRawFS(img), pos[1], opts)
+	opts.DirectMount = !strings.HasPrefix(dev, "/dev/fd/")
+	srv, err := fuse.NewServer(newRawFS(img, l), dev, opts)
 	if err != nil {
-		return fmt.Errorf("mounting on %s: %w", pos[1], err)
+		return fmt.Errorf("mounting on %s: %w", dev, err)
 	}
 	srv.Serve()
+	img.stopPrefetch()
 	return nil
 }
+
+// relaxGC stops garbage collections for the first seconds of a mount,
+// unless the heap reaches startGCLimit. A fresh mount decompresses a few MiB
+// at once (a program and its libraries), which made the Go runtime collect
+// several times while the program waited: 2 of the 9 ms of a cold start of
+// busybox's true. After startGCTime the usual collector comes back, so that
+// a long job's server stays small. It applies to the whole process: the
+// server's, or pcocc run's launcher, which serves its container's image.
+func relaxGC() {
+	limit := debug.SetMemoryLimit(startGCLimit)
+	percent := debug.SetGCPercent(-1)
+	time.AfterFunc(startGCTime, func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	})
+}
+
+const (
+	startGCLimit = 64 << 20
+	startGCTime  = 2 * time.Second
+)
 
 // warm parses the root directory and the inodes of its entries.
 func warm(img *Image) {
@@ -118,21 +179,31 @@ func receiveDevice(p string) (string, error) {
 	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
 		return p, nil
 	}
-	defer syscall.Close(fd)
-	oob := make([]byte, syscall.CmsgSpace(4))
-	_, oobn, _, _, err := syscall.Recvmsg(fd, make([]byte, 1), oob, syscall.MSG_CMSG_CLOEXEC)
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	got, err := receiveFD(f)
 	if err != nil {
-		return "", fmt.Errorf("receiving the FUSE descriptor: %w", err)
+		return "", err
+	}
+	return "/dev/fd/" + strconv.Itoa(got), nil
+}
+
+// receiveFD receives one descriptor (close-on-exec) on the socket sock.
+func receiveFD(sock *os.File) (int, error) {
+	oob := make([]byte, syscall.CmsgSpace(4))
+	_, oobn, _, _, err := syscall.Recvmsg(int(sock.Fd()), make([]byte, 1), oob, syscall.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("receiving the FUSE descriptor: %w", err)
 	}
 	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
 	if err != nil || len(msgs) != 1 {
-		return "", errors.New("receiving the FUSE descriptor: none received (the container did not start)")
+		return -1, errors.New("receiving the FUSE descriptor: none received (the container did not start)")
 	}
 	fds, err := syscall.ParseUnixRights(&msgs[0])
 	if err != nil || len(fds) != 1 {
-		return "", errors.New("receiving the FUSE descriptor: bad message")
+		return -1, errors.New("receiving the FUSE descriptor: bad message")
 	}
-	return "/dev/fd/" + strconv.Itoa(fds[0]), nil
+	return fds[0], nil
 }
 
 // openArg opens IMAGE: /dev/fd/N is the inherited descriptor itself (its

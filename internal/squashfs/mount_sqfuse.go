@@ -2,6 +2,7 @@ package squashfs
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 
@@ -91,6 +92,12 @@ func StartSqfuse(program string, image *os.File, o MountOptions, log *os.File) (
 		return nil, nil, fmt.Errorf("starting the squashfs server: %w", err)
 	}
 	return cmd, ours, nil
+}
+
+// ServeSent serves image in the calling process on the /dev/fuse descriptor
+// that MountSqfuseSend sends over sock: see sqfuse.ServeSent.
+func ServeSent(image *os.File, name string, sock *os.File, log, runLog io.Writer) error {
+	return sqfuse.ServeSent(image, name, sock, log, runLog)
 }
 
 // MountSqfuseSend is MountSqfuse for a server that StartSqfuse started:
