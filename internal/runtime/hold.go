@@ -70,6 +70,7 @@ func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan s
 	}
 	cfg.Hold = true
 	o = o.withDefaults()
+	unpackImage(cfg, o.Log)
 	signal.Ignore(forwarded...)
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return setupErr(fmt.Errorf("becoming a child subreaper: %w", err))

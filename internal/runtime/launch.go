@@ -57,6 +57,7 @@ func run(spec *container.Spec, o Options) (int, error) {
 		return 0, err
 	}
 	o = o.withDefaults()
+	unpackImage(cfg, o.Log)
 	cmd, toInit, fromInit, err := initCommand(cfg, o)
 	if err != nil {
 		return 0, setupErr(err)
@@ -102,7 +103,7 @@ func run(spec *container.Spec, o Options) (int, error) {
 // signal. A server whose init died before sending anything sees its socket
 // close, and returns.
 func startServer(cfg *initConfig, cmd *exec.Cmd, stderr io.Writer) error {
-	if cfg.Kernel || cfg.Spec.HostRoot || cfg.Squashfuse != squashfs.SelfServer {
+	if cfg.Kernel || cfg.Spec.HostRoot || cfg.Unpacked != "" || cfg.Squashfuse != squashfs.SelfServer {
 		return nil
 	}
 	image, err := os.Open(cfg.Spec.Rootfs)

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/unpack"
 )
 
 // preflight checks on the host what can be checked before any namespace
@@ -86,4 +88,21 @@ func checkFUSE() error {
 		return fmt.Errorf("cannot use FUSE to mount the image: %w (/dev/fuse must be mode 0666)", err)
 	}
 	return f.Close()
+}
+
+// unpackImage points cfg at the image unpacked in the node-local cache when
+// PCOCC_SQUASHFS_MOUNT=unpack (unpacking it on the first run), unless the
+// image is mounted by the kernel (root) or there is none (host root). A
+// cache that cannot be used is worth a warning, not a failed job: FUSE
+// serves the image instead.
+func unpackImage(cfg *initConfig, log *slog.Logger) {
+	if cfg.Kernel || cfg.Spec.HostRoot || os.Getenv(squashfs.MountEnv) != squashfs.ServerUnpack {
+		return
+	}
+	dir, err := unpack.Ensure(cfg.Spec.Rootfs)
+	if err != nil {
+		log.Warn(fmt.Sprintf("image %q not unpacked (%v): mounting it with FUSE", cfg.Spec.Image, err))
+		return
+	}
+	cfg.Unpacked = dir
 }

@@ -38,6 +38,10 @@ type initConfig struct {
 	// Server: the launcher started the image's sqfuse server (it starts
 	// while init does; see launch.go), which waits on serverSockFD.
 	Server bool `json:"server,omitempty"`
+	// Unpacked: the image's tree unpacked in the node-local cache
+	// (PCOCC_SQUASHFS_MOUNT=unpack), bind-mounted read-only instead of the
+	// squashfs.
+	Unpacked string `json:"unpacked,omitempty"`
 	// Kernel: the caller is root; use the kernel's squashfs and no user
 	// namespace.
 	Kernel bool `json:"kernel,omitempty"`

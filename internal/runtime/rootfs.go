@@ -48,7 +48,7 @@ func (r *root) build() error {
 	if r.cfg.Spec.HostRoot {
 		return r.buildHost()
 	}
-	image, err := os.Open(r.cfg.Spec.Rootfs)
+	image, err := r.openImage()
 	if err != nil {
 		return fmt.Errorf("image %q: %w", r.cfg.Spec.Image, err)
 	}
@@ -80,7 +80,7 @@ func (r *root) build() error {
 // upper layer is in the tmpfs: mount points and /etc/passwd can then be
 // created without touching the image, and --writable is the same overlay
 // left writable.
-func (r *root) mountImage(image *os.File) error {
+func (r *root) mountImage(image *imageSource) error {
 	if err := unix.Mount("tmpfs", scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0700"); err != nil {
 		return fmt.Errorf("mounting the scratch tmpfs: %w", err)
 	}
@@ -95,7 +95,7 @@ func (r *root) mountImage(image *os.File) error {
 		return err
 	}
 	lower := filepath.Join(scratch, "lower")
-	if err := r.mountSquashfs(image, lower, "image"); err != nil {
+	if err := r.mountLower(image, lower); err != nil {
 		return fmt.Errorf("image %q: %w", r.cfg.Spec.Image, err)
 	}
 	opts := "lowerdir=" + lower + ",upperdir=" + scratch + "/upper,workdir=" + scratch + "/work"
@@ -113,6 +113,52 @@ func (r *root) mountImage(image *os.File) error {
 	}
 	r.dev = st.Dev
 	return nil
+}
+
+// imageSource is the image: its squashfs file, or, unpacked, a detached
+// read-only clone of its tree in the node-local cache (taken before the
+// scratch tmpfs covers /tmp, where the cache may be).
+type imageSource struct {
+	file *os.File
+	tree int // open_tree descriptor; -1 for a squashfs file
+}
+
+func (s *imageSource) Close() error {
+	if s.tree >= 0 {
+		unix.Close(s.tree)
+	}
+	if s.file != nil {
+		return s.file.Close()
+	}
+	return nil
+}
+
+func (r *root) openImage() (*imageSource, error) {
+	if r.cfg.Unpacked == "" {
+		f, err := os.Open(r.cfg.Spec.Rootfs)
+		if err != nil {
+			return nil, err
+		}
+		return &imageSource{file: f, tree: -1}, nil
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, r.cfg.Unpacked, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("unpacked copy %s: %w", r.cfg.Unpacked, err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("unpacked copy %s: %w", r.cfg.Unpacked, err)
+	}
+	return &imageSource{tree: fd}, nil
+}
+
+// mountLower puts the image on lower: its squashfs, or its unpacked tree.
+func (r *root) mountLower(image *imageSource, lower string) error {
+	if image.tree < 0 {
+		return r.mountSquashfs(image.file, lower, "image")
+	}
+	return unix.MoveMount(image.tree, "", unix.AT_FDCWD, lower, unix.MOVE_MOUNT_F_EMPTY_PATH)
 }
 
 // mountSquashfs mounts a squashfs file on target: with the kernel driver as

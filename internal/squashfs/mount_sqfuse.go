@@ -22,6 +22,10 @@ const (
 	ServerSqfuse     = "sqfuse"
 	ServerSquashfuse = "squashfuse_ll"
 	DefaultServer    = ServerSqfuse // see docs/benchmarks.md
+	// ServerUnpack is no server: pcocc run bind-mounts the image unpacked
+	// in a node-local cache (internal/unpack); other squashfs mounts (of
+	// modules) get the default server.
+	ServerUnpack = "unpack"
 )
 
 // SelfServer is the program FUSEProgram gives for sqfuse: the running
@@ -41,8 +45,10 @@ func FUSEProgram(choice string) (string, error) {
 		return SelfServer, nil
 	case ServerSquashfuse:
 		return tools.Find(ServerSquashfuse)
+	case ServerUnpack:
+		return FUSEProgram(DefaultServer)
 	}
-	return "", fmt.Errorf("%s=%q: unknown FUSE server (known: %s, %s)", MountEnv, choice, ServerSqfuse, ServerSquashfuse)
+	return "", fmt.Errorf("%s=%q: unknown FUSE server (known: %s, %s, %s)", MountEnv, choice, ServerSqfuse, ServerSquashfuse, ServerUnpack)
 }
 
 // MountServer mounts image on target with the FUSE server program that
