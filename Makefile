@@ -12,12 +12,13 @@ LDFLAGS  := -X $(PKG)/internal/cli.Version=$(VERSION)
 # -buildvcs=false: CI clones may be owned by another user, or have no git.
 GOFLAGS_BUILD := -trimpath -buildvcs=false
 
-BINDIR   := $(DESTDIR)$(PREFIX)/bin
-DOCDIR   := $(DESTDIR)$(PREFIX)/share/doc/pcocc
-MANDIR   := $(DESTDIR)$(PREFIX)/share/man
-BASHCOMP := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
-ZSHCOMP  := $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
-FISHCOMP := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+BINDIR     := $(DESTDIR)$(PREFIX)/bin
+LIBEXECDIR := $(DESTDIR)$(PREFIX)/libexec/pcocc
+DOCDIR     := $(DESTDIR)$(PREFIX)/share/doc/pcocc
+MANDIR     := $(DESTDIR)$(PREFIX)/share/man
+BASHCOMP   := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMP    := $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+FISHCOMP   := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
 SPANKDIR ?= /usr/lib/x86_64-linux-gnu/slurm-wlm
 CONTRIBDIR := $(DESTDIR)$(PREFIX)/share/pcocc/contrib
@@ -40,6 +41,7 @@ help:
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc ./cmd/pcocc
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/pcocc-init ./cmd/pcocc-init
 	ln -sf pcocc bin/pcocc-rs
 
 spank:
@@ -62,6 +64,8 @@ install: build
 	install -d $(BINDIR) $(DOCDIR)
 	install -m 0755 bin/pcocc $(BINDIR)/pcocc
 	ln -sf pcocc $(BINDIR)/pcocc-rs
+	install -d $(LIBEXECDIR)
+	install -m 0755 bin/pcocc-init $(LIBEXECDIR)/pcocc-init
 	install -m 0644 README.md $(DOCDIR)/
 	if [ -d docs ]; then find docs -maxdepth 1 -name '*.md' -exec install -m 0644 {} $(DOCDIR)/ \; ; fi
 	if [ -d etc ]; then cp -r etc $(DOCDIR)/examples; fi
@@ -84,7 +88,7 @@ install: build
 	done
 
 uninstall:
-	rm -f $(BINDIR)/pcocc $(BINDIR)/pcocc-rs $(BASHCOMP)/pcocc $(BASHCOMP)/pcocc-rs \
+	rm -f $(BINDIR)/pcocc $(BINDIR)/pcocc-rs $(LIBEXECDIR)/pcocc-init $(BASHCOMP)/pcocc $(BASHCOMP)/pcocc-rs \
 		$(ZSHCOMP)/_pcocc $(ZSHCOMP)/_pcocc-rs $(FISHCOMP)/pcocc.fish $(FISHCOMP)/pcocc-rs.fish
 	rm -f $(MANDIR)/man1/pcocc.1 $(MANDIR)/man1/pcocc-rs.1 $(MANDIR)/man1/pcocc-*.1 \
 		$(MANDIR)/man5/pcocc-*.5 $(MANDIR)/man7/pcocc-*.7

@@ -66,7 +66,7 @@ as_user() {
 install -d -m 0755 "$W" "$W/bin"
 install -d -o "$U" -m 0755 "$THOME" "$W/mnt" "$W/tree"
 install -d -o "$U" -m 0700 "$W/xdg"
-install -m 0755 bin/pcocc "$W/bin/pcocc"
+install -m 0755 bin/pcocc bin/pcocc-init "$W/bin/"
 REPO=$THOME/.local/share/pcocc/images
 
 cleanup() {

@@ -39,7 +39,7 @@ $fixtures_only && exit 0
 
 rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/user-guide.md"
 install -d -m 0755 "$E/bin"
-install -m 0755 bin/pcocc "$E/bin/pcocc"
+install -m 0755 bin/pcocc bin/pcocc-init "$E/bin/"
 ln -s pcocc "$E/bin/pcocc-rs"
 install -m 0755 contrib/ccc_mprun "$E/bin/ccc_mprun" # slurm_ccc_mprun.txtar
 cp -r test/e2e/testdata "$E/testdata"

@@ -1,6 +1,6 @@
 package cli
 
-import "github.com/pcocc/pcocc/internal/runtime"
+import "github.com/pcocc/pcocc/internal/containerinit"
 
 // RunInternal handles the hidden entry points that pcocc re-executes itself
 // into (the container init, for instance) before any command-line parsing,
@@ -19,5 +19,5 @@ func RunInternal(argv []string) (int, bool) {
 // internalEntries maps a hidden argv[1] to its handler; packages that need a
 // re-exec register here from this package only.
 var internalEntries = map[string]func(args []string) int{
-	runtime.InitArg: runtime.Init, // the container init of `pcocc run`
+	containerinit.InitArg: containerinit.Init, // the container init of `pcocc run`
 }

@@ -82,7 +82,7 @@
 // # Signals
 //
 // The launcher forwards SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 and SIGALRM to the
-// program. SIGINT and SIGQUIT are forwarded too, except when the launcher is
+// program. SIGINT and SIGQUIT are containerinit.Forwarded too, except when the launcher is
 // in the foreground of its terminal: the terminal then sends them to the whole
 // process group, program included, and forwarding would deliver them twice.
 // Init ignores them all (it must outlive the program). Job control (Ctrl-Z,

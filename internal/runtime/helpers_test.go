@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/envspec"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/mountspec"
@@ -19,8 +20,8 @@ import (
 
 // TestMain lets the test binary be its own container init, as pcocc is.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == InitArg {
-		os.Exit(Init(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == containerinit.InitArg {
+		os.Exit(containerinit.Init(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == sqfuse.Arg { // the image's FUSE server
 		os.Exit(sqfuse.Main(os.Args[2:]))
@@ -220,7 +221,7 @@ func runSpec(t *testing.T, spec *container.Spec, stdin string) result {
 		defer f.Close()
 		files[n] = f
 	}
-	code, err := Run(spec, Options{Stdin: files["in"], Stdout: files["out"], Stderr: files["err"], InitPath: "/proc/self/exe", InitArgs: []string{InitArg}})
+	code, err := Run(spec, Options{Stdin: files["in"], Stdout: files["out"], Stderr: files["err"], InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}})
 	out, _ := os.ReadFile(filepath.Join(dir, "out"))
 	errOut, _ := os.ReadFile(filepath.Join(dir, "err"))
 	return result{code: code, err: err, stdout: string(out), stderr: string(errOut)}

@@ -3,15 +3,14 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/signal"
 	"runtime"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/containerinit"
 )
 
 // Holding a container for Slurm tasks to join (spank/, internal/slurm):
@@ -32,17 +31,6 @@ import (
 // pcocc cannot run inside a busybox image. Lifetimes chain with parent
 // death signals: slurmstepd → helper → init → squashfuse_ll; the plugin
 // SIGKILLs the helper when the step ends.
-
-// holdForever is init's body in hold mode once the root is built: it is
-// the process whose namespaces the tasks join, and it dies by SIGKILL (its
-// parent death signal; squashfuse_ll follows through its own).
-func holdForever(st *statusWriter) int {
-	st.send(statusMsg{Pid: os.Getpid()})
-	st.close()
-	for {
-		time.Sleep(math.MaxInt64)
-	}
-}
 
 // Held is a container whose init holds it for others to join.
 type Held struct {
@@ -71,7 +59,7 @@ func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan s
 	cfg.Hold = true
 	o = o.withDefaults()
 	unpackImage(cfg, o.Log)
-	signal.Ignore(forwarded...)
+	signal.Ignore(containerinit.Forwarded...)
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return setupErr(fmt.Errorf("becoming a child subreaper: %w", err))
 	}
@@ -118,7 +106,7 @@ func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan s
 
 // readHoldStatus reads init's messages to EOF: warnings to the log, then
 // init's pid (it is ready) or the failure.
-func readHoldStatus(r *os.File, o Options) (int, *statusMsg) {
+func readHoldStatus(r *os.File, o Options) (int, *containerinit.StatusMsg) {
 	var pid int
 	fail := readMessages(r, o.Log, func(p int) { pid = p })
 	return pid, fail

@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/sqfuse"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
@@ -22,7 +25,7 @@ import (
 type Options struct {
 	Stdin, Stdout, Stderr *os.File // nil: the launcher's own
 	// InitPath and InitArgs start init: by default "/proc/self/exe" and
-	// [InitArg]. Tests point them at their own binary.
+	// [containerinit.InitArg]. Tests point them at their own binary.
 	InitPath string
 	InitArgs []string
 	Log      *slog.Logger // warnings from the launch; nil: discarded
@@ -38,7 +41,7 @@ type LaunchError struct {
 func (e *LaunchError) Error() string { return e.Err.Error() }
 func (e *LaunchError) Unwrap() error { return e.Err }
 
-func setupErr(err error) error { return &LaunchError{Code: CodeSetup, Err: err} }
+func setupErr(err error) error { return &LaunchError{Code: containerinit.CodeSetup, Err: err} }
 
 // Run executes spec and returns the program's exit status (128+N when a
 // signal N killed it). A *LaunchError says pcocc could not run the program.
@@ -102,7 +105,7 @@ func run(spec *container.Spec, o Options) (int, error) {
 // included): the kernel then aborts it, and init dies of its parent death
 // signal. A server whose init died before sending anything sees its socket
 // close, and returns.
-func startServer(cfg *initConfig, cmd *exec.Cmd, stderr io.Writer) error {
+func startServer(cfg *containerinit.Config, cmd *exec.Cmd, stderr io.Writer) error {
 	if cfg.Kernel || cfg.Spec.HostRoot || cfg.Unpacked != "" || cfg.Squashfuse != squashfs.SelfServer {
 		return nil
 	}
@@ -141,7 +144,7 @@ func startServer(cfg *initConfig, cmd *exec.Cmd, stderr io.Writer) error {
 	go func() {
 		defer serverLog.Close()
 		defer image.Close()
-		_ = squashfs.ServeSent(image, cfg.Spec.Rootfs, ours, serverLog, stderr)
+		_ = sqfuse.ServeSent(image, cfg.Spec.Rootfs, ours, serverLog, stderr)
 	}()
 	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs, log)
 	cfg.Server = true
@@ -159,7 +162,7 @@ func (o Options) withDefaults() Options {
 		o.Stderr = os.Stderr
 	}
 	if o.InitPath == "" {
-		o.InitPath, o.InitArgs = "/proc/self/exe", []string{InitArg}
+		o.InitPath, o.InitArgs = initProgram(), []string{containerinit.InitArg}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -167,10 +170,31 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// InitProgramName is the container init program (cmd/pcocc-init), looked
+// for next to pcocc, then in ../libexec/pcocc.
+const InitProgramName = "pcocc-init"
+
+// initProgram returns pcocc-init when it is installed, else pcocc itself,
+// which can be the init too (3 ms slower to start).
+func initProgram() string {
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		for _, p := range []string{
+			filepath.Join(dir, InitProgramName),
+			filepath.Join(dir, "..", "libexec", "pcocc", InitProgramName),
+		} {
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+				return p
+			}
+		}
+	}
+	return "/proc/self/exe"
+}
+
 // initCommand prepares init in its namespaces, with the two pipes of the
 // handshake. The launcher keeps the write end of the config pipe and the
 // read end of the status pipe.
-func initCommand(cfg *initConfig, o Options) (*exec.Cmd, *os.File, *os.File, error) {
+func initCommand(cfg *containerinit.Config, o Options) (*exec.Cmd, *os.File, *os.File, error) {
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return nil, nil, nil, err
@@ -213,7 +237,7 @@ func initSysProcAttr(kernel bool) *syscall.SysProcAttr {
 
 // sendConfig writes the config and closes the pipe. A write error means init
 // died early; its exit status tells why.
-func sendConfig(w *os.File, cfg *initConfig) error {
+func sendConfig(w *os.File, cfg *containerinit.Config) error {
 	defer w.Close()
 	return json.NewEncoder(w).Encode(cfg)
 }
@@ -221,20 +245,20 @@ func sendConfig(w *os.File, cfg *initConfig) error {
 // readStatus reads init's messages until EOF: warnings go to the log, the
 // program's pid to the signal forwarder, and the error (if any) is returned
 // on the channel.
-func readStatus(r *os.File, fwd *forwarder, log *slog.Logger) <-chan *statusMsg {
-	ch := make(chan *statusMsg, 1)
+func readStatus(r *os.File, fwd *forwarder, log *slog.Logger) <-chan *containerinit.StatusMsg {
+	ch := make(chan *containerinit.StatusMsg, 1)
 	go func() { ch <- readMessages(r, log, fwd.setTarget) }()
 	return ch
 }
 
 // readMessages reads init's messages to EOF and closes r: warnings go to
 // the log, a pid to onPid; it returns the failure, if any.
-func readMessages(r *os.File, log *slog.Logger, onPid func(int)) *statusMsg {
+func readMessages(r *os.File, log *slog.Logger, onPid func(int)) *containerinit.StatusMsg {
 	defer r.Close()
-	var fail *statusMsg
+	var fail *containerinit.StatusMsg
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		var m statusMsg
+		var m containerinit.StatusMsg
 		if json.Unmarshal(sc.Bytes(), &m) != nil {
 			continue
 		}
@@ -251,7 +275,7 @@ func readMessages(r *os.File, log *slog.Logger, onPid func(int)) *statusMsg {
 }
 
 // exitStatus turns init's end into the launch's result.
-func exitStatus(cmd *exec.Cmd, waitErr error, fail *statusMsg, sendErr error) (int, error) {
+func exitStatus(cmd *exec.Cmd, waitErr error, fail *containerinit.StatusMsg, sendErr error) (int, error) {
 	if fail != nil {
 		return fail.Code, &LaunchError{Code: fail.Code, Err: errors.New(fail.Error)}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/squashfs"
 	"github.com/pcocc/pcocc/internal/unpack"
 )
@@ -15,11 +16,16 @@ import (
 // preflight checks on the host what can be checked before any namespace
 // exists, so that the common mistakes get a plain one-line error: a bad
 // image file, a missing mount source, no squashfuse_ll, no usable /dev/fuse.
-func preflight(spec *container.Spec) (*initConfig, error) {
+func preflight(spec *container.Spec) (*containerinit.Config, error) {
 	if spec == nil || len(spec.Argv) == 0 {
 		return nil, setupErr(errors.New("empty launch spec"))
 	}
-	cfg := &initConfig{Spec: spec, Kernel: os.Geteuid() == 0}
+	cfg := &containerinit.Config{Protocol: containerinit.Protocol, Spec: spec, Kernel: os.Geteuid() == 0}
+	// The init's own sqfuse servers (squashfs mounts of modules) are this
+	// binary; the init may be pcocc-init, which does not serve.
+	if exe, err := os.Executable(); err == nil {
+		cfg.SqfuseExe = exe
+	}
 	if !spec.HostRoot {
 		if err := squashfs.Check(spec.Rootfs, 0); err != nil {
 			return nil, setupErr(fmt.Errorf("image %q: %w", spec.Image, err))
@@ -95,7 +101,7 @@ func checkFUSE() error {
 // image is mounted by the kernel (root) or there is none (host root). A
 // cache that cannot be used is worth a warning, not a failed job: FUSE
 // serves the image instead.
-func unpackImage(cfg *initConfig, log *slog.Logger) {
+func unpackImage(cfg *containerinit.Config, log *slog.Logger) {
 	if cfg.Kernel || cfg.Spec.HostRoot || os.Getenv(squashfs.MountEnv) != squashfs.ServerUnpack {
 		return
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
@@ -172,7 +173,7 @@ func leftovers(t *testing.T, marker string) string {
 		// Whole arguments, not substrings: the command that runs this test
 		// may name PCOCC_SQUASHFS_MOUNT=squashfuse_ll.
 		if filepath.Base(args[0]) == "squashfuse_ll" || slices.ContainsFunc(args, func(a string) bool {
-			return a == sqfuse.Arg || a == marker || a == InitArg
+			return a == sqfuse.Arg || a == marker || a == containerinit.InitArg
 		}) {
 			b.WriteString("process " + p.Name() + ": " + strings.Join(args, " ") + "\n")
 		}

@@ -7,13 +7,9 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
-)
 
-// forwarded are the signals the launcher passes on to the program.
-var forwarded = []os.Signal{
-	syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
-	syscall.SIGINT, syscall.SIGQUIT,
-}
+	"github.com/pcocc/pcocc/internal/containerinit"
+)
 
 // forwarder sends the launcher's signals to the program. Signals that arrive
 // before the program's pid is known are kept and sent when it is.
@@ -27,7 +23,7 @@ type forwarder struct {
 
 func newForwarder() *forwarder {
 	f := &forwarder{ch: make(chan os.Signal, 16)}
-	signal.Notify(f.ch, forwarded...)
+	signal.Notify(f.ch, containerinit.Forwarded...)
 	go f.loop()
 	return f
 }

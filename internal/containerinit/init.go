@@ -1,11 +1,13 @@
-package runtime
+package containerinit
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
 	"syscall"
+	"time"
 
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
@@ -23,24 +25,29 @@ func Init(args []string) int {
 	// Signals sent to the whole process group (Ctrl-C, a group kill) must
 	// not kill init: its death would kill the program. The launcher forwards
 	// them to the program.
-	signal.Notify(make(chan os.Signal, 1), forwarded...)
+	signal.Notify(make(chan os.Signal, 1), Forwarded...)
 
 	st := &statusWriter{f: os.NewFile(statusFD, "status")}
 	defer st.close()
 	cfg, err := readConfig(os.NewFile(configFD, "config"))
 	if err != nil {
-		st.send(statusMsg{Error: fmt.Sprintf("container init: reading the launch configuration: %v", err), Code: CodeSetup})
+		st.send(StatusMsg{Error: fmt.Sprintf("container init: reading the launch configuration: %v", err), Code: CodeSetup})
+		return CodeSetup
+	}
+	if cfg.Protocol != Protocol {
+		exe, _ := os.Executable()
+		st.send(StatusMsg{Error: fmt.Sprintf("container init %s is from another version of pcocc (protocol %d, pcocc sent %d): reinstall pcocc", exe, Protocol, cfg.Protocol), Code: CodeSetup})
 		return CodeSetup
 	}
 	return runInit(cfg, st)
 }
 
 // runInit sets the container up, runs the program and returns its status.
-func runInit(cfg *initConfig, st *statusWriter) int {
+func runInit(cfg *Config, st *statusWriter) int {
 	servers, err := setupRoot(cfg, st)
 	defer stopServers(servers)
 	if err != nil {
-		st.send(statusMsg{Error: err.Error(), Code: CodeSetup})
+		st.send(StatusMsg{Error: err.Error(), Code: CodeSetup})
 		return CodeSetup
 	}
 	if cfg.Hold {
@@ -49,10 +56,10 @@ func runInit(cfg *initConfig, st *statusWriter) int {
 	prog, err := startProgram(cfg, st)
 	if err != nil {
 		code := codeOf(err)
-		st.send(statusMsg{Error: err.Error(), Code: code})
+		st.send(StatusMsg{Error: err.Error(), Code: code})
 		return code
 	}
-	st.send(statusMsg{Pid: prog.Process.Pid})
+	st.send(StatusMsg{Pid: prog.Process.Pid})
 	st.close()
 	_ = prog.Wait() // the status is in ProcessState; an I/O error cannot happen (no copying)
 	return waitStatus(prog.ProcessState)
@@ -71,7 +78,18 @@ func waitStatus(ps *os.ProcessState) int {
 	case !ok:
 		return CodeSetup
 	case ws.Signaled():
-		return codeSignalShift + int(ws.Signal())
+		return CodeSignalShift + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// holdForever is init's body in hold mode once the root is built: it is
+// the process whose namespaces the tasks join, and it dies by SIGKILL (its
+// parent death signal; squashfuse_ll follows through its own).
+func holdForever(st *statusWriter) int {
+	st.send(StatusMsg{Pid: os.Getpid()})
+	st.close()
+	for {
+		time.Sleep(math.MaxInt64)
+	}
 }

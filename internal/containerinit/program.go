@@ -1,4 +1,4 @@
-package runtime
+package containerinit
 
 import (
 	"errors"
@@ -35,7 +35,7 @@ func codeOf(err error) int {
 
 // startProgram starts the program in the container (init has pivoted into
 // it), with no privilege: see programSysProcAttr.
-func startProgram(cfg *initConfig, st *statusWriter) (*exec.Cmd, error) {
+func startProgram(cfg *Config, st *statusWriter) (*exec.Cmd, error) {
 	spec := cfg.Spec
 	cwd, err := chooseCwd(spec, st)
 	if err != nil {
@@ -63,7 +63,7 @@ func startProgram(cfg *initConfig, st *statusWriter) (*exec.Cmd, error) {
 // programSysProcAttr: unprivileged, the program gets its own user namespace
 // where the user's ids map to init's 0 (that is, to the user on the host):
 // it runs as the user, and execve leaves it no capability. It dies with init.
-func programSysProcAttr(cfg *initConfig) *syscall.SysProcAttr {
+func programSysProcAttr(cfg *Config) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if cfg.Kernel {
 		return a
@@ -107,7 +107,7 @@ func chooseCwd(spec *container.Spec, st *statusWriter) (string, error) {
 	if spec.CwdFrom == container.CwdOption {
 		return "", fmt.Errorf("--cwd %q: no such directory in the container", spec.Cwd)
 	}
-	st.send(statusMsg{Warning: fmt.Sprintf("working directory %s does not exist in the container: using /", spec.Cwd)})
+	st.send(StatusMsg{Warning: fmt.Sprintf("working directory %s does not exist in the container: using /", spec.Cwd)})
 	return "/", nil
 }
 

@@ -1,21 +1,26 @@
-package runtime
+package containerinit
 
 import (
 	"encoding/json"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/pcocc/pcocc/internal/container"
 )
 
-// InitArg is argv[1] of the re-executed pcocc that runs Init.
+// InitArg is argv[1] of the program that runs Init: pcocc-init (installed
+// next to pcocc, see cmd/pcocc-init), or pcocc itself.
 const InitArg = "__pcocc_init"
+
+// Protocol versions Config and StatusMsg: bump it when either changes.
+const Protocol = 2
 
 // Descriptors the launcher gives init (os/exec's ExtraFiles start at 3).
 const (
-	configFD = 3 // launcher → init: the initConfig, JSON, then EOF
-	statusFD = 4 // init → launcher: statusMsg lines, then EOF
-	// With initConfig.Server: the socket on which the image's sqfuse server
+	configFD = 3 // launcher → init: the Config, JSON, then EOF
+	statusFD = 4 // init → launcher: StatusMsg lines, then EOF
+	// With Config.Server: the socket on which the image's sqfuse server
 	// (started by the launcher) waits for the /dev/fuse descriptor, and the
 	// server's log.
 	serverSockFD = 5
@@ -27,14 +32,21 @@ const (
 	CodeSetup       = 125 // the container could not be set up
 	CodeNotExec     = 126 // the command exists but cannot be executed
 	CodeNotFound    = 127 // the command was not found in the container
-	codeSignalShift = 128 // 128+N: killed by signal N
+	CodeSignalShift = 128 // 128+N: killed by signal N
 )
 
-// initConfig is what init needs: the plan, plus what the launcher found out.
-type initConfig struct {
+// Config is what init needs: the plan, plus what the launcher found out.
+type Config struct {
 	Spec *container.Spec `json:"spec"`
-	// Squashfuse is the absolute path of squashfuse_ll; empty with Kernel.
+	// Protocol must be this package's Protocol: pcocc and a pcocc-init of
+	// another version refuse to work together.
+	Protocol int `json:"protocol"`
+	// Squashfuse is the absolute path of squashfuse_ll, or
+	// squashfs.SelfServer for sqfuse; empty with Kernel.
 	Squashfuse string `json:"squashfuse,omitempty"`
+	// SqfuseExe is the pcocc binary, which serves squashfs images with
+	// sqfuse (squashfs.SqfuseArg) for the mounts init makes itself.
+	SqfuseExe string `json:"sqfuse_exe,omitempty"`
 	// Server: the launcher started the image's sqfuse server (it starts
 	// while init does; see launch.go), which waits on serverSockFD.
 	Server bool `json:"server,omitempty"`
@@ -53,18 +65,18 @@ type initConfig struct {
 	Skip []int `json:"skip,omitempty"`
 }
 
-// statusMsg is one line from init to the launcher.
-type statusMsg struct {
+// StatusMsg is one line from init to the launcher.
+type StatusMsg struct {
 	Pid     int    `json:"pid,omitempty"`     // the program started
 	Warning string `json:"warning,omitempty"` // something the user should know
 	Error   string `json:"error,omitempty"`   // the launch failed...
 	Code    int    `json:"code,omitempty"`    // ...with this exit code
 }
 
-// statusWriter sends statusMsg lines; nil-safe after close.
+// statusWriter sends StatusMsg lines; nil-safe after close.
 type statusWriter struct{ f *os.File }
 
-func (w *statusWriter) send(m statusMsg) {
+func (w *statusWriter) send(m StatusMsg) {
 	if w == nil || w.f == nil {
 		return
 	}
@@ -79,10 +91,17 @@ func (w *statusWriter) close() {
 	}
 }
 
-func readConfig(r io.Reader) (*initConfig, error) {
-	var c initConfig
+func readConfig(r io.Reader) (*Config, error) {
+	var c Config
 	if err := json.NewDecoder(r).Decode(&c); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// Forwarded are the signals the launcher passes on to the program; init
+// ignores them (its death would kill the program).
+var Forwarded = []os.Signal{
+	syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM,
+	syscall.SIGINT, syscall.SIGQUIT,
 }

@@ -1,4 +1,4 @@
-package runtime
+package containerinit
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ const scratch = "/tmp"
 
 // root is the container's root file system while init builds it.
 type root struct {
-	cfg     *initConfig
+	cfg     *Config
 	dir     *os.File // O_PATH descriptor of the overlay's root
 	dev     uint64   // its st_dev: mount points are created on it only
 	host    bool     // the root is the host's (see buildHost)
@@ -30,11 +30,11 @@ type root struct {
 	st      *statusWriter // warnings for the user
 }
 
-func (r *root) warn(msg string) { r.st.send(statusMsg{Warning: msg}) }
+func (r *root) warn(msg string) { r.st.send(StatusMsg{Warning: msg}) }
 
 // setupRoot builds the container's root and pivots into it. It returns the
 // FUSE servers it started (to stop at exit), also on error.
-func setupRoot(cfg *initConfig, st *statusWriter) ([]*squashfs.FUSEServer, error) {
+func setupRoot(cfg *Config, st *statusWriter) ([]*squashfs.FUSEServer, error) {
 	r := &root{cfg: cfg, st: st}
 	err := r.build()
 	return r.servers, err
@@ -183,7 +183,7 @@ func (r *root) mountSquashfs(f *os.File, target, name string) error {
 		return err
 	}
 	defer log.Close()
-	srv, err := squashfs.MountServer(r.cfg.Squashfuse, f, target, squashfs.MountOptions{}, log)
+	srv, err := squashfs.MountServer(r.cfg.Squashfuse, r.cfg.SqfuseExe, f, target, squashfs.MountOptions{}, log)
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ type sources struct {
 	isDir []bool
 }
 
-func openSources(cfg *initConfig) (*sources, error) {
+func openSources(cfg *Config) (*sources, error) {
 	n := len(cfg.Spec.Mounts)
 	s := &sources{fds: make([]int, n), isDir: make([]bool, n)}
 	for i := range s.fds {
