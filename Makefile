@@ -39,8 +39,11 @@ help:
 	@echo 'make bench            bench/import.sh (large image, several minutes)'
 	@echo 'make fmt | vet | clean'
 
+# Static binaries (no cgo): they start about a millisecond sooner, which
+# every container start pays; users of directory services are looked up
+# with getent (internal/runtime/hostuser.go).
 build:
-	$(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc ./cmd/pcocc
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc ./cmd/pcocc
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/pcocc-init ./cmd/pcocc-init
 	ln -sf pcocc bin/pcocc-rs
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/pcocc/pcocc/internal/importer"
 	"github.com/pcocc/pcocc/internal/progress"
 	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
@@ -114,8 +114,8 @@ func runImport(ctx context.Context, g *Globals, o importOptions, source, dest st
 
 func origin(source, digest string) imagemeta.Origin {
 	owner := strconv.Itoa(osGetuid())
-	if u, err := user.Current(); err == nil {
-		owner = u.Username
+	if u := runtime.CurrentUser(); u.Name != "" {
+		owner = u.Name
 	}
 	return imagemeta.Origin{Source: source, Digest: digest, Date: time.Now().UTC().Truncate(time.Second), Owner: owner}
 }

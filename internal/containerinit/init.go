@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/signal"
 	"runtime"
 	"syscall"
 	"time"
@@ -17,15 +16,21 @@ import (
 // code of the process. It must run before anything else starts goroutines
 // that fork or change per-thread state.
 func Init(args []string) int {
-	// Every system call with per-thread effect (parent death signals of the
-	// children, no_new_privs, capability bounding set) happens on this
-	// thread, and the children are forked from it.
-	runtime.LockOSThread()
-	runtime.GOMAXPROCS(1)
 	// Signals sent to the whole process group (Ctrl-C, a group kill) must
 	// not kill init: its death would kill the program. The launcher forwards
-	// them to the program.
-	signal.Notify(make(chan os.Signal, 1), Forwarded...)
+	// them to the program. See ignoreSignals for why not signal.Notify.
+	if err := ignoreSignals(Forwarded); err != nil {
+		return CodeSetup
+	}
+	// Every system call with per-thread effect (parent death signals of the
+	// children, no_new_privs, capability bounding set) happens on this
+	// thread, and the children are forked from it. (The launcher starts
+	// init with GOMAXPROCS=1 in its environment: one thread is enough.)
+	runtime.LockOSThread()
+	// What the launcher handed over must not reach the program.
+	for _, fd := range []int{configFD, statusFD, serverSockFD, serverLogFD} {
+		syscall.CloseOnExec(fd)
+	}
 
 	st := &statusWriter{f: os.NewFile(statusFD, "status")}
 	defer st.close()
@@ -53,34 +58,21 @@ func runInit(cfg *Config, st *statusWriter) int {
 	if cfg.Hold {
 		return holdForever(st)
 	}
-	prog, err := startProgram(cfg, st)
+	pid, err := startProgram(cfg, st)
 	if err != nil {
 		code := codeOf(err)
 		st.send(StatusMsg{Error: err.Error(), Code: code})
 		return code
 	}
-	st.send(StatusMsg{Pid: prog.Process.Pid})
+	st.send(StatusMsg{Pid: pid})
 	st.close()
-	_ = prog.Wait() // the status is in ProcessState; an I/O error cannot happen (no copying)
-	return waitStatus(prog.ProcessState)
+	return waitProgram(pid)
 }
 
 func stopServers(servers []*squashfs.FUSEServer) {
 	for _, s := range servers {
 		s.Stop()
 	}
-}
-
-// waitStatus turns the program's end into an exit code.
-func waitStatus(ps *os.ProcessState) int {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	switch {
-	case !ok:
-		return CodeSetup
-	case ws.Signaled():
-		return CodeSignalShift + int(ws.Signal())
-	}
-	return ws.ExitStatus()
 }
 
 // holdForever is init's body in hold mode once the root is built: it is

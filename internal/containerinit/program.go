@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -34,30 +33,49 @@ func codeOf(err error) int {
 }
 
 // startProgram starts the program in the container (init has pivoted into
-// it), with no privilege: see programSysProcAttr.
-func startProgram(cfg *Config, st *statusWriter) (*exec.Cmd, error) {
+// it), with no privilege: see programSysProcAttr. It returns its pid.
+// syscall.ForkExec rather than os/exec: nothing to copy, and os/exec's first
+// start probes pidfd support with a fork of its own, on every container start.
+func startProgram(cfg *Config, st *statusWriter) (int, error) {
 	spec := cfg.Spec
 	cwd, err := chooseCwd(spec, st)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	pathEnv, _ := envspec.Lookup(spec.Env, "PATH")
 	prog, err := lookPath(spec.Argv[0], pathEnv, cwd)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if err := dropPrivileges(cfg.Kernel); err != nil {
-		return nil, err
+		return 0, err
 	}
-	cmd := &exec.Cmd{
-		Path: prog, Args: spec.Argv, Env: spec.Env, Dir: cwd,
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		SysProcAttr: programSysProcAttr(cfg),
+	pid, err := syscall.ForkExec(prog, spec.Argv, &syscall.ProcAttr{
+		Dir: cwd, Env: spec.Env, Files: []uintptr{0, 1, 2},
+		Sys: programSysProcAttr(cfg),
+	})
+	if err != nil {
+		return 0, execError(spec.Argv[0], err)
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, execError(spec.Argv[0], err)
+	return pid, nil
+}
+
+// waitProgram waits for the program and turns its end into an exit code.
+func waitProgram(pid int) int {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err == nil {
+			break
+		}
+		if err != syscall.EINTR {
+			return CodeSetup
+		}
 	}
-	return cmd, nil
+	if ws.Signaled() {
+		return CodeSignalShift + int(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 // programSysProcAttr: unprivileged, the program gets its own user namespace

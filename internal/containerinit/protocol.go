@@ -93,7 +93,11 @@ func (w *statusWriter) close() {
 
 func readConfig(r io.Reader) (*Config, error) {
 	var c Config
-	if err := json.NewDecoder(r).Decode(&c); err != nil {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, err
 	}
 	return &c, nil

@@ -206,9 +206,12 @@ func initCommand(cfg *containerinit.Config, o Options) (*exec.Cmd, *os.File, *os
 		return nil, nil, nil, err
 	}
 	cmd := &exec.Cmd{
-		Path:   o.InitPath,
-		Args:   append([]string{"pcocc"}, o.InitArgs...),
-		Env:    []string{}, // init needs none; the program's comes from the spec
+		Path: o.InitPath,
+		Args: append([]string{"pcocc"}, o.InitArgs...),
+		// Init needs no environment (the program's comes from the spec)
+		// but this: one P, set at start-up where runtime.GOMAXPROCS(1)
+		// would stop the world.
+		Env:    []string{"GOMAXPROCS=1"},
 		Stdin:  o.Stdin,
 		Stdout: o.Stdout,
 		Stderr: o.Stderr,
@@ -239,7 +242,12 @@ func initSysProcAttr(kernel bool) *syscall.SysProcAttr {
 // died early; its exit status tells why.
 func sendConfig(w *os.File, cfg *containerinit.Config) error {
 	defer w.Close()
-	return json.NewEncoder(w).Encode(cfg)
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // readStatus reads init's messages until EOF: warnings go to the log, the

@@ -67,6 +67,44 @@ func TestSIGTERMReachesTheProgram(t *testing.T) {
 	}
 }
 
+// TestProgramSignalsAreDefault: init ignores the signals sent to the whole
+// process group (containerinit.ignoreSignals), and the program must not
+// inherit that: a shell could not even trap them.
+func TestProgramSignalsAreDefault(t *testing.T) {
+	requireUnprivileged(t)
+	out := launch{opts: args("cat", "/proc/self/status")}.run(t).mustSucceed(t)
+	if line := lineOf(out, "SigIgn:"); !strings.HasSuffix(line, "0000000000000000") {
+		t.Fatalf("the program ignores signals: %q", line)
+	}
+}
+
+// TestGroupSIGINTReachesOnlyTheProgram: Ctrl-C (SIGINT to the foreground
+// process group: launcher, init and program) is handled by the program,
+// and init survives it to report the program's status.
+func TestGroupSIGINTReachesOnlyTheProgram(t *testing.T) {
+	requireUnprivileged(t)
+	spec := launch{opts: args("sh", "-c", `trap 'echo got-int; exit 9' INT; echo ready; while :; do sleep 0.05; done`)}.spec(t)
+	cmd := launcherCmd(t, spec)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(out)
+	waitForLine(t, br, "ready", 10*time.Second)
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(br)
+	err = cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 9 || !strings.Contains(string(rest), "got-int") {
+		t.Fatalf("exit %d (%v), output %q", cmd.ProcessState.ExitCode(), err, rest)
+	}
+}
+
 func TestInteractiveSessionThroughAPty(t *testing.T) {
 	requireUnprivileged(t)
 	spec := launch{opts: args("sh", "-i")}.spec(t)
