@@ -58,7 +58,11 @@ func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan s
 	}
 	cfg.Hold = true
 	o = o.withDefaults()
-	unpackImage(cfg, o.Log)
+	entry, err := unpackImage(cfg, o.Log)
+	if err != nil {
+		return err
+	}
+	defer entry.Close()
 	signal.Ignore(containerinit.Forwarded...)
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return setupErr(fmt.Errorf("becoming a child subreaper: %w", err))

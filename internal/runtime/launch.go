@@ -60,7 +60,11 @@ func run(spec *container.Spec, o Options) (int, error) {
 		return 0, err
 	}
 	o = o.withDefaults()
-	unpackImage(cfg, o.Log)
+	entry, err := unpackImage(cfg, o.Log)
+	if err != nil {
+		return 0, err
+	}
+	defer entry.Close()
 	cmd, toInit, fromInit, err := initCommand(cfg, o)
 	if err != nil {
 		return 0, setupErr(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/sqfuse"
 	"github.com/pcocc/pcocc/internal/squashfs"
 	"github.com/pcocc/pcocc/internal/unpack"
 )
@@ -96,19 +97,35 @@ func checkFUSE() error {
 	return f.Close()
 }
 
-// unpackImage points cfg at the image unpacked in the node-local cache when
-// PCOCC_SQUASHFS_MOUNT=unpack (unpacking it on the first run), unless the
-// image is mounted by the kernel (root) or there is none (host root). A
-// cache that cannot be used is worth a warning, not a failed job: FUSE
-// serves the image instead.
-func unpackImage(cfg *containerinit.Config, log *slog.Logger) {
-	if cfg.Kernel || cfg.Spec.HostRoot || os.Getenv(squashfs.MountEnv) != squashfs.ServerUnpack {
-		return
+// unpackImage points cfg at the image unpacked in the node-local cache
+// (unpacking it on the first run of the node) when PCOCC_SQUASHFS_MOUNT is
+// unpack, or auto (the default) and the image is small enough
+// (unpack.Worth); not when the kernel mounts it (root) or there is none
+// (host root). The entry it returns must be held (closed) until the
+// container is gone: it keeps other runs from pruning it. A damaged image
+// is an error; a cache that cannot be used is worth a warning, not a failed
+// job: FUSE serves the image.
+func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, error) {
+	if cfg.Kernel || cfg.Spec.HostRoot {
+		return nil, nil
 	}
-	dir, err := unpack.Ensure(cfg.Spec.Rootfs)
+	switch os.Getenv(squashfs.MountEnv) {
+	case squashfs.ServerUnpack:
+	case "", squashfs.ServerAuto:
+		if !unpack.Worth(cfg.Spec.Rootfs) {
+			return nil, nil
+		}
+	default:
+		return nil, nil
+	}
+	e, err := unpack.Ensure(cfg.Spec.Rootfs)
+	if errors.Is(err, sqfuse.ErrFormat) {
+		return nil, setupErr(fmt.Errorf("image %q: %w", cfg.Spec.Image, err))
+	}
 	if err != nil {
 		log.Warn(fmt.Sprintf("image %q not unpacked (%v): mounting it with FUSE", cfg.Spec.Image, err))
-		return
+		return nil, nil
 	}
-	cfg.Unpacked = dir
+	cfg.Unpacked = e.Dir
+	return e, nil
 }

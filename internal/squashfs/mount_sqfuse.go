@@ -10,8 +10,9 @@ import (
 	"github.com/pcocc/pcocc/internal/tools"
 )
 
-// MountEnv names the environment variable that chooses the FUSE server of
-// unprivileged mounts: "sqfuse" (pcocc's own, see internal/sqfuse) or
+// MountEnv names the environment variable that chooses how unprivileged
+// runs mount images: "auto" (the default), "unpack" (see internal/unpack),
+// or a FUSE server, "sqfuse" (pcocc's own, see internal/sqfuse) or
 // "squashfuse_ll". Root always uses the kernel's squashfs.
 const MountEnv = "PCOCC_SQUASHFS_MOUNT"
 
@@ -24,6 +25,9 @@ const (
 	// in a node-local cache (internal/unpack); other squashfs mounts (of
 	// modules) get the default server.
 	ServerUnpack = "unpack"
+	// ServerAuto, the default: ServerUnpack for images small enough
+	// (unpack.Worth), DefaultServer for the others.
+	ServerAuto = "auto"
 )
 
 // SqfuseArg is argv[1] of a program that serves a squashfs with pcocc's own
@@ -48,10 +52,11 @@ func FUSEProgram(choice string) (string, error) {
 		return SelfServer, nil
 	case ServerSquashfuse:
 		return tools.Find(ServerSquashfuse)
-	case ServerUnpack:
+	case ServerUnpack, ServerAuto:
 		return FUSEProgram(DefaultServer)
 	}
-	return "", fmt.Errorf("%s=%q: unknown FUSE server (known: %s, %s, %s)", MountEnv, choice, ServerSqfuse, ServerSquashfuse, ServerUnpack)
+	return "", fmt.Errorf("%s=%q: unknown way to mount images (known: %s, %s, %s, %s)", MountEnv, choice,
+		ServerAuto, ServerUnpack, ServerSqfuse, ServerSquashfuse)
 }
 
 // MountServer mounts image on target with the FUSE server program that

@@ -1,19 +1,22 @@
-// Package unpack keeps images unpacked in a node-local cache, for `pcocc run`
-// with PCOCC_SQUASHFS_MOUNT=unpack: the container's root is then a
-// read-only bind mount of a plain directory, with no FUSE server at all, so
-// a container starts as fast as bwrap on a directory and its file system
-// runs at the speed of the local disk. The first run of an image on a node
-// pays for unpacking it (about 1 s per 100 MiB here), and the node keeps a
-// copy of it: docs/benchmarks.md has the trade-offs.
+// Package unpack keeps images unpacked in a node-local cache, for `pcocc
+// run` when PCOCC_SQUASHFS_MOUNT is unpack, or auto (the default) and the
+// image is small enough (Worth): the container's root is then a read-only
+// bind mount of a plain directory, with no FUSE server at all, so a
+// container starts as fast as on a directory and its file system runs at
+// the speed of the local disk and page cache. The first run of an image on
+// a node pays for unpacking it (about 0.6 s per 100 MiB of squashfs here),
+// and the node keeps a copy: docs/benchmarks.md has the trade-offs.
 //
 // The cache is one directory per user, $PCOCC_UNPACK_DIR or
 // /var/tmp/pcocc-<uid>/unpacked, mode 0700, which must belong to the user
 // (a directory someone else prepared is refused: its content would become
 // the user's containers). An entry is named after the squashfs file's path,
-// size, modification time and inode, so a re-imported image gets a new one.
-// An entry is unpacked under a temporary name and renamed into place: a
-// concurrent run unpacks too and the loser discards its copy; a killed run
-// leaves a temporary directory that the next run removes.
+// size, modification time and inode, so a re-imported image gets a new one;
+// it is unpacked under a temporary name and renamed into place, under an
+// exclusive lock (concurrent runs of a job wait for one unpacker); runs hold
+// a shared lock on it while their container lives. Entries of images that
+// were replaced or deleted are removed by the next unpack, when no run holds
+// them; a killed unpacker's temporary directory goes then too.
 package unpack
 
 import (
@@ -36,18 +39,62 @@ import (
 // DirEnv names the variable that sets the cache directory.
 const DirEnv = "PCOCC_UNPACK_DIR"
 
+// MaxEnv names the variable that sets, in MiB, the largest squashfs file
+// that the automatic mode unpacks (DefaultMaxMiB).
+const MaxEnv = "PCOCC_UNPACK_MAX_MIB"
+
+// DefaultMaxMiB: a squashfs of 512 MiB unpacks in about 3 s on one node of
+// the development machine; larger images are served by FUSE, which reads
+// only what the job touches.
+const DefaultMaxMiB = 512
+
+// Worth tells whether the automatic mode should unpack the squashfs file at
+// path: it is at most MaxEnv MiB, and the cache's file system has room for
+// four times its size (images compress about threefold) and 256 MiB more.
+// It creates nothing.
+func Worth(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	max := int64(DefaultMaxMiB)
+	if v := os.Getenv(MaxEnv); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			max = n
+		}
+	}
+	if st.Size() > max<<20 {
+		return false
+	}
+	var fs unix.Statfs_t
+	for d := cacheDirName(); ; d = filepath.Dir(d) {
+		if err := unix.Statfs(d, &fs); err == nil {
+			break
+		}
+		if d == filepath.Dir(d) {
+			return false
+		}
+	}
+	return int64(fs.Bavail)*fs.Bsize >= 4*st.Size()+256<<20
+}
+
+func cacheDirName() string {
+	if dir := os.Getenv(DirEnv); dir != "" {
+		return dir
+	}
+	return filepath.Join("/var/tmp", "pcocc-"+strconv.Itoa(os.Getuid()), "unpacked")
+}
+
 const tmpPrefix = ".tmp-"
 
 // CacheDir returns the user's cache directory, created when missing, after
 // checking that it is theirs and private.
 func CacheDir() (string, error) {
-	dir := os.Getenv(DirEnv)
+	dir := cacheDirName()
 	check := []string{dir}
-	if dir == "" {
+	if os.Getenv(DirEnv) == "" {
 		// The parent is checked too: whoever owns it could swap the cache.
-		parent := filepath.Join("/var/tmp", "pcocc-"+strconv.Itoa(os.Getuid()))
-		dir = filepath.Join(parent, "unpacked")
-		check = []string{parent, dir}
+		check = []string{filepath.Dir(dir), dir}
 	}
 	if !filepath.IsAbs(dir) {
 		return "", fmt.Errorf("%s=%q: not an absolute path", DirEnv, dir)
@@ -96,38 +143,145 @@ func Key(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
 
-// Ensure returns the directory holding the tree of the squashfs file at
-// path, unpacking it into the cache first when it is not there.
-func Ensure(path string) (string, error) {
+// Entry is an unpacked image in use: its tree, and a shared lock on it that
+// keeps other runs from pruning it while the container lives. Close
+// releases the lock (the process's end does too).
+type Entry struct {
+	Dir  string // the image's tree
+	lock *os.File
+}
+
+// Close releases the entry.
+func (e *Entry) Close() error {
+	if e == nil || e.lock == nil {
+		return nil
+	}
+	return e.lock.Close()
+}
+
+// Ensure returns the tree of the squashfs file at path, unpacking it into
+// the cache first when it is not there, and holds it (see Entry). Runs that
+// want the same image at once wait for the one that unpacks it. When it
+// unpacks, it also prunes the entries that nothing uses any more: older
+// versions of the same image file, and images that were deleted.
+func Ensure(path string) (*Entry, error) {
 	cache, err := CacheDir()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	key, err := Key(path)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	final := filepath.Join(cache, key)
-	if _, err := os.Lstat(filepath.Join(final, "rootfs")); err == nil {
-		return filepath.Join(final, "rootfs"), nil
+	lock, err := os.OpenFile(final+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{Dir: filepath.Join(final, "rootfs"), lock: lock}
+	if err := flock(lock, unix.LOCK_SH); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if _, err := os.Lstat(e.Dir); err == nil {
+		return e, nil
+	}
+	// Not there: unpack it under the exclusive lock, then keep a shared one.
+	if err := flock(lock, unix.LOCK_EX); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if err := unpackEntry(cache, path, final); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if err := flock(lock, unix.LOCK_SH); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	prune(cache, key)
+	return e, nil
+}
+
+const (
+	lockSuffix   = ".lock"
+	sourceFile   = "source" // in an entry: the path of its squashfs file
+	rootfsSubdir = "rootfs"
+)
+
+// unpackEntry unpacks path into final (the caller holds its exclusive
+// lock), unless another run did it meanwhile.
+func unpackEntry(cache, path, final string) error {
+	if _, err := os.Lstat(filepath.Join(final, rootfsSubdir)); err == nil {
+		return nil
 	}
 	removeStale(cache)
+	RemoveTree(final) // an entry without its tree: someone's leftovers
 	tmp, err := os.MkdirTemp(cache, tmpPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
-		return "", err
+		return err
 	}
-	if err := unpackInto(path, filepath.Join(tmp, "rootfs")); err != nil {
-		RemoveTree(tmp)
-		return "", err
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(tmp, sourceFile), []byte(abs), 0o600)
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		RemoveTree(tmp)
-		if !errors.Is(err, fs.ErrExist) && !errors.Is(err, syscall.ENOTEMPTY) {
-			return "", err
+	if err == nil {
+		err = unpackInto(path, filepath.Join(tmp, rootfsSubdir))
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+			err = nil // published by another run meanwhile: use it
 		}
-		// Another run unpacked the same image meanwhile: use its copy.
 	}
-	return filepath.Join(final, "rootfs"), nil
+	RemoveTree(tmp) // gone already after a successful rename
+	return err
+}
+
+// prune removes the entries that no run holds and whose image is gone or
+// was replaced (its file now has another key), except keep.
+func prune(cache, keep string) {
+	ents, err := os.ReadDir(cache)
+	if err != nil {
+		return
+	}
+	for _, d := range ents {
+		key := d.Name()
+		if key == keep || !d.IsDir() || strings.HasPrefix(key, tmpPrefix) {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(cache, key, sourceFile))
+		if err != nil {
+			continue
+		}
+		if now, err := Key(string(src)); err == nil && now == key {
+			continue // its image is still there, unchanged
+		}
+		removeUnused(filepath.Join(cache, key))
+	}
+}
+
+// removeUnused removes an entry unless a run holds it.
+func removeUnused(entry string) {
+	lock, err := os.OpenFile(entry+lockSuffix, os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer lock.Close()
+	if flock(lock, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return // in use
+	}
+	RemoveTree(entry)
+	_ = os.Remove(entry + lockSuffix)
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 func unpackInto(path, dir string) error {

@@ -43,19 +43,22 @@ func cacheIn(t *testing.T) string {
 func TestEnsureUnpacksOnce(t *testing.T) {
 	img := image(t)
 	cache := cacheIn(t)
-	dir, err := Ensure(img)
+	e, err := Ensure(img)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer e.Close()
+	dir := e.Dir
 	if b, err := os.ReadFile(filepath.Join(dir, "ro/f")); err != nil || string(b) != "hello" {
 		t.Fatalf("ro/f: %q, %v", b, err)
 	}
 	st1, _ := os.Stat(dir)
 	again, err := Ensure(img)
-	if err != nil || again != dir {
-		t.Fatalf("second Ensure: %q, %v (first %q)", again, err, dir)
+	if err != nil || again.Dir != dir {
+		t.Fatalf("second Ensure: %v, %v (first %q)", again, err, dir)
 	}
-	if st2, _ := os.Stat(again); !os.SameFile(st1, st2) {
+	again.Close()
+	if st2, _ := os.Stat(again.Dir); !os.SameFile(st1, st2) {
 		t.Error("the image was unpacked twice")
 	}
 	if fi, _ := os.Stat(cache); fi.Mode().Perm() != 0o700 {
@@ -75,7 +78,12 @@ func TestEnsureConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dirs[i], errs[i] = Ensure(img)
+			e, err := Ensure(img)
+			if err == nil {
+				dirs[i] = e.Dir
+				e.Close()
+			}
+			errs[i] = err
 		}()
 	}
 	wg.Wait()
@@ -85,8 +93,8 @@ func TestEnsureConcurrent(t *testing.T) {
 		}
 	}
 	ents, _ := os.ReadDir(cache)
-	if len(ents) != 1 {
-		t.Errorf("cache holds %d entries, want 1: %v", len(ents), ents)
+	if len(ents) != 2 { // the entry and its lock
+		t.Errorf("cache holds %d entries, want the entry and its lock: %v", len(ents), ents)
 	}
 }
 
@@ -106,9 +114,11 @@ func TestStaleTemporaryRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(filepath.Join(stale, "rootfs", "ro"), 0o555)
-	if _, err := Ensure(img); err != nil {
+	e, err := Ensure(img)
+	if err != nil {
 		t.Fatal(err)
 	}
+	e.Close()
 	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale %s still there: %v", stale, err)
 	}
@@ -139,5 +149,79 @@ func TestCacheOfOthersRefused(t *testing.T) {
 	}
 	if _, err := CacheDir(); err == nil || !strings.Contains(err.Error(), "belongs to uid 4242") {
 		t.Errorf("cache of uid 4242: %v", err)
+	}
+}
+
+// TestPrune: once an image file is replaced (re-imported) or deleted, the
+// next unpack removes its old entry, unless a run still holds it.
+func TestPrune(t *testing.T) {
+	cache := cacheIn(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.sqfs"), filepath.Join(dir, "b.sqfs")
+	copyFile(t, image(t), a)
+	copyFile(t, image(t), b)
+	ea, err := Ensure(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldA := filepath.Dir(ea.Dir)
+	// a is replaced while a run holds its entry: kept.
+	os.Remove(a)
+	copyFile(t, image(t), a)
+	eb, err := Ensure(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb.Close()
+	if _, err := os.Stat(oldA); err != nil {
+		t.Fatalf("an entry in use was pruned: %v", err)
+	}
+	// Released: the next unpack prunes it, and keeps the live ones.
+	ea.Close()
+	os.Remove(b)
+	ea2, err := Ensure(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea2.Close()
+	if _, err := os.Stat(oldA); !os.IsNotExist(err) {
+		t.Errorf("the replaced image's entry is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(eb.Dir)); !os.IsNotExist(err) {
+		t.Errorf("the deleted image's entry is still there: %v", err)
+	}
+	if _, err := os.Stat(ea2.Dir); err != nil {
+		t.Errorf("the live entry: %v", err)
+	}
+	ents, _ := os.ReadDir(cache)
+	if len(ents) != 2 {
+		t.Errorf("cache: %v, want one entry and its lock", ents)
+	}
+}
+
+// TestWorth: the automatic mode unpacks small images only.
+func TestWorth(t *testing.T) {
+	cacheIn(t)
+	img := image(t)
+	if !Worth(img) {
+		t.Error("a small image is not worth unpacking")
+	}
+	t.Setenv(MaxEnv, "0")
+	if Worth(img) {
+		t.Errorf("%s=0: still worth it", MaxEnv)
+	}
+	if Worth(filepath.Join(t.TempDir(), "missing.sqfs")) {
+		t.Error("a missing file is worth unpacking")
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
