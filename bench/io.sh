@@ -17,7 +17,8 @@
 #   remount  a new mount, the squashfs file in the page cache (a new job on a
 #            node that ran the image before: every `pcocc run` is a new mount)
 # Environment: RUNS (default 1; the best of RUNS is kept), MOUNTS (default
-# "squashfuse_ll sqfuse"), SKIP (rows: kernel squashfuse_ll sqfuse pcocc), BENCH_DIR.
+# "unpack sqfuse squashfuse_ll"; unpack: the image unpacked in the node cache,
+# its "cold" a dropped page cache over the unpacked tree on the local disk), SKIP (rows: kernel squashfuse_ll sqfuse pcocc), BENCH_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -25,7 +26,7 @@ need_root
 
 BENCH_DIR=${BENCH_DIR:-/var/tmp/pcocc-bench}
 RUNS=${RUNS:-1}
-MOUNTS=${MOUNTS:-squashfuse_ll sqfuse}
+MOUNTS=${MOUNTS:-unpack sqfuse squashfuse_ll}
 SKIP=${SKIP:-}
 U=$PCOCC_TEST_USER
 [[ -x bin/pcocc ]] || die "bin/pcocc is missing: run 'make build' first"

@@ -11,13 +11,15 @@
 #
 # Rows (IMG is the image, SQFS its squashfs file, DIR an unpacked copy):
 #   pcocc (M)        PCOCC_SQUASHFS_MOUNT=M pcocc run IMG true, for each M in $MOUNTS
+#                    (auto, the default, runs these images unpacked in the node cache)
+#   pcocc first run  the same with an empty node cache: auto unpacks the image first
 #   floor            squashfuse_ll SQFS MNT && unshare -Urm chroot MNT /bin/true; fusermount3 -u MNT
 #   ch-run           ch-run SQFS -- /bin/true (Charliecloud mounts the squashfs itself)
 #   bwrap dir        bwrap --ro-bind DIR / --proc /proc --dev /dev /bin/true (no mount at all)
 #   bwrap+mount      squashfuse_ll + bwrap --ro-bind MNT / ... + fusermount3 -u, like the floor
 #   podman           podman run --rm IMG /bin/true (rootless, vfs storage, runc)
 # Environment: RUNS (default 30), WARMUP (default 3), IMAGES (default "busybox debian"),
-# MOUNTS (default "squashfuse_ll sqfuse"), BENCH_DIR, SKIP (rows to skip:
+# MOUNTS (default "auto sqfuse squashfuse_ll"), BENCH_DIR, SKIP (rows to skip:
 # pcocc floor ch-run bwrap podman).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +30,7 @@ BENCH_DIR=${BENCH_DIR:-/var/tmp/pcocc-bench}
 RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-3}
 IMAGES=${IMAGES:-busybox debian}
-MOUNTS=${MOUNTS:-squashfuse_ll sqfuse}
+MOUNTS=${MOUNTS:-auto sqfuse squashfuse_ll}
 SKIP=${SKIP:-}
 U=$PCOCC_TEST_USER
 FIXTURES=${FIXTURES:-$PCOCC_CI_DIR/fixtures}
@@ -101,6 +103,8 @@ for img in $IMAGES; do
 	fi
 done
 
+min() { if (($1 < $2)); then echo "$1"; else echo "$2"; fi; }
+
 # ---------------------------------------------------------------- measuring
 log "as $U: $RUNS runs after $WARMUP warm-up runs per row"
 TABLES=()
@@ -122,6 +126,14 @@ for img in $IMAGES; do
 	out=$W/tree/$img.md
 	(cd "$W" && as_user hyperfine -S bash --style basic --warmup "$WARMUP" --runs "$RUNS" \
 		--export-markdown "$out" "${args[@]}" >&2)
+	if ! skip pcocc; then # the first run on a node: unpacking included
+		first=$W/tree/$img-first.md
+		(cd "$W" && as_user hyperfine -S bash --style basic --runs "$(min 10 "$RUNS")" \
+			--prepare "chmod -R u+w $W/xdg/first 2>/dev/null; rm -rf $W/xdg/first" --export-markdown "$first" \
+			-n "pcocc run (auto), first run on the node: unpacks" \
+			"PCOCC_UNPACK_DIR=$W/xdg/first pcocc run $img true" >&2)
+		tail -n +3 "$first" >>"$out"
+	fi
 	TABLES+=("### $img ($(($(stat -c %s "$S") >> 20)) MiB squashfs, $(unsquashfs -s "$S" | sed -n 's/^Number of inodes //p') inodes)")
 	TABLES+=("" "$(<"$out")" "")
 done
