@@ -1,31 +1,35 @@
 // Package runtime executes a container launch Spec as the calling user,
-// without privilege: user and mount namespaces, the image's squashfs, the
-// mounts, pivot_root, then the program.
+// without privilege: user and mount namespaces, the image, the mounts,
+// pivot_root, then the program. The container side (the init) is
+// internal/containerinit, run as pcocc-init (cmd/pcocc-init: it starts in a
+// millisecond, against four for pcocc) or as pcocc itself.
 //
-// The FUSE server of the image is pcocc's own (internal/sqfuse: kernel-like
-// I/O thanks to caching), run by the launcher itself in goroutines, or
-// squashfuse_ll with PCOCC_SQUASHFS_MOUNT=squashfuse_ll; docs/benchmarks.md
-// has the numbers.
+// The image is, by default (auto), unpacked once per node into a private
+// cache and bind-mounted (internal/unpack: no FUSE at all), or, for large
+// images or on request, served by pcocc's own FUSE server (internal/sqfuse:
+// kernel-like I/O thanks to caching), run by the launcher itself in
+// goroutines, or by squashfuse_ll; docs/benchmarks.md has the numbers.
 //
 // # Processes and namespaces
 //
 // Three processes, two nested user namespaces (unprivileged mode):
 //
-//	launcher (pcocc run, host)         init (pcocc __pcocc_init)              program
+//	launcher (pcocc run, host)         init (pcocc-init)                      program
 //	───────────────────────────        ──────────────────────────             ───────
-//	preflight: image, sources,
-//	FUSE server found
+//	preflight: image, sources;
+//	unpack the image into the node
+//	cache if needed (held: shared lock)
 //	clone(NEWUSER|NEWNS) + exec ────▶  outer userns: uid 0 = you (map 0→uid),
-//	  maps 0→uid, 0→gid, setgroups       all capabilities in it; own mount ns
-//	  deny, Pdeathsig KILL
+//	  maps 0→uid, 0→gid, setgroups       all capabilities in it; own mount ns;
+//	  deny, Pdeathsig KILL,              SIG_IGN for the group's signals
+//	  GOMAXPROCS=1
 //	write config (fd 3), close ──────▶ read config (fd 3)
 //	                                   make / private (nothing reaches the host)
 //	                                   clone the bind sources (open_tree)
 //	                                   tmpfs on /tmp: scratch, never on disk
-//	                                   mount image (FUSE server, own process
-//	                                     group, Pdeathsig KILL) on scratch
-//	                                     (sqfuse: the launcher serves it, and
-//	                                     gets /dev/fuse over fd 5)
+//	                                   the image on scratch: a read-only clone
+//	                                     of its unpacked tree, or /dev/fuse
+//	serve the image (sqfuse) ◀──────────   mounted and sent over fd 5
 //	                                   overlay (upper in scratch) = new root;
 //	                                   mount points, /etc/passwd, /etc/group
 //	                                   move the clones in; read-only root
@@ -33,10 +37,10 @@
 //	                                   no_new_privs
 //	                                   clone(NEWUSER) + exec ────────────────▶ inner userns: uid = you
 //	                                     map uid→0, gid→0, Pdeathsig KILL       (map uid→outer 0), no
-//	   ◀──────────────── {"pid":N}  ◀─ status (fd 4), close                    capability, NNP
-//	forward signals to N                wait for the program                    runs, exits
-//	   ◀──────────────── exit status ◀─ kill the FUSE server, exit with the
-//	exit with it                          program's status (128+N on signal N)
+//	   ◀──────────────── {"pid":N}  ◀─ status (fd 4), close                    capability, NNP,
+//	forward signals to N                wait for the program                    default signals
+//	   ◀──────────────── exit status ◀─ exit with the program's status         runs, exits
+//	exit with it                          (128+N on signal N)
 //
 // On a failure before the program runs, init writes {"error":…,"code":…} on
 // fd 4 and exits with that code (125 set-up, 126 not executable, 127 not
@@ -52,7 +56,8 @@
 // to the outer 0, so it is your uid again, with no capability at all. A side
 // effect worth knowing: files that belong to root in the image belong to the
 // outer 0, which is you, so inside the container they appear as yours (as
-// with Charliecloud); files of other image users appear as nobody.
+// with Charliecloud); files of other image users appear as nobody (served by
+// FUSE) or as yours too (unpacked: the cache's files are all yours).
 //
 // # Running as root
 //
@@ -66,25 +71,28 @@
 // The host PID namespace is shared (MPI's shared-memory transports and tools
 // that look at other processes need it). Without a PID namespace nothing kills
 // the container's processes for free, so lifetimes are chained with parent
-// death signals: the launcher's death kills init, init's death kills the
-// program and the FUSE server. When the program exits, init kills the server
-// and exits. Processes the program left running in the background lose the
-// image when it ends.
+// death signals: the launcher's death kills init (and ends the FUSE
+// connection it serves), init's death kills the program (and squashfuse_ll).
+// When the program exits, init exits. Processes the program left running in
+// the background lose the image when it ends.
 //
 // # Nothing left behind
 //
 // Every mount lives in the container's private mount namespace, which the
 // kernel tears down when its last process exits; the scratch directories live
 // in a tmpfs inside it. There is nothing on the host to remove, so a SIGKILL
-// of the launcher at any moment leaves nothing: init and the FUSE server die
-// of their parent death signal, and the namespace goes with them.
+// of the launcher at any moment leaves nothing: init dies of its parent death
+// signal, the FUSE connection with the launcher, and the namespace goes with
+// them. The node's cache of unpacked images is kept on purpose; an unpack cut
+// short leaves a temporary directory there that the next unpack removes.
 //
 // # Signals
 //
 // The launcher forwards SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 and SIGALRM to the
-// program. SIGINT and SIGQUIT are containerinit.Forwarded too, except when the launcher is
+// program. SIGINT and SIGQUIT are forwarded too, except when the launcher is
 // in the foreground of its terminal: the terminal then sends them to the whole
 // process group, program included, and forwarding would deliver them twice.
-// Init ignores them all (it must outlive the program). Job control (Ctrl-Z,
-// fg) works because the three processes share the launcher's process group.
+// Init ignores them all (it must outlive the program; the program itself
+// starts with default dispositions). Job control (Ctrl-Z, fg) works because
+// the three processes share the launcher's process group.
 package runtime
