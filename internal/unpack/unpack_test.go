@@ -225,3 +225,46 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestDiskFull: an unpack that runs out of space fails, and leaves nothing
+// in the cache (as root: a small tmpfs).
+func TestDiskFull(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	if _, err := exec.LookPath("tar2sqfs"); err != nil {
+		t.Skip("tar2sqfs not found")
+	}
+	big := make([]byte, 3<<20)
+	for i := range big {
+		big[i] = byte(i*7 + i>>9) // compresses, but not to nothing
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(big))})
+	tw.Write(big)
+	tw.Close()
+	img := filepath.Join(t.TempDir(), "big.sqfs")
+	cmd := exec.Command("tar2sqfs", "-q", "-f", img)
+	cmd.Stdin = &b
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tar2sqfs: %v: %s", err, out)
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("mounting a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
+	cache := filepath.Join(mnt, "cache")
+	t.Setenv(DirEnv, cache)
+	_, err := Ensure(img)
+	if err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("Ensure on a full disk: %v", err)
+	}
+	ents, _ := os.ReadDir(cache)
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), lockSuffix) {
+			t.Errorf("left in the cache: %s", e.Name())
+		}
+	}
+}
