@@ -39,6 +39,7 @@ var Checks = []Check{
 	Namespaces,
 	Kernel,
 	Filesystems,
+	ImageCache,
 	Programs,
 	Configuration,
 	Repositories,

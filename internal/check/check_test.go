@@ -208,3 +208,39 @@ func TestParseRelease(t *testing.T) {
 		t.Error("parseRelease(garbage) is ok")
 	}
 }
+
+// TestImageCache: the node cache of unpacked images, item by item.
+func TestImageCache(t *testing.T) {
+	ctx := context.Background()
+	e := fakeHost{}.env()
+	e.UnpackMax = func() (int64, error) { return 512, nil }
+	e.UnpackCache = func() (string, bool, int64, error) { return "/var/tmp/pcocc-7/unpacked", true, 3 << 30, nil }
+	rs := ImageCache(ctx, e)
+	if len(rs) != 1 || rs[0].Status != OK || rs[0].Detail != "/var/tmp/pcocc-7/unpacked: 3072 MiB free; images of up to 512 MiB are unpacked there" {
+		t.Errorf("usable cache: %+v", rs)
+	}
+	e.UnpackCache = func() (string, bool, int64, error) { return "/c", false, 1 << 20, nil }
+	if rs := ImageCache(ctx, e); rs[0].Detail != "/c (created at first use): 1 MiB free; images of up to 512 MiB are unpacked there" {
+		t.Errorf("cache to come: %+v", rs)
+	}
+	e.FUSEServer = "unpack"
+	if rs := ImageCache(ctx, e); !strings.HasSuffix(rs[0].Detail, "every image is unpacked there") {
+		t.Errorf("unpack: %+v", rs)
+	}
+	e.FUSEServer = "sqfuse"
+	if rs := ImageCache(ctx, e); rs[0].Status != OK || rs[0].Detail != "not used (PCOCC_SQUASHFS_MOUNT=sqfuse)" {
+		t.Errorf("sqfuse: %+v", rs)
+	}
+	e.FUSEServer = ""
+	e.UnpackCache = func() (string, bool, int64, error) {
+		return "", false, 0, errors.New("unpacked image cache /x: belongs to uid 9, not to you")
+	}
+	if rs := ImageCache(ctx, e); rs[0].Status != Warning || !strings.Contains(rs[0].Detail, "belongs to uid 9") ||
+		!strings.Contains(rs[0].Detail, "served with FUSE instead") || rs[0].Fix == "" {
+		t.Errorf("foreign cache: %+v", rs)
+	}
+	e.UnpackMax = func() (int64, error) { return 0, errors.New(`PCOCC_UNPACK_MAX_MIB="x": not a size in MiB`) }
+	if rs := ImageCache(ctx, e); rs[0].Status != Error || !strings.Contains(rs[0].Detail, "PCOCC_UNPACK_MAX_MIB") {
+		t.Errorf("bad maximum: %+v", rs)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/unpack"
 )
 
 // FuseDevEnv overrides the FUSE device path. It is a test hook only: the
@@ -44,6 +45,13 @@ type Env struct {
 	OpenRepo func(name, path string) (*repo.Repo, error)
 	// FUSEServer is the PCOCC_SQUASHFS_MOUNT choice ("" for the default).
 	FUSEServer string
+	// UnpackCache returns the cache of unpacked images, whether it exists
+	// yet, and the free space of the file system it is or will be on; nil:
+	// not checked. It creates nothing.
+	UnpackCache func() (dir string, exists bool, free int64, err error)
+	// UnpackMax is unpack.MaxMiB: the largest squashfs the automatic mode
+	// unpacks, or why PCOCC_UNPACK_MAX_MIB is wrong.
+	UnpackMax func() (int64, error)
 }
 
 // System returns the Env of the running host for cfg, reading the test
@@ -54,19 +62,35 @@ func System(cfg *config.Config, getenv func(string) string) *Env {
 		dev = d
 	}
 	return &Env{
-		ReadFile:   os.ReadFile,
-		FuseDev:    dev,
-		OpenRW:     openRW,
-		Kernel:     kernelRelease,
-		Probe:      Probe,
-		LookPath:   exec.LookPath,
-		Output:     output,
-		Config:     cfg,
-		Stat:       os.Stat,
-		Writable:   func(name string) bool { return unix.Access(name, unix.W_OK) == nil },
-		OpenRepo:   repo.Open,
-		FUSEServer: getenv(squashfs.MountEnv),
+		ReadFile:    os.ReadFile,
+		FuseDev:     dev,
+		OpenRW:      openRW,
+		Kernel:      kernelRelease,
+		Probe:       Probe,
+		LookPath:    exec.LookPath,
+		Output:      output,
+		Config:      cfg,
+		Stat:        os.Stat,
+		Writable:    func(name string) bool { return unix.Access(name, unix.W_OK) == nil },
+		OpenRepo:    repo.Open,
+		FUSEServer:  getenv(squashfs.MountEnv),
+		UnpackCache: unpackCache,
+		UnpackMax:   unpack.MaxMiB,
 	}
+}
+
+func unpackCache() (string, bool, int64, error) {
+	dir, exists, err := unpack.Inspect()
+	if err != nil {
+		return dir, exists, 0, err
+	}
+	var st unix.Statfs_t
+	for d := dir; ; d = filepath.Dir(d) {
+		if err := unix.Statfs(d, &st); err == nil || d == filepath.Dir(d) {
+			break
+		}
+	}
+	return dir, exists, int64(st.Bavail) * st.Bsize, nil
 }
 
 func openRW(name string) error {

@@ -112,7 +112,11 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	switch os.Getenv(squashfs.MountEnv) {
 	case squashfs.ServerUnpack:
 	case "", squashfs.ServerAuto:
-		if !unpack.Worth(cfg.Spec.Rootfs) {
+		max, err := unpack.MaxMiB()
+		if err != nil {
+			return nil, setupErr(err)
+		}
+		if !unpack.Worth(cfg.Spec.Rootfs, max) {
 			return nil, nil
 		}
 	default:

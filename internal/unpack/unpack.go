@@ -49,21 +49,15 @@ const MaxEnv = "PCOCC_UNPACK_MAX_MIB"
 const DefaultMaxMiB = 512
 
 // Worth tells whether the automatic mode should unpack the squashfs file at
-// path: it is at most MaxEnv MiB, and the cache's file system has room for
-// four times its size (images compress about threefold) and 256 MiB more.
-// It creates nothing.
-func Worth(path string) bool {
+// path: it is at most maxMiB MiB (see MaxMiB), and the cache's file system
+// has room for four times its size (images compress about threefold) and
+// 256 MiB more. It creates nothing.
+func Worth(path string, maxMiB int64) bool {
 	st, err := os.Stat(path)
 	if err != nil {
 		return false
 	}
-	max := int64(DefaultMaxMiB)
-	if v := os.Getenv(MaxEnv); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-			max = n
-		}
-	}
-	if st.Size() > max<<20 {
+	if st.Size() > maxMiB<<20 {
 		return false
 	}
 	var fs unix.Statfs_t
@@ -76,6 +70,20 @@ func Worth(path string) bool {
 		}
 	}
 	return int64(fs.Bavail)*fs.Bsize >= 4*st.Size()+256<<20
+}
+
+// MaxMiB is the largest squashfs, in MiB, that the automatic mode unpacks:
+// MaxEnv, else DefaultMaxMiB.
+func MaxMiB() (int64, error) {
+	v := os.Getenv(MaxEnv)
+	if v == "" {
+		return DefaultMaxMiB, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: not a size in MiB (a whole number, 0 or more)", MaxEnv, v)
+	}
+	return n, nil
 }
 
 func cacheDirName() string {
@@ -108,6 +116,28 @@ func CacheDir() (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// Inspect is CacheDir without creating anything (for pcocc check): the
+// directory, whether it exists, and what is wrong with what exists of it.
+func Inspect() (dir string, exists bool, err error) {
+	dir = cacheDirName()
+	if !filepath.IsAbs(dir) {
+		return dir, false, fmt.Errorf("%s=%q: not an absolute path", DirEnv, dir)
+	}
+	check := []string{dir}
+	if os.Getenv(DirEnv) == "" {
+		check = []string{filepath.Dir(dir), dir}
+	}
+	for _, d := range check {
+		if _, err := os.Lstat(d); errors.Is(err, fs.ErrNotExist) {
+			return dir, false, nil
+		}
+		if err := checkOwned(d); err != nil {
+			return dir, false, err
+		}
+	}
+	return dir, true, nil
 }
 
 // checkOwned refuses a directory that is not the user's, or that others can

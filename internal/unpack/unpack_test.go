@@ -203,15 +203,28 @@ func TestPrune(t *testing.T) {
 func TestWorth(t *testing.T) {
 	cacheIn(t)
 	img := image(t)
-	if !Worth(img) {
+	max, err := MaxMiB()
+	if err != nil || max != DefaultMaxMiB {
+		t.Fatalf("MaxMiB: %d, %v", max, err)
+	}
+	if !Worth(img, max) {
 		t.Error("a small image is not worth unpacking")
 	}
-	t.Setenv(MaxEnv, "0")
-	if Worth(img) {
-		t.Errorf("%s=0: still worth it", MaxEnv)
+	if Worth(img, 0) {
+		t.Error("worth it above the maximum")
 	}
-	if Worth(filepath.Join(t.TempDir(), "missing.sqfs")) {
+	if Worth(filepath.Join(t.TempDir(), "missing.sqfs"), max) {
 		t.Error("a missing file is worth unpacking")
+	}
+	t.Setenv(MaxEnv, "0")
+	if max, err := MaxMiB(); err != nil || max != 0 {
+		t.Errorf("%s=0: %d, %v", MaxEnv, max, err)
+	}
+	for _, bad := range []string{"abc", "-1", "1.5"} {
+		t.Setenv(MaxEnv, bad)
+		if _, err := MaxMiB(); err == nil || !strings.Contains(err.Error(), MaxEnv+`="`+bad+`": not a size in MiB`) {
+			t.Errorf("%s=%s: %v", MaxEnv, bad, err)
+		}
 	}
 }
 
@@ -266,5 +279,29 @@ func TestDiskFull(t *testing.T) {
 		if !strings.HasSuffix(e.Name(), lockSuffix) {
 			t.Errorf("left in the cache: %s", e.Name())
 		}
+	}
+}
+
+// TestInspect: what pcocc check reports, without creating anything.
+func TestInspect(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "cache")
+	t.Setenv(DirEnv, cache)
+	dir, exists, err := Inspect()
+	if dir != cache || exists || err != nil {
+		t.Fatalf("missing cache: %q %v %v", dir, exists, err)
+	}
+	if _, err := os.Stat(cache); !os.IsNotExist(err) {
+		t.Fatalf("Inspect created %s", cache)
+	}
+	if err := os.Mkdir(cache, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(cache, 0o777)
+	if _, _, err := Inspect(); err == nil || !strings.Contains(err.Error(), "writable by others") {
+		t.Errorf("world-writable cache: %v", err)
+	}
+	os.Chmod(cache, 0o700)
+	if _, exists, err := Inspect(); !exists || err != nil {
+		t.Errorf("good cache: %v %v", exists, err)
 	}
 }
