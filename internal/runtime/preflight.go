@@ -1,11 +1,14 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
@@ -99,8 +102,8 @@ func checkFUSE() error {
 
 // unpackImage points cfg at the image unpacked in the node-local cache
 // (unpacking it on the first run of the node) when PCOCC_SQUASHFS_MOUNT is
-// unpack, or auto (the default) and the image is small enough
-// (unpack.Worth); not when the kernel mounts it (root) or there is none
+// unpack, or auto (the default) and the image is small enough (unpack.Small;
+// to unpack it, the cache also needs unpack.Room); not when the kernel mounts it (root) or there is none
 // (host root). The entry it returns must be held (closed) until the
 // container is gone: it keeps other runs from pruning it. A damaged image
 // is an error; a cache that cannot be used is worth a warning, not a failed
@@ -109,6 +112,7 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	if cfg.Kernel || cfg.Spec.HostRoot {
 		return nil, nil
 	}
+	auto := false
 	switch os.Getenv(squashfs.MountEnv) {
 	case squashfs.ServerUnpack:
 	case "", squashfs.ServerAuto:
@@ -116,13 +120,28 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 		if err != nil {
 			return nil, setupErr(err)
 		}
-		if !unpack.Worth(cfg.Spec.Rootfs, max) {
+		if !unpack.Small(cfg.Spec.Rootfs, max) {
 			return nil, nil
 		}
+		auto = true
 	default:
 		return nil, nil
 	}
-	e, err := unpack.Ensure(cfg.Spec.Rootfs)
+	e, err := unpack.Held(cfg.Spec.Rootfs)
+	if err == nil && e != nil {
+		cfg.Unpacked = e.Dir
+		return e, nil
+	}
+	if auto && !unpack.Room(cfg.Spec.Rootfs) {
+		return nil, nil
+	}
+	ctx, interrupted := untilSignal()
+	e, err = unpack.Ensure(ctx, cfg.Spec.Rootfs)
+	if sig := interrupted(); sig != 0 {
+		e.Close()
+		return nil, &LaunchError{Code: 128 + int(sig),
+			Err: fmt.Errorf("image %q: interrupted (%v) while unpacking it; nothing was kept", cfg.Spec.Image, sig)}
+	}
 	if errors.Is(err, sqfuse.ErrFormat) {
 		return nil, setupErr(fmt.Errorf("image %q: %w", cfg.Spec.Image, err))
 	}
@@ -132,4 +151,28 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	}
 	cfg.Unpacked = e.Dir
 	return e, nil
+}
+
+// untilSignal returns a context cancelled by SIGINT, SIGTERM or SIGHUP (an
+// unpack takes seconds: Ctrl-C must stop it), and a function that stops
+// listening and says which signal came (0: none).
+func untilSignal() (context.Context, func() syscall.Signal) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan syscall.Signal, 1)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel()
+			got <- s.(syscall.Signal)
+		case <-ctx.Done():
+			got <- 0
+		}
+	}()
+	return ctx, func() syscall.Signal {
+		signal.Stop(ch)
+		cancel()
+		return <-got
+	}
 }

@@ -1,7 +1,7 @@
 package sqfuse
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -30,8 +30,10 @@ import (
 // first (a 0555 directory must first be filled). System calls on raw
 // descriptors: os.File would add an fcntl and a failed epoll registration
 // to each of the image's files.
-func (img *Image) Unpack(dir string) error {
-	u := &unpacker{img: img, first: make(map[uint32]string)}
+//
+// Cancelling ctx stops it between two files, with ctx's error.
+func (img *Image) Unpack(ctx context.Context, dir string) error {
+	u := &unpacker{ctx: ctx, img: img, first: make(map[uint32]string)}
 	root, err := img.inode(img.sb.RootInode)
 	if err != nil {
 		return err
@@ -60,6 +62,7 @@ func (img *Image) Unpack(dir string) error {
 }
 
 type unpacker struct {
+	ctx   context.Context
 	img   *Image
 	first map[uint32]string // inode number → its first path (hard links)
 	dirs  []entryAt
@@ -76,6 +79,9 @@ type linkAt struct{ path, target string }
 
 // dir lists directory in into path (existing).
 func (u *unpacker) dir(in *inode, path string) error {
+	if err := u.ctx.Err(); err != nil {
+		return err
+	}
 	u.dirs = append(u.dirs, entryAt{path, in})
 	u.files = append(u.files, nil)
 	group := len(u.files) - 1
@@ -156,7 +162,11 @@ func (u *unpacker) writeFiles() error {
 					return
 				}
 				for _, f := range u.files[i] {
-					if err := u.writeFile(f, buf); err != nil {
+					err := u.ctx.Err()
+					if err == nil {
+						err = u.writeFile(f, buf)
+					}
+					if err != nil {
 						errs[w] = err
 						next.Store(int64(len(u.files))) // stop the others
 						return
@@ -166,7 +176,12 @@ func (u *unpacker) writeFiles() error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	for _, err := range errs {
+		if err != nil {
+			return err // one: the others are often the same, or its echo
+		}
+	}
+	return nil
 }
 
 // writeFile creates a file with its contents, mode and time.

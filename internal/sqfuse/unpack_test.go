@@ -1,6 +1,7 @@
 package sqfuse
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ func TestUnpack(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := img.Unpack(dir); err != nil {
+	if err := img.Unpack(context.Background(), dir); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { // the image's 0555-style directories: make them removable

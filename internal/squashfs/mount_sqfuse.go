@@ -26,7 +26,7 @@ const (
 	// modules) get the default server.
 	ServerUnpack = "unpack"
 	// ServerAuto, the default: ServerUnpack for images small enough
-	// (unpack.Worth), DefaultServer for the others.
+	// (unpack.Small, unpack.Room), DefaultServer for the others.
 	ServerAuto = "auto"
 )
 

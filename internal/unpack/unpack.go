@@ -1,6 +1,6 @@
 // Package unpack keeps images unpacked in a node-local cache, for `pcocc
 // run` when PCOCC_SQUASHFS_MOUNT is unpack, or auto (the default) and the
-// image is small enough (Worth): the container's root is then a read-only
+// image is small enough (Small, Room): the container's root is then a read-only
 // bind mount of a plain directory, with no FUSE server at all, so a
 // container starts as fast as on a directory and its file system runs at
 // the speed of the local disk and page cache. The first run of an image on
@@ -20,6 +20,7 @@
 package unpack
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -30,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -48,16 +50,19 @@ const MaxEnv = "PCOCC_UNPACK_MAX_MIB"
 // only what the job touches.
 const DefaultMaxMiB = 512
 
-// Worth tells whether the automatic mode should unpack the squashfs file at
-// path: it is at most maxMiB MiB (see MaxMiB), and the cache's file system
-// has room for four times its size (images compress about threefold) and
-// 256 MiB more. It creates nothing.
-func Worth(path string, maxMiB int64) bool {
+// Small tells whether the squashfs file at path is at most maxMiB MiB (see
+// MaxMiB): small enough for the automatic mode to unpack.
+func Small(path string, maxMiB int64) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() <= maxMiB<<20
+}
+
+// Room tells whether the cache's file system has room to unpack the
+// squashfs file at path: four times its size (images compress about
+// threefold) and 256 MiB more. It creates nothing.
+func Room(path string) bool {
 	st, err := os.Stat(path)
 	if err != nil {
-		return false
-	}
-	if st.Size() > maxMiB<<20 {
 		return false
 	}
 	var fs unix.Statfs_t
@@ -189,12 +194,45 @@ func (e *Entry) Close() error {
 	return e.lock.Close()
 }
 
+// Held returns the tree of the squashfs file at path, held (see Entry), when
+// it is unpacked and no unpack of it is under way; nil otherwise (Ensure
+// then does the rest). It never waits: the common case of pcocc run, with no
+// signal handling to set up.
+func Held(path string) (*Entry, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	key, err := Key(path)
+	if err != nil {
+		return nil, err
+	}
+	final := filepath.Join(cache, key)
+	lock, err := os.OpenFile(final+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{Dir: filepath.Join(final, rootfsSubdir), lock: lock}
+	if flock(lock, unix.LOCK_SH|unix.LOCK_NB) != nil {
+		lock.Close()
+		return nil, nil
+	}
+	if _, err := os.Lstat(e.Dir); err != nil {
+		lock.Close()
+		return nil, nil
+	}
+	return e, nil
+}
+
 // Ensure returns the tree of the squashfs file at path, unpacking it into
 // the cache first when it is not there, and holds it (see Entry). Runs that
 // want the same image at once wait for the one that unpacks it. When it
 // unpacks, it also prunes the entries that nothing uses any more: older
 // versions of the same image file, and images that were deleted.
-func Ensure(path string) (*Entry, error) {
+//
+// Cancelling ctx (Ctrl-C) stops an unpack, or the wait for another run's,
+// within a few milliseconds; what was unpacked is removed.
+func Ensure(ctx context.Context, path string) (*Entry, error) {
 	cache, err := CacheDir()
 	if err != nil {
 		return nil, err
@@ -209,7 +247,7 @@ func Ensure(path string) (*Entry, error) {
 		return nil, err
 	}
 	e := &Entry{Dir: filepath.Join(final, "rootfs"), lock: lock}
-	if err := flock(lock, unix.LOCK_SH); err != nil {
+	if err := flockCtx(ctx, lock, unix.LOCK_SH); err != nil {
 		lock.Close()
 		return nil, err
 	}
@@ -217,11 +255,11 @@ func Ensure(path string) (*Entry, error) {
 		return e, nil
 	}
 	// Not there: unpack it under the exclusive lock, then keep a shared one.
-	if err := flock(lock, unix.LOCK_EX); err != nil {
+	if err := flockCtx(ctx, lock, unix.LOCK_EX); err != nil {
 		lock.Close()
 		return nil, err
 	}
-	if err := unpackEntry(cache, path, final); err != nil {
+	if err := unpackEntry(ctx, cache, path, final); err != nil {
 		lock.Close()
 		return nil, err
 	}
@@ -241,7 +279,7 @@ const (
 
 // unpackEntry unpacks path into final (the caller holds its exclusive
 // lock), unless another run did it meanwhile.
-func unpackEntry(cache, path, final string) error {
+func unpackEntry(ctx context.Context, cache, path, final string) error {
 	if _, err := os.Lstat(filepath.Join(final, rootfsSubdir)); err == nil {
 		return nil
 	}
@@ -256,7 +294,7 @@ func unpackEntry(cache, path, final string) error {
 		err = os.WriteFile(filepath.Join(tmp, sourceFile), []byte(abs), 0o600)
 	}
 	if err == nil {
-		err = unpackInto(path, filepath.Join(tmp, rootfsSubdir))
+		err = unpackInto(ctx, path, filepath.Join(tmp, rootfsSubdir))
 	}
 	if err == nil {
 		err = os.Rename(tmp, final)
@@ -305,6 +343,22 @@ func removeUnused(entry string) {
 	_ = os.Remove(entry + lockSuffix)
 }
 
+// flockCtx takes a lock, giving up when ctx is cancelled (flock(2) itself
+// cannot be interrupted: Go's signal handlers restart it).
+func flockCtx(ctx context.Context, f *os.File, how int) error {
+	for {
+		err := flock(f, how|unix.LOCK_NB)
+		if err != unix.EWOULDBLOCK {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 func flock(f *os.File, how int) error {
 	for {
 		err := unix.Flock(int(f.Fd()), how)
@@ -314,7 +368,7 @@ func flock(f *os.File, how int) error {
 	}
 }
 
-func unpackInto(path, dir string) error {
+func unpackInto(ctx context.Context, path, dir string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -327,7 +381,7 @@ func unpackInto(path, dir string) error {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
-	if err := img.Unpack(dir); err != nil {
+	if err := img.Unpack(ctx, dir); err != nil {
 		return fmt.Errorf("unpacking into %s: %w", dir, err)
 	}
 	return nil

@@ -3,6 +3,8 @@ package unpack
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // image makes a small squashfs with tar2sqfs.
@@ -43,7 +48,7 @@ func cacheIn(t *testing.T) string {
 func TestEnsureUnpacksOnce(t *testing.T) {
 	img := image(t)
 	cache := cacheIn(t)
-	e, err := Ensure(img)
+	e, err := Ensure(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +58,7 @@ func TestEnsureUnpacksOnce(t *testing.T) {
 		t.Fatalf("ro/f: %q, %v", b, err)
 	}
 	st1, _ := os.Stat(dir)
-	again, err := Ensure(img)
+	again, err := Ensure(context.Background(), img)
 	if err != nil || again.Dir != dir {
 		t.Fatalf("second Ensure: %v, %v (first %q)", again, err, dir)
 	}
@@ -78,7 +83,7 @@ func TestEnsureConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := Ensure(img)
+			e, err := Ensure(context.Background(), img)
 			if err == nil {
 				dirs[i] = e.Dir
 				e.Close()
@@ -114,7 +119,7 @@ func TestStaleTemporaryRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(filepath.Join(stale, "rootfs", "ro"), 0o555)
-	e, err := Ensure(img)
+	e, err := Ensure(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +165,7 @@ func TestPrune(t *testing.T) {
 	a, b := filepath.Join(dir, "a.sqfs"), filepath.Join(dir, "b.sqfs")
 	copyFile(t, image(t), a)
 	copyFile(t, image(t), b)
-	ea, err := Ensure(a)
+	ea, err := Ensure(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +173,7 @@ func TestPrune(t *testing.T) {
 	// a is replaced while a run holds its entry: kept.
 	os.Remove(a)
 	copyFile(t, image(t), a)
-	eb, err := Ensure(b)
+	eb, err := Ensure(context.Background(), b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +184,7 @@ func TestPrune(t *testing.T) {
 	// Released: the next unpack prunes it, and keeps the live ones.
 	ea.Close()
 	os.Remove(b)
-	ea2, err := Ensure(a)
+	ea2, err := Ensure(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,22 +204,24 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-// TestWorth: the automatic mode unpacks small images only.
-func TestWorth(t *testing.T) {
+// TestSmallAndRoom: the automatic mode unpacks small images only, where
+// there is room.
+func TestSmallAndRoom(t *testing.T) {
 	cacheIn(t)
 	img := image(t)
 	max, err := MaxMiB()
 	if err != nil || max != DefaultMaxMiB {
 		t.Fatalf("MaxMiB: %d, %v", max, err)
 	}
-	if !Worth(img, max) {
-		t.Error("a small image is not worth unpacking")
+	if !Small(img, max) || !Room(img) {
+		t.Error("a small image is not to be unpacked")
 	}
-	if Worth(img, 0) {
-		t.Error("worth it above the maximum")
+	if Small(img, 0) {
+		t.Error("small above the maximum")
 	}
-	if Worth(filepath.Join(t.TempDir(), "missing.sqfs"), max) {
-		t.Error("a missing file is worth unpacking")
+	missing := filepath.Join(t.TempDir(), "missing.sqfs")
+	if Small(missing, max) || Room(missing) {
+		t.Error("a missing file is to be unpacked")
 	}
 	t.Setenv(MaxEnv, "0")
 	if max, err := MaxMiB(); err != nil || max != 0 {
@@ -270,7 +277,7 @@ func TestDiskFull(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
 	cache := filepath.Join(mnt, "cache")
 	t.Setenv(DirEnv, cache)
-	_, err := Ensure(img)
+	_, err := Ensure(context.Background(), img)
 	if err == nil || !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("Ensure on a full disk: %v", err)
 	}
@@ -303,5 +310,42 @@ func TestInspect(t *testing.T) {
 	os.Chmod(cache, 0o700)
 	if _, exists, err := Inspect(); !exists || err != nil {
 		t.Errorf("good cache: %v %v", exists, err)
+	}
+}
+
+// TestCancel: a cancelled unpack stops and keeps nothing; a run waiting for
+// another's unpack gives up when cancelled.
+func TestCancel(t *testing.T) {
+	img := image(t)
+	cache := cacheIn(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Ensure(ctx, img); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled unpack: %v", err)
+	}
+	ents, _ := os.ReadDir(cache)
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), lockSuffix) {
+			t.Errorf("left in the cache: %s", e.Name())
+		}
+	}
+	// Another run holds the exclusive lock (unpacking): a cancelled wait
+	// returns.
+	key, _ := Key(img)
+	lock, err := os.OpenFile(filepath.Join(cache, key)+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := flock(lock, unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := Held(img); e != nil || err != nil {
+		t.Errorf("Held during an unpack: %v, %v", e, err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := Ensure(ctx, img); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("wait for another unpack: %v", err)
 	}
 }
