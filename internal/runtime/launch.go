@@ -117,32 +117,17 @@ func startServer(cfg *containerinit.Config, cmd *exec.Cmd, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("image %q: %w", cfg.Spec.Image, err)
 	}
-	var files []*os.File // closed on error: image, the log, the sockets
-	fail := func(err error) error {
+	initLog, serverLog, err := serverLogs()
+	if err != nil {
 		image.Close()
-		for _, f := range files {
-			f.Close()
-		}
 		return err
 	}
-	logFD, err := unix.MemfdCreate("sqfuse-log", unix.MFD_CLOEXEC)
-	if err != nil {
-		return fail(fmt.Errorf("creating the squashfs server's log: %w", err))
-	}
-	log := os.NewFile(uintptr(logFD), "sqfuse-log")
-	files = append(files, log)
-	// The server's own copy of the log: the launcher closes its copies of
-	// init's descriptors once init has them.
-	slog, err := unix.Dup(logFD)
-	if err != nil {
-		return fail(err)
-	}
-	unix.CloseOnExec(slog)
-	serverLog := os.NewFile(uintptr(slog), "sqfuse-log")
-	files = append(files, serverLog)
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fail(err)
+		image.Close()
+		initLog.Close()
+		serverLog.Close()
+		return err
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "sqfuse-socket"), os.NewFile(uintptr(fds[1]), "sqfuse-socket")
 	go func() {
@@ -150,9 +135,25 @@ func startServer(cfg *containerinit.Config, cmd *exec.Cmd, stderr io.Writer) err
 		defer image.Close()
 		_ = sqfuse.ServeSent(image, cfg.Spec.Rootfs, ours, serverLog, stderr)
 	}()
-	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs, log)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs, initLog)
 	cfg.Server = true
 	return nil
+}
+
+// serverLogs makes the in-memory log where the server reports an image it
+// cannot read: one descriptor for init (the launcher closes its copies of
+// init's descriptors once init has them), one for the server.
+func serverLogs() (forInit, forServer *os.File, err error) {
+	fd, err := unix.MemfdCreate("sqfuse-log", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the squashfs server's log: %w", err)
+	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(fd)
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fd), "sqfuse-log"), os.NewFile(uintptr(dup), "sqfuse-log"), nil
 }
 
 func (o Options) withDefaults() Options {

@@ -112,20 +112,9 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	if cfg.Kernel || cfg.Spec.HostRoot {
 		return nil, nil
 	}
-	auto := false
-	switch os.Getenv(squashfs.MountEnv) {
-	case squashfs.ServerUnpack:
-	case "", squashfs.ServerAuto:
-		max, err := unpack.MaxMiB()
-		if err != nil {
-			return nil, setupErr(err)
-		}
-		if !unpack.Small(cfg.Spec.Rootfs, max) {
-			return nil, nil
-		}
-		auto = true
-	default:
-		return nil, nil
+	use, auto, err := unpackWanted(cfg.Spec.Rootfs)
+	if !use || err != nil {
+		return nil, err
 	}
 	e, err := unpack.Held(cfg.Spec.Rootfs)
 	if err == nil && e != nil {
@@ -151,6 +140,23 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	}
 	cfg.Unpacked = e.Dir
 	return e, nil
+}
+
+// unpackWanted reads PCOCC_SQUASHFS_MOUNT: whether the squashfs file at
+// path is to be unpacked, and whether by the automatic choice (which also
+// wants room for it).
+func unpackWanted(path string) (use, auto bool, err error) {
+	switch os.Getenv(squashfs.MountEnv) {
+	case squashfs.ServerUnpack:
+		return true, false, nil
+	case "", squashfs.ServerAuto:
+		max, err := unpack.MaxMiB()
+		if err != nil {
+			return false, false, setupErr(err)
+		}
+		return unpack.Small(path, max), true, nil
+	}
+	return false, false, nil
 }
 
 // untilSignal returns a context cancelled by SIGINT, SIGTERM or SIGHUP (an
