@@ -3,6 +3,7 @@ package runtime
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -47,8 +48,16 @@ func waitForLine(t *testing.T, r io.Reader, want string, timeout time.Duration) 
 
 func TestSIGTERMReachesTheProgram(t *testing.T) {
 	requireUnprivileged(t)
-	spec := launch{opts: args("sh", "-c", `trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)}.spec(t)
-	cmd := launcherCmd(t, spec)
+	trapped(t, "TERM", 7, nil, func(cmd *exec.Cmd) error { return cmd.Process.Signal(syscall.SIGTERM) })
+}
+
+// trapped runs a program that traps sig and exits with code, calls send
+// once the program is ready, and checks that the program caught it.
+func trapped(t *testing.T, sig string, code int, attr *syscall.SysProcAttr, send func(*exec.Cmd) error) {
+	t.Helper()
+	script := fmt.Sprintf(`trap 'echo got-%s; exit %d' %s; echo ready; while :; do sleep 0.05; done`, sig, code, sig)
+	cmd := launcherCmd(t, launch{opts: args("sh", "-c", script)}.spec(t))
+	cmd.SysProcAttr = attr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -58,12 +67,12 @@ func TestSIGTERMReachesTheProgram(t *testing.T) {
 	}
 	br := bufio.NewReader(out)
 	waitForLine(t, br, "ready", 10*time.Second)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := send(cmd); err != nil {
 		t.Fatal(err)
 	}
 	rest, _ := io.ReadAll(br)
 	err = cmd.Wait()
-	if cmd.ProcessState.ExitCode() != 7 || !strings.Contains(string(rest), "got-term") {
+	if cmd.ProcessState.ExitCode() != code || !strings.Contains(string(rest), "got-"+sig) {
 		t.Fatalf("exit %d (%v), output %q", cmd.ProcessState.ExitCode(), err, rest)
 	}
 }
@@ -93,26 +102,8 @@ func TestProgramSignalsAreDefault(t *testing.T) {
 // and init survives it to report the program's status.
 func TestGroupSIGINTReachesOnlyTheProgram(t *testing.T) {
 	requireUnprivileged(t)
-	spec := launch{opts: args("sh", "-c", `trap 'echo got-int; exit 9' INT; echo ready; while :; do sleep 0.05; done`)}.spec(t)
-	cmd := launcherCmd(t, spec)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(out)
-	waitForLine(t, br, "ready", 10*time.Second)
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	rest, _ := io.ReadAll(br)
-	err = cmd.Wait()
-	if cmd.ProcessState.ExitCode() != 9 || !strings.Contains(string(rest), "got-int") {
-		t.Fatalf("exit %d (%v), output %q", cmd.ProcessState.ExitCode(), err, rest)
-	}
+	trapped(t, "INT", 9, &syscall.SysProcAttr{Setpgid: true},
+		func(cmd *exec.Cmd) error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) })
 }
 
 func TestInteractiveSessionThroughAPty(t *testing.T) {

@@ -199,29 +199,38 @@ func (e *Entry) Close() error {
 // then does the rest). It never waits: the common case of pcocc run, with no
 // signal handling to set up.
 func Held(path string) (*Entry, error) {
-	cache, err := CacheDir()
+	e, _, _, err := openEntry(path)
 	if err != nil {
 		return nil, err
 	}
-	key, err := Key(path)
-	if err != nil {
-		return nil, err
-	}
-	final := filepath.Join(cache, key)
-	lock, err := os.OpenFile(final+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	e := &Entry{Dir: filepath.Join(final, rootfsSubdir), lock: lock}
-	if flock(lock, unix.LOCK_SH|unix.LOCK_NB) != nil {
-		lock.Close()
+	if flock(e.lock, unix.LOCK_SH|unix.LOCK_NB) != nil {
+		e.Close()
 		return nil, nil
 	}
 	if _, err := os.Lstat(e.Dir); err != nil {
-		lock.Close()
+		e.Close()
 		return nil, nil
 	}
 	return e, nil
+}
+
+// openEntry opens the lock of the cache entry of the squashfs file at path
+// (creating the cache and the lock file when missing), unlocked. It returns
+// the cache and the entry's directory too.
+func openEntry(path string) (e *Entry, cache, final string, err error) {
+	if cache, err = CacheDir(); err != nil {
+		return nil, "", "", err
+	}
+	key, err := Key(path)
+	if err != nil {
+		return nil, "", "", err
+	}
+	final = filepath.Join(cache, key)
+	lock, err := os.OpenFile(final+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return &Entry{Dir: filepath.Join(final, rootfsSubdir), lock: lock}, cache, final, nil
 }
 
 // Ensure returns the tree of the squashfs file at path, unpacking it into
@@ -233,20 +242,11 @@ func Held(path string) (*Entry, error) {
 // Cancelling ctx (Ctrl-C) stops an unpack, or the wait for another run's,
 // within a few milliseconds; what was unpacked is removed.
 func Ensure(ctx context.Context, path string) (*Entry, error) {
-	cache, err := CacheDir()
+	e, cache, final, err := openEntry(path)
 	if err != nil {
 		return nil, err
 	}
-	key, err := Key(path)
-	if err != nil {
-		return nil, err
-	}
-	final := filepath.Join(cache, key)
-	lock, err := os.OpenFile(final+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	e := &Entry{Dir: filepath.Join(final, "rootfs"), lock: lock}
+	lock := e.lock
 	if err := flockCtx(ctx, lock, unix.LOCK_SH); err != nil {
 		lock.Close()
 		return nil, err
@@ -267,7 +267,7 @@ func Ensure(ctx context.Context, path string) (*Entry, error) {
 		lock.Close()
 		return nil, err
 	}
-	prune(cache, key)
+	prune(cache, filepath.Base(final))
 	return e, nil
 }
 
