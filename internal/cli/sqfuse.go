@@ -2,6 +2,7 @@ package cli
 
 import "github.com/pcocc/pcocc/internal/sqfuse"
 
-// pcocc's own squashfs FUSE server runs as a re-executed pcocc (a separate
-// process: the container init must stay single-threaded).
+// pcocc's own squashfs FUSE server as a program: for the mounts the
+// container init makes itself (modules' squashfs, held Slurm containers)
+// and for benchmarks; pcocc run serves its image from its own goroutines.
 func init() { internalEntries[sqfuse.Arg] = sqfuse.Main }

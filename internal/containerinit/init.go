@@ -19,9 +19,7 @@ func Init(args []string) int {
 	// Signals sent to the whole process group (Ctrl-C, a group kill) must
 	// not kill init: its death would kill the program. The launcher forwards
 	// them to the program. See ignoreSignals for why not signal.Notify.
-	if err := ignoreSignals(Forwarded); err != nil {
-		return CodeSetup
-	}
+	ignoreErr := ignoreSignals(Forwarded)
 	// Every system call with per-thread effect (parent death signals of the
 	// children, no_new_privs, capability bounding set) happens on this
 	// thread, and the children are forked from it. (The launcher starts
@@ -34,6 +32,10 @@ func Init(args []string) int {
 
 	st := &statusWriter{f: os.NewFile(statusFD, "status")}
 	defer st.close()
+	if ignoreErr != nil {
+		st.send(StatusMsg{Error: fmt.Sprintf("container init: ignoring the group's signals: %v", ignoreErr), Code: CodeSetup})
+		return CodeSetup
+	}
 	cfg, err := readConfig(os.NewFile(configFD, "config"))
 	if err != nil {
 		st.send(StatusMsg{Error: fmt.Sprintf("container init: reading the launch configuration: %v", err), Code: CodeSetup})

@@ -21,8 +21,8 @@ const (
 	configFD = 3 // launcher → init: the Config, JSON, then EOF
 	statusFD = 4 // init → launcher: StatusMsg lines, then EOF
 	// With Config.Server: the socket on which the image's sqfuse server
-	// (started by the launcher) waits for the /dev/fuse descriptor, and the
-	// server's log.
+	// (the launcher itself) waits for the /dev/fuse descriptor, and the log
+	// where it reports an image it cannot read.
 	serverSockFD = 5
 	serverLogFD  = 6
 )

@@ -24,8 +24,9 @@ import (
 // Options of a launch.
 type Options struct {
 	Stdin, Stdout, Stderr *os.File // nil: the launcher's own
-	// InitPath and InitArgs start init: by default "/proc/self/exe" and
-	// [containerinit.InitArg]. Tests point them at their own binary.
+	// InitPath and InitArgs start init: by default pcocc-init (see
+	// initProgram) and [containerinit.InitArg]. Tests point them at their
+	// own binary.
 	InitPath string
 	InitArgs []string
 	Log      *slog.Logger // warnings from the launch; nil: discarded
@@ -175,9 +176,9 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// InitProgramName is the container init program (cmd/pcocc-init), looked
+// initProgramName is the container init program (cmd/pcocc-init), looked
 // for next to pcocc, then in ../libexec/pcocc.
-const InitProgramName = "pcocc-init"
+const initProgramName = "pcocc-init"
 
 // initProgram returns pcocc-init when it is installed, else pcocc itself,
 // which can be the init too (3 ms slower to start).
@@ -185,8 +186,8 @@ func initProgram() string {
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
 		for _, p := range []string{
-			filepath.Join(dir, InitProgramName),
-			filepath.Join(dir, "..", "libexec", "pcocc", InitProgramName),
+			filepath.Join(dir, initProgramName),
+			filepath.Join(dir, "..", "libexec", "pcocc", initProgramName),
 		} {
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 				return p

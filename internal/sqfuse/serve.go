@@ -15,7 +15,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// Arg is argv[1] of the re-executed pcocc that serves a squashfs: `pcocc
+// Arg is argv[1] of the pcocc that serves a squashfs as a program: `pcocc
 // __pcocc_sqfuse [-o offset=N] IMAGE MOUNT`, the command line of squashfuse_ll.
 // IMAGE is a path or /dev/fd/N; MOUNT is /dev/fd/N, a /dev/fuse descriptor
 // already mounted by the caller (pcocc run's init), or a directory to mount

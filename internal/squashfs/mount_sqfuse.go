@@ -35,10 +35,9 @@ const (
 // container init stays small (cmd/pcocc-init); a test checks they agree.
 const SqfuseArg = "__pcocc_sqfuse"
 
-// SelfServer is the program FUSEProgram gives for sqfuse: the running
-// binary, re-executed with sqfuse.Arg. Resolved by the process that starts
-// the server (the container init: pcocc itself, or a test binary that
-// handles sqfuse.Arg).
+// SelfServer is the program FUSEProgram gives for sqfuse: a binary that
+// handles SqfuseArg. MountServer runs the one it is given (the container
+// init gets pcocc's path from the launcher), or the running binary.
 const SelfServer = "/proc/self/exe"
 
 // FUSEProgram returns the FUSE server program that MountServer should run,
@@ -74,8 +73,8 @@ func MountServer(program, sqfuse string, image *os.File, target string, o MountO
 	return MountSqfuse(sqfuse, image, target, o, log)
 }
 
-// MountSqfuse is MountFUSE with pcocc's own server (a re-executed
-// /proc/self/exe, so that the caller stays single-threaded): the same
+// MountSqfuse is MountFUSE with pcocc's own server (program: pcocc, or a
+// binary that handles SqfuseArg, in a process of its own): the same
 // mount(2) on a /dev/fuse descriptor the server inherits as fd 3, the image
 // as fd 4, the same flags, parent-death signal and process group.
 func MountSqfuse(program string, image *os.File, target string, o MountOptions, log *os.File) (*FUSEServer, error) {
@@ -92,10 +91,11 @@ func MountSqfuse(program string, image *os.File, target string, o MountOptions, 
 	return &FUSEServer{cmd: cmd, log: log}, nil
 }
 
-// MountSqfuseSend is MountSqfuse for a server that StartSqfuse started:
-// the same mount(2), then the /dev/fuse descriptor goes to the server over
-// sock (closed on return). The FUSEServer it returns does not own the
-// process (Stop does nothing: its starter stops it); log is the server's.
+// MountSqfuseSend is MountSqfuse for a server that already runs (pcocc
+// run's launcher, sqfuse.ServeSent): the same mount(2), then the /dev/fuse
+// descriptor goes to the server over sock (closed on return). The
+// FUSEServer it returns owns no process (Stop does nothing); log is where
+// the server reports an image it cannot read.
 func MountSqfuseSend(sock *os.File, image *os.File, target string, log *os.File) (*FUSEServer, error) {
 	defer sock.Close()
 	dev, err := mountFUSEDevice(image, target, "fuse.sqfuse")
