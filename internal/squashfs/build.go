@@ -190,14 +190,17 @@ func exitError(out string, err error, stderr *tail, fed int64) error {
 }
 
 // diskFull tells whether a write error was likely ENOSPC: tar2sqfs 1.2 only
-// says "I/O error", and removes its output, so the free space is compared
-// with the amount of tar data it was given, which bounds the image size.
+// says "I/O error", and removes its output, so the free space it leaves (the
+// output's size, when the disk was full) is compared with the amount of tar
+// data it was given, which bounds the image size up to squashfs's own
+// tables and the file system's rounding: an eighth and 1 MiB of margin
+// (without it, a full disk was now and then reported as a plain I/O error).
 func diskFull(out string, fed int64) bool {
 	var st unix.Statfs_t
 	if err := unix.Statfs(filepath.Dir(out), &st); err != nil {
 		return false
 	}
-	return st.Bavail*uint64(st.Bsize) < uint64(fed)
+	return st.Bavail*uint64(st.Bsize) < uint64(fed+fed/8+1<<20)
 }
 
 // tail keeps the last max bytes written to it.
