@@ -26,7 +26,8 @@ if [[ $(id -u) != 0 ]]; then
 fi
 
 id "$PCOCC_TEST_USER" >/dev/null 2>&1 || die "user $PCOCC_TEST_USER is missing: run scripts/deps.sh"
-E=$PCOCC_CI_DIR/e2e
+# PCOCC_E2E_DIR: where to stage (parallel runs from several checkouts each need their own).
+E=${PCOCC_E2E_DIR:-$PCOCC_CI_DIR/e2e}
 fixtures=$PCOCC_CI_DIR/fixtures
 install -d -m 0755 "$PCOCC_CI_DIR" "$E"
 bash test/fixtures/make-images.sh "$fixtures"
