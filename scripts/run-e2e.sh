@@ -61,6 +61,8 @@ for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
 done
 cd "$E"
 rc=0
+# PCOCC_E2E_SKIP_RUNTIME=1: only the end-to-end scripts (a quicker loop while developing).
+if [[ ${PCOCC_E2E_SKIP_RUNTIME:-} != 1 ]]; then
 # Three passes: the default (auto: these small images are unpacked in a
 # node-local cache, checked to be used), then each FUSE server.
 unpacked=$(mktemp -d /var/tmp/pcocc-unpack-XXXXXX)
@@ -74,6 +76,7 @@ log "again with pcocc's FUSE server, sqfuse"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=sqfuse ./runtime.test -test.count=1 -test.timeout=10m || rc=1
 log "again with squashfuse_ll as the FUSE server"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=squashfuse_ll ./runtime.test -test.count=1 -test.timeout=10m || rc=1
+fi
 log "running the end-to-end tests as $PCOCC_TEST_USER"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1
 exit $rc
