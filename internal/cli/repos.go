@@ -134,8 +134,12 @@ func (s *repoSet) find(ref string) (*repo.Image, error) {
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("image %q not found in any repository (searched %s; %ssee 'pcocc image list')",
-		r.Name, strings.Join(searched, ", "), strings.Join(append(skipped, ""), "; "))
+	parts := []string{"searched " + strings.Join(searched, ", ")}
+	if len(searched) == 0 {
+		parts[0] = "no repository is available here"
+	}
+	parts = append(append(parts, skipped...), "see 'pcocc image list'")
+	return nil, fmt.Errorf("image %q not found in any repository (%s)", r.Name, strings.Join(parts, "; "))
 }
 
 // findIn returns the image called name in the repository called repoName.
