@@ -18,7 +18,7 @@ const UserRepo = "user"
 // zero Source is the built-in user repository.
 type Repository struct {
 	Name        string
-	Path        string // absolute and clean
+	Path        string // absolute and clean; as written when pathErr is set
 	Description string
 	Source      Source
 	// pathErr is why Path could not be expanded on this node (an unset
