@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -144,20 +146,30 @@ func TestRepositories(t *testing.T) {
 	h.cfg = loadConfig(t, map[string]string{"repositories.yaml": "repositories:\n" +
 		"  shared: {path: " + shared + "}\n" +
 		"  orphan: {path: " + filepath.Join(dir, "no", "such") + "}\n" +
-		"  mine: {path: $TESTDIR/mine}\n"})
+		"  mine: {path: $TESTDIR/mine}\n" +
+		"  elsewhere: {path: $PCOCC_TEST_UNSET/images}\n"})
 	h.readOnly = map[string]bool{shared: true}
 	r := byItem(t, Repositories(context.Background(), h.env()))
-	want := map[string]Status{"repository shared": OK, "repository orphan": Error, "repository mine": OK, "repository user": OK}
-	for item, st := range want {
-		if r[item].Status != st {
-			t.Errorf("%s: got %+v, want %s", item, r[item], st)
+	want := map[string]struct {
+		status Status
+		detail string
+	}{
+		"repository shared":    {OK, shared + " (read-only)"},
+		"repository orphan":    {Warning, `repository orphan is unavailable here: parent directory "` + filepath.Join(dir, "no") + `"`},
+		"repository mine":      {OK, "(created at first use)"},
+		"repository user":      {OK, ""},
+		"repository elsewhere": {Warning, "unavailable here: path \"$PCOCC_TEST_UNSET/images\": $PCOCC_TEST_UNSET is not set"},
+	}
+	for item, w := range want {
+		if r[item].Status != w.status || !strings.Contains(r[item].Detail, w.detail) {
+			t.Errorf("%s: got %+v, want %s with %q", item, r[item], w.status, w.detail)
 		}
 	}
-	if !strings.Contains(r["repository shared"].Detail, "(read-only)") {
-		t.Errorf("shared: detail %q does not say read-only", r["repository shared"].Detail)
+	if !strings.Contains(r["repository orphan"].Fix, "repositories.yaml:3:3") {
+		t.Errorf("orphan: fix %q does not name the definition", r["repository orphan"].Fix)
 	}
-	if !strings.Contains(r["repository orphan"].Fix, "mkdir -p "+filepath.Join(dir, "no")) {
-		t.Errorf("orphan: fix %q does not create the parent", r["repository orphan"].Fix)
+	if Failed(slices.Collect(maps.Values(r))) {
+		t.Error("an unavailable shared repository must not fail the check")
 	}
 }
 

@@ -39,8 +39,10 @@ func plural(n int, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// Repositories checks that each repository can be opened; the user's own
-// must be writable, a shared one may be read-only.
+// Repositories lists each repository as available, read-only or
+// unavailable here (with the reason). The user's own must be usable and
+// writable; a shared one may be read-only, and one this node cannot reach
+// is a warning: commands skip it (see config.Repository.Available).
 func Repositories(ctx context.Context, e *Env) []Result {
 	repos, _ := e.Config.Repositories()
 	var out []Result
@@ -61,37 +63,50 @@ func Repositories(ctx context.Context, e *Env) []Result {
 
 func checkRepo(e *Env, r config.Repository) Result {
 	item := "repository " + r.Name
+	builtin := r.Source == (config.Source{})
+	if !builtin {
+		// The built-in user repository creates its parents at first use.
+		if err := r.Available(); err != nil {
+			return unavailable(r, err)
+		}
+	}
 	if _, err := e.Stat(r.Path); errors.Is(err, fs.ErrNotExist) {
 		return checkNewRepo(e, r)
 	}
 	rp, err := e.OpenRepo(r.Name, r.Path)
 	if err != nil {
-		return fail(item, err.Error(), "fix the path in "+r.Source.String()+", or make it an empty directory")
+		return unavailable(r, r.Unavailable(err))
 	}
 	switch {
 	case !rp.ReadOnly:
-		return ok(item, r.Path)
+		return ok(item, r.Path+" (available)")
 	case r.Name == config.UserRepo:
 		return fail(item, r.Path+" is read-only: images cannot be imported", "chmod u+w "+r.Path)
 	}
 	return ok(item, r.Path+" (read-only)")
 }
 
-// checkNewRepo checks a repository that does not exist yet: it is created
-// at first use, in a parent that must exist (the built-in user repository
-// creates its parents under $HOME too).
-func checkNewRepo(e *Env, r config.Repository) Result {
+// unavailable is the result of a repository this node cannot use: an error
+// for the user's own, a warning for another, which commands skip.
+func unavailable(r config.Repository, err error) Result {
 	item := "repository " + r.Name
+	fix := "mount its file system, set the variables its path uses, or correct the path in " + r.Source.String()
+	if r.Name == config.UserRepo {
+		return fail(item, err.Error(), fix)
+	}
+	return warn(item, err.Error()+" (commands skip it)", fix)
+}
+
+// checkNewRepo checks a repository that does not exist yet: it is created
+// at first use, in a parent that must be writable (the built-in user
+// repository creates its parents under $HOME too).
+func checkNewRepo(e *Env, r config.Repository) Result {
 	parent := filepath.Dir(r.Path)
 	if r.Source == (config.Source{}) {
 		parent = nearestExisting(e, parent)
-	} else if _, err := e.Stat(parent); err != nil {
-		return fail(item, fmt.Sprintf("%s does not exist and neither does its parent %s", r.Path, parent),
-			fmt.Sprintf("mkdir -p %s, or correct the path in %s", parent, r.Source))
 	}
 	if !e.Writable(parent) {
-		return fail(item, fmt.Sprintf("%s does not exist and %s is not writable", r.Path, parent),
-			fmt.Sprintf("create %s, or correct the path in %s", r.Path, r.Source))
+		return unavailable(r, r.Unavailable(fmt.Errorf("%s does not exist and %s is not writable", r.Path, parent)))
 	}
-	return ok(item, r.Path+" (created at first use)")
+	return ok("repository "+r.Name, r.Path+" (created at first use)")
 }

@@ -39,21 +39,21 @@ func (g *Globals) warnOthers(need ...config.Kind) {
 	}
 }
 
-func loadRepoDefs(g *Globals) ([]repoDef, error) {
+// loadRepoDefs returns the configured repositories, in search order; a
+// broken repositories.yaml is a usage error.
+func loadRepoDefs(g *Globals) ([]config.Repository, error) {
 	cfg := g.config()
 	repos, err := cfg.Repositories()
 	if err != nil {
 		return nil, WithCode(ExitUsage, err)
 	}
 	g.warnOthers(config.KindRepositories)
-	defs := make([]repoDef, 0, len(repos))
 	for _, r := range repos {
 		if r.Name == config.UserRepo && r.Source == (config.Source{}) {
 			// The built-in user repository lives under ~/.local/share, whose
 			// parents may not exist yet on a new account.
 			os.MkdirAll(filepath.Dir(r.Path), 0o755)
 		}
-		defs = append(defs, repoDef{Name: r.Name, Path: r.Path, Description: r.Description, Source: r.Source.String()})
 	}
-	return defs, nil
+	return repos, nil
 }

@@ -89,7 +89,7 @@ func collectImages(g *Globals, only string, re *regexp.Regexp) ([]listedImage, e
 			if only != "" {
 				return nil, err
 			}
-			g.Log.Warn(err.Error())
+			set.skip(n, err)
 			continue
 		}
 		imgs, err := r.List()

@@ -84,7 +84,8 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 			for _, n := range set.order {
 				d, mode := set.defs[n], "rw"
 				if r, err := set.get(n); err != nil {
-					mode = "err"
+					mode = "n/a"
+					set.skip(n, err)
 				} else if r.ReadOnly {
 					mode = "ro"
 				}

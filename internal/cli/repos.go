@@ -5,31 +5,41 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/imageref"
 	"github.com/pcocc/pcocc/internal/repo"
 )
 
-// repoSet is the configured repositories, in search order (user first).
+// repoSet is the configured repositories, in search order (user first),
+// opened on first use. A repository this node cannot use is skipped by
+// the commands that do not name it, with one warning per command (see
+// config.Repository.Available).
 type repoSet struct {
-	order []string
-	defs  map[string]repoDef
-	open  map[string]*repo.Repo
+	order  []string
+	defs   map[string]config.Repository
+	open   map[string]*repo.Repo
+	failed map[string]error // why a repository is unavailable here
+	warned map[string]bool
+	warn   func(msg string)
 }
 
-type repoDef struct {
-	Name, Path, Description, Source string
-}
-
+// repos returns the command's repositories, loaded once so that each
+// unavailable one is warned about once.
 func (g *Globals) repos() (*repoSet, error) {
+	if g.repoSet != nil {
+		return g.repoSet, nil
+	}
 	defs, err := loadRepoDefs(g)
 	if err != nil {
 		return nil, err
 	}
-	s := &repoSet{defs: map[string]repoDef{}, open: map[string]*repo.Repo{}}
+	s := &repoSet{defs: map[string]config.Repository{}, open: map[string]*repo.Repo{},
+		failed: map[string]error{}, warned: map[string]bool{}, warn: func(msg string) { g.Log.Warn(msg) }}
 	for _, d := range defs {
 		s.order = append(s.order, d.Name)
 		s.defs[d.Name] = d
 	}
+	g.repoSet = s
 	return s, nil
 }
 
@@ -42,17 +52,22 @@ func (g *Globals) findImage(ref string) (*repo.Image, error) {
 	return set.find(ref)
 }
 
-// get opens the repository called name (initialising it if needed).
+// get opens the repository called name (initialising it if needed); the
+// error of an unavailable one is a *config.UnavailableError.
 func (s *repoSet) get(name string) (*repo.Repo, error) {
 	if r, ok := s.open[name]; ok {
 		return r, nil
+	}
+	if err, ok := s.failed[name]; ok {
+		return nil, err
 	}
 	d, ok := s.defs[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown repository %q (known: %s)", name, strings.Join(s.order, ", "))
 	}
-	r, err := repo.Open(d.Name, d.Path)
+	r, err := openRepo(d)
 	if err != nil {
+		s.failed[name] = err
 		return nil, err
 	}
 	s.open[name] = r
@@ -60,37 +75,87 @@ func (s *repoSet) get(name string) (*repo.Repo, error) {
 	return r, nil
 }
 
+// openRepo opens a configured repository if this node can reach it.
+func openRepo(d config.Repository) (*repo.Repo, error) {
+	if err := d.Available(); err != nil {
+		return nil, err
+	}
+	r, err := repo.Open(d.Name, d.Path)
+	if err != nil {
+		return nil, d.Unavailable(err)
+	}
+	return r, nil
+}
+
+// skip warns, once per command, that a repository a command goes through
+// without naming it is unavailable.
+func (s *repoSet) skip(name string, err error) {
+	if !s.warned[name] {
+		s.warned[name] = true
+		s.warn(err.Error())
+	}
+}
+
+// warnSkipped warns about every repository found unavailable so far.
+func (s *repoSet) warnSkipped() {
+	for _, n := range s.order {
+		if err, ok := s.failed[n]; ok {
+			s.skip(n, err)
+		}
+	}
+}
+
 // find returns the image a reference names: REPO:NAME in that repository, a
-// bare NAME in the first repository of the search order that has it.
+// bare NAME in the first available repository of the search order that has
+// it. The repositories skipped on the way are warned about when the image
+// is found, and named in the error when it is not: it may be in one of them.
 func (s *repoSet) find(ref string) (*repo.Image, error) {
 	r, err := imageref.Parse(ref)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	names := s.order
 	if r.Repo != "" {
-		names = []string{r.Repo}
+		return s.findIn(r.Repo, r.Name)
 	}
-	for _, n := range names {
+	var searched, skipped []string
+	for _, n := range s.order {
 		rp, err := s.get(n)
 		if err != nil {
-			if r.Repo != "" {
-				return nil, err
-			}
-			continue // a broken repository must not hide the others
+			skipped = append(skipped, err.Error())
+			continue
 		}
+		searched = append(searched, n)
 		img, err := rp.Get(r.Name)
 		if err == nil {
+			s.warnSkipped()
 			return img, nil
 		}
 		if !errors.Is(err, repo.ErrNotFound) {
 			return nil, err
 		}
 	}
-	if r.Repo != "" {
-		return nil, fmt.Errorf("image %q not found in repository %q (see 'pcocc image list -r %s')", r.Name, r.Repo, r.Repo)
+	parts := []string{"searched " + strings.Join(searched, ", ")}
+	if len(searched) == 0 {
+		parts[0] = "no repository is available here"
 	}
-	return nil, fmt.Errorf("image %q not found in any repository (searched %s; see 'pcocc image list')", r.Name, strings.Join(names, ", "))
+	parts = append(append(parts, skipped...), "see 'pcocc image list'")
+	return nil, fmt.Errorf("image %q not found in any repository (%s)", r.Name, strings.Join(parts, "; "))
+}
+
+// findIn returns the image called name in the repository called repoName.
+func (s *repoSet) findIn(repoName, name string) (*repo.Image, error) {
+	rp, err := s.get(repoName)
+	if err != nil {
+		return nil, err
+	}
+	img, err := rp.Get(name)
+	switch {
+	case errors.Is(err, repo.ErrNotFound):
+		return nil, fmt.Errorf("image %q not found in repository %q (see 'pcocc image list -r %s')", name, repoName, repoName)
+	case err != nil:
+		return nil, err
+	}
+	return img, nil
 }
 
 // dest returns the repository and name an import or copy writes to: a bare

@@ -26,7 +26,8 @@ type Globals struct {
 	Stdin   io.Reader
 	Log     *slog.Logger
 
-	cfg *config.Config
+	cfg     *config.Config
+	repoSet *repoSet // the configured repositories, once loaded
 }
 
 // NewRoot returns the root command. argv0 is the name the program was called by

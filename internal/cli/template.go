@@ -106,12 +106,11 @@ func runTemplateList(ctx context.Context, g *Globals) error {
 	g.warnOthers(config.KindContainers, config.KindRepositories)
 	const format = "%-24s %-28s %s\n"
 	row := func(a ...any) { fmt.Fprint(g.Stdout, strings.TrimRight(fmt.Sprintf(format, a...), " \n")+"\n") }
-	q := quietly(&Globals{cfg: g.config()})
 	row("Name", "Rootfs", "Description")
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
 	for _, t := range tpls {
 		desc := t.Description
-		if img := shadowedImage(ctx, q, t); img != "" {
+		if img := shadowedImage(ctx, g, t); img != "" {
 			desc = strings.TrimSpace(desc + " [shadows image " + img + "]")
 		}
 		row(t.Name, t.Rootfs, desc)
@@ -119,13 +118,16 @@ func runTemplateList(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
 	fmt.Fprintln(g.Stdout, plural(len(tpls), "template"))
+	if set, err := g.repos(); err == nil {
+		set.warnSkipped() // an image shadowed there would not be seen
+	}
 	return nil
 }
 
-// shadowedImage returns the image a template hides, if any. q is a quiet
-// Globals: a broken repository is not this command's business.
-func shadowedImage(ctx context.Context, q *Globals, t config.Template) string {
-	img, err := lookupImage(ctx, q, t.Name)
+// shadowedImage returns the image a template hides, if any: a failed
+// lookup is no error of this command.
+func shadowedImage(ctx context.Context, g *Globals, t config.Template) string {
+	img, err := lookupImage(ctx, g, t.Name)
 	if err != nil {
 		return ""
 	}

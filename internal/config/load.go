@@ -23,14 +23,9 @@ func (c *Config) loadRepositories(env func(string) string) {
 	})
 	winners, merr := merge(defs, "repository")
 	errs = append(errs, merr...)
-	for _, w := range winners {
-		if w.layer < 0 {
-			continue // the built-in default is created on first use, parents included
-		}
-		if err := checkParent(w.val); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	// Whether each repository can be reached is checked when a command uses
+	// it (Repository.Available): a file system missing on this node must
+	// not stop the commands that do not need it.
 	c.repos = searchOrder(winners)
 	c.userMissing = c.dirs.UserRepo == ""
 	c.errs[KindRepositories] = errs

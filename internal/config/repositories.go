@@ -3,8 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -20,9 +18,13 @@ const UserRepo = "user"
 // zero Source is the built-in user repository.
 type Repository struct {
 	Name        string
-	Path        string // absolute and clean
+	Path        string // absolute and clean; as written when pathErr is set
 	Description string
 	Source      Source
+	// pathErr is why Path could not be expanded on this node (an unset
+	// variable, no home directory); Path then holds the text as written.
+	// Available reports it: the repository is unavailable, not wrong.
+	pathErr error
 }
 
 var repositoryKeys = []string{"path", "description"}
@@ -67,50 +69,39 @@ func (d *decoder) repository(p *ast.MappingValueNode) (Repository, bool) {
 		}
 		return r, false
 	}
-	path, err := repoPath(r.Path, d.env)
-	if err != nil {
+	path, unset, err := repoPath(r.Path, d.env)
+	switch {
+	case unset != nil:
+		r.pathErr = fmt.Errorf("path %q: %w", r.Path, unset)
+	case err != nil:
 		d.wrapf(pathNode, ctx, err, "path %q", r.Path)
 		return r, false
+	default:
+		r.Path = path
 	}
-	r.Path = path
 	return r, true
 }
 
-// repoPath expands a repository path and insists on an absolute result:
-// an unset variable would otherwise silently move the repository (e.g.
-// "$PROJECT/images" to "/images"), and a relative path would depend on the
-// directory the command runs in.
-func repoPath(raw string, env func(string) string) (string, error) {
+// repoPath expands a repository path and insists on an absolute result.
+// A variable unset on this node (or no home directory for "~") is returned
+// as unset, not as an error: the repository is then unavailable here, and
+// never silently moved (e.g. "$PROJECT/images" to "/images"). A relative
+// path is an error: it would depend on the directory the command runs in.
+func repoPath(raw string, env func(string) string) (path string, unset, err error) {
 	x, err := expand(raw, env)
 	switch {
+	case errors.Is(err, ErrNoHome):
+		return "", err, nil
 	case err != nil:
-		return "", err
+		return "", nil, err
 	case len(x.unset) > 0:
-		return "", fmt.Errorf("$%s is not set", strings.Join(x.unset, ", $"))
+		return "", fmt.Errorf("$%s is not set", strings.Join(x.unset, ", $")), nil
 	case x.value == "":
-		return "", errors.New("empty path")
+		return "", nil, errors.New("empty path")
 	case !filepath.IsAbs(x.value):
-		return "", errors.New("not an absolute path")
+		return "", nil, errors.New("not an absolute path")
 	}
-	return filepath.Clean(x.value), nil
-}
-
-// checkParent reports a repository whose parent directory is missing: a
-// repository is created on first use, but only inside an existing
-// directory, so a typo does not silently build a tree elsewhere.
-func checkParent(r Repository) error {
-	parent := filepath.Dir(r.Path)
-	fi, err := os.Stat(parent)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return errorAt(r.Source, nil, "repository %q: parent directory %q of %q does not exist (it must exist)",
-			r.Name, parent, r.Path)
-	case err != nil:
-		return errorAt(r.Source, err, "repository %q: checking parent directory %q", r.Name, parent)
-	case !fi.IsDir():
-		return errorAt(r.Source, nil, "repository %q: parent %q of %q is not a directory", r.Name, parent, r.Path)
-	}
-	return nil
+	return filepath.Clean(x.value), nil, nil
 }
 
 // searchOrder puts the winning definitions in the order a bare image name

@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -163,12 +165,6 @@ func TestRepositoryErrors(t *testing.T) {
 			"p1/repositories.yaml":        repoYAML("  r:\n    path: ROOT/a\n"),
 			"p1/repositories.d/more.yaml": repoYAML("\n  r:\n    path: ROOT/b\n")},
 			"p1/repositories.d/more.yaml", 3, 3, `repository "r" is already defined at ROOT/p1/repositories.yaml:2:3 (same priority)`},
-		{"parent missing", map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: ROOT/nope/images\n")},
-			"etc/repositories.yaml", 2, 3, `repository "r": parent directory "ROOT/nope" of "ROOT/nope/images" does not exist`},
-		{"parent is a file", map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: ROOT/etc/repositories.yaml/x\n")},
-			"etc/repositories.yaml", 2, 3, "is not a directory"},
-		{"unset variable", map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: $PROJECT/images\n")},
-			"etc/repositories.yaml", 3, 11, `repository "r": path "$PROJECT/images": $PROJECT is not set`},
 		{"relative path", map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: images\n")},
 			"etc/repositories.yaml", 3, 11, `path "images": not an absolute path`},
 		{"empty path", map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: ''\n")},
@@ -246,17 +242,6 @@ func TestAllErrorsReportedInOrder(t *testing.T) {
 	}
 }
 
-func TestTildeWithoutHome(t *testing.T) {
-	root := t.TempDir()
-	env := map[string]string{"PCOCC_SYSTEM_CONF_DIR": root}
-	writeFiles(t, root, map[string]string{"repositories.yaml": repoYAML("  r:\n    path: ~/images\n")})
-	_, err := Load(DefaultDirs(envMap(env)), envMap(env)).Repositories()
-	wantErr(t, root, err, "repositories.yaml", 3, 11, `repository "r": path "~/images": expanding "~": no home directory`)
-	if !errors.Is(err, ErrNoHome) {
-		t.Errorf("error %v does not wrap ErrNoHome", err)
-	}
-}
-
 func TestSourceString(t *testing.T) {
 	tests := []struct {
 		src  Source
@@ -270,5 +255,80 @@ func TestSourceString(t *testing.T) {
 		if got := tc.src.String(); got != tc.want {
 			t.Errorf("%#v.String() = %q; want %q", tc.src, got, tc.want)
 		}
+	}
+}
+
+// A repository this node cannot reach is not a configuration error: it
+// loads, and Available says why it cannot be used, at its definition.
+func TestUnavailableRepositories(t *testing.T) {
+	tests := []struct {
+		name, path string
+		env        map[string]string // replaces the layout's environment
+		msg        string            // "" if available
+	}{
+		{"parent missing", "ROOT/nope/images", nil, `parent directory "ROOT/nope" of "ROOT/nope/images" does not exist`},
+		{"parent is a file", "ROOT/etc/repositories.yaml/x", nil, "is not a directory"},
+		{"path is a file", "ROOT/etc/repositories.yaml", nil, `"ROOT/etc/repositories.yaml" is not a directory`},
+		{"unset variable", "$PROJECT/images", nil, `path "$PROJECT/images": $PROJECT is not set`},
+		{"tilde without home", "~/images", map[string]string{}, `path "~/images": expanding "~": no home directory`},
+		{"missing, parent exists", "ROOT/new", nil, ""},
+		{"existing directory", "ROOT/etc", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLayout(t)
+			if tc.env != nil {
+				l.env = tc.env
+				l.env["PCOCC_SYSTEM_CONF_DIR"] = l.sys
+			}
+			c := l.load(t, map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: " + tc.path + "\n")})
+			if _, err := c.Repositories(); err != nil {
+				t.Fatalf("Repositories() error = %v; availability is not a configuration error", err)
+			}
+			r, err := c.Repository("r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAvailable(t, r, filepath.Join(l.sys, "repositories.yaml")+":2:3", replaceRoot(tc.msg, l.root))
+		})
+	}
+}
+
+func TestUnreadableRepository(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads a mode 000 directory")
+	}
+	l := newLayout(t)
+	locked := filepath.Join(l.root, "locked")
+	if err := os.Mkdir(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	c := l.load(t, map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: " + locked + "/images\n  s:\n    path: " + locked + "\n")})
+	src := filepath.Join(l.sys, "repositories.yaml")
+	for name, line := range map[string]string{"r": ":2:3", "s": ":4:3"} {
+		r, err := c.Repository(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAvailable(t, r, src+line, "permission denied")
+	}
+}
+
+// checkAvailable checks that r is available (msg "") or unavailable at src
+// for a reason containing msg.
+func checkAvailable(t *testing.T, r Repository, src, msg string) {
+	t.Helper()
+	err := r.Available()
+	if msg == "" {
+		if err != nil {
+			t.Fatalf("Available() = %v; want nil", err)
+		}
+		return
+	}
+	var ue *UnavailableError
+	prefix := src + ": repository " + r.Name + " is unavailable here: "
+	if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), msg) {
+		t.Fatalf("Available() = %v; want an *UnavailableError %q...%q", err, prefix, msg)
 	}
 }
