@@ -68,6 +68,13 @@ func checkRepo(e *Env, r config.Repository) Result {
 	if err != nil {
 		return fail(item, err.Error(), "fix the path in "+r.Source.String()+", or make it an empty directory")
 	}
+	if f := rp.Format(); f != "" {
+		ro := ""
+		if rp.ReadOnly {
+			ro = ", read-only"
+		}
+		return ok(item, fmt.Sprintf("%s (%s%s: 'pcocc image rebuild NAME' builds the squashfs of its container images)", r.Path, f, ro))
+	}
 	switch {
 	case !rp.ReadOnly:
 		return ok(item, r.Path)

@@ -79,7 +79,7 @@ func (s *repoSet) find(ref string) (*repo.Image, error) {
 			}
 			continue // a broken repository must not hide the others
 		}
-		img, err := rp.Get(r.Name)
+		img, err := rp.GetRevision(r.Name, r.Revision)
 		if err == nil {
 			return img, nil
 		}
@@ -99,6 +99,9 @@ func (s *repoSet) dest(ref string) (*repo.Repo, string, error) {
 	r, err := imageref.Parse(ref)
 	if err != nil {
 		return nil, "", usageError("%v", err)
+	}
+	if r.Revision != "" {
+		return nil, "", usageError("%q: a revision (@%s) selects an existing image of a repository made by the original pcocc; it cannot name a new image", ref, r.Revision)
 	}
 	if r.Repo == "" {
 		r.Repo = "user"
