@@ -87,10 +87,11 @@ func (s *repoSet) find(ref string) (*repo.Image, error) {
 			return nil, err
 		}
 	}
+	shown := imageref.Ref{Name: r.Name, Revision: r.Revision}.String()
 	if r.Repo != "" {
-		return nil, fmt.Errorf("image %q not found in repository %q (see 'pcocc image list -r %s')", r.Name, r.Repo, r.Repo)
+		return nil, fmt.Errorf("image %q not found in repository %q (see 'pcocc image list -r %s')", shown, r.Repo, r.Repo)
 	}
-	return nil, fmt.Errorf("image %q not found in any repository (searched %s; see 'pcocc image list')", r.Name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("image %q not found in any repository (searched %s; see 'pcocc image list')", shown, strings.Join(names, ", "))
 }
 
 // dest returns the repository and name an import or copy writes to: a bare
