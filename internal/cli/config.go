@@ -46,6 +46,7 @@ func loadRepoDefs(g *Globals) ([]repoDef, error) {
 		return nil, WithCode(ExitUsage, err)
 	}
 	g.warnOthers(config.KindRepositories)
+	g.noticeOnce(cfg.Notices())
 	defs := make([]repoDef, 0, len(repos))
 	for _, r := range repos {
 		if r.Name == config.UserRepo && r.Source == (config.Source{}) {
