@@ -211,3 +211,40 @@ func checkRecords(t *testing.T, r *legacytest.Repo) {
 		}
 	}
 }
+
+// A killed rebuild leaves a work directory in .tmp: the next rebuild
+// removes it, but neither a live rebuild's nor the original tool's files.
+func TestDeadRebuildWorkRemoved(t *testing.T) {
+	r := fixture(t, 2)
+	tmp := filepath.Join(r.Dir, ".tmp")
+	dead := filepath.Join(tmp, "pcocc-dead")
+	os.MkdirAll(dead, 0o755)
+	os.WriteFile(filepath.Join(dead, ".lock"), nil, 0o644)
+	os.WriteFile(filepath.Join(tmp, "tmpXYZ"), []byte("the original's"), 0o644)
+	rp := open(t, r.Dir)
+	img, err := rp.Get("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := rp.BeginRebuild(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	second, err := rp.BeginRebuild(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Abort()
+	if _, err := os.Stat(dead); err == nil {
+		t.Error("the dead rebuild's directory is still there")
+	}
+	for _, p := range []string{live.Dir(), filepath.Join(tmp, "tmpXYZ")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(second.Dir()); err == nil {
+		t.Error("Abort left its directory")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
@@ -89,12 +90,48 @@ func (r *Repo) BeginRebuild(img *Image) (*Tx, error) {
 	if r.ReadOnly {
 		return nil, r.readOnlyError()
 	}
+	removeDeadWork(r.foreign.TmpDir())
 	t := &Tx{r: r, id: newID(), staged: map[string]string{}, rebuild: img}
-	t.dir = filepath.Join(r.foreign.TmpDir(), "pcocc-"+t.id)
-	if err := os.MkdirAll(filepath.Join(t.dir, "image"), 0o755); err != nil {
+	t.dir = filepath.Join(r.foreign.TmpDir(), foreignWorkPrefix+t.id)
+	err := os.MkdirAll(filepath.Join(t.dir, "image"), 0o755)
+	if err == nil {
+		// Held while the rebuild lives: a killed rebuild's directory is
+		// the one whose lock is free (see removeDeadWork).
+		if t.repoLock, err = openLock(filepath.Join(t.dir, lockFile)); err == nil {
+			err = t.repoLock.exclusive()
+		}
+	}
+	if err != nil {
+		t.Abort()
 		return nil, fmt.Errorf("preparing rebuild in repository %q: %w", r.Name, err)
 	}
 	return t, nil
+}
+
+// foreignWorkPrefix names pcocc's work directories in another tool's work
+// area, so that pcocc never touches that tool's own files there.
+const foreignWorkPrefix = "pcocc-"
+
+// removeDeadWork removes the work directories of killed rebuilds: those
+// whose lock nobody holds. The other tool's files are left alone.
+func removeDeadWork(tmp string) {
+	entries, _ := os.ReadDir(tmp)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), foreignWorkPrefix) {
+			continue
+		}
+		dir := filepath.Join(tmp, e.Name())
+		// Not created here: a directory without its lock yet is being born.
+		f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		l := &fileLock{f: f}
+		if l.tryExclusive() {
+			os.RemoveAll(dir)
+		}
+		l.close()
+	}
 }
 
 // publishForeign records a rebuilt squashfs in another tool's repository.
