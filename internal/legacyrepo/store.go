@@ -74,7 +74,7 @@ func firstLine(s string) string {
 }
 
 func (s *store) Describe() string {
-	return fmt.Sprintf("the original pcocc's format (version %d)", s.version)
+	return fmt.Sprintf("the original pcocc's format, version %d", s.version)
 }
 
 func (s *store) TmpDir() string { return filepath.Join(s.path, ".tmp") }
