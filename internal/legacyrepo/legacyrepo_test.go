@@ -53,6 +53,17 @@ func open(t *testing.T, dir string) *repo.Repo {
 	return rp
 }
 
+func TestConfigVersions(t *testing.T) {
+	for cfg, want := range map[string]string{"version: 1\n": "version 1", "version: 2.0\n": "version 2"} {
+		r := fixture(t, 2)
+		os.WriteFile(filepath.Join(r.Dir, ".config"), []byte(cfg), 0o644)
+		rp, err := repo.Open("old", r.Dir)
+		if err != nil || !strings.HasSuffix(rp.Format(), want) {
+			t.Errorf(".config %q: %v, %v (want %s)", cfg, rp, err, want)
+		}
+	}
+}
+
 func TestListAndGet(t *testing.T) {
 	for _, v := range []int{1, 2} {
 		r := fixture(t, v)
@@ -129,7 +140,8 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("missing blob: %v (want one line naming %s)", err, blob)
 	}
 
-	for cfg, want := range map[string]string{"version: 3\n": "unsupported version 3", "version: 2\nx: 1\n": `unknown key "x"`} {
+	for cfg, want := range map[string]string{"version: 3\n": "unsupported version 3", "version: 2\nx: 1\n": `unknown key "x"`,
+		"version: two\n": "is not a number", "{}\n": `missing key "version"`, "version: [\n": "not a repository configuration"} {
 		r = fixture(t, 2)
 		os.WriteFile(filepath.Join(r.Dir, ".config"), []byte(cfg), 0o644)
 		if _, err := repo.Open("old", r.Dir); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), ".config") {

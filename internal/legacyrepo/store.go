@@ -55,17 +55,23 @@ func parseConfig(data []byte) (int, error) {
 			return 0, fmt.Errorf("unknown key %q (the original pcocc's repository configuration holds only \"version\")", k)
 		}
 	}
-	switch v := c["version"].(type) {
+	var v float64 // the original's schema says "number": 2 and 2.0 are both version 2
+	switch n := c["version"].(type) {
 	case uint64:
-		if v == 1 || v == 2 {
-			return int(v), nil
-		}
-		return 0, fmt.Errorf("unsupported version %d of the original pcocc's repository format (1 and 2 are read)", v)
+		v = float64(n)
+	case int64:
+		v = float64(n)
+	case float64:
+		v = n
 	case nil:
 		return 0, errors.New(`missing key "version"`)
 	default:
-		return 0, fmt.Errorf("version %v is not 1 or 2", v)
+		return 0, fmt.Errorf("version %v is not a number", n)
 	}
+	if v != 1 && v != 2 {
+		return 0, fmt.Errorf("unsupported version %v of the original pcocc's repository format (1 and 2 are read)", v)
+	}
+	return int(v), nil
 }
 
 func firstLine(s string) string {
