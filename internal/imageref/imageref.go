@@ -1,5 +1,5 @@
 // Package imageref parses the names that select an image in a pcocc image
-// repository: [REPO:]NAME. It is the only place that knows the naming rules,
+// repository: [REPO:]NAME[@REV]. It is the only place that knows the naming rules,
 // so the CLI, the configuration (template rootfs) and the repository code all
 // agree on what a valid name is.
 package imageref
@@ -39,9 +39,9 @@ func (r Ref) String() string {
 	return r.Repo + ":" + s
 }
 
-// Parse splits s at its first ':' into a repository and an image name,
-// and a trailing "@REV" into a revision, and validates them. A name never holds ':', so "a:b:c" is an error rather than
-// image "b:c" in repository "a".
+// Parse splits s at its first ':' into a repository and an image name, and
+// a trailing "@REV" into a revision, and validates them. A name never holds
+// ':', so "a:b:c" is an error rather than image "b:c" in repository "a".
 func Parse(s string) (Ref, error) {
 	var r Ref
 	name := s
