@@ -260,3 +260,37 @@ func TestDeadRebuildWorkRemoved(t *testing.T) {
 		t.Error("Abort left its directory")
 	}
 }
+
+// The original's schema, key by key: what it refuses, pcocc refuses too.
+func TestValidateSchema(t *testing.T) {
+	good := `{"name": "a", "revision": 0, "kind": "ctr", "owner": "u", "timestamp": 1.5, "data_blobs": ["x"], "custom_meta": {}, "description": "d"}`
+	for _, tc := range []struct{ edit, want string }{
+		{``, ""},
+		{`"extra": 1`, `unknown key "extra"`},
+		{`"revision": 1.5`, `"revision" is not an integer`},
+		{`"data_blobs": ["x", null]`, `"data_blobs" is not an array of strings`},
+		{`"custom_meta": []`, `"custom_meta" is not an object`},
+		{`"timestamp": "now"`, `"timestamp" is not a number`},
+		{`"owner": null`, `"owner" is not a string`},
+	} {
+		var raw map[string]json.RawMessage
+		json.Unmarshal([]byte(good), &raw)
+		if tc.edit != "" {
+			var e map[string]json.RawMessage
+			json.Unmarshal([]byte("{"+tc.edit+"}"), &e)
+			for k, v := range e {
+				raw[k] = v
+			}
+		}
+		err := legacyrepo.ValidateSchema(raw)
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.edit, err, tc.want)
+		}
+	}
+	var raw map[string]json.RawMessage
+	json.Unmarshal([]byte(good), &raw)
+	delete(raw, "owner")
+	if err := legacyrepo.ValidateSchema(raw); err == nil || !strings.Contains(err.Error(), `missing key "owner"`) {
+		t.Errorf("without owner: %v", err)
+	}
+}

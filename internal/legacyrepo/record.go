@@ -38,9 +38,9 @@ const (
 
 // schema is the original's metadata_schema: the keys and their JSON types.
 var schema = map[string]string{
-	"name": "string", "revision": "integer", "data_blobs": "array of strings",
-	"description": "string", "kind": "string", "owner": "string",
-	"timestamp": "number", "custom_meta": "object",
+	"name": "a string", "revision": "an integer", "data_blobs": "an array of strings",
+	"description": "a string", "kind": "a string", "owner": "a string",
+	"timestamp": "a number", "custom_meta": "an object",
 }
 
 var required = []string{"name", "revision", "data_blobs", "kind", "owner", "timestamp"}
@@ -65,7 +65,7 @@ func ValidateSchema(raw map[string]json.RawMessage) error {
 			return fmt.Errorf("unknown key %q", k)
 		}
 		if !hasType(raw[k], want) {
-			return fmt.Errorf("key %q is not a %s", k, want)
+			return fmt.Errorf("key %q is not %s", k, want)
 		}
 	}
 	return nil
@@ -74,24 +74,32 @@ func ValidateSchema(raw map[string]json.RawMessage) error {
 func hasType(v json.RawMessage, want string) bool {
 	v = bytes.TrimSpace(v)
 	switch want {
-	case "string":
+	case "a string":
 		var s string
 		return json.Unmarshal(v, &s) == nil && v[0] == '"'
-	case "integer":
+	case "an integer":
 		var n json.Number
 		if json.Unmarshal(v, &n) != nil {
 			return false
 		}
 		f, err := n.Float64()
 		return err == nil && f == float64(int64(f))
-	case "number":
+	case "a number":
 		var n json.Number
 		return json.Unmarshal(v, &n) == nil
-	case "object":
+	case "an object":
 		return len(v) > 0 && v[0] == '{'
-	case "array of strings":
-		var l []string
-		return len(v) > 0 && v[0] == '[' && json.Unmarshal(v, &l) == nil && !bytes.Contains(v, []byte("null"))
+	case "an array of strings":
+		var l []any // not []string, which would take null for ""
+		if json.Unmarshal(v, &l) != nil || len(v) == 0 || v[0] != '[' {
+			return false
+		}
+		for _, x := range l {
+			if _, ok := x.(string); !ok {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }
