@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -89,6 +90,9 @@ func legacyCheck(ts *testscript.TestScript, r *legacytest.Repo, _ []string) {
 		if err := legacyrepo.ValidateSchema(raw); err != nil {
 			ts.Fatalf("%s: %v", p, err)
 		}
+		if err := originalSchema(raw); err != nil {
+			ts.Fatalf("%s: %v", p, err)
+		}
 	}
 	// A copy of the repository, so that the gc check changes nothing.
 	cp := filepath.Join(ts.MkAbs("."), "gc-"+filepath.Base(r.Dir))
@@ -101,4 +105,41 @@ func legacyCheck(ts *testscript.TestScript, r *legacytest.Repo, _ []string) {
 		ts.Fatalf("the original's repo gc would remove %d blobs", removed)
 	}
 	ts.Logf("%d records pass the original's schema", len(records))
+}
+
+// originalSchema checks a record against the original pcocc's
+// metadata_schema (ObjectStore.py) written out again here, independently of
+// the product's check: these keys and types, the first six required,
+// additionalProperties false.
+func originalSchema(raw map[string]json.RawMessage) error {
+	isString := func(v any) bool { _, ok := v.(string); return ok }
+	types := map[string]func(any) bool{
+		"name": isString, "kind": isString, "owner": isString, "description": isString,
+		"revision":    func(v any) bool { f, ok := v.(float64); return ok && f == float64(int64(f)) },
+		"timestamp":   func(v any) bool { _, ok := v.(float64); return ok },
+		"custom_meta": func(v any) bool { _, ok := v.(map[string]any); return ok },
+		"data_blobs": func(v any) bool {
+			l, ok := v.([]any)
+			for _, x := range l {
+				ok = ok && isString(x)
+			}
+			return ok
+		},
+	}
+	for _, k := range []string{"name", "revision", "data_blobs", "kind", "owner", "timestamp"} {
+		if _, ok := raw[k]; !ok {
+			return fmt.Errorf("required key %q is missing", k)
+		}
+	}
+	for k, v := range raw {
+		check, ok := types[k]
+		if !ok {
+			return fmt.Errorf("key %q is not allowed (additionalProperties: false)", k)
+		}
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil || !check(x) {
+			return fmt.Errorf("key %q has the wrong type: %s", k, v)
+		}
+	}
+	return nil
 }
