@@ -77,6 +77,13 @@ func checkRepo(e *Env, r config.Repository) Result {
 	if err != nil {
 		return unavailable(r, r.Unavailable(err))
 	}
+	if f := rp.Format(); f != "" {
+		ro := ""
+		if rp.ReadOnly {
+			ro = ", read-only"
+		}
+		return ok(item, fmt.Sprintf("%s (%s%s: 'pcocc image rebuild NAME' builds the squashfs of its container images)", r.Path, f, ro))
+	}
 	switch {
 	case !rp.ReadOnly:
 		return ok(item, r.Path+" (available)")

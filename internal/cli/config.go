@@ -48,6 +48,7 @@ func loadRepoDefs(g *Globals) ([]config.Repository, error) {
 		return nil, WithCode(ExitUsage, err)
 	}
 	g.warnOthers(config.KindRepositories)
+	g.noticeOnce(cfg.Notices())
 	for _, r := range repos {
 		if r.Name == config.UserRepo && r.Source == (config.Source{}) {
 			// The built-in user repository lives under ~/.local/share, whose

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
 )
 
@@ -44,6 +45,7 @@ type listedImage struct {
 	Repo     string    `json:"repo"`
 	Name     string    `json:"name"`
 	Ref      string    `json:"ref"`
+	Revision string    `json:"revision,omitempty"`
 	Type     string    `json:"type"`
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified"`
@@ -107,8 +109,11 @@ func collectImages(g *Globals, only string, re *regexp.Regexp) ([]listedImage, e
 }
 
 func toListed(img *repo.Image) listedImage {
-	l := listedImage{Repo: img.Repo.Name, Name: img.Name, Ref: img.QualifiedName(),
+	l := listedImage{Repo: img.Repo.Name, Name: img.Name, Ref: img.QualifiedName(), Revision: img.Revision,
 		Type: img.Meta.Type, Modified: img.Meta.Origin.Date, Squashfs: img.HasSquashfs()}
+	if img.Revision != "" { // a repository of the original pcocc: NAME@REV is the newest revision
+		l.Ref += "@" + img.Revision
+	}
 	if l.Type == "" {
 		l.Type = "container"
 	}
@@ -130,7 +135,7 @@ func printImageTable(w io.Writer, rows []listedImage) {
 	missing := 0
 	for _, r := range rows {
 		mark := ""
-		if !r.Squashfs {
+		if !r.Squashfs && r.Type != imagemeta.TypeVM { // VM images are qcow2 chains, started by alloc
 			mark, missing = forbidden, missing+1
 		}
 		row(r.Ref, r.Type, humanSize(r.Size), r.Modified.Local().Format("2006-01-02T15:04:05"), mark)

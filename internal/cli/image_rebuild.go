@@ -27,11 +27,14 @@ func newImageRebuildCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if img.Meta.Type == imagemeta.TypeVM {
+				return fmt.Errorf("cannot rebuild %s: it is a VM image (a qcow2 chain), which has no squashfs", img.QualifiedName())
+			}
 			if len(img.Meta.Layers) == 0 && img.Meta.ConfigDigest == "" {
 				return fmt.Errorf("cannot rebuild %s: it has no layers (imported from %q, whose squashfs was kept as it is): import it again",
 					img.QualifiedName(), img.Meta.Origin.Source)
 			}
-			tx, err := img.Repo.Begin()
+			tx, err := img.Repo.BeginRebuild(img)
 			if err != nil {
 				return err
 			}

@@ -115,7 +115,7 @@ func (s *repoSet) find(ref string) (*repo.Image, error) {
 		return nil, usageError("%v", err)
 	}
 	if r.Repo != "" {
-		return s.findIn(r.Repo, r.Name)
+		return s.findIn(r.Repo, imageref.Ref{Name: r.Name, Revision: r.Revision})
 	}
 	var searched, skipped []string
 	for _, n := range s.order {
@@ -125,7 +125,7 @@ func (s *repoSet) find(ref string) (*repo.Image, error) {
 			continue
 		}
 		searched = append(searched, n)
-		img, err := rp.Get(r.Name)
+		img, err := rp.GetRevision(r.Name, r.Revision)
 		if err == nil {
 			s.warnSkipped()
 			return img, nil
@@ -139,19 +139,20 @@ func (s *repoSet) find(ref string) (*repo.Image, error) {
 		parts[0] = "no repository is available here"
 	}
 	parts = append(append(parts, skipped...), "see 'pcocc image list'")
-	return nil, fmt.Errorf("image %q not found in any repository (%s)", r.Name, strings.Join(parts, "; "))
+	shown := imageref.Ref{Name: r.Name, Revision: r.Revision}.String()
+	return nil, fmt.Errorf("image %q not found in any repository (%s)", shown, strings.Join(parts, "; "))
 }
 
-// findIn returns the image called name in the repository called repoName.
-func (s *repoSet) findIn(repoName, name string) (*repo.Image, error) {
+// findIn returns the image ref names (its Repo ignored) in the repository called repoName.
+func (s *repoSet) findIn(repoName string, ref imageref.Ref) (*repo.Image, error) {
 	rp, err := s.get(repoName)
 	if err != nil {
 		return nil, err
 	}
-	img, err := rp.Get(name)
+	img, err := rp.GetRevision(ref.Name, ref.Revision)
 	switch {
 	case errors.Is(err, repo.ErrNotFound):
-		return nil, fmt.Errorf("image %q not found in repository %q (see 'pcocc image list -r %s')", name, repoName, repoName)
+		return nil, fmt.Errorf("image %q not found in repository %q (see 'pcocc image list -r %s')", ref.String(), repoName, repoName)
 	case err != nil:
 		return nil, err
 	}
@@ -164,6 +165,9 @@ func (s *repoSet) dest(ref string) (*repo.Repo, string, error) {
 	r, err := imageref.Parse(ref)
 	if err != nil {
 		return nil, "", usageError("%v", err)
+	}
+	if r.Revision != "" {
+		return nil, "", usageError("%q: a revision (@%s) selects an existing image of a repository made by the original pcocc; it cannot name a new image", ref, r.Revision)
 	}
 	if r.Repo == "" {
 		r.Repo = "user"

@@ -35,6 +35,7 @@ type Config struct {
 	modules     []Module
 	templates   []Template
 	errs        map[Kind][]error
+	notices     []Notice
 }
 
 // Load reads every configuration file of every kind in dirs, expanding

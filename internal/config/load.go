@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -21,6 +22,11 @@ func (c *Config) loadRepositories(env func(string) string) {
 	errs := c.forEachFile(KindRepositories, env, options{}, func(d *decoder, root ast.Node, layer int) {
 		defs = append(defs, d.decodeRepositories(root, layer)...)
 	})
+	legacy, lerrs := c.loadReposFiles(env)
+	defs, errs = append(defs, legacy...), append(errs, lerrs...)
+	// merge wants definitions by layer; repos.yaml ranks after the
+	// repositories.yaml of its directory.
+	sort.SliceStable(defs, func(i, j int) bool { return defs[i].layer < defs[j].layer })
 	winners, merr := merge(defs, "repository")
 	errs = append(errs, merr...)
 	// Whether each repository can be reached is checked when a command uses

@@ -69,17 +69,23 @@ func (d *decoder) repository(p *ast.MappingValueNode) (Repository, bool) {
 		}
 		return r, false
 	}
-	path, unset, err := repoPath(r.Path, d.env)
+	return r, d.setRepoPath(&r, r.Path, pathNode, ctx)
+}
+
+// setRepoPath expands raw, the path written at node, into r.Path; a variable
+// unset on this node makes r unavailable here (r.pathErr), not an error.
+func (d *decoder) setRepoPath(r *Repository, raw string, node ast.Node, ctx string) bool {
+	path, unset, err := repoPath(raw, d.env)
 	switch {
 	case unset != nil:
 		r.pathErr = fmt.Errorf("path %q: %w", r.Path, unset)
 	case err != nil:
-		d.wrapf(pathNode, ctx, err, "path %q", r.Path)
-		return r, false
+		d.wrapf(node, ctx, err, "path %q", r.Path)
+		return false
 	default:
 		r.Path = path
 	}
-	return r, true
+	return true
 }
 
 // repoPath expands a repository path and insists on an absolute result.

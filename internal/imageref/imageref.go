@@ -1,11 +1,12 @@
 // Package imageref parses the names that select an image in a pcocc image
-// repository: [REPO:]NAME. It is the only place that knows the naming rules,
+// repository: [REPO:]NAME[@REV]. It is the only place that knows the naming rules,
 // so the CLI, the configuration (template rootfs) and the repository code all
 // agree on what a valid name is.
 package imageref
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -21,24 +22,40 @@ const (
 type Ref struct {
 	Repo string
 	Name string
+	// Revision selects a revision of an image of a repository made by the
+	// original pcocc (NAME@REV, decimal digits); "" is the newest.
+	Revision string
 }
 
 // String formats r so that Parse(r.String()) == r.
 func (r Ref) String() string {
-	if r.Repo == "" {
-		return r.Name
+	s := r.Name
+	if r.Revision != "" {
+		s += "@" + r.Revision
 	}
-	return r.Repo + ":" + r.Name
+	if r.Repo == "" {
+		return s
+	}
+	return r.Repo + ":" + s
 }
 
-// Parse splits s at its first ':' into a repository and an image name and
-// validates both. A name never holds ':', so "a:b:c" is an error rather than
-// image "b:c" in repository "a".
+// Parse splits s at its first ':' into a repository and an image name, and
+// a trailing "@REV" into a revision, and validates them. A name never holds
+// ':', so "a:b:c" is an error rather than image "b:c" in repository "a".
 func Parse(s string) (Ref, error) {
 	var r Ref
 	name := s
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		r.Repo, name = s[:i], s[i+1:]
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		name, r.Revision = s[:i], s[i+1:]
+		if r.Revision == "" || strings.Trim(r.Revision, "0123456789") != "" || len(r.Revision) > 9 {
+			return Ref{}, fmt.Errorf("parsing image reference %q: %w", s,
+				invalidf("revision %q after '@' is not a number", r.Revision))
+		}
+		n, _ := strconv.Atoi(r.Revision)
+		r.Revision = strconv.Itoa(n) // "01" is revision 1, as for the original pcocc
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		r.Repo, name = name[:i], name[i+1:]
 		if err := ValidateRepo(r.Repo); err != nil {
 			return Ref{}, fmt.Errorf("parsing image reference %q: %w", s, err)
 		}

@@ -25,6 +25,9 @@ func (r *Repo) Clean() (CleanReport, error) {
 	if r.ReadOnly {
 		return CleanReport{}, fmt.Errorf("%w %q (%s): only its owner can clean it", ErrReadOnly, r.Name, r.Path)
 	}
+	if r.foreign != nil {
+		return CleanReport{}, r.errForeignWrite("clean it with the original pcocc ('pcocc image repo gc')")
+	}
 	l, err := openLock(r.join(lockFile))
 	if err != nil {
 		return CleanReport{}, fmt.Errorf("locking repository %q: %w", r.Name, err)
@@ -40,7 +43,7 @@ func (r *Repo) Clean() (CleanReport, error) {
 // nothing otherwise: every command that changes a repository calls it, so the
 // leftovers of a killed command do not outlive the next command.
 func (r *Repo) TryClean() {
-	if r.ReadOnly {
+	if r.ReadOnly || r.foreign != nil { // another tool's files are its own to clean
 		return
 	}
 	l, err := openLock(r.join(lockFile))

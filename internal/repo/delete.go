@@ -14,6 +14,9 @@ func (r *Repo) Delete(name string) error {
 	if r.ReadOnly {
 		return fmt.Errorf("%w %q (%s): you cannot delete its images", ErrReadOnly, r.Name, r.Path)
 	}
+	if r.foreign != nil {
+		return r.errForeignWrite("delete its images with the original pcocc")
+	}
 	l, err := openLock(r.join(lockFile))
 	if err != nil {
 		return fmt.Errorf("locking repository %q: %w", r.Name, err)

@@ -19,4 +19,9 @@
 // or an unreferenced store directory or blob: Clean removes those, and every
 // command that changes a repository calls it when it can get the exclusive
 // lock without waiting.
+//
+// A directory in another tool's format (the original pcocc's, see
+// internal/legacyrepo) is opened through a Foreign, which Get, List,
+// BlobPath and rebuild transactions defer to; that format's knowledge stays
+// in its own package.
 package repo

@@ -27,6 +27,7 @@ type Repo struct {
 	Name     string
 	Path     string
 	ReadOnly bool // the caller cannot change it (a shared project or site repository)
+	foreign  Foreign
 }
 
 type marker struct {
@@ -38,6 +39,12 @@ type marker struct {
 // write is opened read-only.
 func Open(name, path string) (*Repo, error) {
 	r := &Repo{Name: name, Path: path}
+	if found, err := openForeign(r); found {
+		if err != nil {
+			return nil, fmt.Errorf("opening repository %q at %s: %w", name, path, err)
+		}
+		return r, nil
+	}
 	if err := r.initIfNeeded(); err != nil {
 		return nil, fmt.Errorf("opening repository %q at %s: %w", name, path, err)
 	}
@@ -100,10 +107,16 @@ type Image struct {
 	Dir  string // its store directory
 	Meta imagemeta.Meta
 	Err  error // set when the image is listed but its metadata cannot be read
+	// Revision is the image's revision in a repository of the original
+	// pcocc (see Foreign); "" in pcocc's own repositories.
+	Revision string
 }
 
 // SquashfsPath returns the image's squashfs, or a *NoSquashfsError.
 func (i *Image) SquashfsPath() (string, error) {
+	if i.Meta.Type == imagemeta.TypeVM {
+		return "", fmt.Errorf("%s is a VM image (a qcow2 chain): it is not run as a container", i.QualifiedName())
+	}
 	if i.Meta.Squashfs == nil {
 		return "", &NoSquashfsError{Name: i.QualifiedName()}
 	}
@@ -130,6 +143,9 @@ func (i *Image) QualifiedName() string {
 
 // Get returns the image called name.
 func (r *Repo) Get(name string) (*Image, error) {
+	if r.foreign != nil {
+		return r.foreign.Get(r, name, "")
+	}
 	target, err := os.Readlink(r.join("images", name))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -152,6 +168,9 @@ func (r *Repo) Get(name string) (*Image, error) {
 // List returns the images of the repository, sorted by name. Images whose
 // metadata cannot be read are returned with Err set.
 func (r *Repo) List() ([]*Image, error) {
+	if r.foreign != nil {
+		return r.foreign.List(r)
+	}
 	entries, err := os.ReadDir(r.join("images"))
 	if err != nil {
 		return nil, fmt.Errorf("listing repository %q: %w", r.Name, err)
@@ -174,6 +193,9 @@ func (r *Repo) List() ([]*Image, error) {
 
 // BlobPath returns where the blob with this digest is stored.
 func (r *Repo) BlobPath(digest string) (string, error) {
+	if r.foreign != nil {
+		return r.foreign.BlobPath(digest)
+	}
 	hex, err := digestHex(digest)
 	if err != nil {
 		return "", err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -226,5 +227,20 @@ func TestNoSquashfsMessage(t *testing.T) {
 	want := "No squashfs has been built for this image: run 'pcocc image rebuild test:img'"
 	if err == nil || err.Error() != want || !errors.Is(err, ErrNoSquashfs) {
 		t.Fatalf("got %v, want %q", err, want)
+	}
+}
+
+// NAME@REV selects revisions of the original pcocc's repositories only: in
+// pcocc's own it is not found, so a search goes on to the next repository.
+func TestRevisionNotFoundInOwnFormat(t *testing.T) {
+	r, err := Open("user", filepath.Join(t.TempDir(), "r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetRevision("x", "1"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `"x@1"`) {
+		t.Errorf("GetRevision(x, 1) = %v", err)
+	}
+	if r.Format() != "" {
+		t.Errorf("Format() = %q for pcocc's own format", r.Format())
 	}
 }

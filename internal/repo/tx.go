@@ -22,13 +22,17 @@ type Tx struct {
 	repoLock *fileLock
 	staged   map[string]string // blob digest -> staged file
 	done     bool
+	rebuild  *Image // the image a rebuild replaces the squashfs of (foreign repositories)
 }
 
 // Begin starts a transaction. It holds the repository's shared lock until
 // Publish or Abort, which keeps Clean away from its files.
 func (r *Repo) Begin() (*Tx, error) {
 	if r.ReadOnly {
-		return nil, fmt.Errorf("%w %q (%s): you cannot import into it; use your own repository, for example 'user:NAME'", ErrReadOnly, r.Name, r.Path)
+		return nil, r.readOnlyError()
+	}
+	if r.foreign != nil {
+		return nil, r.errForeignWrite("import into another repository")
 	}
 	l, err := openLock(r.join(lockFile))
 	if err != nil {
@@ -47,6 +51,10 @@ func (r *Repo) Begin() (*Tx, error) {
 		}
 	}
 	return t, nil
+}
+
+func (r *Repo) readOnlyError() error {
+	return fmt.Errorf("%w %q (%s): you cannot import into it; use your own repository, for example 'user:NAME'", ErrReadOnly, r.Name, r.Path)
 }
 
 func newID() string {
@@ -144,6 +152,9 @@ func (t *Tx) LinkBlob(digest, src string) error {
 func (t *Tx) Publish(name string, meta *imagemeta.Meta, force bool) error {
 	if t.done {
 		return errors.New("transaction already finished")
+	}
+	if t.r.foreign != nil {
+		return t.publishForeign(meta)
 	}
 	link := t.r.join("images", name)
 	if _, err := os.Lstat(link); err == nil && !force {

@@ -30,6 +30,9 @@
 //	[docker]    the daemon at $DOCKER_HOST answers /_ping
 //	[registry]  $PCOCC_CI_REGISTRY accepts connections
 //
+// Commands besides testscript's own: legacy-* write and check repositories
+// in the original pcocc's format (legacy_cmds_test.go).
+//
 // Name scripts after the area they test: import_*.txtar, run_*.txtar,
 // config_*.txtar, slurm_*.txtar, ...
 package e2e
@@ -97,6 +100,7 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
+		Cmds:                legacyCmds,
 		Setup: func(env *testscript.Env) error {
 			home := filepath.Join(env.WorkDir, "home")
 			sysconf := filepath.Join(env.WorkDir, "etc-pcocc")
