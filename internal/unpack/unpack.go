@@ -103,8 +103,11 @@ func cacheDirName() string {
 	if dir := os.Getenv(DirEnv); dir != "" {
 		return dir
 	}
-	return filepath.Join("/var/tmp", "pcocc-"+strconv.Itoa(os.Getuid()), "unpacked")
+	return filepath.Join(defaultBase, "pcocc-"+strconv.Itoa(os.Getuid()), "unpacked")
 }
+
+// defaultBase holds the default cache (a variable for the tests).
+var defaultBase = "/var/tmp"
 
 const (
 	tmpPrefix    = ".tmp-"
