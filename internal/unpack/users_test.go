@@ -57,7 +57,7 @@ func helper(h string) int {
 		return 0
 	case "cachedir":
 		_, err := CacheDir()
-		os.Stdout.WriteString(strings.TrimSpace("cachedir: " + errString(err)) + "\n")
+		os.Stdout.WriteString(strings.TrimSpace("cachedir: "+errString(err)) + "\n")
 		return 0
 	}
 	return 2
