@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,5 +193,71 @@ func TestUnpackCancelInFile(t *testing.T) {
 	}
 	if st, err := os.Stat(filepath.Join(dir, "big")); err == nil && st.Size() >= 8<<20 {
 		t.Errorf("big written in full (%d bytes) after the cancel", st.Size())
+	}
+}
+
+// forged opens the image of files with its root listing forged by edit, as
+// a crafted image would list it: the reader caches listings, so the
+// unpacker reads the forged one.
+func forged(t *testing.T, files []tarFile, edit func(root []dirEntry) []dirEntry) *Image {
+	t.Helper()
+	img := openImage(t, buildImage(t, writeTar(t, files)))
+	root, err := img.inode(img.sb.RootInode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := img.readDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img.dirs.put(root.ref, edit(slices.Clone(ents)))
+	return img
+}
+
+// TestUnpackNamesOfOneFile: a file inode listed under many names, its link
+// count saying 1, is written once and hard-linked (a 3 MB image with 2^12
+// names for a 1 MiB file must not write 4 GiB).
+func TestUnpackNamesOfOneFile(t *testing.T) {
+	img := forged(t, []tarFile{{name: "a", typ: tar.TypeReg, mode: 0o644, data: pattern(1<<20, 4)}},
+		func(root []dirEntry) []dirEntry {
+			for i := range 64 {
+				e := root[0]
+				e.name = fmt.Sprintf("n%02d", i)
+				root = append(root, e)
+			}
+			return root
+		})
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	os.Mkdir(dir, 0o700)
+	if err := img.Unpack(context.Background(), openDir(t, dir), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	var a, n unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "a"), &a); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 64 {
+		p := filepath.Join(dir, fmt.Sprintf("n%02d", i))
+		if err := unix.Stat(p, &n); err != nil || n.Ino != a.Ino {
+			t.Fatalf("%s: not a link to a (%v)", p, err)
+		}
+	}
+}
+
+// TestUnpackDirectoryTwice: a directory listed under two names is a corrupt
+// image (a chain of them would unpack to 2^depth directories).
+func TestUnpackDirectoryTwice(t *testing.T) {
+	img := forged(t, []tarFile{
+		{name: "d/", typ: tar.TypeDir, mode: 0o755},
+		{name: "d/f", typ: tar.TypeReg, mode: 0o644, data: []byte("x")},
+	}, func(root []dirEntry) []dirEntry {
+		e := root[0]
+		e.name = "e"
+		return append(root, e)
+	})
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	os.Mkdir(dir, 0o700)
+	if err := img.Unpack(context.Background(), openDir(t, dir), 1<<30); !errors.Is(err, ErrFormat) {
+		t.Errorf("a directory under two names: %v", err)
 	}
 }
