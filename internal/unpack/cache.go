@@ -108,7 +108,7 @@ func walk(dir string, create bool) (int, error) {
 	}
 	last := stack[len(stack)-1]
 	if len(stack) == 1 { // dir is "/": not the user's
-		return -1, errors.New("not a directory of yours")
+		return -1, refuse("not a directory of yours")
 	}
 	// A descriptor that can read the directory, not only name it.
 	return unix.Openat(last.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -130,7 +130,7 @@ func linkAt(dirfd int, p, name string) (string, error) {
 		return "", nil
 	}
 	if st.Uid != 0 && int(st.Uid) != os.Getuid() {
-		return "", fmt.Errorf("%s: a symbolic link of uid %d, not yours or root's", p, st.Uid)
+		return "", refuse("%s: a symbolic link of uid %d, not yours or root's", p, st.Uid)
 	}
 	buf := make([]byte, unix.PathMax)
 	n, err := unix.Readlinkat(dirfd, name, buf)
@@ -152,11 +152,28 @@ func openDir(dirfd int, p, name string, create bool) (int, error) {
 	}
 	switch {
 	case err == unix.ENOTDIR || err == unix.ELOOP:
-		return -1, fmt.Errorf("%s: not a directory", p)
+		return -1, refuse("%s: not a directory", p)
 	case err != nil:
 		return -1, fmt.Errorf("%s: %w", p, err)
 	}
 	return fd, nil
+}
+
+// refusal is a directory that walk's rules refuse (pcocc check says how to
+// fix it, pcocc run with withHint).
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }
+
+func refuse(format string, a ...any) error { return &refusal{fmt.Sprintf(format, a...)} }
+
+// withHint adds to a refusal how to get out of it.
+func withHint(err error) error {
+	var r *refusal
+	if errors.As(err, &r) {
+		return fmt.Errorf("%w (have it removed or repaired, or set %s to a directory of yours)", err, DirEnv)
+	}
+	return err
 }
 
 // checkDir applies walk's rules to the directory open as fd; last: it is
@@ -170,13 +187,13 @@ func checkDir(fd int, p string, last bool) error {
 	mine := int(st.Uid) == os.Getuid()
 	switch {
 	case last && !mine:
-		return fmt.Errorf("belongs to uid %d, not to you", st.Uid)
+		return refuse("belongs to uid %d, not to you", st.Uid)
 	case last && mode&0o022 != 0:
-		return fmt.Errorf("writable by others (mode %o)", mode&0o777)
+		return refuse("writable by others (mode %o)", mode&0o777)
 	case !mine && st.Uid != 0:
-		return fmt.Errorf("%s belongs to uid %d, not to you or root (its owner could swap what is in it)", p, st.Uid)
+		return refuse("%s belongs to uid %d, not to you or root (its owner could swap what is in it)", p, st.Uid)
 	case mode&0o022 != 0 && mode&unix.S_ISVTX == 0:
-		return fmt.Errorf("%s is writable by others and not sticky (mode %o: they could swap what is in it)", p, mode&0o1777)
+		return refuse("%s is writable by others and not sticky (mode %o: they could swap what is in it)", p, mode&0o1777)
 	}
 	return nil
 }

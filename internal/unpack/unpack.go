@@ -240,7 +240,7 @@ func heldEntry(c *cache, key string, lock *os.File) (*Entry, error) {
 func Ensure(ctx context.Context, path string) (*Entry, error) {
 	c, err := openCache(true)
 	if err != nil {
-		return nil, err
+		return nil, withHint(err)
 	}
 	defer c.close()
 	key, err := Key(path)
