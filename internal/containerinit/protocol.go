@@ -55,7 +55,7 @@ type Config struct {
 	// squashfs, and only if it is still the directory the launcher checked:
 	// UnpackedID, its device and inode (see unpack.Entry.ID).
 	Unpacked   string    `json:"unpacked,omitempty"`
-	UnpackedID [2]uint64 `json:"unpacked_id,omitempty"`
+	UnpackedID [2]uint64 `json:"unpacked_id"`
 	// Kernel: the caller is root; use the kernel's squashfs and no user
 	// namespace.
 	Kernel bool `json:"kernel,omitempty"`
