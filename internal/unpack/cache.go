@@ -29,11 +29,11 @@ func openCache(create bool) (*cache, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("%s=%q: not an absolute path", DirEnv, dir)
 	}
-	fd, err := walk(dir, create)
+	fd, real, err := walk(dir, create)
 	if err != nil {
 		return nil, fmt.Errorf("unpacked image cache %s: %w", dir, err)
 	}
-	return &cache{path: filepath.Clean(dir), fd: fd}, nil
+	return &cache{path: real, fd: fd}, nil
 }
 
 // maxLinks bounds the symbolic links followed in one walk (the kernel's own
@@ -41,7 +41,8 @@ func openCache(create bool) (*cache, error) {
 const maxLinks = 40
 
 // walk opens dir one name at a time from "/", never following a symbolic
-// link it has not checked, and returns a descriptor of it. Every directory
+// link it has not checked, and returns a descriptor of it and its path
+// without symbolic links (the container's init follows none). Every directory
 // on the way must belong to root or to the user, and one that others can
 // write to must be sticky (then only its owner, root or the user can rename
 // what the user owns in it): anyone else could swap what is below it
@@ -49,7 +50,7 @@ const maxLinks = 40
 // no one else. Missing directories are made (mode 0700) when create is set:
 // by mkdirat in a directory already checked, and opened without following
 // links, so nobody can make this create them elsewhere.
-func walk(dir string, create bool) (int, error) {
+func walk(dir string, create bool) (int, string, error) {
 	names := strings.Split(filepath.Clean(dir), "/")
 	var stack []opened // the directories walked, "/" first
 	defer func() {
@@ -67,7 +68,7 @@ func walk(dir string, create bool) (int, error) {
 		case name == "": // "/": start again from there
 			fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 			if err != nil {
-				return -1, err
+				return -1, "", err
 			}
 			stack = append(stack, opened{fd, "/"})
 			continue
@@ -82,11 +83,11 @@ func walk(dir string, create bool) (int, error) {
 		p := filepath.Join(top.path, name)
 		target, err := linkAt(top.fd, p, name)
 		if err != nil {
-			return -1, err
+			return -1, "", err
 		}
 		if target != "" {
 			if links++; links > maxLinks {
-				return -1, fmt.Errorf("%s: %w", p, unix.ELOOP)
+				return -1, "", fmt.Errorf("%s: %w", p, unix.ELOOP)
 			}
 			if strings.HasPrefix(target, "/") {
 				for _, d := range stack {
@@ -99,19 +100,20 @@ func walk(dir string, create bool) (int, error) {
 		}
 		fd, err := openDir(top.fd, p, name, create)
 		if err != nil {
-			return -1, err
+			return -1, "", err
 		}
 		stack = append(stack, opened{fd, p})
 		if err := checkDir(fd, p, len(names) == 0); err != nil {
-			return -1, err
+			return -1, "", err
 		}
 	}
 	last := stack[len(stack)-1]
 	if len(stack) == 1 { // dir is "/": not the user's
-		return -1, refuse("not a directory of yours")
+		return -1, "", refuse("not a directory of yours")
 	}
 	// A descriptor that can read the directory, not only name it.
-	return unix.Openat(last.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(last.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return fd, last.path, err
 }
 
 // opened is a directory that walk opened and checked.

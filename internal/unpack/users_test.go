@@ -220,10 +220,20 @@ func TestParentsChecked(t *testing.T) {
 	if d, err := CacheDir(); err != nil || d != filepath.Join(shared, "me", "cache") {
 		t.Errorf("below a sticky directory: %q, %v", d, err)
 	}
-	os.Symlink(filepath.Join(shared, "me"), filepath.Join(base, "link"))
+	// Through a symbolic link of the user's: followed, and the entry's path
+	// has none (the container's init follows none).
+	os.Symlink("shared/me", filepath.Join(base, "link"))
 	t.Setenv(DirEnv, filepath.Join(base, "link", "cache"))
-	if _, err := CacheDir(); err != nil {
-		t.Errorf("through a symbolic link of mine: %v", err)
+	if d, err := CacheDir(); err != nil || d != filepath.Join(shared, "me", "cache") {
+		t.Errorf("through a symbolic link of mine: %q, %v", d, err)
+	}
+	e, err := Ensure(context.Background(), image(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if !strings.HasPrefix(e.Dir, filepath.Join(shared, "me", "cache")+"/") {
+		t.Errorf("entry %s: not under the real path", e.Dir)
 	}
 }
 
