@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // bigImage makes an image that takes a while to unpack: files of data that
@@ -87,5 +89,36 @@ func TestKilledAnywhere(t *testing.T) {
 			t.Errorf("round %d: cache holds %v, want the entry and its lock", round, ents)
 		}
 		RemoveTree(cache)
+	}
+}
+
+// TestLoneLockPruned: a lock file without its entry (what a run killed
+// before unpacking leaves) goes with the next unpack, unless someone holds it.
+func TestLoneLockPruned(t *testing.T) {
+	cache := cacheIn(t)
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lone, held := filepath.Join(cache, "0123"+lockSuffix), filepath.Join(cache, "4567"+lockSuffix)
+	os.WriteFile(lone, nil, 0o600)
+	os.WriteFile(held, nil, 0o600)
+	f, err := os.Open(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := flock(f, unix.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+	e, err := Ensure(context.Background(), image(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	if _, err := os.Lstat(lone); !os.IsNotExist(err) {
+		t.Errorf("a lone lock file stayed: %v", err)
+	}
+	if _, err := os.Lstat(held); err != nil {
+		t.Errorf("a held lock file was removed: %v", err)
 	}
 }
