@@ -65,7 +65,11 @@ func TestKilledAnywhere(t *testing.T) {
 	whole := time.Since(start)
 	t.Logf("a whole unpack: %v", whole)
 	RemoveTree(cache)
-	for round := range 20 {
+	rounds := 20
+	if testing.Short() {
+		rounds = 5
+	}
+	for round := range rounds {
 		cache := filepath.Join(t.TempDir(), "cache")
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), helperEnv+"=run:"+img, DirEnv+"="+cache)
