@@ -48,6 +48,11 @@ if ! id "$PCOCC_TEST_USER" >/dev/null 2>&1; then
 	log "creating user $PCOCC_TEST_USER"
 	useradd -m -s /bin/bash "$PCOCC_TEST_USER"
 fi
+# A second unprivileged user: the attacker in the tests of attacks between users.
+if ! id tester2 >/dev/null 2>&1; then
+	log "creating user tester2"
+	useradd -m -s /bin/bash tester2
+fi
 # The tests' dockerd (scripts/services.sh) gives its socket to group docker:
 # the docker-daemon: transport is tested as this user.
 getent group docker >/dev/null && usermod -aG docker "$PCOCC_TEST_USER"

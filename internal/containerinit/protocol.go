@@ -14,7 +14,7 @@ import (
 const InitArg = "__pcocc_init"
 
 // Protocol versions Config and StatusMsg: bump it when either changes.
-const Protocol = 2
+const Protocol = 3
 
 // Descriptors the launcher gives init (os/exec's ExtraFiles start at 3).
 const (
@@ -52,8 +52,10 @@ type Config struct {
 	Server bool `json:"server,omitempty"`
 	// Unpacked: the image's tree unpacked in the node-local cache
 	// (PCOCC_SQUASHFS_MOUNT=unpack), bind-mounted read-only instead of the
-	// squashfs.
-	Unpacked string `json:"unpacked,omitempty"`
+	// squashfs, and only if it is still the directory the launcher checked:
+	// UnpackedID, its device and inode (see unpack.Entry.ID).
+	Unpacked   string    `json:"unpacked,omitempty"`
+	UnpackedID [2]uint64 `json:"unpacked_id"`
 	// Kernel: the caller is root; use the kernel's squashfs and no user
 	// namespace.
 	Kernel bool `json:"kernel,omitempty"`

@@ -141,7 +141,12 @@ func (r *root) openImage() (*imageSource, error) {
 		}
 		return &imageSource{file: f, tree: -1}, nil
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, r.cfg.Unpacked, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	dir, err := openUnpacked(r.cfg.Unpacked, r.cfg.UnpackedID)
+	if err != nil {
+		return nil, fmt.Errorf("unpacked copy %s: %w", r.cfg.Unpacked, err)
+	}
+	fd, err := unix.OpenTree(dir, "", unix.AT_EMPTY_PATH|unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	unix.Close(dir)
 	if err != nil {
 		return nil, fmt.Errorf("unpacked copy %s: %w", r.cfg.Unpacked, err)
 	}
@@ -151,6 +156,35 @@ func (r *root) openImage() (*imageSource, error) {
 		return nil, fmt.Errorf("unpacked copy %s: %w", r.cfg.Unpacked, err)
 	}
 	return &imageSource{tree: fd}, nil
+}
+
+// openUnpacked opens the unpacked tree at path, following no symbolic
+// link, and only if it is the directory id (device, inode) that the
+// launcher checked and holds open: whoever can rename a directory above the
+// cache could otherwise put another tree there between that check and this
+// open (the cache is on a shared disk, its parents may be others').
+func openUnpacked(path string, id [2]uint64) (int, error) {
+	how := &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	fd, err := unix.Openat2(unix.AT_FDCWD, path, how)
+	for try := 0; err == unix.EAGAIN && try < 100; try++ { // a lookup raced a rename or mount
+		fd, err = unix.Openat2(unix.AT_FDCWD, path, how)
+	}
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if st.Dev != id[0] || st.Ino != id[1] {
+		unix.Close(fd)
+		return -1, errors.New("not the directory that was checked (a directory above it was renamed meanwhile)")
+	}
+	return fd, nil
 }
 
 // mountLower puts the image on lower: its squashfs, or its unpacked tree.

@@ -118,7 +118,7 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	}
 	e, err := unpack.Held(cfg.Spec.Rootfs)
 	if err == nil && e != nil {
-		cfg.Unpacked = e.Dir
+		cfg.Unpacked, cfg.UnpackedID = e.Dir, id(e)
 		return e, nil
 	}
 	if auto && !unpack.Room(cfg.Spec.Rootfs) {
@@ -127,9 +127,13 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	ctx, interrupted := untilSignal()
 	e, err = unpack.Ensure(ctx, cfg.Spec.Rootfs)
 	if sig := interrupted(); sig != 0 {
+		kept := "nothing was kept"
+		if e != nil { // it was done before the signal came
+			kept = "it is unpacked for the next run"
+		}
 		e.Close()
 		return nil, &LaunchError{Code: 128 + int(sig),
-			Err: fmt.Errorf("image %q: interrupted (%v) while unpacking it; nothing was kept", cfg.Spec.Image, sig)}
+			Err: fmt.Errorf("image %q: interrupted (%v) while unpacking it; %s", cfg.Spec.Image, sig, kept)}
 	}
 	if errors.Is(err, sqfuse.ErrFormat) {
 		return nil, setupErr(fmt.Errorf("image %q: %w", cfg.Spec.Image, err))
@@ -138,8 +142,13 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 		log.Warn(fmt.Sprintf("image %q not unpacked (%v): mounting it with FUSE", cfg.Spec.Image, err))
 		return nil, nil
 	}
-	cfg.Unpacked = e.Dir
+	cfg.Unpacked, cfg.UnpackedID = e.Dir, id(e)
 	return e, nil
+}
+
+func id(e *unpack.Entry) [2]uint64 {
+	dev, ino := e.ID()
+	return [2]uint64{dev, ino}
 }
 
 // unpackWanted reads PCOCC_SQUASHFS_MOUNT: whether the squashfs file at

@@ -2,8 +2,9 @@ package sqfuse
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
+	"path"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -11,7 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Unpack writes the image's tree into dir, an empty directory, as the
+// ErrLimit: the image unpacks to more bytes than the caller allowed.
+var ErrLimit = errors.New("unpacks to more than the room allowed for it")
+
+// Costs charged against Unpack's limit: what a name takes on disk (inode
+// and directory entry), and the allocation unit of file data.
+const (
+	entryCost = 512
+	allocUnit = 4096
+)
+
+// Unpack writes the image's tree into the empty directory dirfd, as the
 // calling user: what `pcocc run` bind-mounts when images are unpacked into
 // the node-local cache (internal/unpack). Everything belongs to the caller
 // (an unprivileged user cannot give files away), so a set-user-id bit
@@ -19,9 +30,16 @@ import (
 // container's mounts are nosuid anyway (a set-group-id bit the kernel may
 // drop, for a group the user is not in); device nodes and sockets are left
 // out (the container has the host's /dev); extended attributes are not
-// kept. Hard links stay links.
+// kept. Every name is created relative to dirfd, never through a path from
+// "/": whoever can rename the directories above it cannot redirect it.
 //
-// In phases, so that goroutines share nothing but a counter: the walk
+// What it writes is bounded, whatever the image says: sparse blocks stay
+// holes, a file inode reached by several names is written once and linked
+// (whatever its link count claims), a directory inode reached twice is a
+// corrupt image, and past limit bytes (file data in allocation units, plus
+// entryCost per name) it stops with ErrLimit.
+//
+// In phases, so that goroutines share nothing but counters: the walk
 // creates directories, symbolic links and FIFOs and lists the files, by
 // directory; every CPU then takes whole directories from that list and
 // writes their files (decompressing them: two writers in one directory
@@ -31,30 +49,34 @@ import (
 // descriptors: os.File would add an fcntl and a failed epoll registration
 // to each of the image's files.
 //
-// Cancelling ctx stops it between two files, with ctx's error.
-func (img *Image) Unpack(ctx context.Context, dir string) error {
-	u := &unpacker{ctx: ctx, img: img, first: make(map[uint32]string)}
+// Cancelling ctx stops it within a block of data, with ctx's error.
+func (img *Image) Unpack(ctx context.Context, dirfd int, limit int64) error {
+	u := &unpacker{ctx: ctx, img: img, root: dirfd, limit: limit,
+		first: make(map[uint32]string), seen: make(map[uint64]bool)}
 	root, err := img.inode(img.sb.RootInode)
 	if err != nil {
 		return err
 	}
-	if err := u.dir(root, dir); err != nil {
+	if err := u.dir(root, "."); err != nil {
 		return err
 	}
 	if err := u.writeFiles(); err != nil {
 		return err
 	}
 	for _, l := range u.links {
-		if err := unix.Link(l.target, l.path); err != nil {
+		if err := u.charge(entryCost); err != nil {
+			return err
+		}
+		if err := unix.Linkat(u.root, l.target, u.root, l.path, 0); err != nil {
 			return fmt.Errorf("%s: %w", l.path, err)
 		}
 	}
 	for i := len(u.dirs) - 1; i >= 0; i-- {
 		d := u.dirs[i]
-		if err := unix.Chmod(d.path, d.in.mode&0o7777); err != nil {
+		if err := unix.Fchmodat(u.root, d.path, d.in.mode&0o7777, 0); err != nil {
 			return err
 		}
-		if err := setTime(d.path, d.in.mtime); err != nil {
+		if err := u.setTime(d.path, d.in.mtime); err != nil {
 			return err
 		}
 	}
@@ -64,7 +86,11 @@ func (img *Image) Unpack(ctx context.Context, dir string) error {
 type unpacker struct {
 	ctx   context.Context
 	img   *Image
-	first map[uint32]string // inode number → its first path (hard links)
+	root  int // the directory unpacked into; every path is relative to it
+	limit int64
+	used  atomic.Int64
+	first map[uint32]string // file inode number → its first path (hard links)
+	seen  map[uint64]bool   // directory inodes walked
 	dirs  []entryAt
 	files [][]entryAt // by directory
 	links []linkAt
@@ -77,12 +103,24 @@ type entryAt struct {
 
 type linkAt struct{ path, target string }
 
-// dir lists directory in into path (existing).
-func (u *unpacker) dir(in *inode, path string) error {
+// charge counts n more bytes written, and fails past the limit.
+func (u *unpacker) charge(n int64) error {
+	if u.used.Add(n) > u.limit {
+		return fmt.Errorf("%w (%d MiB)", ErrLimit, u.limit>>20)
+	}
+	return nil
+}
+
+// dir lists directory in into p (existing).
+func (u *unpacker) dir(in *inode, p string) error {
 	if err := u.ctx.Err(); err != nil {
 		return err
 	}
-	u.dirs = append(u.dirs, entryAt{path, in})
+	if u.seen[in.ref] {
+		return fmt.Errorf("%w: directory %s reached twice", ErrFormat, p)
+	}
+	u.seen[in.ref] = true
+	u.dirs = append(u.dirs, entryAt{p, in})
 	u.files = append(u.files, nil)
 	group := len(u.files) - 1
 	ents, err := u.img.readDir(in)
@@ -90,57 +128,69 @@ func (u *unpacker) dir(in *inode, path string) error {
 		return err
 	}
 	for _, e := range ents {
-		if e.name == "" || e.name == "." || e.name == ".." || filepath.Base(e.name) != e.name {
+		if e.name == "" || e.name == "." || e.name == ".." || path.Base(e.name) != e.name {
 			return fmt.Errorf("%w: bad name %q in a directory", ErrFormat, e.name)
 		}
 		child, err := u.img.inode(e.ref)
 		if err != nil {
 			return err
 		}
-		p := filepath.Join(path, e.name)
-		if child.kind == typeFile && !u.linked(child, p) {
-			u.files[group] = append(u.files[group], entryAt{p, child})
+		if err := u.charge(entryCost); err != nil {
+			return err
+		}
+		cp := path.Join(p, e.name)
+		if child.kind == typeFile && !u.linked(child, cp) {
+			u.files[group] = append(u.files[group], entryAt{cp, child})
 			continue
 		}
-		if err := u.entry(child, p); err != nil {
+		if err := u.entry(child, cp); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// linked tells whether file in at path is a hard link to a file listed
-// before, and records it as such; else it records path as in's first name.
-func (u *unpacker) linked(in *inode, path string) bool {
-	if first, ok := u.first[in.ino]; ok && in.nlink > 1 {
-		u.links = append(u.links, linkAt{path, first})
+// linked tells whether file in at p is a name of a file listed before, and
+// records it as a link to be made; else it records p as in's first name.
+// The link count is not asked: an image that lies about it must not make
+// the unpacker write one file once per name.
+func (u *unpacker) linked(in *inode, p string) bool {
+	if first, ok := u.first[in.ino]; ok {
+		u.links = append(u.links, linkAt{p, first})
 		return true
 	}
-	u.first[in.ino] = path
+	u.first[in.ino] = p
 	return false
 }
 
 // entry creates what the walk creates itself (not regular files, nor hard
-// links: see dir). Creation fails on an existing
-// name (mkdir, symlink, mkfifo, and O_EXCL later): an image that repeats a
-// name cannot make the unpacker follow a link it just made.
-func (u *unpacker) entry(in *inode, path string) error {
+// links: see dir). Creation fails on an existing name (mkdir, symlink,
+// mknod, and O_EXCL later): an image that repeats a name cannot make the
+// unpacker follow a link it just made.
+func (u *unpacker) entry(in *inode, p string) error {
 	switch in.kind {
 	case typeDir:
-		if err := unix.Mkdir(path, 0o700); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		if err := unix.Mkdirat(u.root, p, 0o700); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
-		return u.dir(in, path)
+		return u.dir(in, p)
 	case typeSymlink:
-		if err := unix.Symlink(string(in.target), path); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		if err := u.charge(int64(len(in.target))); err != nil {
+			return err
 		}
-		return setTime(path, in.mtime)
+		if err := unix.Symlinkat(string(in.target), u.root, p); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		return u.setTime(p, in.mtime)
 	case typeFifo:
-		if err := unix.Mkfifo(path, in.mode&0o777); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+		// mknod applies the umask: the mode is set again after.
+		if err := unix.Mknodat(u.root, p, unix.S_IFIFO|0o600, 0); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
 		}
-		return setTime(path, in.mtime)
+		if err := unix.Fchmodat(u.root, p, in.mode&0o777, 0); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		return u.setTime(p, in.mtime)
 	}
 	return nil // devices and sockets: see Unpack
 }
@@ -162,11 +212,7 @@ func (u *unpacker) writeFiles() error {
 					return
 				}
 				for _, f := range u.files[i] {
-					err := u.ctx.Err()
-					if err == nil {
-						err = u.writeFile(f, buf)
-					}
-					if err != nil {
+					if err := u.writeFile(f, buf); err != nil {
 						errs[w] = err
 						next.Store(int64(len(u.files))) // stop the others
 						return
@@ -186,7 +232,10 @@ func (u *unpacker) writeFiles() error {
 
 // writeFile creates a file with its contents, mode and time.
 func (u *unpacker) writeFile(f entryAt, buf []byte) error {
-	fd, err := unix.Open(f.path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err := u.ctx.Err(); err != nil {
+		return err
+	}
+	fd, err := unix.Openat(u.root, f.path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.path, err)
 	}
@@ -201,38 +250,75 @@ func (u *unpacker) writeFile(f entryAt, buf []byte) error {
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrLimit) && u.ctx.Err() == nil {
 		return fmt.Errorf("%s: %w", f.path, err)
 	}
-	return nil
+	return err
 }
 
-// fill writes the contents of in to fd.
+// fill writes the contents of in to fd, leaving its sparse blocks holes, a
+// run of data blocks at a time (at most len(buf) bytes), checking ctx
+// between runs.
 func (u *unpacker) fill(fd int, in *inode, buf []byte) error {
-	for off := uint64(0); off < in.size; {
-		n, err := u.img.readFile(in, buf, off)
-		if err == nil && n == 0 {
+	bs := uint64(u.img.sb.BlockSize)
+	if bs == 0 || uint64(len(buf)) < bs {
+		return fmt.Errorf("%w: block size %d", ErrFormat, bs)
+	}
+	sparse := func(i uint64) bool {
+		return i < uint64(len(in.blocks)) && in.blocks[i]&^blockUncompressed == 0
+	}
+	off, written := uint64(0), uint64(0)
+	for off < in.size {
+		if err := u.ctx.Err(); err != nil {
+			return err
+		}
+		if sparse(off / bs) {
+			off = min(off+bs, in.size)
+			continue
+		}
+		end := min(off+uint64(len(buf)), in.size)
+		for i := off/bs + 1; i*bs < end; i++ {
+			if sparse(i) {
+				end = i * bs
+				break
+			}
+		}
+		if err := u.charge(int64((end - off + allocUnit - 1) / allocUnit * allocUnit)); err != nil {
+			return err
+		}
+		n, err := u.img.readFile(in, buf[:end-off], off)
+		if err == nil && uint64(n) != end-off {
 			err = fmt.Errorf("%w: short file", ErrFormat)
 		}
 		if err != nil {
 			return err
 		}
-		for p := buf[:n]; len(p) > 0; {
-			k, err := unix.Write(fd, p)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			p = p[k:]
+		if err := pwriteAll(fd, buf[:n], int64(off)); err != nil {
+			return err
 		}
-		off += uint64(n)
+		off, written = end, end
+	}
+	if written < in.size { // it ends in a hole
+		return unix.Ftruncate(fd, int64(in.size))
 	}
 	return nil
 }
 
-func setTime(path string, mtime uint32) error {
+func pwriteAll(fd int, p []byte, off int64) error {
+	for len(p) > 0 {
+		k, err := unix.Pwrite(fd, p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		p, off = p[k:], off+int64(k)
+	}
+	return nil
+}
+
+func (u *unpacker) setTime(p string, mtime uint32) error {
 	ts := []unix.Timespec{{Sec: int64(mtime)}, {Sec: int64(mtime)}}
-	return unix.UtimesNanoAt(unix.AT_FDCWD, path, ts, unix.AT_SYMLINK_NOFOLLOW)
+	return unix.UtimesNanoAt(u.root, p, ts, unix.AT_SYMLINK_NOFOLLOW)
 }

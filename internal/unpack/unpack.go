@@ -10,13 +10,18 @@
 // The cache is one directory per user, $PCOCC_UNPACK_DIR or
 // /var/tmp/pcocc-<uid>/unpacked, mode 0700, which must belong to the user
 // (a directory someone else prepared is refused: its content would become
-// the user's containers). An entry is named after the squashfs file's path,
+// the user's containers), as must every directory above it that others
+// could write to (see walk); it is used through the descriptor of that
+// check, and a run bind-mounts its entry only if it is still the directory
+// that was checked (Entry.ID). An entry is named after the squashfs file's path,
 // size, modification time and inode, so a re-imported image gets a new one;
 // it is unpacked under a temporary name and renamed into place, under an
 // exclusive lock (concurrent runs of a job wait for one unpacker); runs hold
 // a shared lock on it while their container lives. Entries of images that
 // were replaced or deleted are removed by the next unpack, when no run holds
-// them; a killed unpacker's temporary directory goes then too.
+// them; a killed unpacker's temporary directory goes then too. An unpack
+// writes at most Budget bytes (holes stay holes); an image that needs more,
+// or is corrupt, is remembered as such (KEY.failed) until it changes.
 package unpack
 
 import (
@@ -30,7 +35,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,8 +62,8 @@ func Small(path string, maxMiB int64) bool {
 }
 
 // Room tells whether the cache's file system has room to unpack the
-// squashfs file at path: four times its size (images compress about
-// threefold) and 256 MiB more. It creates nothing.
+// squashfs file at path: Budget, four times its size (images compress
+// about threefold) and 256 MiB more. It creates nothing.
 func Room(path string) bool {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -74,8 +78,12 @@ func Room(path string) bool {
 			return false
 		}
 	}
-	return int64(fs.Bavail)*fs.Bsize >= 4*st.Size()+256<<20
+	return int64(fs.Bavail)*fs.Bsize >= Budget(st.Size())
 }
+
+// Budget is the most an unpack of a squashfs file of size bytes may write,
+// and the room Room wants for it.
+func Budget(size int64) int64 { return 4*size + 256<<20 }
 
 // MaxMiB is the largest squashfs, in MiB, that the automatic mode unpacks:
 // MaxEnv, else DefaultMaxMiB.
@@ -95,72 +103,44 @@ func cacheDirName() string {
 	if dir := os.Getenv(DirEnv); dir != "" {
 		return dir
 	}
-	return filepath.Join("/var/tmp", "pcocc-"+strconv.Itoa(os.Getuid()), "unpacked")
+	return filepath.Join(defaultBase, "pcocc-"+strconv.Itoa(os.Getuid()), "unpacked")
 }
 
-const tmpPrefix = ".tmp-"
+// defaultBase holds the default cache (a variable for the tests).
+var defaultBase = "/var/tmp"
+
+const (
+	tmpPrefix    = ".tmp-"
+	lockSuffix   = ".lock"
+	failedSuffix = ".failed" // KEY.failed: the image cannot be unpacked (remembered)
+	sourceFile   = "source"  // in an entry: the path of its squashfs file
+	rootfsSubdir = "rootfs"
+)
 
 // CacheDir returns the user's cache directory, created when missing, after
-// checking that it is theirs and private.
+// checking it and the directories above it (see walk).
 func CacheDir() (string, error) {
-	dir := cacheDirName()
-	check := []string{dir}
-	if os.Getenv(DirEnv) == "" {
-		// The parent is checked too: whoever owns it could swap the cache.
-		check = []string{filepath.Dir(dir), dir}
+	c, err := openCache(true)
+	if err != nil {
+		return "", err
 	}
-	if !filepath.IsAbs(dir) {
-		return "", fmt.Errorf("%s=%q: not an absolute path", DirEnv, dir)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("unpacked image cache: %w", err)
-	}
-	for _, d := range check {
-		if err := checkOwned(d); err != nil {
-			return "", err
-		}
-	}
-	return dir, nil
+	c.close()
+	return c.path, nil
 }
 
 // Inspect is CacheDir without creating anything (for pcocc check): the
 // directory, whether it exists, and what is wrong with what exists of it.
 func Inspect() (dir string, exists bool, err error) {
 	dir = cacheDirName()
-	if !filepath.IsAbs(dir) {
-		return dir, false, fmt.Errorf("%s=%q: not an absolute path", DirEnv, dir)
+	c, err := openCache(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return dir, false, nil
 	}
-	check := []string{dir}
-	if os.Getenv(DirEnv) == "" {
-		check = []string{filepath.Dir(dir), dir}
+	if err != nil {
+		return dir, false, err
 	}
-	for _, d := range check {
-		if _, err := os.Lstat(d); errors.Is(err, fs.ErrNotExist) {
-			return dir, false, nil
-		}
-		if err := checkOwned(d); err != nil {
-			return dir, false, err
-		}
-	}
+	c.close()
 	return dir, true, nil
-}
-
-// checkOwned refuses a directory that is not the user's, or that others can
-// write to.
-func checkOwned(dir string) error {
-	var st unix.Stat_t
-	if err := unix.Lstat(dir, &st); err != nil {
-		return err
-	}
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-		return fmt.Errorf("unpacked image cache %s: not a directory", dir)
-	case int(st.Uid) != os.Getuid():
-		return fmt.Errorf("unpacked image cache %s: belongs to uid %d, not to you", dir, st.Uid)
-	case st.Mode&0o022 != 0:
-		return fmt.Errorf("unpacked image cache %s: writable by others (mode %o)", dir, st.Mode&0o777)
-	}
-	return nil
 }
 
 // Key names the cache entry of the squashfs file at path.
@@ -182,55 +162,69 @@ func Key(path string) (string, error) {
 // keeps other runs from pruning it while the container lives. Close
 // releases the lock (the process's end does too).
 type Entry struct {
-	Dir  string // the image's tree
-	lock *os.File
+	Dir      string // the image's tree: a path, for messages and for ID's check
+	dev, ino uint64
+	tree     int // the tree, open: its inode cannot be reused while held
+	lock     *os.File
 }
+
+// ID identifies the tree that was checked: whoever opens Dir by path (the
+// container's init) must find this device and inode there, else someone
+// swapped a directory on the way meanwhile.
+func (e *Entry) ID() (dev, ino uint64) { return e.dev, e.ino }
 
 // Close releases the entry.
 func (e *Entry) Close() error {
 	if e == nil || e.lock == nil {
 		return nil
 	}
+	unix.Close(e.tree)
 	return e.lock.Close()
 }
 
 // Held returns the tree of the squashfs file at path, held (see Entry), when
 // it is unpacked and no unpack of it is under way; nil otherwise (Ensure
-// then does the rest). It never waits: the common case of pcocc run, with no
-// signal handling to set up.
+// then does the rest). It never waits and creates nothing: the common case
+// of pcocc run, with no signal handling to set up.
 func Held(path string) (*Entry, error) {
-	e, _, _, err := openEntry(path)
+	c, err := openCache(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	if flock(e.lock, unix.LOCK_SH|unix.LOCK_NB) != nil {
-		e.Close()
-		return nil, nil
-	}
-	if _, err := os.Lstat(e.Dir); err != nil {
-		e.Close()
-		return nil, nil
-	}
-	return e, nil
-}
-
-// openEntry opens the lock of the cache entry of the squashfs file at path
-// (creating the cache and the lock file when missing), unlocked. It returns
-// the cache and the entry's directory too.
-func openEntry(path string) (e *Entry, cache, final string, err error) {
-	if cache, err = CacheDir(); err != nil {
-		return nil, "", "", err
-	}
+	defer c.close()
 	key, err := Key(path)
 	if err != nil {
-		return nil, "", "", err
+		return nil, err
 	}
-	final = filepath.Join(cache, key)
-	lock, err := os.OpenFile(final+lockSuffix, os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := lockEntry(nil, c, key, unix.LOCK_SH, false)
 	if err != nil {
-		return nil, "", "", err
+		return nil, nil // missing, or being unpacked
 	}
-	return &Entry{Dir: filepath.Join(final, rootfsSubdir), lock: lock}, cache, final, nil
+	return heldEntry(c, key, lock)
+}
+
+// heldEntry returns the entry key of c, held with lock, or nil (and lock
+// released) when it is not unpacked.
+func heldEntry(c *cache, key string, lock *os.File) (*Entry, error) {
+	rel := key + "/" + rootfsSubdir
+	fd, err := openBeneath(c.fd, rel, unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		lock.Close()
+		if err == unix.ENOENT {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: %w", filepath.Join(c.path, rel), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		lock.Close()
+		return nil, err
+	}
+	return &Entry{Dir: filepath.Join(c.path, rel), dev: st.Dev, ino: st.Ino, tree: fd, lock: lock}, nil
 }
 
 // Ensure returns the tree of the squashfs file at path, unpacking it into
@@ -239,108 +233,325 @@ func openEntry(path string) (e *Entry, cache, final string, err error) {
 // unpacks, it also prunes the entries that nothing uses any more: older
 // versions of the same image file, and images that were deleted.
 //
-// Cancelling ctx (Ctrl-C) stops an unpack, or the wait for another run's,
-// within a few milliseconds; what was unpacked is removed.
+// An image that cannot be unpacked (sqfuse.ErrFormat, sqfuse.ErrLimit) is
+// remembered: later runs get the same error at once, until the image file
+// changes. Cancelling ctx (Ctrl-C) stops an unpack, or the wait for another
+// run's, within a few milliseconds; nothing is published then.
 func Ensure(ctx context.Context, path string) (*Entry, error) {
-	e, cache, final, err := openEntry(path)
+	c, err := openCache(true)
+	if err != nil {
+		return nil, withHint(err)
+	}
+	defer c.close()
+	key, err := Key(path)
 	if err != nil {
 		return nil, err
 	}
-	lock := e.lock
-	if err := flockCtx(ctx, lock, unix.LOCK_SH); err != nil {
-		lock.Close()
-		return nil, err
+	for {
+		e, again, err := ensure(ctx, c, key, path)
+		if !again {
+			return e, err
+		}
 	}
-	if _, err := os.Lstat(e.Dir); err == nil {
-		return e, nil
+}
+
+// ensure is one try of Ensure; again: the lock file was removed while this
+// waited for it (a failed unpack, a prune), try again.
+func ensure(ctx context.Context, c *cache, key, path string) (e *Entry, again bool, err error) {
+	if err := failed(c, key); err != nil {
+		return nil, false, err
+	}
+	lock, err := lockEntry(ctx, c, key, unix.LOCK_SH, true)
+	if err != nil {
+		return nil, false, err
+	}
+	if e, err := heldEntry(c, key, lock); e != nil || err != nil {
+		return e, false, err
 	}
 	// Not there: unpack it under the exclusive lock, then keep a shared one.
-	if err := flockCtx(ctx, lock, unix.LOCK_EX); err != nil {
-		lock.Close()
-		return nil, err
+	// (opened_ released the lock: take it again, exclusive.)
+	lock, err = lockEntry(ctx, c, key, unix.LOCK_EX, true)
+	if err != nil {
+		return nil, false, err
 	}
-	if err := unpackEntry(ctx, cache, path, final); err != nil {
+	if err := unpackEntry(ctx, c, path, key); err != nil {
+		// No lock file left behind: whoever waits on it sees it gone.
+		_ = unix.Unlinkat(c.fd, key+lockSuffix, 0)
 		lock.Close()
-		return nil, err
+		return nil, false, err
 	}
 	if err := flock(lock, unix.LOCK_SH); err != nil {
 		lock.Close()
-		return nil, err
+		return nil, false, err
 	}
-	prune(cache, filepath.Base(final))
-	return e, nil
+	prune(c, key)
+	e, err = heldEntry(c, key, lock)
+	return e, e == nil && err == nil, err
 }
 
-const (
-	lockSuffix   = ".lock"
-	sourceFile   = "source" // in an entry: the path of its squashfs file
-	rootfsSubdir = "rootfs"
-)
+// lockEntry opens the lock file of entry key (creating it if create is
+// set) and locks it (how: LOCK_SH or LOCK_EX), waiting until ctx is done,
+// or not at all with a nil ctx. Whoever holds it exclusively may remove it
+// (a failed unpack, a prune): a lock taken on a removed file is worth
+// nothing, so the file is opened again.
+func lockEntry(ctx context.Context, c *cache, key string, how int, create bool) (*os.File, error) {
+	flags := unix.O_RDWR
+	if create {
+		flags |= unix.O_CREAT
+	}
+	for {
+		fd, err := openBeneath(c.fd, key+lockSuffix, flags)
+		if err != nil {
+			return nil, err
+		}
+		f := os.NewFile(uintptr(fd), key+lockSuffix)
+		if ctx == nil {
+			err = flock(f, how|unix.LOCK_NB)
+		} else {
+			err = flockCtx(ctx, f, how)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		var held, now unix.Stat_t
+		if unix.Fstat(fd, &held) == nil && unix.Fstatat(c.fd, key+lockSuffix, &now, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+			held.Dev == now.Dev && held.Ino == now.Ino {
+			return f, nil
+		}
+		f.Close()
+	}
+}
 
-// unpackEntry unpacks path into final (the caller holds its exclusive
-// lock), unless another run did it meanwhile.
-func unpackEntry(ctx context.Context, cache, path, final string) error {
-	if _, err := os.Lstat(filepath.Join(final, rootfsSubdir)); err == nil {
+// openBeneath opens rel in dirfd without leaving it nor following any
+// link; O_CREAT makes a file of mode 0600. It retries EAGAIN, which
+// openat2 returns when a lookup races a rename or a mount anywhere.
+func openBeneath(dirfd int, rel string, flags int) (int, error) {
+	how := &unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	if flags&unix.O_CREAT != 0 {
+		how.Mode = 0o600
+	}
+	for try := 0; ; try++ {
+		fd, err := unix.Openat2(dirfd, rel, how)
+		if err != unix.EAGAIN || try == 100 {
+			return fd, err
+		}
+	}
+}
+
+// unpackEntry unpacks path into entry key (the caller holds its exclusive
+// lock), unless another run did it meanwhile; an image that cannot be
+// unpacked is remembered (failed).
+func unpackEntry(ctx context.Context, c *cache, path, key string) error {
+	var st unix.Stat_t
+	if unix.Fstatat(c.fd, key+"/"+rootfsSubdir, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
 		return nil
 	}
-	removeStale(cache)
-	RemoveTree(final) // an entry without its tree: someone's leftovers
-	tmp, err := os.MkdirTemp(cache, tmpPrefix+strconv.Itoa(os.Getpid())+"-")
-	if err != nil {
+	if err := failed(c, key); err != nil {
 		return err
 	}
+	removeStale(c)
+	removeAt(c.fd, key) // an entry without its tree: someone's leftovers
+	tmp := fmt.Sprintf("%s%d-%x", tmpPrefix, os.Getpid(), time.Now().UnixNano())
+	if err := unix.Mkdirat(c.fd, tmp, 0o700); err != nil {
+		return err
+	}
+	defer removeAt(c.fd, tmp) // gone already after a successful rename
 	abs, err := filepath.Abs(path)
 	if err == nil {
-		err = os.WriteFile(filepath.Join(tmp, sourceFile), []byte(abs), 0o600)
+		err = writeAt(c.fd, tmp+"/"+sourceFile, abs)
 	}
 	if err == nil {
-		err = unpackInto(ctx, path, filepath.Join(tmp, rootfsSubdir))
+		err = unpackInto(ctx, c, path, tmp+"/"+rootfsSubdir)
+	}
+	if errors.Is(err, sqfuse.ErrFormat) || errors.Is(err, sqfuse.ErrLimit) {
+		remember(c, tmp, key, abs, err)
+		return err
 	}
 	if err == nil {
-		err = os.Rename(tmp, final)
-		if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+		err = ctx.Err() // cancelled at the last moment: publish nothing
+	}
+	if err == nil {
+		err = unix.Renameat(c.fd, tmp, c.fd, key)
+		if err == unix.EEXIST || err == unix.ENOTEMPTY {
 			err = nil // published by another run meanwhile: use it
 		}
 	}
-	RemoveTree(tmp) // gone already after a successful rename
 	return err
 }
 
-// prune removes the entries that no run holds and whose image is gone or
-// was replaced (its file now has another key), except keep.
-func prune(cache, keep string) {
-	ents, err := os.ReadDir(cache)
+// writeAt writes a new file of c's with s in it.
+func writeAt(dirfd int, rel, s string) error {
+	fd, err := openBeneath(dirfd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL)
 	if err != nil {
-		return
+		return err
 	}
-	for _, d := range ents {
-		key := d.Name()
-		if key == keep || !d.IsDir() || strings.HasPrefix(key, tmpPrefix) {
-			continue
+	f := os.NewFile(uintptr(fd), rel)
+	_, err = f.WriteString(s)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func unpackInto(ctx context.Context, c *cache, path, rel string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	img, err := sqfuse.Open(f, 0)
+	if err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(c.fd, rel, 0o700); err != nil {
+		return err
+	}
+	fd, err := openBeneath(c.fd, rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := img.Unpack(ctx, fd, Budget(st.Size())); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		src, err := os.ReadFile(filepath.Join(cache, key, sourceFile))
-		if err != nil {
-			continue
-		}
-		if now, err := Key(string(src)); err == nil && now == key {
-			continue // its image is still there, unchanged
-		}
-		removeUnused(filepath.Join(cache, key))
+		return fmt.Errorf("unpacking into %s: %w", filepath.Join(c.path, rel), err)
+	}
+	return nil
+}
+
+// remember records that the image of entry key (file abs) cannot be
+// unpacked, with why, in KEY.failed: its source, then the error. Written in
+// tmp, then renamed: a reader sees all of it or nothing.
+func remember(c *cache, tmp, key, abs string, why error) {
+	if writeAt(c.fd, tmp+"/"+failedSuffix, abs+"\n"+kindOf(why)+"\n"+why.Error()) == nil {
+		_ = unix.Renameat(c.fd, tmp+"/"+failedSuffix, c.fd, key+failedSuffix)
 	}
 }
 
-// removeUnused removes an entry unless a run holds it.
-func removeUnused(entry string) {
-	lock, err := os.OpenFile(entry+lockSuffix, os.O_RDWR, 0)
+func kindOf(err error) string {
+	if errors.Is(err, sqfuse.ErrLimit) {
+		return "limit"
+	}
+	return "format"
+}
+
+// remembered is the error of an earlier run that could not unpack an image.
+type remembered struct {
+	kind error // sqfuse.ErrFormat or sqfuse.ErrLimit
+	msg  string
+}
+
+func (r *remembered) Error() string {
+	return r.msg + " (found by an earlier run: not tried again until the image file changes)"
+}
+func (r *remembered) Unwrap() error { return r.kind }
+
+// failed returns the remembered error of entry key, if any.
+func failed(c *cache, key string) error {
+	_, kind, msg, ok := readFailed(c, key)
+	if !ok {
+		return nil
+	}
+	r := &remembered{kind: sqfuse.ErrFormat, msg: msg}
+	if kind == "limit" {
+		r.kind = sqfuse.ErrLimit
+	}
+	return r
+}
+
+// readFailed reads KEY.failed: source, kind and message.
+func readFailed(c *cache, key string) (src, kind, msg string, ok bool) {
+	fd, err := openBeneath(c.fd, key+failedSuffix, unix.O_RDONLY)
 	if err != nil {
-		return
+		return "", "", "", false
+	}
+	f := os.NewFile(uintptr(fd), key+failedSuffix)
+	defer f.Close()
+	b := make([]byte, 64<<10)
+	n, _ := f.Read(b)
+	parts := strings.SplitN(string(b[:n]), "\n", 3)
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}
+
+// prune removes what no run holds of images that are gone or were replaced
+// (their file now has another key): entries, remembered failures, lock
+// files left alone; except key's.
+func prune(c *cache, keep string) {
+	for _, name := range names(c) {
+		key, kind := name, ""
+		for _, suffix := range []string{lockSuffix, failedSuffix} {
+			if k, ok := strings.CutSuffix(name, suffix); ok {
+				key, kind = k, suffix
+			}
+		}
+		if key == keep || strings.HasPrefix(name, tmpPrefix) {
+			continue
+		}
+		var src string
+		switch kind {
+		case "":
+			b := make([]byte, 8192)
+			fd, err := openBeneath(c.fd, key+"/"+sourceFile, unix.O_RDONLY)
+			if err != nil {
+				continue
+			}
+			n, _ := unix.Read(fd, b)
+			unix.Close(fd)
+			src = string(b[:max(n, 0)])
+		case failedSuffix:
+			src, _, _, _ = readFailed(c, key)
+		case lockSuffix:
+			var st unix.Stat_t
+			if unix.Fstatat(c.fd, key, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+				continue // the entry's: pruned with it
+			}
+			removeUnused(c, key) // a lock alone (a killed unpack's)
+			continue
+		}
+		if now, err := Key(src); err == nil && now == key {
+			continue // its image is still there, unchanged
+		}
+		if kind == failedSuffix {
+			_ = unix.Unlinkat(c.fd, name, 0)
+			continue
+		}
+		removeUnused(c, key)
+	}
+}
+
+// names lists the cache.
+func names(c *cache) []string {
+	fd, err := unix.Openat(c.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), c.path)
+	defer f.Close()
+	n, _ := f.Readdirnames(-1)
+	return n
+}
+
+// removeUnused removes an entry and its lock file unless a run holds it.
+func removeUnused(c *cache, key string) {
+	lock, err := lockEntry(nil, c, key, unix.LOCK_EX, false)
+	if err != nil {
+		return // in use, or gone
 	}
 	defer lock.Close()
-	if flock(lock, unix.LOCK_EX|unix.LOCK_NB) != nil {
-		return // in use
-	}
-	RemoveTree(entry)
-	_ = os.Remove(entry + lockSuffix)
+	removeAt(c.fd, key)
+	_ = unix.Unlinkat(c.fd, key+lockSuffix, 0)
 }
 
 // flockCtx takes a lock, giving up when ctx is cancelled (flock(2) itself
@@ -368,40 +579,17 @@ func flock(f *os.File, how int) error {
 	}
 }
 
-func unpackInto(ctx context.Context, path, dir string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	img, err := sqfuse.Open(f, 0)
-	if err != nil {
-		return err
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return err
-	}
-	if err := img.Unpack(ctx, dir); err != nil {
-		return fmt.Errorf("unpacking into %s: %w", dir, err)
-	}
-	return nil
-}
-
 // removeStale removes the temporary directories of runs that died.
-func removeStale(cache string) {
-	ents, err := os.ReadDir(cache)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), tmpPrefix)
+func removeStale(c *cache) {
+	for _, name := range names(c) {
+		rest, ok := strings.CutPrefix(name, tmpPrefix)
 		if !ok {
 			continue
 		}
 		pidStr, _, _ := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidStr)
 		if err == nil && pid > 0 && unix.Kill(pid, 0) == unix.ESRCH {
-			RemoveTree(filepath.Join(cache, e.Name()))
+			removeAt(c.fd, name)
 		}
 	}
 }
@@ -409,11 +597,31 @@ func removeStale(cache string) {
 // RemoveTree removes dir and everything in it, read-only directories
 // included (an image's 0555 directories are kept as such when unpacked).
 func RemoveTree(dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	_ = os.RemoveAll(dir)
+	fd, err := unix.Open(filepath.Dir(dir), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	removeAt(fd, filepath.Base(dir))
+}
+
+// removeAt removes name in dirfd and everything in it, never following a
+// link; a best effort.
+func removeAt(dirfd int, name string) {
+	err := unix.Unlinkat(dirfd, name, 0)
+	if err != unix.EISDIR {
+		return // removed, missing, or not ours to remove
+	}
+	_ = unix.Fchmodat(dirfd, name, 0o700, 0) // a directory (unlink said so)
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), name)
+	children, _ := f.Readdirnames(-1)
+	for _, child := range children {
+		removeAt(fd, child)
+	}
+	f.Close()
+	_ = unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
 }
