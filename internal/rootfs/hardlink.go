@@ -153,6 +153,11 @@ func (f *flattener) scanDeferred(k int, active []deferredLink) ([]deferredLink, 
 		}
 		delete(byTarget, p)
 	}
+	// The copies written above come from this second read: it must be
+	// verified as the first was.
+	if err := f.endLayer(rc, "reading layer "+name+" again"); err != nil {
+		return nil, err
+	}
 	return f.stillPending(k, byTarget, whiteouts)
 }
 
