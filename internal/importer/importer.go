@@ -75,6 +75,9 @@ func Import(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*
 	if img.Squashfs != nil {
 		return importSquashfs(ctx, img, sink, opt)
 	}
+	if err := img.Config.Check(); err != nil {
+		return nil, err
+	}
 	if err := storeConfig(img, sink); err != nil {
 		return nil, err
 	}
