@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 )
 
@@ -72,6 +73,35 @@ func gzLevel(b []byte, level int) []byte {
 	w.Write(b)
 	w.Close()
 	return buf.Bytes()
+}
+
+// The same holds for an import, whose source could change between its
+// two reads: the import fails and nothing of the layer is kept.
+func TestImportSecondReadDiffers(t *testing.T) {
+	imagesrctest.Need(t, "tar2sqfs")
+	l1 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "GOOD"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
+	evil := layer(t, entry{typ: tar.TypeReg, name: "a", body: "EVIL"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
+	l2 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "new"})
+	r, _ := imagesrc.ParseRef(makeOCI(t, [][]byte{gz(l1), gz(l2)}, ids(l1, l2)))
+	img, err := imagesrc.Open(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	reads, first := 0, img.Layers[0].Open
+	img.Layers[0].Open = func() (io.ReadCloser, error) {
+		if reads++; reads == 2 {
+			return io.NopCloser(bytes.NewReader(gz(evil))), nil
+		}
+		return first()
+	}
+	sink := newDirSink(t)
+	_, err = Import(context.Background(), img, sink, Options{})
+	want := "layer 1/2 (" + img.Layers[0].Digest[:19] + ")"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("error %v, want one naming %s and the mismatch", err, want)
+	}
+	noFile(t, sink.sqfs)
 }
 
 // catSquashfs returns the content of a file of a squashfs image.
