@@ -129,46 +129,21 @@ func run(ctx context.Context, bin string, args []string, produce func(context.Co
 	pr.Close()
 	pctx, stopProducer := context.WithCancel(ctx)
 	defer stopProducer()
-	closeInput := sync.OnceFunc(func() { pw.Close() }) // its writes fail from then on
-	var n atomic.Int64                                 // bytes given to tar2sqfs
-	fed := make(chan error, 1)
+	b := &feed{cmd: cmd, stopProducer: stopProducer, fed: make(chan error, 1), exited: make(chan error, 1)}
+	b.closeInput = sync.OnceFunc(func() { pw.Close() }) // its writes fail from then on
+	var n atomic.Int64                                  // bytes given to tar2sqfs
 	go func() {
 		bw := bufio.NewWriterSize(counter{pw, &n}, 256<<10)
 		err := produce(pctx, bw)
 		if err == nil {
 			err = bw.Flush()
 		}
-		closeInput()
-		fed <- err
+		b.closeInput()
+		b.fed <- err
 	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { b.exited <- cmd.Wait() }()
 
-	var feedErr, exitErr error
-	feeding, building, cancelled := true, true, false
-	done := ctx.Done()
-	for feeding || building {
-		select {
-		case feedErr = <-fed:
-			feeding = false
-			if building && failed(feedErr) {
-				_ = cmd.Process.Kill() // do not build from a stream cut short
-			}
-		case exitErr = <-exited:
-			building = false
-			if exitErr != nil {
-				stopProducer()
-			}
-			closeInput()
-		case <-done:
-			done, cancelled = nil, true
-			stopProducer()
-			closeInput()
-			if building {
-				_ = cmd.Process.Kill()
-			}
-		}
-	}
+	cancelled, feedErr, exitErr := b.wait(ctx)
 	switch {
 	case cancelled:
 		return ctx.Err()
@@ -178,6 +153,44 @@ func run(ctx context.Context, bin string, args []string, produce func(context.Co
 	// tar2sqfs stops at the end-of-archive marker: exiting with success
 	// before the producer wrote its last bytes (padding) is fine.
 	return exitError(out, exitErr, stderr, n.Load())
+}
+
+// feed is tar2sqfs and the producer writing into its standard input.
+type feed struct {
+	cmd          *exec.Cmd
+	fed, exited  chan error // the producer's error, tar2sqfs's exit
+	stopProducer func()     // cancels the producer's context
+	closeInput   func()     // makes the producer's writes fail
+}
+
+// wait returns once both sides have ended, stopping the other side when
+// one fails or ctx is cancelled.
+func (b *feed) wait(ctx context.Context) (cancelled bool, feedErr, exitErr error) {
+	feeding, building := true, true
+	done := ctx.Done()
+	for feeding || building {
+		select {
+		case feedErr = <-b.fed:
+			feeding = false
+			if building && failed(feedErr) {
+				_ = b.cmd.Process.Kill() // do not build from a stream cut short
+			}
+		case exitErr = <-b.exited:
+			building = false
+			if exitErr != nil {
+				b.stopProducer()
+			}
+			b.closeInput()
+		case <-done:
+			done, cancelled = nil, true
+			b.stopProducer()
+			b.closeInput()
+			if building {
+				_ = b.cmd.Process.Kill()
+			}
+		}
+	}
+	return cancelled, feedErr, exitErr
 }
 
 // setPipeSize enlarges the pipe without Fd, which would make its writes
