@@ -27,7 +27,8 @@ func run() int {
 	if err != nil {
 		var ee *cli.ExitError
 		if !asExit(err, &ee) || ee.Err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), err)
+			// Errors may quote what an image holds (entry names, labels).
+			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), cli.Printable(err.Error()))
 		}
 	}
 	return cli.CodeOf(err)

@@ -129,7 +129,13 @@ func toListed(img *repo.Image) listedImage {
 func printImageTable(w io.Writer, rows []listedImage) {
 	const format = "%-30s %-11s %10s  %-19s %s\n"
 	line := strings.Repeat("=", 78)
-	row := func(a ...any) { fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf(format, a...), " \n")) }
+	row := func(a ...string) {
+		v := make([]any, len(a))
+		for i, s := range a {
+			v[i] = Printable(s) // names and types come from the repository
+		}
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf(format, v...), " \n"))
+	}
 	row("Name", "Type", "Size", "Modified", "")
 	fmt.Fprintln(w, line)
 	missing := 0
@@ -169,7 +175,10 @@ func humanSize(n int64) string {
 }
 
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", jsonPrintable(b))
+	return err
 }

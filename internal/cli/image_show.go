@@ -37,7 +37,7 @@ func newImageShowCmd(g *Globals) *cobra.Command {
 
 func showImage(w io.Writer, img *repo.Image) error {
 	m := img.Meta
-	kv := func(k string, v any) { fmt.Fprintf(w, "%-12s %v\n", k+":", v) }
+	kv := func(k string, v any) { fmt.Fprintf(w, "%-12s %s\n", k+":", Printable(fmt.Sprint(v))) }
 	kv("Name", img.QualifiedName())
 	kv("Repository", fmt.Sprintf("%s (%s)", img.Repo.Name, img.Repo.Path))
 	kv("Type", m.Type)
@@ -57,12 +57,12 @@ func showImage(w io.Writer, img *repo.Image) error {
 	kv("User", c.User)
 	fmt.Fprintln(w, "Env:")
 	for _, e := range c.Env {
-		fmt.Fprintf(w, "  %s\n", e)
+		fmt.Fprintf(w, "  %s\n", Printable(e))
 	}
 	if len(c.Labels) > 0 {
 		fmt.Fprintln(w, "Labels:")
 		for _, k := range sortedKeys(c.Labels) {
-			fmt.Fprintf(w, "  %s=%s\n", k, c.Labels[k])
+			fmt.Fprintf(w, "  %s=%s\n", Printable(k), Printable(c.Labels[k]))
 		}
 	}
 	return nil

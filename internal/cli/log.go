@@ -35,9 +35,10 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	case r.Level < slog.LevelInfo:
 		b.WriteString("debug: ")
 	}
-	b.WriteString(r.Message)
+	// Messages quote what images hold (warnings about their scripts).
+	b.WriteString(Printable(r.Message))
 	add := func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		fmt.Fprintf(&b, " %s=%s", a.Key, Printable(a.Value.String()))
 		return true
 	}
 	for _, a := range h.attrs {

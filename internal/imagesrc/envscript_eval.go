@@ -4,6 +4,18 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
+)
+
+// Bounds of the evaluation: a few lines of shell can double a value at
+// each line (A=$A$A), and the result is stored with the image and read by
+// every later `image list`. A value is capped at what execve accepts, the
+// variables at imagemeta.MaxEnv, what expansions produce in all at
+// maxExpansion (then evaluation stops), and the warnings at maxWarnings.
+const (
+	maxExpansion = 16 << 20
+	maxWarnings  = 100
 )
 
 // defaultPath is the PATH Apptainer gives a container whose scripts do not
@@ -20,6 +32,9 @@ type envState struct {
 	changed  map[string]bool
 	warnings []string
 	file     string
+	size     int  // bytes of the variables, as an environment holds them
+	spent    int  // bytes produced by expansions
+	stopped  bool // maxExpansion reached: nothing more is evaluated
 }
 
 func newEnvState() *envState {
@@ -28,6 +43,7 @@ func newEnvState() *envState {
 		exported: map[string]bool{"PATH": true},
 		order:    []string{"PATH"},
 		changed:  map[string]bool{},
+		size:     len("PATH=") + len(defaultPath) + 1,
 	}
 }
 
@@ -45,13 +61,45 @@ func (s *envState) Env() []string {
 }
 
 func (s *envState) warn(line int, format string, a ...any) {
-	s.warnings = append(s.warnings, fmt.Sprintf("%s:%d: %s", s.file, line, fmt.Sprintf(format, a...)))
+	switch {
+	case len(s.warnings) < maxWarnings:
+		s.warnings = append(s.warnings, fmt.Sprintf("%s:%d: %s", s.file, line, fmt.Sprintf(format, a...)))
+	case len(s.warnings) == maxWarnings:
+		s.warnings = append(s.warnings, fmt.Sprintf("%s:%d: more warnings, not shown", s.file, line))
+	}
+}
+
+// entrySize is what NAME=value takes in an environment.
+func entrySize(name, value string) int { return len(name) + 1 + len(value) + 1 }
+
+// assignChecked sets name to an expanded value (ok: it was expanded
+// whole), unless it is over a bound: then the variable keeps its value,
+// with a warning.
+func (s *envState) assignChecked(line int, name, value string, ok bool) {
+	old, had := s.vars[name]
+	grow := entrySize(name, value)
+	if had {
+		grow -= entrySize(name, old)
+	}
+	switch {
+	case s.stopped:
+	case !ok || entrySize(name, value)-1 > imagemeta.MaxArg:
+		s.warn(line, "skipping the assignment of %s: its value is longer than the %d bytes a program's environment entry may hold",
+			name, imagemeta.MaxArg)
+	case s.size+grow > imagemeta.MaxEnv:
+		s.warn(line, "skipping the assignment of %s: the variables would take more than %d bytes", name, imagemeta.MaxEnv)
+	default:
+		s.set(name, value)
+	}
 }
 
 func (s *envState) set(name, value string) {
-	if _, ok := s.vars[name]; !ok && !slices.Contains(s.order, name) {
+	if old, ok := s.vars[name]; ok {
+		s.size -= entrySize(name, old)
+	} else if !slices.Contains(s.order, name) {
 		s.order = append(s.order, name)
 	}
+	s.size += entrySize(name, value)
 	s.vars[name] = value
 	s.changed[name] = true
 }
@@ -64,7 +112,7 @@ var blockClosers = map[string]string{"if": "fi", "for": "done", "while": "done",
 func (s *envState) evalScript(file, src string) {
 	s.file = file
 	cmds := lexScript(src)
-	for i := 0; i < len(cmds); i++ {
+	for i := 0; i < len(cmds) && !s.stopped; i++ {
 		c := cmds[i]
 		if kw := blockOpener(c); kw != "" {
 			end := skipBlock(cmds, i)
@@ -185,7 +233,8 @@ func validName(n string) bool {
 func (s *envState) assign(line int, w word, export bool) {
 	name, rest, _ := strings.Cut(w.parts[0].lit, "=")
 	parts := append([]wordPart{{lit: rest}}, w.parts[1:]...)
-	s.set(name, s.expand(line, parts))
+	v, ok := s.expand(line, parts)
+	s.assignChecked(line, name, v, ok)
 	if export {
 		s.exported[name] = true
 	}
@@ -199,7 +248,7 @@ func (s *envState) export(line int, args []word) {
 		case a.plain && validName(a.bare):
 			s.exported[a.bare] = true
 		default:
-			s.warn(line, "skipping export of %q: not a variable name", s.expand(line, a.parts))
+			s.warn(line, "skipping export of %q: not a variable name", short(s.expandWarn(line, a.parts)))
 		}
 	}
 }
@@ -210,8 +259,11 @@ func (s *envState) unset(line int, args []word) {
 			continue
 		}
 		if !a.plain || !validName(a.bare) {
-			s.warn(line, "skipping unset of %q: not a variable name", s.expand(line, a.parts))
+			s.warn(line, "skipping unset of %q: not a variable name", short(s.expandWarn(line, a.parts)))
 			continue
+		}
+		if old, ok := s.vars[a.bare]; ok {
+			s.size -= entrySize(a.bare, old)
 		}
 		delete(s.vars, a.bare)
 		s.changed[a.bare] = true
@@ -219,20 +271,52 @@ func (s *envState) unset(line int, args []word) {
 }
 
 // expand gives the value of word parts: no field splitting nor pathname
-// expansion, as in an assignment.
-func (s *envState) expand(line int, parts []wordPart) string {
+// expansion, as in an assignment. A value longer than imagemeta.MaxArg is
+// cut there, and so is one that the evaluation stopped in: ok is false.
+func (s *envState) expand(line int, parts []wordPart) (string, bool) {
 	var b strings.Builder
 	for _, p := range parts {
-		if p.param == nil {
-			b.WriteString(p.lit)
-			continue
+		v, ok := p.lit, true
+		if p.param != nil {
+			v, ok = s.param(line, p.param)
 		}
-		b.WriteString(s.param(line, p.param))
+		if !ok || !s.spend(line, len(v)) || b.Len()+len(v) > imagemeta.MaxArg {
+			return b.String(), false
+		}
+		b.WriteString(v)
 	}
-	return b.String()
+	return b.String(), true
 }
 
-func (s *envState) param(line int, p *paramExp) string {
+// expandWarn expands a word quoted in a warning.
+func (s *envState) expandWarn(line int, parts []wordPart) string {
+	v, _ := s.expand(line, parts)
+	return v
+}
+
+// spend counts n bytes of expansion; past maxExpansion it stops the
+// evaluation, with one warning.
+func (s *envState) spend(line, n int) bool {
+	if s.stopped {
+		return false
+	}
+	if s.spent += n; s.spent > maxExpansion {
+		s.stopped = true
+		s.warn(line, "stopping: the scripts expand to more than %d bytes; what follows is not evaluated", maxExpansion)
+		return false
+	}
+	return true
+}
+
+// short cuts a value quoted in a warning.
+func short(v string) string {
+	if len(v) > 64 {
+		return v[:64] + "..."
+	}
+	return v
+}
+
+func (s *envState) param(line int, p *paramExp) (string, bool) {
 	v, set := s.vars[p.name]
 	null := !set || v == ""
 	if strings.HasPrefix(p.op, ":") {
@@ -243,21 +327,22 @@ func (s *envState) param(line int, p *paramExp) string {
 		if !set {
 			s.warn(line, "$%s is not set by the image's scripts (only known at run time): expanded as empty", p.name)
 		}
-		return v
+		return v, true
 	case "-":
 		if !set {
 			return s.expand(line, p.word)
 		}
 	case "=":
 		if !set {
-			s.set(p.name, s.expand(line, p.word))
-			return s.vars[p.name]
+			v, ok := s.expand(line, p.word)
+			s.assignChecked(line, p.name, v, ok)
+			return s.vars[p.name], ok
 		}
 	case "+":
 		if set {
 			return s.expand(line, p.word)
 		}
-		return ""
+		return "", true
 	}
-	return v
+	return v, true
 }

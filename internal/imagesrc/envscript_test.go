@@ -1,10 +1,14 @@
 package imagesrc
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
 func TestEnvScript(t *testing.T) {
@@ -82,4 +86,81 @@ func TestEnvScriptsInOrder(t *testing.T) {
 	if diff := cmp.Diff(want, s.Env()); diff != "" || len(s.warnings) > 0 {
 		t.Errorf("env (-want +got):\n%s\nwarnings %q", diff, s.warnings)
 	}
+}
+
+// checkBounds fails unless the evaluation stayed within its bounds.
+func checkBounds(t *testing.T, s *envState) {
+	t.Helper()
+	total := 0
+	for _, e := range s.Env() {
+		if len(e) > imagemeta.MaxArg {
+			t.Errorf("entry %.20q... is %d bytes, more than %d", e, len(e), imagemeta.MaxArg)
+		}
+		total += len(e) + 1
+	}
+	if total > imagemeta.MaxEnv {
+		t.Errorf("environment of %d bytes, more than %d", total, imagemeta.MaxEnv)
+	}
+	if len(s.warnings) > maxWarnings+1 {
+		t.Errorf("%d warnings", len(s.warnings))
+	}
+	if err := (&imagemeta.Config{Env: s.Env()}).Check(); err != nil {
+		t.Errorf("the environment is refused by imagemeta: %v", err)
+	}
+}
+
+// doubling is the script of the attack: A doubles at each line.
+func doubling(n int) string {
+	return "export A=" + strings.Repeat("x", 64) + strings.Repeat("\nA=$A$A", n)
+}
+
+// TestEnvScriptBounds: a few lines of shell must not make the import, the
+// stored metadata or every later `image list` cost gigabytes.
+func TestEnvScriptBounds(t *testing.T) {
+	var many strings.Builder
+	many.WriteString(doubling(10)) // A is 64 KiB
+	for i := range 20 {
+		fmt.Fprintf(&many, "\nexport V%d=$A", i)
+	}
+	tests := []struct {
+		name, src string
+		env       int    // length of Env
+		warn      string // in some warning
+	}{
+		{"doubling", doubling(22), 1, "skipping the assignment of A: its value is longer than the 131071 bytes"},
+		{"many variables", many.String(), 15, "skipping the assignment of V14: the variables would take more than 1048576 bytes"},
+		{"expansion budget", doubling(10) + strings.Repeat("\nB=$A", 1000) + "\nexport C=1", 1, "stopping: the scripts expand to more than 16777216 bytes"},
+		{"warnings", strings.Repeat("echo x\n", 500), 0, "more warnings, not shown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newEnvState()
+			s.evalScript("t.sh", tt.src)
+			checkBounds(t, s)
+			if len(s.Env()) != tt.env {
+				t.Errorf("%d variables, want %d", len(s.Env()), tt.env)
+			}
+			if !slices.ContainsFunc(s.warnings, func(w string) bool { return strings.Contains(w, tt.warn) }) {
+				t.Errorf("no warning says %q: %.300q", tt.warn, s.warnings)
+			}
+		})
+	}
+}
+
+func FuzzEnvScript(f *testing.F) {
+	for _, src := range []string{
+		doubling(22),
+		`export FOO="${FOO:-"bar"}"`,
+		"export A=${B:=x}${B:+y}\nunset A\nexport A",
+		"if x; then\nexport A=1\nfi\nexport B=${A-$(id)}",
+		"export A=" + strings.Repeat("x", 100) + strings.Repeat("\nA=${A}${A:-$A}", 20),
+		"export A=" + strings.Repeat("y", 1000) + strings.Repeat("\nexport B$A=$A", 10),
+	} {
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		s := newEnvState()
+		s.evalScript("f.sh", src)
+		checkBounds(t, s)
+	})
 }

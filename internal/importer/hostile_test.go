@@ -49,6 +49,11 @@ func gz(b []byte) []byte {
 // ociLayout writes an OCI layout of blobs (stored as given) with these diff
 // IDs, and returns its reference.
 func makeOCI(t *testing.T, blobs [][]byte, diffIDs []string) string {
+	return makeOCIConfig(t, nil, blobs, diffIDs)
+}
+
+// makeOCIConfig is makeOCI with this run-time configuration.
+func makeOCIConfig(t *testing.T, config map[string]any, blobs [][]byte, diffIDs []string) string {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "blobs/sha256"), 0o755)
 	put := func(b []byte) string {
@@ -56,7 +61,7 @@ func makeOCI(t *testing.T, blobs [][]byte, diffIDs []string) string {
 		os.WriteFile(filepath.Join(dir, "blobs/sha256", strings.TrimPrefix(d, "sha256:")), b, 0o644)
 		return d
 	}
-	cfg, _ := json.Marshal(map[string]any{"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
+	cfg, _ := json.Marshal(map[string]any{"config": config, "rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
 	var layers []map[string]any
 	for _, b := range blobs {
 		layers = append(layers, map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
@@ -142,4 +147,21 @@ func TestImportDigestMismatch(t *testing.T) {
 	}
 	noFile(t, sink.sqfs)
 	noFile(t, sink.path(img.Layers[0].Digest))
+}
+
+// An image whose configuration is over imagemeta's bounds (one that could
+// never run) is refused before anything is stored.
+func TestImportConfigBounds(t *testing.T) {
+	imagesrctest.Need(t, "tar2sqfs")
+	l := layer(t, entry{typ: tar.TypeReg, name: "a", body: "a"})
+	env := []string{"BIG=" + strings.Repeat("x", 200000)}
+	sink := newDirSink(t)
+	_, err := importRef(t, makeOCIConfig(t, map[string]any{"Env": env}, [][]byte{l}, ids(l)), sink)
+	if err == nil || !strings.Contains(err.Error(), "an entry of the environment is 200004 bytes long") {
+		t.Fatalf("error %v", err)
+	}
+	noFile(t, sink.sqfs)
+	if b := sink.blobs(t); len(b) != 0 {
+		t.Errorf("blobs stored: %v", b)
+	}
 }

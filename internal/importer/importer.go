@@ -75,6 +75,9 @@ func Import(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*
 	if img.Squashfs != nil {
 		return importSquashfs(ctx, img, sink, opt)
 	}
+	if err := img.Config.Check(); err != nil {
+		return nil, err
+	}
 	if err := storeConfig(img, sink); err != nil {
 		return nil, err
 	}
@@ -152,6 +155,6 @@ func squashfsMeta(out, compression string) (*imagemeta.Squashfs, error) {
 func (p *pipeline) run(ctx context.Context, out, compression string) error {
 	p.opt.Progress.Start(p.total(), len(p.layers))
 	defer p.opt.Progress.Done()
-	flatten := func(w io.Writer) error { return rootfs.Flatten(ctx, p.streams(), w) }
+	flatten := func(ctx context.Context, w io.Writer) error { return rootfs.Flatten(ctx, p.streams(), w) }
 	return squashfs.BuildFrom(ctx, flatten, out, squashfs.BuildOptions{Compression: compression})
 }

@@ -3,6 +3,7 @@ package importer
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -106,7 +107,8 @@ func (p *pipeline) metaLayers() []imagemeta.Layer {
 // verifier reads a layer blob once: the raw bytes go to the blob digest and
 // to the repository, the decompressed ones to the diff ID digest and to the
 // reader. Close verifies both digests when the stream was read to its end,
-// then commits the blob; otherwise it drops the blob.
+// then commits the blob; otherwise it drops the blob and returns an error:
+// bytes that were read were never verified.
 type verifier struct {
 	layer    imagesrc.Layer
 	raw      io.ReadCloser
@@ -169,7 +171,7 @@ func (v *verifier) Close() error {
 	}
 	if !v.eof {
 		v.abort()
-		return nil
+		return errNotVerified
 	}
 	if err := v.finish(); err != nil {
 		v.abort()
@@ -203,6 +205,9 @@ func (v *verifier) finish() error {
 	}
 	return nil
 }
+
+// errNotVerified is what closing a layer before its end returns.
+var errNotVerified = errors.New("closed before its end: not verified")
 
 func digestOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
 

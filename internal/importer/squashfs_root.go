@@ -37,6 +37,9 @@ func importSquashfs(ctx context.Context, img *imagesrc.Image, sink Sink, opt Opt
 	for _, w := range warnings {
 		opt.Log.Warn(w)
 	}
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	return &imagemeta.Meta{
 		Format:   imagemeta.FormatVersion,
 		Type:     imagemeta.TypeContainer,

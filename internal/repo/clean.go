@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,12 +102,8 @@ func (r *Repo) references() (*references, error) {
 }
 
 func (refs *references) addBlobs(metaPath string) {
-	data, err := os.ReadFile(metaPath)
-	if err != nil {
-		return
-	}
 	var m imagemeta.Meta
-	if json.Unmarshal(data, &m) != nil {
+	if imagemeta.ReadFile(metaPath, &m) != nil {
 		return
 	}
 	if m.ConfigDigest != "" {

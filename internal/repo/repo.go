@@ -155,12 +155,8 @@ func (r *Repo) Get(name string) (*Image, error) {
 	}
 	img := &Image{Repo: r, Name: name, Dir: r.join("images", target)}
 	img.Dir = filepath.Clean(img.Dir)
-	data, err := os.ReadFile(filepath.Join(img.Dir, metaFile))
-	if err != nil {
+	if err := imagemeta.ReadFile(filepath.Join(img.Dir, metaFile), &img.Meta); err != nil {
 		return img, fmt.Errorf("reading image %q: %w", name, err)
-	}
-	if err := json.Unmarshal(data, &img.Meta); err != nil {
-		return img, fmt.Errorf("reading image %q: %s: %w", name, metaFile, err)
 	}
 	return img, nil
 }

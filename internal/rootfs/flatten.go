@@ -18,9 +18,10 @@ type Stream struct {
 	// Name identifies the layer in error messages (a digest, an index).
 	Name string
 	// Open returns the layer's tar stream. Flatten calls it once per layer
-	// (top layer first) and reads it to EOF, so a wrapper may hash it; a
-	// second call happens only for a hard link whose target a higher layer
-	// replaced, to fetch the old content.
+	// (top layer first), reads it to EOF and fails when Close returns an
+	// error, so a wrapper may verify a digest in Close; a second call
+	// happens only for a hard link whose target a higher layer replaced, to
+	// fetch the old content, and is read and closed the same way.
 	Open func() (io.ReadCloser, error)
 }
 
@@ -118,13 +119,19 @@ func (f *flattener) layer(i int) error {
 			return fmt.Errorf("layer %s: entry %q: %w", f.layers[i].Name, h.Name, err)
 		}
 	}
-	// Read what follows the end-of-archive marker so that a truncated
-	// compressed stream or a digest check in rc sees the whole layer.
+	return f.endLayer(rc, "reading layer "+f.layers[i].Name)
+}
+
+// endLayer reads what follows the end-of-archive marker, so that a
+// truncated compressed stream or a digest check in rc sees the whole layer,
+// then closes rc: its error (a digest that does not match) fails the layer,
+// whose entries must not reach the image. what names the read in errors.
+func (f *flattener) endLayer(rc io.ReadCloser, what string) error {
 	if _, err := io.CopyBuffer(io.Discard, rc, f.buf); err != nil {
-		return fmt.Errorf("reading layer %s: %w", f.layers[i].Name, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if err := rc.Close(); err != nil {
-		return fmt.Errorf("reading layer %s: %w", f.layers[i].Name, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
@@ -248,7 +255,7 @@ func (f *flattener) write(name, link string, h *tar.Header, r io.Reader) error {
 		PAXRecords: extraRecords(h.PAXRecords),
 	}
 	switch h.Typeflag {
-	case tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeGNUSparse:
 		out.Typeflag = tar.TypeReg // archive/tar expanded sparse data already
 	case tar.TypeLink:
 		out.Linkname = link

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -156,6 +157,48 @@ func TestFlattenHardLinks(t *testing.T) {
 				t.Errorf("flattened (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// checkedStream fails Close when the stream was not read to its end or
+// when bad says so: a digest check, as the importer's.
+type checkedStream struct {
+	io.Reader
+	eof, bad bool
+}
+
+func (c *checkedStream) Read(p []byte) (int, error) {
+	n, err := c.Reader.Read(p)
+	c.eof = c.eof || err == io.EOF
+	return n, err
+}
+
+func (c *checkedStream) Close() error {
+	if !c.eof || c.bad {
+		return errors.New("digest mismatch")
+	}
+	return nil
+}
+
+// The second read of a layer, for a hard link whose target a higher layer
+// replaced, is read to its end and its Close error fails the flattening as
+// the first read's does.
+func TestFlattenSecondReadChecked(t *testing.T) {
+	lower := mkLayer(t, file("a", "old"), hard("b", "a"))
+	// What follows the end-of-archive marker is part of the stream too.
+	lower = append(lower, make([]byte, 4096)...)
+	s := streams(lower, mkLayer(t, file("a", "new")))
+	opens := 0
+	s[0].Open = func() (io.ReadCloser, error) {
+		opens++
+		return &checkedStream{Reader: bytes.NewReader(lower), bad: opens == 2}, nil
+	}
+	err := Flatten(context.Background(), s, io.Discard)
+	if want := "reading layer 0 again: digest mismatch"; err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	if opens != 2 {
+		t.Errorf("lower layer opened %d times, want 2", opens)
 	}
 }
 

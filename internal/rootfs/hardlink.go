@@ -153,6 +153,11 @@ func (f *flattener) scanDeferred(k int, active []deferredLink) ([]deferredLink, 
 		}
 		delete(byTarget, p)
 	}
+	// The copies written above come from this second read: it must be
+	// verified as the first was.
+	if err := f.endLayer(rc, "reading layer "+name+" again"); err != nil {
+		return nil, err
+	}
 	return f.stillPending(k, byTarget, whiteouts)
 }
 
@@ -160,7 +165,7 @@ func (f *flattener) scanDeferred(k int, active []deferredLink) ([]deferredLink, 
 // others as hard links to it.
 func (f *flattener) writeKept(k int, h *tar.Header, r io.Reader, links []deferredLink) error {
 	first := links[0]
-	if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+	if h.Typeflag != tar.TypeReg {
 		return fmt.Errorf("layer %s: entry %q: hard link to %q, replaced above, which is not a regular file: not supported",
 			f.layers[first.layer].Name, first.name, first.target)
 	}

@@ -80,21 +80,13 @@ func (o BuildOptions) args(out string) ([]string, error) {
 	return append(args, "-j", strconv.Itoa(jobs), out), nil
 }
 
-// Build writes the squashfs image of the tar stream r to out with tar2sqfs.
-// On error or cancellation tar2sqfs is killed and out is removed, so a
-// caller never sees a partial image. An error from r is returned as is.
-func Build(ctx context.Context, r io.Reader, out string, opt BuildOptions) error {
-	return BuildFrom(ctx, func(w io.Writer) error {
-		// Hide r's WriterTo: the count must grow as tar2sqfs reads.
-		_, err := io.Copy(w, struct{ io.Reader }{r})
-		return err
-	}, out, opt)
-}
-
-// BuildFrom is Build for a producer that writes the tar stream itself: it
-// writes straight into tar2sqfs's standard input, with no copy in between.
-// An error from produce is returned as is.
-func BuildFrom(ctx context.Context, produce func(w io.Writer) error, out string, opt BuildOptions) (err error) {
+// BuildFrom writes the squashfs image of the tar stream that produce writes
+// to out with tar2sqfs: straight into its standard input, with no copy in
+// between. On error or cancellation tar2sqfs is killed and out is removed,
+// so a caller never sees a partial image; produce's context is cancelled
+// then, and BuildFrom returns only once produce has returned. An error from
+// produce is returned as is.
+func BuildFrom(ctx context.Context, produce func(ctx context.Context, w io.Writer) error, out string, opt BuildOptions) (err error) {
 	args, err := opt.args(out)
 	if err != nil {
 		return err
@@ -115,12 +107,17 @@ func BuildFrom(ctx context.Context, produce func(w io.Writer) error, out string,
 // larger transfers than the default 64 KiB (the kernel may give less).
 const pipeSize = 1 << 20
 
-func run(ctx context.Context, bin string, args []string, produce func(io.Writer) error, out string) error {
+// run feeds produce's stream to tar2sqfs. It returns only once both have
+// ended, whichever fails first: a producer left running would use what its
+// caller tears down next (the transaction it stores blobs in). A failure of
+// the producer wins over tar2sqfs's (which is then only its consequence),
+// and fails the build even when tar2sqfs has already exited with success.
+func run(ctx context.Context, bin string, args []string, produce func(context.Context, io.Writer) error, out string) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("building squashfs %q: %w", out, err)
 	}
-	_, _ = unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+	setPipeSize(pw)
 	stderr := &tail{max: 4096}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stderr = pr, stderr
@@ -130,46 +127,84 @@ func run(ctx context.Context, bin string, args []string, produce func(io.Writer)
 		return fmt.Errorf("starting tar2sqfs: %w", err)
 	}
 	pr.Close()
-	var n atomic.Int64 // bytes given to tar2sqfs
-	fed := make(chan error, 1)
+	pctx, stopProducer := context.WithCancel(ctx)
+	defer stopProducer()
+	b := &feed{cmd: cmd, stopProducer: stopProducer, fed: make(chan error, 1), exited: make(chan error, 1)}
+	b.closeInput = sync.OnceFunc(func() { pw.Close() }) // its writes fail from then on
+	var n atomic.Int64                                  // bytes given to tar2sqfs
 	go func() {
 		bw := bufio.NewWriterSize(counter{pw, &n}, 256<<10)
-		err := produce(bw)
+		err := produce(pctx, bw)
 		if err == nil {
 			err = bw.Flush()
 		}
-		pw.Close()
-		fed <- err
+		b.closeInput()
+		b.fed <- err
 	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	kill := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	defer pw.Close() // unblocks the feeder when tar2sqfs exited first
+	go func() { b.exited <- cmd.Wait() }()
 
-	select {
-	case err := <-fed:
-		if err != nil && !errors.Is(err, os.ErrClosed) && !isBrokenPipe(err) {
-			kill()
-			return err
-		}
-		select {
-		case err := <-exited:
-			return exitError(out, err, stderr, n.Load())
-		case <-ctx.Done():
-			kill()
-			return ctx.Err()
-		}
-	case err := <-exited:
-		// tar2sqfs stops at the end-of-archive marker: exiting with success
-		// before the end of r is fine.
-		return exitError(out, err, stderr, n.Load())
-	case <-ctx.Done():
-		kill()
+	cancelled, feedErr, exitErr := b.wait(ctx)
+	switch {
+	case cancelled:
 		return ctx.Err()
+	case failed(feedErr) && !(exitErr != nil && errors.Is(feedErr, context.Canceled)):
+		return feedErr
 	}
+	// tar2sqfs stops at the end-of-archive marker: exiting with success
+	// before the producer wrote its last bytes (padding) is fine.
+	return exitError(out, exitErr, stderr, n.Load())
+}
+
+// feed is tar2sqfs and the producer writing into its standard input.
+type feed struct {
+	cmd          *exec.Cmd
+	fed, exited  chan error // the producer's error, tar2sqfs's exit
+	stopProducer func()     // cancels the producer's context
+	closeInput   func()     // makes the producer's writes fail
+}
+
+// wait returns once both sides have ended, stopping the other side when
+// one fails or ctx is cancelled.
+func (b *feed) wait(ctx context.Context) (cancelled bool, feedErr, exitErr error) {
+	feeding, building := true, true
+	done := ctx.Done()
+	for feeding || building {
+		select {
+		case feedErr = <-b.fed:
+			feeding = false
+			if building && failed(feedErr) {
+				_ = b.cmd.Process.Kill() // do not build from a stream cut short
+			}
+		case exitErr = <-b.exited:
+			building = false
+			if exitErr != nil {
+				b.stopProducer()
+			}
+			b.closeInput()
+		case <-done:
+			done, cancelled = nil, true
+			b.stopProducer()
+			b.closeInput()
+			if building {
+				_ = b.cmd.Process.Kill()
+			}
+		}
+	}
+	return cancelled, feedErr, exitErr
+}
+
+// setPipeSize enlarges the pipe without Fd, which would make its writes
+// blocking ones that closing it could not interrupt.
+func setPipeSize(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) })
+	}
+}
+
+// failed tells a producer's failure from the errors of its writes into
+// tar2sqfs's standard input once tar2sqfs has exited or run has closed it.
+func failed(err error) bool {
+	return err != nil && !errors.Is(err, os.ErrClosed) && !isBrokenPipe(err)
 }
 
 func isBrokenPipe(err error) bool { return errors.Is(err, syscall.EPIPE) }

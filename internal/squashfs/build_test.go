@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +75,16 @@ func listing(t *testing.T, img string) string {
 	}
 }
 
+// build builds the tar stream r.
+func build(ctx context.Context, r io.Reader, out string, opt BuildOptions) error {
+	return BuildFrom(ctx, func(_ context.Context, w io.Writer) error {
+		// Hide r's WriterTo: the count of bytes fed (see diskFull) must
+		// grow as tar2sqfs reads, as the importer's does.
+		_, err := io.Copy(w, struct{ io.Reader }{r})
+		return err
+	}, out, opt)
+}
+
 func TestBuild(t *testing.T) {
 	need(t, "tar2sqfs", "sqfs2tar", "unsquashfs")
 	want := strings.Join([]string{
@@ -86,7 +97,7 @@ func TestBuild(t *testing.T) {
 	for _, comp := range Compressions {
 		t.Run(comp, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "x.sqfs")
-			if err := Build(context.Background(), bytes.NewReader(sampleTar(t, 1000)), out, BuildOptions{Compression: comp}); err != nil {
+			if err := build(context.Background(), bytes.NewReader(sampleTar(t, 1000)), out, BuildOptions{Compression: comp}); err != nil {
 				t.Fatal(err)
 			}
 			if got := listing(t, out); got != want {
@@ -128,7 +139,7 @@ func TestBuildFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "x.sqfs")
-			err := Build(context.Background(), tc.in, out, BuildOptions{})
+			err := build(context.Background(), tc.in, out, BuildOptions{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error %v, want one line with %q", err, tc.want)
 			}
@@ -143,35 +154,9 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-func TestBuildCancel(t *testing.T) {
-	need(t, "tar2sqfs")
-	out := filepath.Join(t.TempDir(), "x.sqfs")
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	go func() {
-		pw.Write(sampleTar(t, 1<<20)[:700000]) // then block: the stream never ends
-		time.Sleep(100 * time.Millisecond)
-		cancel()
-	}()
-	done := make(chan error)
-	go func() { done <- Build(ctx, pr, out, BuildOptions{}) }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("error %v, want context.Canceled", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Build did not return after cancellation")
-	}
-	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("%s left behind: %v", out, err)
-	}
-}
-
 func TestBuildMissingTool(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	err := Build(context.Background(), strings.NewReader(""), filepath.Join(t.TempDir(), "x"), BuildOptions{})
+	err := build(context.Background(), strings.NewReader(""), filepath.Join(t.TempDir(), "x"), BuildOptions{})
 	if !errors.Is(err, tools.ErrNotFound) || !strings.Contains(err.Error(), "squashfs-tools-ng") {
 		t.Fatalf("error %v, want the package name", err)
 	}
@@ -193,11 +178,79 @@ func TestBuildDiskFull(t *testing.T) {
 	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "big", Mode: 0o644, Size: int64(len(big))})
 	tw.Write(big)
 	tw.Close()
-	err := Build(context.Background(), &buf, out, BuildOptions{Compression: "none"})
+	err := build(context.Background(), &buf, out, BuildOptions{Compression: "none"})
 	if err == nil || !strings.Contains(err.Error(), "no space left on device") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("error %v, want one line saying the disk is full", err)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s left behind: %v", out, err)
+	}
+}
+
+// TestBuildWaitsForProducer injects a failure while the producer still
+// runs: BuildFrom returns only once the producer has returned (its caller
+// then tears down what the producer uses), and a producer's failure fails
+// the build even when tar2sqfs has finished.
+func TestBuildWaitsForProducer(t *testing.T) {
+	need(t, "tar2sqfs")
+	late := errors.New("late failure")
+	tests := []struct {
+		name    string
+		cancel  bool // cancel the build's context while the producer waits
+		produce func(ctx context.Context, w io.Writer) error
+		want    error // nil: want a tar2sqfs error
+	}{
+		{"tar2sqfs fails first", false, func(_ context.Context, w io.Writer) error {
+			junk := bytes.Repeat([]byte("not a tar archive\n"), 4096)
+			for {
+				if _, err := w.Write(junk); err != nil {
+					time.Sleep(200 * time.Millisecond) // still busy when tar2sqfs has failed
+					return err
+				}
+			}
+		}, nil},
+		{"producer fails after tar2sqfs finished", false, func(_ context.Context, w io.Writer) error {
+			// A whole archive, then more than the writer buffers: tar2sqfs
+			// sees the end-of-archive marker and exits with success.
+			if _, err := w.Write(append(sampleTar(t, 1000), make([]byte, 512<<10)...)); err != nil {
+				return err
+			}
+			time.Sleep(300 * time.Millisecond)
+			return late
+		}, late},
+		{"cancelled", true, func(ctx context.Context, w io.Writer) error {
+			w.Write(sampleTar(t, 1<<20)[:700000])
+			<-ctx.Done()
+			time.Sleep(200 * time.Millisecond)
+			return ctx.Err()
+		}, context.Canceled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "x.sqfs")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var returned atomic.Bool
+			produce := func(ctx context.Context, w io.Writer) error {
+				defer returned.Store(true)
+				return tc.produce(ctx, w)
+			}
+			if tc.cancel {
+				time.AfterFunc(200*time.Millisecond, cancel)
+			}
+			err := BuildFrom(ctx, produce, out, BuildOptions{})
+			if !returned.Load() {
+				t.Error("BuildFrom returned while the producer still ran")
+			}
+			switch {
+			case tc.want == nil && (err == nil || !strings.Contains(err.Error(), "tar2sqfs:")):
+				t.Errorf("error %v, want tar2sqfs's", err)
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+			if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s left behind: %v", out, err)
+			}
+		})
 	}
 }
