@@ -87,19 +87,6 @@ func (m *metaReader) read(n int) ([]byte, error) {
 	return out, nil
 }
 
-func (m *metaReader) skip(n int) error {
-	_, err := m.read(n)
-	return err
-}
-
-func (m *metaReader) u16() (uint16, error) {
-	p, err := m.read(2)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint16(p), nil
-}
-
 func (m *metaReader) u32() (uint32, error) {
 	p, err := m.read(4)
 	if err != nil {
