@@ -142,7 +142,7 @@ func (s *tarStore) resolve(name string) (string, tarEntry, error) {
 			return "", e, fmt.Errorf("%q: %w", name, fs.ErrNotExist)
 		case e.typ == tar.TypeSymlink || e.typ == tar.TypeLink:
 			name = cleanMember(e.link)
-		case e.typ == tar.TypeReg || e.typ == tar.TypeRegA:
+		case e.typ == tar.TypeReg:
 			return name, e, nil
 		default:
 			return "", e, fmt.Errorf("%q is not a regular file", name)

@@ -248,7 +248,7 @@ func (f *flattener) write(name, link string, h *tar.Header, r io.Reader) error {
 		PAXRecords: extraRecords(h.PAXRecords),
 	}
 	switch h.Typeflag {
-	case tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeGNUSparse:
 		out.Typeflag = tar.TypeReg // archive/tar expanded sparse data already
 	case tar.TypeLink:
 		out.Linkname = link

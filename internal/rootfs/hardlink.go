@@ -160,7 +160,7 @@ func (f *flattener) scanDeferred(k int, active []deferredLink) ([]deferredLink, 
 // others as hard links to it.
 func (f *flattener) writeKept(k int, h *tar.Header, r io.Reader, links []deferredLink) error {
 	first := links[0]
-	if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+	if h.Typeflag != tar.TypeReg {
 		return fmt.Errorf("layer %s: entry %q: hard link to %q, replaced above, which is not a regular file: not supported",
 			f.layers[first.layer].Name, first.name, first.target)
 	}

@@ -31,7 +31,7 @@ func ValidateEntry(h *tar.Header) (name, link string, err error) {
 		return "", "", err
 	}
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeDir,
+	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeDir,
 		tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		return name, "", nil
 	case tar.TypeLink:
