@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -117,6 +118,29 @@ var crafted = map[string]craft{
 // variants below fail for their damage only.
 func TestCraftedImage(t *testing.T) {
 	img, err := Open(bytes.NewReader(craft{fileSize: 0}.image()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exercise(img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eofAtEnd is a ReaderAt that returns io.EOF with the last bytes, as the
+// io.ReaderAt contract allows.
+type eofAtEnd struct{ *bytes.Reader }
+
+func (r eofAtEnd) ReadAt(p []byte, off int64) (int, error) {
+	n, err := r.Reader.ReadAt(p, off)
+	if err == nil && off+int64(n) == r.Size() {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// TestReaderAtEOF: a full read that ends with io.EOF is not a truncation.
+func TestReaderAtEOF(t *testing.T) {
+	img, err := Open(eofAtEnd{bytes.NewReader(craft{}.image())}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,8 +134,11 @@ func (img *Image) checkLength() error {
 		return fmt.Errorf("%w: corrupt image: bytes_used %d", ErrFormat, img.sb.BytesUsed)
 	}
 	var last [1]byte
-	_, err := img.r.ReadAt(last[:], img.base+int64(img.sb.BytesUsed)-1)
-	if errors.Is(err, io.EOF) {
+	n, err := img.r.ReadAt(last[:], img.base+int64(img.sb.BytesUsed)-1)
+	switch {
+	case n == 1:
+		return nil
+	case err == nil || errors.Is(err, io.EOF):
 		return fmt.Errorf("%w: corrupt image: truncated (the super block says %d bytes)", ErrFormat, img.sb.BytesUsed)
 	}
 	return err
@@ -146,11 +149,15 @@ func (img *Image) readAt(p []byte, off uint64) error {
 	if off > img.sb.BytesUsed || uint64(len(p)) > img.sb.BytesUsed-off {
 		return fmt.Errorf("%w: read past the end of the image (offset %d)", ErrFormat, off)
 	}
-	_, err := img.r.ReadAt(p, img.base+int64(off))
-	if errors.Is(err, io.EOF) {
-		err = fmt.Errorf("%w: image truncated at offset %d", ErrFormat, off)
+	// A ReaderAt may return io.EOF with the last bytes: only a short read is
+	// a truncated image.
+	if n, err := img.r.ReadAt(p, img.base+int64(off)); n < len(p) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: image truncated at offset %d", ErrFormat, off)
+		}
+		return err
 	}
-	return err
+	return nil
 }
 
 // readTable reads a table stored as metadata blocks that an index of block
