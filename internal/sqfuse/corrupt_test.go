@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // craft is a hand-made squashfs of one directory holding one file, written
@@ -23,6 +25,9 @@ type craft struct {
 	xattrIDs   uint32 // the xattr id table's count (0: no table)
 	inodeCount uint32 // 0: the real 2
 	fragments  uint32 // the fragment count (its table: the id table's)
+	// bigMeta: the inode table is one zstd block that decompresses to more
+	// than a metadata block may hold.
+	bigMeta bool
 }
 
 func metaBlockOf(p []byte) []byte {
@@ -76,7 +81,14 @@ func (c craft) image() []byte {
 		sb.InodeCount = c.inodeCount
 	}
 	sb.InodeTableStart = uint64(len(img))
-	img = append(img, metaBlockOf(it)...)
+	if c.bigMeta {
+		enc, _ := zstd.NewWriter(nil)
+		z := enc.EncodeAll(append(it, make([]byte, 2*metaBlockSize)...), nil)
+		img = binary.LittleEndian.AppendUint16(img, uint16(len(z)))
+		img = append(img, z...)
+	} else {
+		img = append(img, metaBlockOf(it)...)
+	}
 	sb.DirTableStart = uint64(len(img))
 	img = append(img, metaBlockOf(dt)...)
 	idBlock := uint64(len(img))
@@ -111,6 +123,7 @@ var crafted = map[string]craft{
 	"xattr ids 0xffffffff":          {xattrIDs: 0xffffffff},
 	"xattr ids, forged inode count": {xattrIDs: 0xffffffff, inodeCount: 0xffffffff},
 	"fragments 0xffffffff":          {fragments: 0xffffffff},
+	"metadata block over 8 KiB":     {bigMeta: true},
 	"file larger than its blocks":   {fileSize: 1 << 20},
 }
 
@@ -235,7 +248,8 @@ func writeSeeds(f *testing.F) {
 	}
 	i := 0
 	for _, c := range []craft{crafted["huge file, forged bytes_used"], crafted["xattr ids 0xffffffff"],
-		crafted["xattr ids, forged inode count"], crafted["fragments 0xffffffff"]} {
+		crafted["xattr ids, forged inode count"], crafted["fragments 0xffffffff"],
+		crafted["metadata block over 8 KiB"]} {
 		body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(c.image())) + ")\n"
 		if err := os.WriteFile(filepath.Join(dir, "crafted-"+strconv.Itoa(i)), []byte(body), 0o644); err != nil {
 			f.Fatal(err)
