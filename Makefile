@@ -23,7 +23,7 @@ FISHCOMP   := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 SPANKDIR ?= /usr/lib/x86_64-linux-gnu/slurm-wlm
 CONTRIBDIR := $(DESTDIR)$(PREFIX)/share/pcocc/contrib
 
-.PHONY: all help build spank test test-unit test-e2e fixtures install uninstall bench bench-slurm fmt vet clean
+.PHONY: all help build spank test test-unit test-e2e fixtures install uninstall bench bench-slurm fmt vet lint clean
 
 all: build
 
@@ -37,6 +37,7 @@ help:
 	@echo 'make install          PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); the plugin too in SPANKDIR=$(SPANKDIR) when built'
 	@echo 'make bench-slurm      bench/slurm.sh: srun --ctr against srun (as a user, Slurm up)'
 	@echo 'make bench            bench/import.sh (large image, several minutes)'
+	@echo 'make lint             go vet, staticcheck, gofmt (CI runs it first)'
 	@echo 'make fmt | vet | clean'
 
 # Static binaries (no cgo): they start about a millisecond sooner, which
@@ -109,6 +110,13 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+# CI's first test phase: go vet, staticcheck (scripts/deps.sh installs it) and
+# gofmt; any finding fails it.
+lint: vet
+	staticcheck ./...
+	@out=$$(gofmt -s -l $$(find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt: not formatted: $$out"; exit 1; fi
 
 clean:
 	rm -rf bin dist test/fixtures/cache

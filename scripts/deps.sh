@@ -86,5 +86,11 @@ else
 	if ((major < 1 || (major == 1 && minor < 26))); then
 		log "warning: Go $v at /usr/local/go is too old (need >= 1.26)"
 	fi
+	# staticcheck for `make lint` (CI's first phase); 0.8.x supports Go 1.26.
+	STATICCHECK=v0.8.2
+	if [[ $(/usr/local/bin/staticcheck -version 2>/dev/null) != *"(${STATICCHECK#v})" ]]; then
+		log "installing staticcheck $STATICCHECK"
+		GOBIN=/usr/local/bin $GO install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK"
+	fi
 fi
 log "done"

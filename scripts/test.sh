@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # THE test command (README, .ci/run), as root on Debian 12: installs what is
 # needed, starts the services (munge, Slurm, dockerd, registry), runs every
-# test (`make -k test`: unit tests, then the end-to-end tests as the
-# unprivileged user "tester"), stops the services. Exit status: the tests'.
+# test (`make lint`: go vet, staticcheck, gofmt; the unit tests; then the
+# end-to-end tests as the unprivileged user "tester"), stops the services.
+# Exit status: the tests'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -27,6 +28,7 @@ phase deps bash scripts/deps.sh
 phase services bash scripts/services.sh start
 trap 'bash scripts/services.sh stop || true; summary' EXIT
 rc=0
+phase lint make --no-print-directory lint || rc=1
 phase unit make --no-print-directory test-unit || rc=1
 phase e2e make --no-print-directory test-e2e || rc=1
 exit $rc

@@ -76,7 +76,7 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 {
 	if (parse_args(ac, av) < 0)
 		return -1;
-	/* sbatch and salloc ignore the static table (MACHINE.md §5). */
+	/* sbatch and salloc ignore the static table: register in their context. */
 	if (spank_context() == S_CTX_ALLOCATOR)
 		for (struct spank_option *o = spank_options; o->name; o++)
 			if (spank_option_register(sp, o) != ESPANK_SUCCESS)

@@ -70,8 +70,10 @@ func (s *repoSet) get(name string) (*repo.Repo, error) {
 		s.failed[name] = err
 		return nil, err
 	}
+	// Not cleaned here: readers (run, list, show) must not delete anything
+	// nor take the exclusive lock; the leftovers of a killed command go with
+	// the next command that changes the repository (repo.Tx, Repo.Delete).
 	s.open[name] = r
-	r.TryClean() // leftovers of a killed command go with the next command
 	return r, nil
 }
 

@@ -40,7 +40,7 @@ func NewRoot(argv0 string) *cobra.Command {
 	}
 	root := &cobra.Command{
 		Use:           name,
-		Short:         "Run HPC containers and virtual machines without root",
+		Short:         "Run HPC containers without root",
 		Long:          rootLong,
 		Version:       Version,
 		SilenceUsage:  true,

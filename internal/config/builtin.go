@@ -1,7 +1,7 @@
 package config
 
 // HostPassthrough is the built-in template whose root is the host's root
-// file system (SPEC §2.3).
+// file system (docs/modules.md, "The host's root: host-passthrough").
 const HostPassthrough = "host-passthrough"
 
 // builtinTemplates are defined below every configuration layer: a site or a

@@ -9,7 +9,8 @@ import (
 	"github.com/pcocc/pcocc/internal/imageref"
 )
 
-// Module is a named set of mounts and environment entries (SPEC §2.2).
+// Module is a named set of mounts and environment entries (docs/configuration.md,
+// "containers.yaml: modules").
 type Module struct {
 	Name        string
 	Description string
@@ -27,7 +28,8 @@ type Module struct {
 	Source Source
 }
 
-// Template is a container template (SPEC §2.3): an image plus launch
+// Template is a container template (docs/configuration.md, "containers.yaml:
+// container templates"): an image plus launch
 // options, usable wherever an image name is.
 type Template struct {
 	Name        string

@@ -33,7 +33,6 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 type layout struct {
 	root, home        string
 	sys, p1, p2, user string
-	dirs              Dirs
 	env               map[string]string
 }
 

@@ -1,5 +1,5 @@
 // Package envspec parses and applies the environment specs that `pcocc run
-// --env`, modules and templates share (SPEC §2.2, §4):
+// --env`, modules and templates share (docs/modules.md, "Environment variables"):
 //
 //	VAR          propagate VAR from the host (skipped when the host lacks it)
 //	VAR=VAL      set VAR to VAL

@@ -39,8 +39,9 @@ func (r *Repo) Clean() (CleanReport, error) {
 }
 
 // TryClean cleans the repository if no other command is using it, and does
-// nothing otherwise: every command that changes a repository calls it, so the
-// leftovers of a killed command do not outlive the next command.
+// nothing otherwise: every command that changes a repository calls it when
+// it is done (Tx, Delete), so the leftovers of a killed command do not outlive
+// the next such command. Commands that only read a repository never call it.
 func (r *Repo) TryClean() {
 	if r.ReadOnly || r.foreign != nil { // another tool's files are its own to clean
 		return

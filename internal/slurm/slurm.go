@@ -52,8 +52,8 @@ func Modules(s string) []string {
 // container over its planned environment: what Slurm, PMI, PMIx and Open MPI
 // set for each task (its rank, the PMIx server's address...), and the device
 // lists of the GRES plugins. Every other variable of the task (the submit
-// shell's, which srun exports by default) is dropped: SPEC §4, the host
-// environment is not propagated.
+// shell's, which srun exports by default) is dropped: the host environment
+// is not propagated (docs/modules.md, "Environment variables").
 var (
 	KeepPrefixes = []string{"SLURM_", "SLURMD_", "PMI_", "PMIX_", "OMPI_"}
 	KeepNames    = []string{"CUDA_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "ROCR_VISIBLE_DEVICES", "ZE_AFFINITY_MASK"}

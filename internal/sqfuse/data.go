@@ -21,6 +21,9 @@ func (img *Image) dataBlock(pos uint64, size uint32, want int) ([]byte, error) {
 			return raw, 0, nil
 		}
 		out, err := img.dec(make([]byte, 0, img.sb.BlockSize), raw)
+		if err == nil && len(out) > int(img.sb.BlockSize) {
+			err = fmt.Errorf("holds more than %d bytes", img.sb.BlockSize)
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("%w: data block at %d: %v", ErrFormat, pos, err)
 		}

@@ -95,6 +95,9 @@ func Open(r io.ReaderAt, base int64) (*Image, error) {
 		uint32(1)<<sb.BlockLog != sb.BlockSize:
 		return nil, fmt.Errorf("%w: bad block size %d", ErrFormat, sb.BlockSize)
 	}
+	if err := img.checkLength(); err != nil {
+		return nil, err
+	}
 	dec, err := newDecompressor(sb.Compression)
 	if err != nil {
 		return nil, err
@@ -122,46 +125,81 @@ func (img *Image) Compression() string { return compressionName(img.sb.Compressi
 // BlockSize is the image's data block size.
 func (img *Image) BlockSize() uint32 { return img.sb.BlockSize }
 
-// readAt reads len(p) bytes at offset off of the squashfs.
-func (img *Image) readAt(p []byte, off uint64) error {
-	if off+uint64(len(p)) > img.sb.BytesUsed {
-		return fmt.Errorf("%w: read past the end of the image (offset %d)", ErrFormat, off)
+// checkLength makes sure that the file holds the bytes_used the super block
+// claims: every other size and count is then bounded by it (readAt refuses
+// what lies beyond), so that a forged header cannot make the reader
+// allocate for data that is not there.
+func (img *Image) checkLength() error {
+	if img.sb.BytesUsed < superblockSize || img.sb.BytesUsed > 1<<56 {
+		return fmt.Errorf("%w: corrupt image: bytes_used %d", ErrFormat, img.sb.BytesUsed)
 	}
-	_, err := img.r.ReadAt(p, img.base+int64(off))
-	if errors.Is(err, io.EOF) {
-		err = fmt.Errorf("%w: image truncated at offset %d", ErrFormat, off)
+	var last [1]byte
+	n, err := img.r.ReadAt(last[:], img.base+int64(img.sb.BytesUsed)-1)
+	switch {
+	case n == 1:
+		return nil
+	case err == nil || errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: corrupt image: truncated (the super block says %d bytes)", ErrFormat, img.sb.BytesUsed)
 	}
 	return err
 }
 
+// readAt reads len(p) bytes at offset off of the squashfs.
+func (img *Image) readAt(p []byte, off uint64) error {
+	if off > img.sb.BytesUsed || uint64(len(p)) > img.sb.BytesUsed-off {
+		return fmt.Errorf("%w: read past the end of the image (offset %d)", ErrFormat, off)
+	}
+	// A ReaderAt may return io.EOF with the last bytes: only a short read is
+	// a truncated image.
+	if n, err := img.r.ReadAt(p, img.base+int64(off)); n < len(p) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: image truncated at offset %d", ErrFormat, off)
+		}
+		return err
+	}
+	return nil
+}
+
 // readTable reads a table stored as metadata blocks that an index of block
 // positions (little-endian u64, at indexStart) points to: the id, fragment
-// and xattr id tables. It returns the first n bytes of the table.
-func (img *Image) readTable(indexStart uint64, n int) ([]byte, error) {
+// and xattr id tables. It returns the first n bytes of the table. n comes
+// from the super block: the index must fit in the image before anything is
+// allocated, and the blocks it lists must be distinct, in order, before it
+// (as writers store them), so that the table is bounded by the file's size.
+func (img *Image) readTable(indexStart uint64, n uint64) ([]byte, error) {
 	if n == 0 {
 		return nil, nil
 	}
 	blocks := (n + metaBlockSize - 1) / metaBlockSize
+	if indexStart > img.sb.BytesUsed || blocks > (img.sb.BytesUsed-indexStart)/8 {
+		return nil, fmt.Errorf("%w: corrupt image: a table of %d bytes does not fit in the image", ErrFormat, n)
+	}
 	index := make([]byte, 8*blocks)
 	if err := img.readAt(index, indexStart); err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, n)
+	var out []byte
+	prev := uint64(0)
 	for i := range blocks {
-		b, _, err := img.metaBlock(binary.LittleEndian.Uint64(index[8*i:]))
+		pos := binary.LittleEndian.Uint64(index[8*i:])
+		if pos >= indexStart || (i > 0 && pos <= prev) {
+			return nil, fmt.Errorf("%w: corrupt image: table block %d at %d", ErrFormat, i, pos)
+		}
+		prev = pos
+		b, _, err := img.metaBlock(pos)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, b...)
 	}
-	if len(out) < n {
+	if uint64(len(out)) < n {
 		return nil, fmt.Errorf("%w: table shorter than its entries", ErrFormat)
 	}
 	return out[:n], nil
 }
 
 func (img *Image) readIDs() error {
-	b, err := img.readTable(img.sb.IDTableStart, 4*int(img.sb.IDCount))
+	b, err := img.readTable(img.sb.IDTableStart, 4*uint64(img.sb.IDCount))
 	if err != nil {
 		return err
 	}
@@ -176,7 +214,7 @@ func (img *Image) readFragments() error {
 	if img.sb.FragmentCount == 0 || img.sb.FragmentTableStart == noTable {
 		return nil
 	}
-	b, err := img.readTable(img.sb.FragmentTableStart, 16*int(img.sb.FragmentCount))
+	b, err := img.readTable(img.sb.FragmentTableStart, 16*uint64(img.sb.FragmentCount))
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,9 @@ func (img *Image) metaBlock(pos uint64) ([]byte, uint64, error) {
 			return raw, next, nil
 		}
 		out, err := img.dec(make([]byte, 0, metaBlockSize), raw)
+		if err == nil && len(out) > metaBlockSize {
+			err = fmt.Errorf("holds more than %d bytes", metaBlockSize)
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("%w: metadata block at %d: %v", ErrFormat, pos, err)
 		}
@@ -66,7 +69,9 @@ func (m *metaReader) read(n int) ([]byte, error) {
 		m.off += n
 		return p, nil
 	}
-	out := make([]byte, 0, n)
+	// n may come from a damaged image: grow with what the blocks really
+	// hold rather than allocate n at once.
+	out := make([]byte, 0, min(n, 2*metaBlockSize))
 	for len(out) < n {
 		if m.off == len(m.blk) {
 			b, next, err := m.img.metaBlock(m.next)
@@ -80,19 +85,6 @@ func (m *metaReader) read(n int) ([]byte, error) {
 		m.off += k
 	}
 	return out, nil
-}
-
-func (m *metaReader) skip(n int) error {
-	_, err := m.read(n)
-	return err
-}
-
-func (m *metaReader) u16() (uint16, error) {
-	p, err := m.read(2)
-	if err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint16(p), nil
 }
 
 func (m *metaReader) u32() (uint32, error) {

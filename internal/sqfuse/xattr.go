@@ -31,14 +31,16 @@ func (img *Image) readXattrTable() error {
 		return err
 	}
 	le := binary.LittleEndian
-	t := &xattrTable{start: le.Uint64(h[:]), ids: make([]xattrID, le.Uint32(h[8:]))}
-	if len(t.ids) > int(sb.InodeCount)+1 {
-		return fmt.Errorf("%w: %d xattr ids for %d inodes", ErrFormat, len(t.ids), sb.InodeCount)
+	count := le.Uint32(h[8:])
+	if uint64(count) > uint64(sb.InodeCount)+1 {
+		return fmt.Errorf("%w: corrupt image: %d xattr ids for %d inodes", ErrFormat, count, sb.InodeCount)
 	}
-	b, err := img.readTable(sb.XattrIDTableStart+16, 16*len(t.ids))
+	// Read (and so bounded by the image) before anything is allocated for count.
+	b, err := img.readTable(sb.XattrIDTableStart+16, 16*uint64(count))
 	if err != nil {
 		return err
 	}
+	t := &xattrTable{start: le.Uint64(h[:]), ids: make([]xattrID, count)}
 	for i := range t.ids {
 		t.ids[i] = xattrID{le.Uint64(b[16*i:]), le.Uint32(b[16*i+8:])}
 	}
@@ -67,6 +69,7 @@ func (img *Image) xattrList(in *inode) (names []string, values [][]byte, err err
 		return nil, nil, err
 	}
 	le := binary.LittleEndian
+	listed := 0
 	for range id.count {
 		k, err := m.read(4)
 		if err != nil {
@@ -81,6 +84,11 @@ func (img *Image) xattrList(in *inode) (names []string, values [][]byte, err err
 			return nil, nil, fmt.Errorf("%w: xattr type %d", ErrFormat, typ)
 		}
 		full := xattrPrefixes[typ&0xff] + string(name)
+		// The kernel lists at most 64 KiB of names (XATTR_LIST_MAX): more is
+		// a count a damaged image made up.
+		if listed += len(full) + 1; listed > 1<<16 {
+			return nil, nil, fmt.Errorf("%w: corrupt image: xattr names of inode %#x exceed 64 KiB", ErrFormat, in.ref)
+		}
 		v, err := img.xattrValue(m, typ&xattrValueOutOfLine != 0)
 		if err != nil {
 			return nil, nil, err

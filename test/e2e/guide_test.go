@@ -60,6 +60,7 @@ func guidePath() string {
 // TestUserGuide runs every example of docs/user-guide.md, in order, in one
 // shell, against real images, and checks what they print.
 func TestUserGuide(t *testing.T) {
+	requireHarness(t)
 	if !conditions["fixtures"]() || !conditions["fuse"]() || !conditions["userns"]() {
 		t.Skip("needs fixtures, FUSE and user namespaces")
 	}

@@ -20,6 +20,7 @@ var goodLayer = []tarEntry{{name: "bin/", typ: '5', mode: 0o755}, {name: "etc/he
 // TestImportHostileArchives: each broken or hostile archive gives one line
 // naming the problem, a non-zero status, and leaves the repository as it was.
 func TestImportHostileArchives(t *testing.T) {
+	requireHarness(t)
 	gz := func(b []byte) []byte {
 		var out bytes.Buffer
 		w := gzip.NewWriter(&out)
@@ -110,6 +111,7 @@ func bigArchive(t *testing.T) string {
 // several moments: the repository is as before, and the next command removes
 // what a SIGKILL left.
 func TestImportInterrupted(t *testing.T) {
+	requireHarness(t)
 	archive := bigArchive(t)
 	u := newUserEnv(t)
 	u.mustPcocc("image", "import", "docker-archive:"+archive, "keep")
@@ -139,6 +141,7 @@ func TestImportInterrupted(t *testing.T) {
 // TestImportConcurrent: 8 concurrent imports and deletes in one repository
 // lose nothing and corrupt nothing.
 func TestImportConcurrent(t *testing.T) {
+	requireHarness(t)
 	u := newUserEnv(t)
 	archive := dockerArchive(t, t.TempDir(), [][]byte{buildTar(t, goodLayer)}, nil)
 	u.mustPcocc("image", "import", "docker-archive:"+archive, "base")
@@ -177,6 +180,7 @@ func TestImportConcurrent(t *testing.T) {
 
 // TestImportMissingTool: without tar2sqfs, one line naming its package.
 func TestImportMissingTool(t *testing.T) {
+	requireHarness(t)
 	u := newUserEnv(t)
 	bin, _ := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
 	u.env = append(u.env, "PATH="+bin) // no /usr/bin: no tar2sqfs
@@ -192,6 +196,7 @@ func TestImportMissingTool(t *testing.T) {
 // and leaves the repository as it was. The small file system is a tmpfs
 // mounted in a private user+mount namespace, so this needs no root.
 func TestImportDiskFull(t *testing.T) {
+	requireHarness(t)
 	u := newUserEnv(t)
 	archive := bigArchive(t)
 	small := dockerArchive(t, t.TempDir(), [][]byte{buildTar(t, goodLayer)}, nil)
