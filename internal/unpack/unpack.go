@@ -199,7 +199,7 @@ func Held(path string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := lockEntry(nil, c, key, unix.LOCK_SH, false)
+	lock, err := lockEntry(context.Background(), c, key, unix.LOCK_SH, false)
 	if err != nil {
 		return nil, nil // missing, or being unpacked
 	}
@@ -545,7 +545,7 @@ func names(c *cache) []string {
 
 // removeUnused removes an entry and its lock file unless a run holds it.
 func removeUnused(c *cache, key string) {
-	lock, err := lockEntry(nil, c, key, unix.LOCK_EX, false)
+	lock, err := lockEntry(context.Background(), c, key, unix.LOCK_EX, false)
 	if err != nil {
 		return // in use, or gone
 	}
