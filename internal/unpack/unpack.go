@@ -199,7 +199,7 @@ func Held(path string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := lockEntry(context.Background(), c, key, unix.LOCK_SH, false)
+	lock, err := tryLockEntry(c, key, unix.LOCK_SH)
 	if err != nil {
 		return nil, nil // missing, or being unpacked
 	}
@@ -261,7 +261,7 @@ func ensure(ctx context.Context, c *cache, key, path string) (e *Entry, again bo
 	if err := failed(c, key); err != nil {
 		return nil, false, err
 	}
-	lock, err := lockEntry(ctx, c, key, unix.LOCK_SH, true)
+	lock, err := waitLockEntry(ctx, c, key, unix.LOCK_SH)
 	if err != nil {
 		return nil, false, err
 	}
@@ -270,7 +270,7 @@ func ensure(ctx context.Context, c *cache, key, path string) (e *Entry, again bo
 	}
 	// Not there: unpack it under the exclusive lock, then keep a shared one.
 	// (opened_ released the lock: take it again, exclusive.)
-	lock, err = lockEntry(ctx, c, key, unix.LOCK_EX, true)
+	lock, err = waitLockEntry(ctx, c, key, unix.LOCK_EX)
 	if err != nil {
 		return nil, false, err
 	}
@@ -289,12 +289,22 @@ func ensure(ctx context.Context, c *cache, key, path string) (e *Entry, again bo
 	return e, e == nil && err == nil, err
 }
 
+// tryLockEntry locks an existing entry's lock file without waiting.
+func tryLockEntry(c *cache, key string, how int) (*os.File, error) {
+	return lockEntry(c, key, false, func(f *os.File) error { return flock(f, how|unix.LOCK_NB) })
+}
+
+// waitLockEntry locks entry key's lock file (how: LOCK_SH or LOCK_EX),
+// creating it if needed, waiting until ctx is done.
+func waitLockEntry(ctx context.Context, c *cache, key string, how int) (*os.File, error) {
+	return lockEntry(c, key, true, func(f *os.File) error { return flockCtx(ctx, f, how) })
+}
+
 // lockEntry opens the lock file of entry key (creating it if create is
-// set) and locks it (how: LOCK_SH or LOCK_EX), waiting until ctx is done,
-// or not at all with a nil ctx. Whoever holds it exclusively may remove it
+// set) and locks it with lock. Whoever holds it exclusively may remove it
 // (a failed unpack, a prune): a lock taken on a removed file is worth
 // nothing, so the file is opened again.
-func lockEntry(ctx context.Context, c *cache, key string, how int, create bool) (*os.File, error) {
+func lockEntry(c *cache, key string, create bool, lock func(*os.File) error) (*os.File, error) {
 	flags := unix.O_RDWR
 	if create {
 		flags |= unix.O_CREAT
@@ -305,11 +315,7 @@ func lockEntry(ctx context.Context, c *cache, key string, how int, create bool) 
 			return nil, err
 		}
 		f := os.NewFile(uintptr(fd), key+lockSuffix)
-		if ctx == nil {
-			err = flock(f, how|unix.LOCK_NB)
-		} else {
-			err = flockCtx(ctx, f, how)
-		}
+		err = lock(f)
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -545,7 +551,7 @@ func names(c *cache) []string {
 
 // removeUnused removes an entry and its lock file unless a run holds it.
 func removeUnused(c *cache, key string) {
-	lock, err := lockEntry(context.Background(), c, key, unix.LOCK_EX, false)
+	lock, err := tryLockEntry(c, key, unix.LOCK_EX)
 	if err != nil {
 		return // in use, or gone
 	}
