@@ -49,18 +49,22 @@ static void write_file(const char *path, const char *data)
 static void own_userns(uid_t uid, gid_t gid)
 {
 	char map[64];
-	/* slurmstepd's switch from root left the task non-dumpable, which
-	 * makes its /proc files root's: it could not write its own maps. It
-	 * is the user's process, soon exec'd as the user anyway. */
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		fail("making the task dumpable");
 	if (unshare(CLONE_NEWUSER) < 0)
 		fail("creating the task's user namespace");
+	/* slurmstepd's switch from root left the task non-dumpable, which
+	 * makes its /proc files root's: it could not write its own maps. It
+	 * is dumpable only for that: until the exec, its memory is still
+	 * slurmstepd's, which the user must not read (exec makes the user's
+	 * program dumpable again). */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail("making the task dumpable");
 	write_file("/proc/self/setgroups", "deny");
 	snprintf(map, sizeof map, "%u 0 1\n", (unsigned)uid);
 	write_file("/proc/self/uid_map", map);
 	snprintf(map, sizeof map, "%u 0 1\n", (unsigned)gid);
 	write_file("/proc/self/gid_map", map);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("making the task non-dumpable");
 }
 
 /* Join init's user namespace (the user owns it), then its mount namespace
@@ -111,47 +115,59 @@ static int kept(const char *name, size_t len)
 	return 0;
 }
 
+/* drop_unkept unsets the task's variables that the rule does not keep, one
+ * at a time: unsetting changes the array, which is read again each time
+ * (nothing to copy, so nothing to leak). Each round removes one of the n. */
+static void drop_unkept(spank_t sp)
+{
+	size_t n = 0;
+	for (size_t round = 0; round == 0 || round <= n; round++) {
+		char **env = NULL, *name = NULL;
+		if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS)
+			fail("reading the task's environment");
+		for (char **e = env; e && *e; e++) {
+			size_t len = strcspn(*e, "=");
+			n += round == 0;
+			if (!name && len && (*e)[len] == '=' && !kept(*e, len) && !(name = strndup(*e, len)))
+				fail("reading the task's environment");
+		}
+		if (!name)
+			return;
+		spank_err_t err = spank_unsetenv(sp, name);
+		free(name);
+		if (err != ESPANK_SUCCESS)
+			break;
+	}
+	errno = EINVAL;
+	fail("clearing the task's environment");
+}
+
+/* set_each sets the NAME=VALUE entries of vars that the task lacks. */
+static void set_each(spank_t sp, char **vars, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *e = vars[i], *eq = strchr(e, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		spank_err_t err = spank_setenv(sp, e, eq + 1, 0);
+		*eq = '=';
+		if (err != ESPANK_SUCCESS && err != ESPANK_ENV_EXISTS) {
+			errno = EINVAL;
+			fail("setting the task's environment");
+		}
+	}
+}
+
 /* The task's environment becomes the planned one, except the variables that
- * Slurm, PMI and PMIx set for the task (internal/slurm.Kept), which win. */
+ * Slurm, PMI and PMIx set for the task, which win: the "keep" records of the
+ * result (the rule is internal/slurm.KeepPrefixes and KeepNames). Once the
+ * others are gone, "the task lacks it" is "no kept variable wins". */
 static void apply_env(spank_t sp)
 {
-	char **env = NULL, **drop = NULL, **have = NULL;
-	size_t nd = 0, nh = 0;
-	if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS)
-		fail("reading the task's environment");
-	for (; env && *env; env++) {
-		size_t len = strcspn(*env, "=");
-		char *name = strndup(*env, len);
-		char ***list = kept(name, len) ? &have : &drop;
-		size_t *cnt = list == &have ? &nh : &nd;
-		char **l = name ? realloc(*list, (*cnt + 1) * sizeof(char *)) : NULL;
-		if (!l)
-			fail("reading the task's environment");
-		l[(*cnt)++] = name;
-		*list = l;
-	}
-	for (size_t i = 0; i < nd; i++)
-		spank_unsetenv(sp, drop[i]);
-	for (size_t i = 0; i < pcocc_node.nenv; i++) {
-		char *e = pcocc_node.env[i], *eq = strchr(e, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		int skip = 0;
-		for (size_t j = 0; j < nh && !skip; j++)
-			skip = strcmp(have[j], e) == 0;
-		if (!skip && spank_setenv(sp, e, eq + 1, 1) != ESPANK_SUCCESS)
-			fail("setting the task's environment");
-		*eq = '=';
-	}
-	for (size_t i = 0; i < pcocc_node.ndflt; i++) {
-		char *e = pcocc_node.dflt[i], *eq = strchr(e, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		spank_setenv(sp, e, eq + 1, 0); /* 0: an existing value stays */
-		*eq = '=';
-	}
+	drop_unkept(sp);
+	set_each(sp, pcocc_node.env, pcocc_node.nenv);
+	set_each(sp, pcocc_node.dflt, pcocc_node.ndflt);
 }
 
 int pcocc_join(spank_t sp)
