@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pcocc_spank.h"
@@ -67,10 +70,57 @@ static void own_userns(uid_t uid, gid_t gid)
 		fail("making the task non-dumpable");
 }
 
+/* Host-wide files that root may write with no capability at all (the
+ * sysctls check the owner bits), made read-only for root tasks. */
+static const char *const host_files[] = {
+	"/sys", "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+};
+
+/* read_only binds path (and what is mounted under it) onto itself, then
+ * makes every mount there read-only. A path the container lacks is fine. */
+static void read_only(const char *path)
+{
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return;
+		fail(path);
+	}
+	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &ro, sizeof ro) < 0)
+		fail(path);
+}
+
+/* drop_caps empties every capability set, the bounding set first (that
+ * needs CAP_SETPCAP): root's execve then yields none either. */
+static void drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	for (int c = 0; prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			fail("dropping the capability bounding set");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || syscall(SYS_capset, &h, d) < 0)
+		fail("dropping capabilities");
+}
+
+/* confine_root: pcocc as root makes no user namespace, so a root task would
+ * keep every capability, and uid 0 may write the host's sysctls even
+ * without them. The task gets a copy of the container's mount namespace
+ * (the other tasks keep theirs) with the host-wide files read-only, then
+ * loses every capability: it cannot undo that. */
+static void confine_root(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		fail("making the task's mount namespace");
+	for (size_t i = 0; i < sizeof host_files / sizeof host_files[0]; i++)
+		read_only(host_files[i]);
+	drop_caps();
+}
+
 /* Join init's user namespace (the user owns it), then its mount namespace
  * (the task now has CAP_SYS_ADMIN over it), then make the task's own user
  * namespace. As root (pcocc's kernel mode: no user namespace) the mount
- * namespace alone. Both descriptors are opened first: /proc changes with
+ * namespace, then confine_root. Both descriptors are opened first: /proc changes with
  * the mount namespace. */
 static void join_namespaces(int first)
 {
@@ -89,6 +139,8 @@ static void join_namespaces(int first)
 	close(mnt);
 	if (userns)
 		own_userns(uid, gid);
+	else
+		confine_root();
 	if (chdir(n->cwd) < 0) {
 		if (n->cwd_strict) {
 			dprintf(2, "pcocc: --ctr-workdir %s: no such directory in the container\n", n->cwd);
