@@ -6,6 +6,7 @@
 #include "helper.c"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <sys/resource.h>
 
 
@@ -13,11 +14,39 @@ struct pcocc_opts pcocc_opts;
 struct pcocc_node pcocc_node;
 const char *pcocc_path = "/nonexistent/pcocc";
 
+/* A job of this process's own ids and environment, when job_ok is set;
+ * else Slurm has none to give. */
+static int job_ok;
+extern char **environ;
+
 spank_err_t spank_get_item(spank_t sp, spank_item_t item, ...)
 {
+	static gid_t gids[1];
 	(void)sp;
-	(void)item;
-	return ESPANK_ERROR;
+	if (!job_ok)
+		return ESPANK_ERROR;
+	va_list ap;
+	va_start(ap, item);
+	switch (item) {
+	case S_JOB_UID:
+		*va_arg(ap, uid_t *) = getuid();
+		break;
+	case S_JOB_GID:
+		*va_arg(ap, gid_t *) = gids[0] = getgid();
+		break;
+	case S_JOB_SUPPLEMENTARY_GIDS:
+		*va_arg(ap, gid_t **) = gids;
+		*va_arg(ap, int *) = 1;
+		break;
+	case S_JOB_ENV:
+		*va_arg(ap, char ***) = environ;
+		break;
+	default:
+		va_end(ap);
+		return ESPANK_ERROR;
+	}
+	va_end(ap);
+	return ESPANK_SUCCESS;
 }
 
 void slurm_debug(const char *fmt, ...) { (void)fmt; }
@@ -35,9 +64,13 @@ static int failures;
 		}                                               \
 	} while (0)
 
+static const char *volatile helper_file; /* to remove, even on a timeout */
+
 static void on_alarm(int sig)
 {
 	(void)sig;
+	if (helper_file)
+		unlink(helper_file);
 	static const char msg[] = "FAIL: timed out: a read waited for the helper\n";
 	if (write(2, msg, sizeof msg - 1) < 0)
 		_exit(1);
@@ -177,6 +210,59 @@ static void test_start_failures_close(void)
 	}
 }
 
+/* fake_helper makes pcocc_path a shell script of body. */
+static void fake_helper(const char *body)
+{
+	static char path[] = "/tmp/pcocc-test-helper-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0 || dprintf(fd, "#!/bin/sh\n%s\n", body) < 0 || fchmod(fd, 0700) < 0)
+		abort();
+	close(fd);
+	pcocc_path = helper_file = path;
+}
+
+static void forget_helper(void)
+{
+	unlink(helper_file);
+	helper_file = NULL;
+}
+
+/* A helper whose result is garbled ("end" alone: a generator could write
+ * that once) but which holds its container until the stop pipe closes:
+ * the plugin closes it before it waits, then reaps the helper. */
+static void test_start_garbled_result(void)
+{
+	job_ok = 1;
+	fake_helper("printf 'end\\0' >&3; echo 'pcocc: garbled' >&2; cat <&4 >/dev/null");
+	memset(&pcocc_node, 0, sizeof pcocc_node);
+	alarm(20);
+	int rc = pcocc_start(NULL);
+	alarm(0);
+	forget_helper();
+	CHECK(rc == 0 && pcocc_node.failed && pcocc_node.helper == 0, "rc %d, failed %d, helper %d",
+	      rc, pcocc_node.failed, (int)pcocc_node.helper);
+	CHECK(pcocc_node.log && strstr(pcocc_node.log, "pcocc: garbled"), "log %s", pcocc_node.log);
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "the helper was not reaped");
+}
+
+/* A good helper that keeps its result pipe open (it holds the container):
+ * the plugin takes the result at "end", and stopping ends the helper. */
+static void test_start_and_stop(void)
+{
+	job_ok = 1;
+	fake_helper("printf 'init=1\\0cwd=/w\\0env=A=1\\0end\\0' >&3; cat <&4 >/dev/null");
+	memset(&pcocc_node, 0, sizeof pcocc_node);
+	alarm(20);
+	int rc = pcocc_start(NULL);
+	CHECK(rc == 0 && !pcocc_node.failed && pcocc_node.helper > 0 && pcocc_node.init == 1 &&
+	      pcocc_node.nenv == 1 && strcmp(pcocc_node.cwd, "/w") == 0,
+	      "rc %d, failed %d, init %d", rc, pcocc_node.failed, pcocc_node.init);
+	pcocc_stop();
+	alarm(0);
+	forget_helper();
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "the helper was not reaped");
+}
+
 /* Each test in a child of its own: a timeout fails that test only. */
 static int run(const char *name, void (*test)(void))
 {
@@ -199,7 +285,9 @@ int main(void)
 	int failed = run("read_result stops at \"end\"", test_result_stops_at_end) +
 		     run("read_result is capped", test_result_capped) +
 		     run("read_log is capped", test_log_capped) +
-		     run("pcocc_start closes what it opened", test_start_failures_close);
+		     run("pcocc_start closes what it opened", test_start_failures_close) +
+		     run("pcocc_start with a garbled result", test_start_garbled_result) +
+		     run("pcocc_start, then pcocc_stop", test_start_and_stop);
 	if (failed) {
 		fprintf(stderr, "spank/test_helper: %d tests failed\n", failed);
 		return 1;
