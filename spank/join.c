@@ -103,30 +103,34 @@ static void drop_caps(void)
 		fail("dropping capabilities");
 }
 
-/* confine_root: pcocc as root makes no user namespace, so a root task would
- * keep every capability, and uid 0 may write the host's sysctls even
- * without them. The task gets a copy of the container's mount namespace
- * (the other tasks keep theirs) with the host-wide files read-only, then
- * loses every capability: it cannot undo that. */
-static void confine_root(void)
+/* read_only_host: uid 0 may write the host's sysctls even without any
+ * capability (they check the owner bits). A root task gets a copy of the
+ * container's mount namespace (the other tasks keep theirs) with the
+ * host-wide files read-only. That needs CAP_SYS_ADMIN over the container's
+ * mount namespace, which the task has here and no longer has once it is in
+ * a user namespace of its own or has dropped its capabilities: it cannot
+ * undo it. */
+static void read_only_host(void)
 {
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		fail("making the task's mount namespace");
 	for (size_t i = 0; i < sizeof host_files / sizeof host_files[0]; i++)
 		read_only(host_files[i]);
-	drop_caps();
 }
 
 /* Join init's user namespace (the user owns it), then its mount namespace
  * (the task now has CAP_SYS_ADMIN over it), then make the task's own user
  * namespace. As root (pcocc's kernel mode: no user namespace) the mount
- * namespace, then confine_root. Both descriptors are opened first: /proc changes with
- * the mount namespace. */
+ * namespace alone, and the task drops every capability, which it would
+ * otherwise keep. Root's tasks see the host-wide files read-only either way.
+ * Both descriptors are opened first: /proc changes with the mount
+ * namespace. */
 static void join_namespaces(int first)
 {
 	struct pcocc_node *n = &pcocc_node;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
+	int root = uid == 0; /* on the host: nothing is joined yet */
 	int user = ns_open(n->init, "user"), mnt = ns_open(n->init, "mnt");
 	if (user < 0 || mnt < 0)
 		fail("the node's container is gone");
@@ -137,10 +141,12 @@ static void join_namespaces(int first)
 		fail("joining the container's mount namespace");
 	close(user);
 	close(mnt);
+	if (root)
+		read_only_host();
 	if (userns)
 		own_userns(uid, gid);
-	else
-		confine_root();
+	else if (root)
+		drop_caps();
 	if (chdir(n->cwd) < 0) {
 		if (n->cwd_strict) {
 			dprintf(2, "pcocc: --ctr-workdir %s: no such directory in the container\n", n->cwd);
