@@ -59,6 +59,7 @@ vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.U
 for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
 	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
 done
+checkout=$PWD
 cd "$E"
 rc=0
 # PCOCC_E2E_SKIP_RUNTIME=1: only the end-to-end scripts (a quicker loop while developing).
@@ -79,4 +80,17 @@ runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=squash
 fi
 log "running the end-to-end tests as $PCOCC_TEST_USER"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1
+# Root's tasks under srun --ctr (as root, which is the case to test): with
+# the whole suite, or PCOCC_E2E_ROOT=1; only through the staging directory
+# that the plugin runs (scripts/spank.sh).
+if [[ $# == 0 || ${PCOCC_E2E_ROOT:-} == 1 ]]; then
+	if [[ $E != "$PCOCC_CI_DIR/e2e" ]]; then
+		log "skipping test/root/slurm_root.sh: the plugin runs $PCOCC_CI_DIR/e2e/bin/pcocc, not $E/bin/pcocc"
+	elif ! timeout 60 srun -N1 true >/dev/null 2>&1; then
+		log "skipping test/root/slurm_root.sh: no Slurm (scripts/services.sh start)"
+	else
+		log "running test/root/slurm_root.sh as root"
+		bash "$checkout/test/root/slurm_root.sh" "$E/bin" "$fixtures" || rc=1
+	fi
+fi
 exit $rc

@@ -11,7 +11,7 @@ need_root
 
 out=$PCOCC_CI_DIR/spank
 conf=$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf
-make --no-print-directory -s -C spank
+make --no-print-directory -s -C spank all analyze test
 install -d -m 0755 "$out" "$(dirname "$conf")"
 install -m 0755 spank/pcocc_spank.so "$out/pcocc_spank.so"
 echo "optional $out/pcocc_spank.so pcocc=${PCOCC_SPANK_HELPER:-$PCOCC_CI_DIR/e2e/bin/pcocc}" >"$conf.tmp"

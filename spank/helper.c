@@ -1,5 +1,9 @@
 /* Running the pcocc helper: `check` on the submit side, `start` in
- * slurmstepd (README.md has the contract). */
+ * slurmstepd (README.md has the contract).
+ *
+ * srun and slurmstepd are multi-threaded: between fork() and exec the child
+ * calls only async-signal-safe functions (no malloc, no stdio, no
+ * strerror). Everything it needs is prepared before the fork. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +23,12 @@
 
 #define RESULT_FD 3
 #define STOP_FD 4
+#define CODE_SETUP 125 /* as pcocc run: the container could not be set up */
+/* Bounds on what root reads from the user's helper: the result holds the
+ * tasks' environment (execve refuses much more anyway), the log a few
+ * messages. */
+#define RESULT_MAX (16u << 20)
+#define LOG_MAX (64u << 10)
 
 /* helper_argv returns pcocc __spank VERB --ctr=... with the option strings
  * unchanged ("--opt=value": a value that starts with '-' stays a value). */
@@ -36,8 +47,10 @@ static char **helper_argv(const char *verb)
 		if (!vals[i])
 			continue;
 		free(owned[i]);
-		if (asprintf(&owned[i], "--%s=%s", names[i], vals[i]) < 0)
+		if (asprintf(&owned[i], "--%s=%s", names[i], vals[i]) < 0) {
+			owned[i] = NULL;
 			return NULL;
+		}
 		argv[n++] = owned[i];
 	}
 	if (pcocc_opts.no_defaults)
@@ -46,87 +59,110 @@ static char **helper_argv(const char *verb)
 	return argv;
 }
 
+/* say writes "pcocc: WHAT: ERROR\n" to fd, async-signal-safely:
+ * strerrordesc_np is a table lookup (no locale, no allocation). */
+static void say(int fd, const char *what, int err)
+{
+	const char *desc = strerrordesc_np(err);
+	const char *parts[] = { "pcocc: ", what, ": ", desc ? desc : "unknown error", "\n" };
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (write(fd, parts[i], strlen(parts[i])) < 0)
+			return;
+}
+
+static void child_fail(int fd, const char *what)
+{
+	say(fd, what, errno);
+	_exit(CODE_SETUP);
+}
+
 /* pcocc_check runs `pcocc __spank check` as the caller (srun, sbatch and
  * salloc run as the user), its messages on the user's terminal. On failure
  * it ends the command itself, with pcocc run's status: Slurm ignores the
- * errors of a plugin listed as "optional" in plugstack.conf. Nothing is
- * allocated yet. */
+ * errors of a plugin listed as "optional" in plugstack.conf, and would run
+ * the job outside the container. Nothing is allocated yet. */
 int pcocc_check(spank_t sp)
 {
 	(void)sp;
 	char **argv = helper_argv("check");
-	if (!argv)
-		return -1;
+	if (!argv) {
+		say(2, "preparing the --ctr check", errno);
+		exit(CODE_SETUP);
+	}
 	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
+	if (pid < 0) {
+		say(2, "running the --ctr check", errno);
+		exit(CODE_SETUP);
+	}
 	if (pid == 0) {
 		execv(pcocc_path, argv);
-		dprintf(2, "pcocc: cannot run %s: %s\n", pcocc_path, strerror(errno));
-		_exit(127);
+		child_fail(2, pcocc_path);
 	}
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
+		if (errno != EINTR) {
+			say(2, "waiting for the --ctr check", errno);
+			exit(CODE_SETUP);
+		}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
-	exit(125);
+	exit(CODE_SETUP);
+}
+
+/* What the helper's child needs, gathered before the fork. */
+struct child {
+	char **argv, **env;
+	uid_t uid;
+	gid_t gid, *gids;
+	int ngids;
+	pid_t parent;
+	int devnull, result, stop, log; /* the child's ends */
+};
+
+static int job_ids(spank_t sp, struct child *c)
+{
+	return spank_get_item(sp, S_JOB_UID, &c->uid) == ESPANK_SUCCESS &&
+	       spank_get_item(sp, S_JOB_GID, &c->gid) == ESPANK_SUCCESS &&
+	       spank_get_item(sp, S_JOB_SUPPLEMENTARY_GIDS, &c->gids, &c->ngids) == ESPANK_SUCCESS ? 0 : -1;
 }
 
 /* become_user drops slurmstepd's root for good: the helper is the job's
  * user, with the job's groups. */
-static int become_user(spank_t sp)
+static int become_user(const struct child *c)
 {
-	uid_t uid;
-	gid_t gid, *gids = NULL;
-	int ngids = 0;
-	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS ||
-	    spank_get_item(sp, S_JOB_SUPPLEMENTARY_GIDS, &gids, &ngids) != ESPANK_SUCCESS)
-		return -1;
 	/* user_init runs with only the effective ids dropped: regain root to
 	 * set all of them (fails harmlessly when already the user). */
-	if (seteuid(0) == 0 && setgroups(ngids, gids) < 0)
+	if (seteuid(0) == 0 && setgroups(c->ngids, c->gids) < 0)
 		return -1;
-	if (setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+	if (setresgid(c->gid, c->gid, c->gid) < 0 || setresuid(c->uid, c->uid, c->uid) < 0)
 		return -1;
-	return getuid() == uid && geteuid() == uid && getgid() == gid ? 0 : -1;
-}
-
-static void child_fail(int log, const char *what)
-{
-	dprintf(log, "pcocc: %s: %s\n", what, strerror(errno));
-	_exit(125);
+	return getuid() == c->uid && geteuid() == c->uid && getgid() == c->gid ? 0 : -1;
 }
 
 /* exec_start is the helper's child side: never returns. */
-static void exec_start(spank_t sp, int result, int stop, int log, pid_t parent)
+static void exec_start(const struct child *c)
 {
-	char **env = NULL;
-	char **argv = helper_argv("start");
-	int devnull = open("/dev/null", O_RDWR);
-	if (!argv || devnull < 0 || spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS)
-		child_fail(log, "preparing the helper");
-	if (become_user(sp) < 0)
-		child_fail(log, "becoming the job's user");
+	if (become_user(c) < 0)
+		child_fail(c->log, "becoming the job's user");
 	/* After the id change, which clears it: the helper, and through it
 	 * the container, dies with slurmstepd. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		child_fail(log, "setting the parent death signal");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
+		child_fail(c->log, "setting the parent death signal");
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	/* Above RESULT_FD first, so that no dup2 below lands on itself. */
-	int r = fcntl(result, F_DUPFD, 10), s = fcntl(stop, F_DUPFD, 10), l = fcntl(log, F_DUPFD, 10);
-	if (r < 0 || s < 0 || l < 0 || dup2(devnull, 0) < 0 || dup2(l, 1) < 0 || dup2(l, 2) < 0 ||
+		sigaction(s, &dfl, NULL);
+	/* Above RESULT_FD first, so that no dup2 below lands on itself. The
+	 * dup2s clear close-on-exec: the helper sets it again at once. */
+	int r = fcntl(c->result, F_DUPFD, 10), s = fcntl(c->stop, F_DUPFD, 10), l = fcntl(c->log, F_DUPFD, 10);
+	if (r < 0 || s < 0 || l < 0 || dup2(c->devnull, 0) < 0 || dup2(l, 1) < 0 || dup2(l, 2) < 0 ||
 	    dup2(r, RESULT_FD) < 0 || dup2(s, STOP_FD) < 0)
-		child_fail(log, "setting the helper's descriptors");
+		child_fail(c->log, "setting the helper's descriptors");
 	close_range(STOP_FD + 1, ~0U, 0);
-	execve(pcocc_path, argv, env);
+	execve(pcocc_path, c->argv, c->env);
 	child_fail(2, pcocc_path);
 }
 
@@ -173,69 +209,137 @@ static int parse_result(char *buf, size_t len)
 	return -1;
 }
 
-static char *read_all(int fd, size_t *len)
+/* read_result reads records up to "end" (not to EOF: the helper keeps the
+ * pipe while it holds the container), at most RESULT_MAX bytes. NULL: no
+ * "end", too much, or no memory. */
+static char *read_result(int fd, size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	for (ssize_t r; buf; n += r) {
+	size_t cap = 4096, n = 0, rec = 0; /* rec: where the next record starts */
+	char *buf = malloc(cap);
+	while (buf) {
+		for (char *z; (z = memchr(buf + rec, '\0', n - rec)); rec = z - buf + 1)
+			if (strcmp(buf + rec, "end") == 0) {
+				*len = z - buf + 1;
+				return buf;
+			}
 		if (n == cap) {
-			char *b = realloc(buf, (cap *= 2) + 1);
+			char *b = cap < RESULT_MAX ? realloc(buf, cap *= 2) : NULL;
 			if (!b)
 				break;
 			buf = b;
 		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR) {
-			r = 0;
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
 			continue;
-		}
-		if (r <= 0) {
-			buf[n] = '\0';
-			*len = n;
-			return buf;
-		}
+		if (r <= 0)
+			break;
+		n += r;
 	}
 	free(buf);
 	return NULL;
 }
 
+/* read_log returns the helper's messages, a NUL-terminated string: the last
+ * LOG_MAX bytes (the error is last), whatever size the helper gave it. */
+static char *read_log(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	off_t from = st.st_size > (off_t)LOG_MAX ? st.st_size - (off_t)LOG_MAX : 0;
+	char *buf = malloc(LOG_MAX + 1);
+	size_t n = 0;
+	while (buf && n < LOG_MAX) {
+		ssize_t r = pread(fd, buf + n, LOG_MAX - n, from + (off_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+/* start_failed keeps a failure for the tasks to report (their stderr is the
+ * user's; slurmstepd's is not). */
+static void start_failed(const char *what, int err)
+{
+	struct pcocc_node *n = &pcocc_node;
+	n->failed = 1;
+	free(n->log);
+	if (asprintf(&n->log, "pcocc: %s: %s\n", what, strerror(err)) < 0)
+		n->log = NULL;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* spawn forks the helper with res[1], stop[0] and log as its fds 3, 4 and
+ * 1-2; the parent keeps res[0] and stop[1]. 0, or -1 with errno. */
+static int spawn(spank_t sp, int res[2], int stop[2], int log)
+{
+	struct child c = { .parent = getpid(), .result = res[1], .stop = stop[0], .log = log };
+	if (!(c.argv = helper_argv("start")))
+		return -1;
+	if (spank_get_item(sp, S_JOB_ENV, &c.env) != ESPANK_SUCCESS || job_ids(sp, &c) < 0) {
+		errno = EINVAL; /* Slurm has no job to give */
+		return -1;
+	}
+	if ((c.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0)
+		exec_start(&c);
+	int err = errno;
+	close(c.devnull);
+	close_fd(&res[1]);
+	close_fd(&stop[0]);
+	if (pid < 0) {
+		errno = err;
+		return -1;
+	}
+	pcocc_node.helper = pid;
+	pcocc_node.stop = stop[1];
+	stop[1] = -1;
+	return 0;
+}
+
 /* pcocc_start starts the helper, which sets up this node's container and
  * holds it, and reads what the tasks need to join it. A failure is kept
- * for the tasks to report (their stderr is the user's; slurmstepd's is
- * not), so it never fails the callback itself. */
+ * for the tasks to report, so it never fails the callback itself. */
 int pcocc_start(spank_t sp)
 {
 	struct pcocc_node *n = &pcocc_node;
-	int res[2], stop[2], log = memfd_create("pcocc-helper", MFD_CLOEXEC);
-	if (log < 0 || pipe2(res, O_CLOEXEC) < 0 || pipe2(stop, O_CLOEXEC) < 0) {
-		slurm_error("pcocc: pipe: %m");
-		return -1;
+	int res[2] = { -1, -1 }, stop[2] = { -1, -1 };
+	int log = memfd_create("pcocc-helper", MFD_CLOEXEC);
+	if (log < 0 || pipe2(res, O_CLOEXEC) < 0 || pipe2(stop, O_CLOEXEC) < 0 || spawn(sp, res, stop, log) < 0) {
+		start_failed("starting the container's helper", errno);
+		for (int i = 0; i < 2; i++) {
+			close_fd(&res[i]);
+			close_fd(&stop[i]);
+		}
+		close_fd(&log);
+		return 0;
 	}
-	pid_t parent = getpid(), pid = fork();
-	if (pid < 0) {
-		slurm_error("pcocc: fork: %m");
-		return -1;
-	}
-	if (pid == 0)
-		exec_start(sp, res[1], stop[0], log, parent);
-	close(res[1]);
-	close(stop[0]);
-	n->stop = stop[1];
 	size_t len = 0;
-	char *buf = read_all(res[0], &len);
+	char *buf = read_result(res[0], &len);
 	close(res[0]);
-	n->helper = pid;
 	if (!buf || parse_result(buf, len) < 0) {
-		slurm_debug("pcocc: the helper gave no container (%zu bytes)", len);
+		slurm_debug("pcocc: the helper gave no container");
 		n->failed = 1;
-		/* It is exiting: let it finish its message, then reap it. */
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		/* Closing the stop pipe first: a helper that did not fail (the
+		 * result was garbled) would otherwise hold its container, and
+		 * this wait, for ever. A failed one is exiting already. */
 		pcocc_stop();
 	}
 	free(buf);
-	lseek(log, 0, SEEK_SET);
-	n->log = read_all(log, &len);
+	n->log = read_log(log);
 	close(log);
 	if (n->failed && (!n->log || !n->log[0])) {
 		free(n->log);
@@ -270,15 +374,17 @@ void pcocc_stop(void)
 	struct timespec t = { 0, 5 * 1000 * 1000 };
 	if (n->helper <= 0)
 		return;
-	close(n->stop);
-	for (int i = 0; i < 1000; i++) {
-		if (i == 999)
+	close_fd(&n->stop);
+	for (int i = 0;; i++) {
+		if (i == 1000)
 			kill(n->helper, SIGKILL);
-		pid_t r = waitpid(n->helper, NULL, WNOHANG);
+		/* Blocking once killed: SIGKILL ends it. */
+		pid_t r = waitpid(n->helper, NULL, i < 1000 ? WNOHANG : 0);
 		/* ECHILD: slurmstepd reaped it first. */
 		if ((r < 0 && errno != EINTR) || r == n->helper || gone(n->helper))
 			break;
-		nanosleep(&t, NULL);
+		if (i < 1000)
+			nanosleep(&t, NULL);
 	}
 	n->helper = 0;
 }

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pcocc_spank.h"
@@ -49,30 +52,85 @@ static void write_file(const char *path, const char *data)
 static void own_userns(uid_t uid, gid_t gid)
 {
 	char map[64];
-	/* slurmstepd's switch from root left the task non-dumpable, which
-	 * makes its /proc files root's: it could not write its own maps. It
-	 * is the user's process, soon exec'd as the user anyway. */
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		fail("making the task dumpable");
 	if (unshare(CLONE_NEWUSER) < 0)
 		fail("creating the task's user namespace");
+	/* slurmstepd's switch from root left the task non-dumpable, which
+	 * makes its /proc files root's: it could not write its own maps. It
+	 * is dumpable only for that: until the exec, its memory is still
+	 * slurmstepd's, which the user must not read (exec makes the user's
+	 * program dumpable again). */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail("making the task dumpable");
 	write_file("/proc/self/setgroups", "deny");
 	snprintf(map, sizeof map, "%u 0 1\n", (unsigned)uid);
 	write_file("/proc/self/uid_map", map);
 	snprintf(map, sizeof map, "%u 0 1\n", (unsigned)gid);
 	write_file("/proc/self/gid_map", map);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("making the task non-dumpable");
+}
+
+/* Host-wide files that root may write with no capability at all (the
+ * sysctls check the owner bits), made read-only for root tasks. */
+static const char *const host_files[] = {
+	"/sys", "/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+};
+
+/* read_only binds path (and what is mounted under it) onto itself, then
+ * makes every mount there read-only. A path the container lacks is fine. */
+static void read_only(const char *path)
+{
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return;
+		fail(path);
+	}
+	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &ro, sizeof ro) < 0)
+		fail(path);
+}
+
+/* drop_caps empties every capability set, the bounding set first (that
+ * needs CAP_SETPCAP): root's execve then yields none either. */
+static void drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	for (int c = 0; prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			fail("dropping the capability bounding set");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || syscall(SYS_capset, &h, d) < 0)
+		fail("dropping capabilities");
+}
+
+/* read_only_host: uid 0 may write the host's sysctls even without any
+ * capability (they check the owner bits). A root task gets a copy of the
+ * container's mount namespace (the other tasks keep theirs) with the
+ * host-wide files read-only. That needs CAP_SYS_ADMIN over the container's
+ * mount namespace, which the task has here and no longer has once it is in
+ * a user namespace of its own or has dropped its capabilities: it cannot
+ * undo it. */
+static void read_only_host(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		fail("making the task's mount namespace");
+	for (size_t i = 0; i < sizeof host_files / sizeof host_files[0]; i++)
+		read_only(host_files[i]);
 }
 
 /* Join init's user namespace (the user owns it), then its mount namespace
  * (the task now has CAP_SYS_ADMIN over it), then make the task's own user
  * namespace. As root (pcocc's kernel mode: no user namespace) the mount
- * namespace alone. Both descriptors are opened first: /proc changes with
- * the mount namespace. */
+ * namespace alone, and the task drops every capability, which it would
+ * otherwise keep. Root's tasks see the host-wide files read-only either way.
+ * Both descriptors are opened first: /proc changes with the mount
+ * namespace. */
 static void join_namespaces(int first)
 {
 	struct pcocc_node *n = &pcocc_node;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
+	int root = uid == 0; /* on the host: nothing is joined yet */
 	int user = ns_open(n->init, "user"), mnt = ns_open(n->init, "mnt");
 	if (user < 0 || mnt < 0)
 		fail("the node's container is gone");
@@ -83,8 +141,12 @@ static void join_namespaces(int first)
 		fail("joining the container's mount namespace");
 	close(user);
 	close(mnt);
+	if (root)
+		read_only_host();
 	if (userns)
 		own_userns(uid, gid);
+	else if (root)
+		drop_caps();
 	if (chdir(n->cwd) < 0) {
 		if (n->cwd_strict) {
 			dprintf(2, "pcocc: --ctr-workdir %s: no such directory in the container\n", n->cwd);
@@ -111,47 +173,59 @@ static int kept(const char *name, size_t len)
 	return 0;
 }
 
+/* drop_unkept unsets the task's variables that the rule does not keep, one
+ * at a time: unsetting changes the array, which is read again each time
+ * (nothing to copy, so nothing to leak). Each round removes one of the n. */
+static void drop_unkept(spank_t sp)
+{
+	size_t n = 0;
+	for (size_t round = 0; round == 0 || round <= n; round++) {
+		char **env = NULL, *name = NULL;
+		if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS)
+			fail("reading the task's environment");
+		for (char **e = env; e && *e; e++) {
+			size_t len = strcspn(*e, "=");
+			n += round == 0;
+			if (!name && len && (*e)[len] == '=' && !kept(*e, len) && !(name = strndup(*e, len)))
+				fail("reading the task's environment");
+		}
+		if (!name)
+			return;
+		spank_err_t err = spank_unsetenv(sp, name);
+		free(name);
+		if (err != ESPANK_SUCCESS)
+			break;
+	}
+	errno = EINVAL;
+	fail("clearing the task's environment");
+}
+
+/* set_each sets the NAME=VALUE entries of vars that the task lacks. */
+static void set_each(spank_t sp, char **vars, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *e = vars[i], *eq = strchr(e, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		spank_err_t err = spank_setenv(sp, e, eq + 1, 0);
+		*eq = '=';
+		if (err != ESPANK_SUCCESS && err != ESPANK_ENV_EXISTS) {
+			errno = EINVAL;
+			fail("setting the task's environment");
+		}
+	}
+}
+
 /* The task's environment becomes the planned one, except the variables that
- * Slurm, PMI and PMIx set for the task (internal/slurm.Kept), which win. */
+ * Slurm, PMI and PMIx set for the task, which win: the "keep" records of the
+ * result (the rule is internal/slurm.KeepPrefixes and KeepNames). Once the
+ * others are gone, "the task lacks it" is "no kept variable wins". */
 static void apply_env(spank_t sp)
 {
-	char **env = NULL, **drop = NULL, **have = NULL;
-	size_t nd = 0, nh = 0;
-	if (spank_get_item(sp, S_JOB_ENV, &env) != ESPANK_SUCCESS)
-		fail("reading the task's environment");
-	for (; env && *env; env++) {
-		size_t len = strcspn(*env, "=");
-		char *name = strndup(*env, len);
-		char ***list = kept(name, len) ? &have : &drop;
-		size_t *cnt = list == &have ? &nh : &nd;
-		char **l = name ? realloc(*list, (*cnt + 1) * sizeof(char *)) : NULL;
-		if (!l)
-			fail("reading the task's environment");
-		l[(*cnt)++] = name;
-		*list = l;
-	}
-	for (size_t i = 0; i < nd; i++)
-		spank_unsetenv(sp, drop[i]);
-	for (size_t i = 0; i < pcocc_node.nenv; i++) {
-		char *e = pcocc_node.env[i], *eq = strchr(e, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		int skip = 0;
-		for (size_t j = 0; j < nh && !skip; j++)
-			skip = strcmp(have[j], e) == 0;
-		if (!skip && spank_setenv(sp, e, eq + 1, 1) != ESPANK_SUCCESS)
-			fail("setting the task's environment");
-		*eq = '=';
-	}
-	for (size_t i = 0; i < pcocc_node.ndflt; i++) {
-		char *e = pcocc_node.dflt[i], *eq = strchr(e, '=');
-		if (!eq)
-			continue;
-		*eq = '\0';
-		spank_setenv(sp, e, eq + 1, 0); /* 0: an existing value stays */
-		*eq = '=';
-	}
+	drop_unkept(sp);
+	set_each(sp, pcocc_node.env, pcocc_node.nenv);
+	set_each(sp, pcocc_node.dflt, pcocc_node.ndflt);
 }
 
 int pcocc_join(spank_t sp)

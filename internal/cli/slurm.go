@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/runtime"
@@ -87,9 +88,13 @@ func planSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spe
 // startSpank holds the container until it is killed, after sending the
 // plugin what its tasks need to join it.
 func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
-	out := os.NewFile(spankResultFD, "result")
-	if out == nil {
-		return errors.New("no result descriptor: this command is for the SPANK plugin")
+	out, err := spankFile(spankResultFD, "result")
+	if err != nil {
+		return err
+	}
+	stopFile, err := spankFile(spankStopFD, "stop")
+	if err != nil {
+		return err
 	}
 	// Not closed on error: the plugin reads EOF as "failed" and waits for
 	// this process to end, after main has printed the error.
@@ -98,12 +103,10 @@ func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
 		return err
 	}
 	stop := make(chan struct{})
-	if f := os.NewFile(spankStopFD, "stop"); f != nil {
-		go func() {
-			_, _ = io.Copy(io.Discard, f)
-			close(stop)
-		}()
-	}
+	go func() {
+		_, _ = io.Copy(io.Discard, stopFile)
+		close(stop)
+	}()
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return err
@@ -114,4 +117,15 @@ func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
 			defer out.Close()
 			return slurm.Result{Init: h.Init, Cwd: spec.Cwd, CwdStrict: spec.CwdFrom == container.CwdOption, Env: spec.Env}.Write(out)
 		}, stop)
+}
+
+// spankFile takes one of the plugin's descriptors, made close-on-exec first
+// (the plugin's dup2 cleared it): the programs this helper runs, module
+// generators among them, must not write forged records to the plugin nor
+// hold its pipes open after they exit.
+func spankFile(fd int, name string) (*os.File, error) {
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("no %s descriptor (%d): this command is for the SPANK plugin", name, fd)
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }

@@ -1,7 +1,7 @@
 // Package slurm is the Go side of the SPANK plugin (spank/): the option
 // strings the plugin hands over unchanged, the rule that decides which of a
-// task's variables reach its container, and the records the helper sends
-// back to the plugin. See spank/README.md for the contract.
+// task's variables reach its container (applied by the plugin), and the
+// records the helper sends back to the plugin. See spank/README.md for the contract.
 package slurm
 
 import "strings"
@@ -53,26 +53,13 @@ func Modules(s string) []string {
 // set for each task (its rank, the PMIx server's address...), and the device
 // lists of the GRES plugins. Every other variable of the task (the submit
 // shell's, which srun exports by default) is dropped: the host environment
-// is not propagated (docs/modules.md, "Environment variables").
+// is not propagated (docs/modules.md, "Environment variables"). The rule is
+// sent to the plugin as "keep" records (Result.Write), and applied there, in
+// each task (spank/join.c).
 var (
 	KeepPrefixes = []string{"SLURM_", "SLURMD_", "PMI_", "PMIX_", "OMPI_"}
 	KeepNames    = []string{"CUDA_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL", "ROCR_VISIBLE_DEVICES", "ZE_AFFINITY_MASK"}
 )
-
-// Kept reports whether the task variable name reaches the container.
-func Kept(name string) bool {
-	for _, p := range KeepPrefixes {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	for _, n := range KeepNames {
-		if name == n {
-			return true
-		}
-	}
-	return false
-}
 
 // TaskDefaults are set in every task whose environment lacks them after
 // the rule above. PMIx clients use the hash data store: the server's

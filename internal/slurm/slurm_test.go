@@ -27,18 +27,6 @@ func TestModules(t *testing.T) {
 	}
 }
 
-func TestKept(t *testing.T) {
-	for name, want := range map[string]bool{
-		"SLURM_PROCID": true, "SLURMD_NODENAME": true, "PMIX_RANK": true, "PMI_FD": true,
-		"OMPI_MCA_btl": true, "CUDA_VISIBLE_DEVICES": true,
-		"PATH": false, "HOME": false, "SLURM": false, "PMIXX": false, "CUDA_VISIBLE_DEVICES_X": false,
-	} {
-		if Kept(name) != want {
-			t.Errorf("Kept(%q) = %v", name, !want)
-		}
-	}
-}
-
 func TestResultWrite(t *testing.T) {
 	var b bytes.Buffer
 	r := Result{Init: 42, Cwd: "/w d", CwdStrict: true, Env: []string{"A=1", "B=x=y"}}
