@@ -32,7 +32,11 @@ type Globals struct {
 // NewRoot returns the root command. argv0 is the name the program was called by
 // (pcocc or pcocc-rs: both behave the same).
 func NewRoot(argv0 string) *cobra.Command {
-	g := &Globals{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin}
+	return newRoot(argv0, &Globals{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin})
+}
+
+// newRoot builds the command tree on g (tests give their own).
+func newRoot(argv0 string, g *Globals) *cobra.Command {
 	name := filepath.Base(argv0)
 	if name != "pcocc-rs" {
 		name = "pcocc"

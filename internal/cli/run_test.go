@@ -20,7 +20,7 @@ func fakeImage(t *testing.T, cfg imagemeta.Config) {
 	t.Helper()
 	old := lookupImage
 	lookupImage = func(_ context.Context, _ *Globals, ref string) (*ResolvedImage, error) {
-		if ref != "img" {
+		if ref != "img" && ref != "my_pcocc_image" && ref != "myrepo:myimage" {
 			return nil, errors.New(`image "` + ref + `" not found`)
 		}
 		return &ResolvedImage{Name: ref, Squashfs: "/repo/img.sqfs", Meta: imagemeta.Meta{Config: cfg}}, nil
@@ -72,9 +72,9 @@ func TestRunOptionParsing(t *testing.T) {
 		{name: "image only", args: []string{"img"}, argv: []string{"/ep", "c"}},
 		{name: "command and args", args: []string{"img", "ls", "x"}, argv: []string{"/ep", "ls", "x"}},
 		{name: "program options after --", args: []string{"img", "--", "ls", "-l"}, argv: []string{"/ep", "ls", "-l"}},
-		{name: "words before and after --", args: []string{"img", "ls", "--", "-l"}, argv: []string{"/ep", "ls", "-l"}},
+		{name: "-- after the command is the program's", args: []string{"img", "ls", "--", "-l"}, argv: []string{"/ep", "ls", "--", "-l"}},
 		{name: "options after the image are pcocc's", args: []string{"img", "--env", "PCOCC_TEST_VAR", "ls"}, argv: []string{"/ep", "ls"}, env: "PCOCC_TEST_VAR=v"},
-		{name: "options after the command are pcocc's", args: []string{"img", "ls", "-e", "A=1"}, argv: []string{"/ep", "ls"}, env: "A=1"},
+		{name: "options after the command are the program's", args: []string{"img", "-e", "A=1", "ls", "-e", "B=2"}, argv: []string{"/ep", "ls", "-e", "B=2"}, env: "A=1"},
 		{name: "pcocc options after -- are the program's", args: []string{"img", "--", "sh", "-e", "A=1"}, argv: []string{"/ep", "sh", "-e", "A=1"}},
 		{name: "no-ep", args: []string{"--no-ep", "img", "--", "sh", "-c", "x"}, argv: []string{"sh", "-c", "x"}},
 		{name: "entrypoint", args: []string{"img", "--entrypoint", "/bin/x", "a"}, argv: []string{"/bin/x", "a"}},
@@ -107,7 +107,7 @@ func TestRunErrorsAre125(t *testing.T) {
 		want string
 	}{
 		{[]string{"nope"}, `image "nope" not found`},
-		{[]string{"img", "ls", "-l"}, "give the program's options after '--'"},
+		{[]string{"img", "-l", "ls"}, "put them after '--'"},
 		{[]string{"img", "--env", "pp(X"}, "--env: bad env spec"},
 		{[]string{"img", "--mount", "src=/a,dst=rel"}, "not an absolute path"},
 		{[]string{"img", "--mount", "src=/a,dst=/proc"}, "/proc"},
