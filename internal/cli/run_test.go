@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,5 +135,45 @@ func TestRunNoCommand(t *testing.T) {
 func TestInitIsRegistered(t *testing.T) {
 	if _, ok := internalEntries["__pcocc_init"]; !ok {
 		t.Fatal("the container init entry is not registered")
+	}
+}
+
+// With no configuration, the built-in "home" module mounts the home
+// directory and passes the minimal environment; --no-defaults drops both.
+func TestRunBuiltinHomeModule(t *testing.T) {
+	home := programHome(t)
+	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	for k, v := range map[string]string{"USER": "u", "LOGNAME": "u", "TERM": "xterm", "LANG": "C.UTF-8", "LC_TIME": "C", "TZ": "UTC", "SECRET": "s"} {
+		t.Setenv(k, v)
+	}
+	hasHome := func(s *container.Spec) bool {
+		for _, m := range s.Mounts {
+			if m.Destination == home && m.Source == home {
+				return true
+			}
+		}
+		return false
+	}
+	s, _, _, err := dryRunRoot(t, "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasHome(s) {
+		t.Errorf("home %s not mounted: %+v", home, s.Mounts)
+	}
+	for _, e := range []string{"HOME=" + home, "USER=u", "LOGNAME=u", "TERM=xterm", "LANG=C.UTF-8", "LC_TIME=C", "TZ=UTC"} {
+		if !slices.Contains(s.Env, e) {
+			t.Errorf("env lacks %s: %q", e, s.Env)
+		}
+	}
+	if slices.Contains(s.Env, "SECRET=s") {
+		t.Errorf("env holds SECRET: %q", s.Env)
+	}
+	s, _, _, err = dryRunRoot(t, "--no-defaults", "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasHome(s) || slices.Contains(s.Env, "TERM=xterm") {
+		t.Errorf("--no-defaults: the built-in module applied: %+v %q", s.Mounts, s.Env)
 	}
 }
