@@ -27,7 +27,7 @@ func run() int {
 	if err != nil {
 		var ee *cli.ExitError
 		if !asExit(err, &ee) || ee.Err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", root.Name(), err)
+			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), cli.CalledAs(root.Name(), err.Error()))
 		}
 	}
 	return cli.CodeOf(err)

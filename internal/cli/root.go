@@ -25,6 +25,9 @@ type Globals struct {
 	Stderr  io.Writer
 	Stdin   io.Reader
 	Log     *slog.Logger
+	// Name is the name the program was called by (pcocc or pcocc-rs), for
+	// message prefixes and hints.
+	Name string
 
 	cfg *config.Config
 }
@@ -41,6 +44,7 @@ func newRoot(argv0 string, g *Globals) *cobra.Command {
 	if name != "pcocc-rs" {
 		name = "pcocc"
 	}
+	g.Name = name
 	root := &cobra.Command{
 		Use:           name,
 		Short:         "Run HPC containers and virtual machines without root",
@@ -69,6 +73,7 @@ func newRoot(argv0 string, g *Globals) *cobra.Command {
 		newManCmd(g),
 		newSpankCmd(g),
 	)
+	strictGroups(root)
 	return root
 }
 
@@ -85,5 +90,5 @@ func newLogger(g *Globals) *slog.Logger {
 	case g.Verbose:
 		level = slog.LevelDebug
 	}
-	return slog.New(newLineHandler(g.Stderr, level))
+	return slog.New(newLineHandler(g.Stderr, level, optName(g.Name, "pcocc")))
 }

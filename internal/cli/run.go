@@ -95,6 +95,9 @@ See docs/running.md.`
 // An option before the command may have been meant for the entrypoint:
 // say how to give it one.
 func runFlagError(c *cobra.Command, err error) error {
+	if h := foreignOptionHint(err); h != "" {
+		return WithCode(ExitRunError, fmt.Errorf("%w: %s", err, h))
+	}
 	return WithCode(ExitRunError, fmt.Errorf("%w (the options before the command are pcocc's: see '%s --help'; to pass options to the image's entrypoint, put them after '--': %s IMAGE -- -OPT)", err, c.CommandPath(), c.CommandPath()))
 }
 
@@ -197,7 +200,7 @@ func commandLineLayer(o *runOptions) (container.Layer, error) {
 	for _, m := range o.mounts {
 		ms, err := mountspec.ParseList(m)
 		if err != nil {
-			return l, fmt.Errorf("%s: %w", optName(o.mountOpt, "--mount"), err)
+			return l, fmt.Errorf("%s: %w%s", optName(o.mountOpt, "--mount"), err, mountSpecHint(m))
 		}
 		l.Mounts = append(l.Mounts, ms...)
 	}

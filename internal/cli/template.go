@@ -39,6 +39,9 @@ func resolveTarget(ctx context.Context, g *Globals, name string) (runTarget, err
 	}
 	img, err := lookupImage(ctx, g, name)
 	if err != nil {
+		if herr := sourceHint(cfg, name); herr != nil {
+			return runTarget{}, herr
+		}
 		return runTarget{}, noImageOrTemplate(cfg, name, err)
 	}
 	return runTarget{image: container.Image{Ref: name, Squashfs: img.Squashfs, Config: img.Meta.Config}}, nil
