@@ -39,3 +39,27 @@ func TestRunForeignHabits(t *testing.T) {
 		}
 	}
 }
+
+// An unknown image name suggests the closest image or template name.
+func TestRunSuggestsClosestName(t *testing.T) {
+	testHome(t) // images alpha, beta, gamma; template tpl
+	for _, tt := range []struct{ name, want string }{
+		{"alpah", `; did you mean "alpha"?`},
+		{"gama", `; did you mean "gamma"?`},
+		{"tlp", `; did you mean "tpl"?`},
+		{"host-passthru", `; did you mean "host-passthrough"?`},
+		{"zzzzzz", ""},
+	} {
+		_, _, _, err := dryRunRoot(t, tt.name, "true")
+		if err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := ""
+		if i := strings.Index(err.Error(), "; did you mean"); i >= 0 {
+			got = err.Error()[i:]
+		}
+		if got != tt.want {
+			t.Errorf("%s: %v; want the suffix %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -42,23 +42,32 @@ func resolveTarget(ctx context.Context, g *Globals, name string) (runTarget, err
 		if herr := sourceHint(cfg, name); herr != nil {
 			return runTarget{}, herr
 		}
-		return runTarget{}, noImageOrTemplate(cfg, name, err)
+		return runTarget{}, noImageOrTemplate(g, name, err)
 	}
 	return runTarget{image: container.Image{Ref: name, Squashfs: img.Squashfs, Config: img.Meta.Config}}, nil
 }
 
 // noImageOrTemplate adds the known templates to an image lookup failure
-// for a bare name: the user may have mistyped either.
-func noImageOrTemplate(cfg *config.Config, name string, err error) error {
+// for a bare name, and the closest image or template name: the user may
+// have mistyped either.
+func noImageOrTemplate(g *Globals, name string, err error) error {
 	if strings.Contains(name, ":") || !strings.Contains(err.Error(), "not found") {
 		return err
 	}
-	tpls, _ := cfg.Templates()
+	tpls, _ := g.config().Templates()
 	names := make([]string, 0, len(tpls))
 	for _, t := range tpls {
 		names = append(names, t.Name)
 	}
-	return fmt.Errorf("%w, and no template %q (templates: %s)", err, name, strings.Join(names, ", "))
+	err = fmt.Errorf("%w, and no template %q (templates: %s)", err, name, strings.Join(names, ", "))
+	for _, c := range imageNames(quietly(&Globals{cfg: g.config()})) {
+		img, _, _ := strings.Cut(c, "\t") // a completion: NAME<TAB>description
+		names = append(names, img)
+	}
+	if s := config.Suggest(name, names); s != "" {
+		err = fmt.Errorf("%w; did you mean %q?", err, s)
+	}
+	return err
 }
 
 func templateTarget(ctx context.Context, g *Globals, t config.Template) (runTarget, error) {
