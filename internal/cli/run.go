@@ -35,9 +35,16 @@ type runOptions struct {
 func newRunCmd(g *Globals) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
-		Use:               "run [OPTIONS] IMAGE|TEMPLATE [OPTIONS] [--] [CMD [ARGS...]]",
-		Short:             "Run a command in a container",
-		Long:              runLong,
+		Use:   "run [OPTIONS] IMAGE|TEMPLATE [OPTIONS] [--] [CMD [ARGS...]]",
+		Short: "Run a command in a container",
+		Long:  runLong,
+		Example: `  pcocc run my_image                          # the image's entrypoint and command
+  pcocc run my_image ls -l /etc               # a command, with its options
+  pcocc run my_image --mount src=$HOME/data,dst=/data -- ./analyse /data
+  pcocc run -M nvidia my_cuda_image nvidia-smi
+  pcocc run --env VARIABLE_TEST my_image sh -c 'echo $VARIABLE_TEST'
+  pcocc run my_template -- cmd                # a template, where an image goes
+  pcocc run host-passthrough --mount src=tools.sqsh,dst=$HOME/tools,type=squashfs -- ls ~/tools`,
 		Args:              needTarget,
 		ValidArgsFunction: completeRunTarget(g),
 		RunE: func(cmd *cobra.Command, args []string) error {

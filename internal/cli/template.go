@@ -103,6 +103,8 @@ func newTemplateListCmd(g *Globals) *cobra.Command {
 		Long: `List every container template: name, root file system, description and
 the file that defines it. A template marked "shadows image" has the name of an
 image, which 'pcocc run NAME' no longer reaches: use REPO:NAME for the image.`,
+		Example: `  pcocc template list
+  pcocc run my_template -- cmd`,
 		Args: exactArgs(0, "no argument"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runTemplateList(c.Context(), g)
@@ -152,6 +154,8 @@ func newTemplateShowCmd(g *Globals) *cobra.Command {
 ones unless no_defaults, then its own), and every mount and env entry in the
 order a launch applies them, each with the file:line:col it comes from.
 Generators are named, not run.`,
+		Example: `  pcocc template show my_template
+  pcocc template show host-passthrough`,
 		Args:              exactArgs(1, "a template name"),
 		ValidArgsFunction: onlyFirst(completeTemplates(g)),
 		RunE: func(c *cobra.Command, args []string) error {
