@@ -329,18 +329,23 @@ func prune(cache, keep string) {
 	}
 }
 
-// removeUnused removes an entry unless a run holds it.
-func removeUnused(entry string) {
+// removeUnused removes an entry unless a run holds it, and reports whether
+// it did. The entry's tree goes first, its lock file last: a run that opens
+// the lock meanwhile finds no tree and unpacks again.
+func removeUnused(entry string) bool {
 	lock, err := os.OpenFile(entry+lockSuffix, os.O_RDWR, 0)
 	if err != nil {
-		return
+		// No lock file: a run that opened it before a clean removed it may
+		// hold the old one and use this tree. Keep it.
+		return false
 	}
 	defer lock.Close()
 	if flock(lock, unix.LOCK_EX|unix.LOCK_NB) != nil {
-		return // in use
+		return false // in use
 	}
 	RemoveTree(entry)
 	_ = os.Remove(entry + lockSuffix)
+	return true
 }
 
 // flockCtx takes a lock, giving up when ctx is cancelled (flock(2) itself
