@@ -14,9 +14,30 @@ import (
 // splitProgram parses the options between the target and the program with
 // the same flag set, so that each option has one definition.
 
+// programAnnotation marks the commands that programCommand set up.
+const programAnnotation = "pcocc-program"
+
 // programCommand sets c up for splitProgram.
 func programCommand(c *cobra.Command) {
 	c.Flags().SetInterspersed(false)
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[programAnnotation] = "true"
+}
+
+// completeOptionsAnywhere lets shell completion offer pcocc's options after
+// the target too: cobra completes no option once a non-interspersed
+// command has an argument, and completion never runs the command, so
+// splitProgram's second pass does not apply. It is called before cobra's
+// completion command runs.
+func completeOptionsAnywhere(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		completeOptionsAnywhere(sub)
+	}
+	if c.Annotations[programAnnotation] != "" {
+		c.Flags().SetInterspersed(true)
+	}
 }
 
 // splitProgram returns the target and the program's words of args, the

@@ -54,6 +54,9 @@ func newRoot(argv0 string, g *Globals) *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
 			g.Log = newLogger(g)
+			if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+				completeOptionsAnywhere(cmd.Root())
+			}
 		},
 	}
 	root.SetVersionTemplate("{{.Name}} version {{.Version}}\n")
