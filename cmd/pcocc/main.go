@@ -28,7 +28,7 @@ func run() int {
 		var ee *cli.ExitError
 		if !asExit(err, &ee) || ee.Err != nil {
 			// Errors may quote what an image holds (entry names, labels).
-			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), cli.Printable(err.Error()))
+			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), cli.Printable(cli.CalledAs(root.Name(), err.Error())))
 		}
 	}
 	return cli.CodeOf(err)

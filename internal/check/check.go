@@ -42,6 +42,7 @@ var Checks = []Check{
 	ImageCache,
 	Programs,
 	Configuration,
+	HomeMount,
 	Repositories,
 	Slurm,
 }

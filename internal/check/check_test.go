@@ -256,3 +256,32 @@ func TestImageCache(t *testing.T) {
 		t.Errorf("bad maximum: %+v", rs)
 	}
 }
+
+func TestHomeMount(t *testing.T) {
+	tests := []struct {
+		name   string
+		files  map[string]string
+		status Status
+		want   string
+	}{
+		{"built-in", nil, OK, `/home/u, mounted by the default module "home" (built-in)`},
+		{"home redefined", map[string]string{"containers.yaml": "modules:\n  home: {default: true}\n"}, Warning, "mounted by no default module"},
+		{"home turned off", map[string]string{"containers.yaml": "modules:\n  home: {mounts: [{source: /home/u}]}\n"}, Warning, "mounted by no default module"},
+		{"a parent mounted by a site module", map[string]string{"containers.yaml": "modules:\n  home: {}\n  storage:\n    default: true\n    mounts: [{source: /home}]\n"}, OK, `"storage"`},
+		{"elsewhere", map[string]string{"containers.yaml": "modules:\n  home: {}\n  s:\n    default: true\n    mounts: [{source: /home/u, destination: /h}]\n"}, Warning, "mounted by no default module"},
+		{"a generator may", map[string]string{"containers.yaml": "modules:\n  home: {}\n  g: {default: true, generator: /bin/true}\n"}, Warning, `unless the generator of "g" mounts it`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := goodHost(t)
+			h.cfg = loadConfig(t, tc.files)
+			rs := HomeMount(context.Background(), h.env())
+			if len(rs) != 1 || rs[0].Status != tc.status || !strings.Contains(rs[0].Detail, tc.want) {
+				t.Fatalf("got %+v; want %s with %q", rs, tc.status, tc.want)
+			}
+			if tc.status != OK && !strings.Contains(rs[0].Fix, "--mount src=$HOME") {
+				t.Errorf("fix %q names no way out", rs[0].Fix)
+			}
+		})
+	}
+}

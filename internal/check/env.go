@@ -39,6 +39,8 @@ type Env struct {
 	Output func(ctx context.Context, prog string, args ...string) (string, error)
 	// Config is the loaded configuration.
 	Config *config.Config
+	// Home is the user's home directory ($HOME; "" when unset).
+	Home string
 	// Stat, Writable and OpenRepo look at repository paths.
 	Stat     func(name string) (os.FileInfo, error)
 	Writable func(name string) bool
@@ -70,6 +72,7 @@ func System(cfg *config.Config, getenv func(string) string) *Env {
 		LookPath:    exec.LookPath,
 		Output:      output,
 		Config:      cfg,
+		Home:        getenv("HOME"),
 		Stat:        os.Stat,
 		Writable:    func(name string) bool { return unix.Access(name, unix.W_OK) == nil },
 		OpenRepo:    repo.Open,

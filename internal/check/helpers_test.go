@@ -59,6 +59,7 @@ func (h fakeHost) env() *Env {
 			return h.programs[name], h.outErr[name]
 		},
 		Config:   h.cfg,
+		Home:     testHome,
 		Stat:     os.Stat,
 		Writable: func(p string) bool { return !h.readOnly[p] },
 		OpenRepo: func(name, path string) (*repo.Repo, error) {
@@ -90,6 +91,9 @@ func goodHost(t *testing.T) fakeHost {
 	}
 }
 
+// testHome is the fake host's $HOME (the built-in module mounts it).
+const testHome = "/home/u"
+
 // loadConfig writes files (relative name -> content) to a user
 // configuration directory and loads it, with the user repository in a
 // temporary directory.
@@ -108,8 +112,11 @@ func loadConfig(t *testing.T, files map[string]string) *config.Config {
 	dirs := config.Dirs{System: filepath.Join(dir, "none"), User: filepath.Join(dir, "conf"),
 		UserRepo: filepath.Join(dir, "data", "pcocc", "images")}
 	env := func(k string) string {
-		if k == "TESTDIR" {
+		switch k {
+		case "TESTDIR":
 			return dir
+		case "HOME":
+			return testHome
 		}
 		return ""
 	}

@@ -43,6 +43,9 @@ func runCheck(c *cobra.Command, g *Globals, format string) error {
 		return usageError("--format: %q is not text or json", format)
 	}
 	rs := check.Run(c.Context(), check.System(g.config(), os.Getenv))
+	for i := range rs {
+		rs[i].Detail, rs[i].Fix = CalledAs(g.Name, rs[i].Detail), CalledAs(g.Name, rs[i].Fix)
+	}
 	write := check.WriteText
 	if format == "json" {
 		write = check.WriteJSON

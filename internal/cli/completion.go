@@ -34,8 +34,9 @@ func newCompletionCmd(g *Globals) *cobra.Command {
 		Short: "Print a shell completion script",
 		Long: `Print the completion script of a shell. It completes commands, options,
 image names (NAME and REPO:NAME of every repository), template, module and
-repository names. 'make install' installs the scripts; to try one in the
-current shell:
+repository names. 'make install' installs the scripts; bash loads its own
+only with the bash-completion package installed (apt or dnf install
+bash-completion). To try one in the current shell:
 
   source <(pcocc completion bash)
   pcocc completion fish | source`,

@@ -105,6 +105,10 @@ func TestDynamicCompletion(t *testing.T) {
 		{[]string{"help", "mod"}, []string{"modules", "module"}},
 		{[]string{"help", "image", "sh"}, []string{"show"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh", "fish"}},
+		// pcocc's options may follow the image: completed there too
+		{[]string{"run", "alpha", "--en"}, []string{"--entrypoint", "--env"}},
+		{[]string{"run", "alpha", "-M", "too"}, []string{"tools", "toolbox"}},
+		{[]string{"run", "--no-ep", "be"}, []string{"beta"}},
 	}
 	for _, c := range cases {
 		got, _ := complete(t, c.args...)

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"syscall"
 )
 
 // Exit codes shared by every command (docs/user-guide.md lists them).
@@ -57,4 +60,20 @@ func CodeOf(err error) int {
 		return ee.Code
 	}
 	return ExitFailure
+}
+
+// interrupted turns the failure of a command that ctx's signal stopped
+// into "interrupted: WHAT" with status 128+N, like a shell's: "context
+// canceled" names neither the cause nor what was left. It returns err
+// unchanged when ctx was not cancelled by a signal.
+func interrupted(ctx context.Context, err error, what string) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	sig := syscall.SIGINT
+	// signal.NotifyContext's cause is "<signal> signal received".
+	if c := context.Cause(ctx); c != nil && strings.HasPrefix(c.Error(), syscall.SIGTERM.String()+" ") {
+		sig = syscall.SIGTERM
+	}
+	return WithCode(exitSignalOff+int(sig), errors.New("interrupted: "+what))
 }

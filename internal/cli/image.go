@@ -18,6 +18,7 @@ named NAME (searched in every repository, the user's first) or REPO:NAME.`,
 		newImageCopyCmd(g),
 		newImageExportCmd(g),
 		newImageRepoCmd(g),
+		newImageCacheCmd(g),
 	)
 	return c
 }

@@ -62,6 +62,12 @@ SOURCE is TRANSPORT:PATH (TRANSPORT://PATH also works):
 }
 
 func runImport(ctx context.Context, g *Globals, o importOptions, source, dest string) error {
+	// The transaction is aborted on every failure: an interrupted import
+	// leaves nothing that a listing shows.
+	return interrupted(ctx, doImport(ctx, g, o, source, dest), "nothing was imported")
+}
+
+func doImport(ctx context.Context, g *Globals, o importOptions, source, dest string) error {
 	ref, err := imagesrc.ParseRef(source)
 	if err != nil {
 		return usageError("SOURCE: %v", err)
@@ -109,7 +115,20 @@ func runImport(ctx context.Context, g *Globals, o importOptions, source, dest st
 	if !g.Quiet {
 		fmt.Fprintf(g.Stdout, "Successfully imported %s as %s\n", source, qualified(r, name))
 	}
+	warnShadowed(g, r, name)
 	return nil
+}
+
+// warnShadowed says, at import time, when a template has the image's name:
+// 'pcocc run NAME' runs the template (templates win), which a user who just
+// imported NAME would not guess.
+func warnShadowed(g *Globals, r *repo.Repo, name string) {
+	t, err := g.config().Template(name)
+	if err != nil {
+		return
+	}
+	g.Log.Warn(fmt.Sprintf("the template %q (%s) has this name: 'pcocc run %s' runs the template; run the image as '%s'",
+		name, t.Source, name, r.Name+":"+name))
 }
 
 func origin(source, digest string) imagemeta.Origin {

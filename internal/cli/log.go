@@ -10,23 +10,25 @@ import (
 )
 
 // lineHandler prints log records as one plain line each, the way command-line
-// tools do ("pcocc: warning: ..."), instead of slog's key=value default.
+// tools do ("pcocc: warning: ..."), instead of slog's key=value default,
+// with the name the program was called by.
 type lineHandler struct {
 	mu    *sync.Mutex
 	w     io.Writer
 	level slog.Level
+	name  string
 	attrs []slog.Attr
 }
 
-func newLineHandler(w io.Writer, level slog.Level) *lineHandler {
-	return &lineHandler{mu: &sync.Mutex{}, w: w, level: level}
+func newLineHandler(w io.Writer, level slog.Level, name string) *lineHandler {
+	return &lineHandler{mu: &sync.Mutex{}, w: w, level: level, name: name}
 }
 
 func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString("pcocc: ")
+	b.WriteString(h.name + ": ")
 	switch {
 	case r.Level >= slog.LevelError:
 		b.WriteString("error: ")
@@ -36,7 +38,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 		b.WriteString("debug: ")
 	}
 	// Messages quote what images hold (warnings about their scripts).
-	b.WriteString(Printable(r.Message))
+	b.WriteString(Printable(CalledAs(h.name, r.Message)))
 	add := func(a slog.Attr) bool {
 		fmt.Fprintf(&b, " %s=%s", a.Key, Printable(a.Value.String()))
 		return true

@@ -34,32 +34,36 @@ var topicPages = []struct {
 }
 
 func newManCmd(g *Globals) *cobra.Command {
-	return &cobra.Command{
-		Use:    "man DIR",
+	var docdir string
+	c := &cobra.Command{
+		Use:    "man [--docdir DIR] DIR",
 		Short:  "Write the man pages to DIR",
 		Hidden: true,
 		Args:   exactArgs(1, "an output directory"),
 		RunE: func(c *cobra.Command, args []string) error {
-			files, err := writeManPages(c.Root(), args[0])
+			files, err := writeManPages(c.Root(), args[0], docdir)
 			if err == nil && g.Verbose {
 				fmt.Fprintln(g.Stdout, strings.Join(files, "\n"))
 			}
 			return err
 		},
 	}
+	// make install gives it: only the installation knows where it put docs/.
+	c.Flags().StringVar(&docdir, "docdir", "", "where the full documentation is installed, named by every page")
+	return c
 }
 
 // writeManPages writes every page into dir and returns their paths.
-func writeManPages(root *cobra.Command, dir string) ([]string, error) {
+func writeManPages(root *cobra.Command, dir, docdir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the man page directory: %w", err)
 	}
 	pages := map[string]string{}
 	for _, c := range manCommands(root) {
-		pages[manName(c)+".1"] = commandPage(c)
+		pages[manName(c)+".1"] = commandPage(c, docdir)
 	}
 	for _, p := range topicPages {
-		pages[p.name+"."+p.section] = topicPage(root, p.name, p.section, p.topics)
+		pages[p.name+"."+p.section] = topicPage(root, p.name, p.section, p.topics, docdir)
 	}
 	var files []string
 	for _, name := range sortedKeys(pages) {
@@ -119,7 +123,7 @@ func manHeader(b *strings.Builder, name, section, summary string) {
 	fmt.Fprintf(b, "%s \\- %s\n", helptext.Escape(name), helptext.Escape(summary))
 }
 
-func commandPage(c *cobra.Command) string {
+func commandPage(c *cobra.Command, docdir string) string {
 	var b strings.Builder
 	manHeader(&b, manName(c), "1", c.Short)
 	b.WriteString(".SH SYNOPSIS\n")
@@ -141,6 +145,7 @@ func commandPage(c *cobra.Command) string {
 		}
 		b.WriteString(".fi\n.RE\n")
 	}
+	manDocs(&b, docdir)
 	manSeeAlso(&b, c)
 	return b.String()
 }
@@ -239,11 +244,25 @@ func manSeeAlso(b *strings.Builder, c *cobra.Command) {
 	}
 }
 
+// manDocs names where the full documentation is: the man pages are the
+// reference of each command, the guides (user guide, running, modules,
+// Slurm, administration) are Markdown files.
+func manDocs(b *strings.Builder, docdir string) {
+	where := "in share/doc/pcocc under pcocc's installation prefix"
+	if docdir != "" {
+		where = "in " + docdir
+	}
+	b.WriteString(".SH DOCUMENTATION\n.PP\n")
+	b.WriteString(helptext.Escape("The full documentation is installed "+where+
+		": user-guide.md (a tour, every example tested), running.md (what a container sees, exit statuses), "+
+		"modules.md, slurm.md, sources.md, configuration.md, admin-guide.md. 'pcocc help TOPIC' shows the topics in a terminal.") + "\n")
+}
+
 func manRef(name, section string) string {
 	return `\fB` + helptext.Escape(name) + `\fR(` + section + `)`
 }
 
-func topicPage(root *cobra.Command, name, section string, topics []string) string {
+func topicPage(root *cobra.Command, name, section string, topics []string, docdir string) string {
 	var b strings.Builder
 	first, _ := helptext.Lookup(topics[0])
 	manHeader(&b, name, section, first.Summary)
@@ -254,6 +273,7 @@ func topicPage(root *cobra.Command, name, section string, topics []string) strin
 		b.WriteString(".PP\n" + helptext.Escape(capitalize(tp.Summary)) + ".\n")
 		b.WriteString(helptext.RoffSub(tp.Body))
 	}
+	manDocs(&b, docdir)
 	refs := []string{manRef(root.Name(), "1")}
 	for _, p := range topicPages {
 		if p.name != name {

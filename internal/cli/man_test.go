@@ -11,7 +11,7 @@ import (
 func TestManPages(t *testing.T) {
 	dir := t.TempDir()
 	root := NewRoot("pcocc")
-	files, err := writeManPages(root, dir)
+	files, err := writeManPages(root, dir, "/opt/pcocc/share/doc/pcocc")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +29,19 @@ func TestManPages(t *testing.T) {
 	}
 	for _, f := range files {
 		renderWithoutWarnings(t, f)
+	}
+	// Every page names the installed documentation; command pages with
+	// examples show them.
+	for _, f := range files {
+		page, _ := os.ReadFile(f)
+		if !strings.Contains(string(page), "installed in /opt/pcocc/share/doc/pcocc: user\\-guide.md") {
+			t.Errorf("%s does not name the installed documentation", f)
+		}
+	}
+	for _, name := range []string{"pcocc-run.1", "pcocc-image-import.1", "pcocc-module-list.1", "pcocc-template-show.1"} {
+		if page, _ := os.ReadFile(filepath.Join(dir, name)); !strings.Contains(string(page), ".SH EXAMPLES") {
+			t.Errorf("%s has no examples", name)
+		}
 	}
 	page, _ := os.ReadFile(filepath.Join(dir, "pcocc-containers.yaml.5"))
 	for _, w := range []string{".SH MODULES", ".SH TEMPLATES", ".SS Keys", "pp(LD_LIBRARY_PATH)=/opt/mylib"} {

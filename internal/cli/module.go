@@ -30,6 +30,9 @@ func newModuleListCmd(g *Globals) *cobra.Command {
 		Short: "List container modules",
 		Long: `List every module: name, whether it is a default module (applied unless
 --no-defaults), description, and the file that defines it.`,
+		Example: `  pcocc module list
+  pcocc run -M my_module my_image -- cmd      # apply one
+  pcocc run --no-defaults my_image -- cmd     # without the default modules`,
 		Args: exactArgs(0, "no argument"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runModuleList(g)

@@ -48,7 +48,7 @@ func TestImageOutputEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	printImageTable(&list, []listedImage{toListed(img)})
-	slog.New(newLineHandler(&log, slog.LevelInfo)).Warn("label \x1b[2J", "value", "\x1b[2J")
+	slog.New(newLineHandler(&log, slog.LevelInfo, "pcocc")).Warn("label \x1b[2J", "value", "\x1b[2J")
 	for name, out := range map[string]string{"show": show.String(), "list": list.String(), "log": log.String()} {
 		text := strings.ReplaceAll(out, "\n", "")
 		if i := strings.IndexFunc(text, needsEscape); i >= 0 {

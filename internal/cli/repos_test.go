@@ -30,7 +30,7 @@ func unavailableSetup(t *testing.T) (*Globals, *bytes.Buffer) {
 	}
 	dirs := config.Dirs{System: filepath.Join(dir, "none"), User: conf, UserRepo: filepath.Join(dir, "user")}
 	var log bytes.Buffer
-	g := &Globals{Log: slog.New(newLineHandler(&log, slog.LevelInfo)),
+	g := &Globals{Log: slog.New(newLineHandler(&log, slog.LevelInfo, "pcocc")),
 		cfg: config.Load(dirs, func(string) string { return "" })}
 	return g, &log
 }

@@ -25,6 +25,9 @@ type Globals struct {
 	Stderr  io.Writer
 	Stdin   io.Reader
 	Log     *slog.Logger
+	// Name is the name the program was called by (pcocc or pcocc-rs), for
+	// message prefixes and hints.
+	Name string
 
 	cfg     *config.Config
 	repoSet *repoSet // the configured repositories, once loaded
@@ -33,11 +36,16 @@ type Globals struct {
 // NewRoot returns the root command. argv0 is the name the program was called by
 // (pcocc or pcocc-rs: both behave the same).
 func NewRoot(argv0 string) *cobra.Command {
-	g := &Globals{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin}
+	return newRoot(argv0, &Globals{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin})
+}
+
+// newRoot builds the command tree on g (tests give their own).
+func newRoot(argv0 string, g *Globals) *cobra.Command {
 	name := filepath.Base(argv0)
 	if name != "pcocc-rs" {
 		name = "pcocc"
 	}
+	g.Name = name
 	root := &cobra.Command{
 		Use:           name,
 		Short:         "Run HPC containers without root",
@@ -47,6 +55,9 @@ func NewRoot(argv0 string) *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
 			g.Log = newLogger(g)
+			if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+				completeOptionsAnywhere(cmd.Root())
+			}
 		},
 	}
 	root.SetVersionTemplate("{{.Name}} version {{.Version}}\n")
@@ -66,6 +77,7 @@ func NewRoot(argv0 string) *cobra.Command {
 		newManCmd(g),
 		newSpankCmd(g),
 	)
+	strictGroups(root)
 	return root
 }
 
@@ -82,5 +94,5 @@ func newLogger(g *Globals) *slog.Logger {
 	case g.Verbose:
 		level = slog.LevelDebug
 	}
-	return slog.New(newLineHandler(g.Stderr, level))
+	return slog.New(newLineHandler(g.Stderr, level, optName(g.Name, "pcocc")))
 }

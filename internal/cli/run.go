@@ -35,15 +35,31 @@ type runOptions struct {
 func newRunCmd(g *Globals) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
-		Use:               "run [OPTIONS] IMAGE|TEMPLATE [CMD [ARGS...]] [-- ARGS...]",
-		Short:             "Run a command in a container",
-		Long:              runLong,
-		Args:              cobra.MinimumNArgs(1),
+		Use:   "run [OPTIONS] IMAGE|TEMPLATE [OPTIONS] [--] [CMD [ARGS...]]",
+		Short: "Run a command in a container",
+		Long:  runLong,
+		Example: `  pcocc run my_image                          # the image's entrypoint and command
+  pcocc run my_image ls -l /etc               # a command, with its options
+  pcocc run my_image --mount src=$HOME/data,dst=/data -- ./analyse /data
+  pcocc run -M nvidia my_cuda_image nvidia-smi
+  pcocc run --env VARIABLE_TEST my_image sh -c 'echo $VARIABLE_TEST'
+  pcocc run my_template -- cmd                # a template, where an image goes
+  pcocc run host-passthrough --mount src=tools.sqsh,dst=$HOME/tools,type=squashfs -- ls ~/tools`,
+		Args:              needTarget,
 		ValidArgsFunction: completeRunTarget(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRun(cmd, g, o, args)
+			target, program, err := splitProgram(cmd, args)
+			if err != nil {
+				return err
+			}
+			if helpAsked(cmd) {
+				return cmd.Help()
+			}
+			g.Log = newLogger(g) // -v/-q may follow the target
+			return runRun(cmd, g, o, append([]string{target}, program...))
 		},
 	}
+	programCommand(c)
 	f := c.Flags()
 	f.StringArrayVarP(&o.env, "env", "e", nil, "VAR | VAR=VAL | re(REGEX) | pp(VAR)=VAL | ps(VAR)=VAL (repeatable)")
 	f.StringArrayVar(&o.mounts, "mount", nil, "src=PATH,dst=PATH[,ro][,type=bind|squashfs] (repeatable; ':' separates several)")
@@ -75,15 +91,30 @@ template's, then those of -M; --env and --mount win over all of them. The
 built-in template host-passthrough runs on the host's own root file system,
 with the mounts and modules only (a command is then required).
 
-Options after the image name still belong to pcocc: the program's own options
-go after '--' (pcocc run IMAGE -- ls -l). Exit status: the program's (128+N if
-signal N killed it); 125 when pcocc could not run it, 126 when the command is
-not executable, 127 when it is not found. See docs/running.md.`
+pcocc's options may stand before or after the image name; from the command's
+first word on, every word is the program's (pcocc run IMAGE -M m ls -l).
+'--' ends pcocc's options (pcocc run IMAGE -- --opt-of-the-entrypoint).
+Exit status: the program's (128+N if signal N killed it); 125 when pcocc could
+not run it, 126 when the command is not executable, 127 when it is not found.
+See docs/running.md.`
 
-// runFlagError makes a bad option a pcocc run error (125, like docker run),
-// and points at '--', the usual reason: an option meant for the program.
+// runFlagError makes a bad option a pcocc run error (125, like docker run).
+// An option before the command may have been meant for the entrypoint:
+// say how to give it one.
 func runFlagError(c *cobra.Command, err error) error {
-	return WithCode(ExitRunError, fmt.Errorf("%w; options after the image name belong to pcocc: give the program's options after '--' (pcocc run IMAGE -- CMD -OPT)", err))
+	if h := foreignOptionHint(err); h != "" {
+		return WithCode(ExitRunError, fmt.Errorf("%w: %s", err, h))
+	}
+	return WithCode(ExitRunError, fmt.Errorf("%w (the options before the command are pcocc's: see '%s --help'; to pass options to the image's entrypoint, put them after '--': %s IMAGE -- -OPT)", err, c.CommandPath(), c.CommandPath()))
+}
+
+// needTarget: run without an image is an error of pcocc run (125), as
+// every failure to start the container.
+func needTarget(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return WithCode(ExitRunError, fmt.Errorf("no image or template named (%s IMAGE [CMD [ARGS...]]; images: '%s image list')", c.CommandPath(), c.Root().Name()))
+	}
+	return nil
 }
 
 func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error {
@@ -176,7 +207,7 @@ func commandLineLayer(o *runOptions) (container.Layer, error) {
 	for _, m := range o.mounts {
 		ms, err := mountspec.ParseList(m)
 		if err != nil {
-			return l, fmt.Errorf("%s: %w", optName(o.mountOpt, "--mount"), err)
+			return l, fmt.Errorf("%s: %w%s", optName(o.mountOpt, "--mount"), err, mountSpecHint(m))
 		}
 		l.Mounts = append(l.Mounts, ms...)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ func fakeImage(t *testing.T, cfg imagemeta.Config) {
 	t.Helper()
 	old := lookupImage
 	lookupImage = func(_ context.Context, _ *Globals, ref string) (*ResolvedImage, error) {
-		if ref != "img" {
+		if ref != "img" && ref != "my_pcocc_image" && ref != "myrepo:myimage" {
 			return nil, errors.New(`image "` + ref + `" not found`)
 		}
 		return &ResolvedImage{Name: ref, Squashfs: "/repo/img.sqfs", Meta: imagemeta.Meta{Config: cfg}}, nil
@@ -72,9 +73,9 @@ func TestRunOptionParsing(t *testing.T) {
 		{name: "image only", args: []string{"img"}, argv: []string{"/ep", "c"}},
 		{name: "command and args", args: []string{"img", "ls", "x"}, argv: []string{"/ep", "ls", "x"}},
 		{name: "program options after --", args: []string{"img", "--", "ls", "-l"}, argv: []string{"/ep", "ls", "-l"}},
-		{name: "words before and after --", args: []string{"img", "ls", "--", "-l"}, argv: []string{"/ep", "ls", "-l"}},
+		{name: "-- after the command is the program's", args: []string{"img", "ls", "--", "-l"}, argv: []string{"/ep", "ls", "--", "-l"}},
 		{name: "options after the image are pcocc's", args: []string{"img", "--env", "PCOCC_TEST_VAR", "ls"}, argv: []string{"/ep", "ls"}, env: "PCOCC_TEST_VAR=v"},
-		{name: "options after the command are pcocc's", args: []string{"img", "ls", "-e", "A=1"}, argv: []string{"/ep", "ls"}, env: "A=1"},
+		{name: "options after the command are the program's", args: []string{"img", "-e", "A=1", "ls", "-e", "B=2"}, argv: []string{"/ep", "ls", "-e", "B=2"}, env: "A=1"},
 		{name: "pcocc options after -- are the program's", args: []string{"img", "--", "sh", "-e", "A=1"}, argv: []string{"/ep", "sh", "-e", "A=1"}},
 		{name: "no-ep", args: []string{"--no-ep", "img", "--", "sh", "-c", "x"}, argv: []string{"sh", "-c", "x"}},
 		{name: "entrypoint", args: []string{"img", "--entrypoint", "/bin/x", "a"}, argv: []string{"/bin/x", "a"}},
@@ -107,7 +108,7 @@ func TestRunErrorsAre125(t *testing.T) {
 		want string
 	}{
 		{[]string{"nope"}, `image "nope" not found`},
-		{[]string{"img", "ls", "-l"}, "give the program's options after '--'"},
+		{[]string{"img", "-l", "ls"}, "put them after '--'"},
 		{[]string{"img", "--env", "pp(X"}, "--env: bad env spec"},
 		{[]string{"img", "--mount", "src=/a,dst=rel"}, "not an absolute path"},
 		{[]string{"img", "--mount", "src=/a,dst=/proc"}, "/proc"},
@@ -134,5 +135,45 @@ func TestRunNoCommand(t *testing.T) {
 func TestInitIsRegistered(t *testing.T) {
 	if _, ok := internalEntries["__pcocc_init"]; !ok {
 		t.Fatal("the container init entry is not registered")
+	}
+}
+
+// With no configuration, the built-in "home" module mounts the home
+// directory and passes the minimal environment; --no-defaults drops both.
+func TestRunBuiltinHomeModule(t *testing.T) {
+	home := programHome(t)
+	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	for k, v := range map[string]string{"USER": "u", "LOGNAME": "u", "TERM": "xterm", "LANG": "C.UTF-8", "LC_TIME": "C", "TZ": "UTC", "SECRET": "s"} {
+		t.Setenv(k, v)
+	}
+	hasHome := func(s *container.Spec) bool {
+		for _, m := range s.Mounts {
+			if m.Destination == home && m.Source == home {
+				return true
+			}
+		}
+		return false
+	}
+	s, _, _, err := dryRunRoot(t, "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasHome(s) {
+		t.Errorf("home %s not mounted: %+v", home, s.Mounts)
+	}
+	for _, e := range []string{"HOME=" + home, "USER=u", "LOGNAME=u", "TERM=xterm", "LANG=C.UTF-8", "LC_TIME=C", "TZ=UTC"} {
+		if !slices.Contains(s.Env, e) {
+			t.Errorf("env lacks %s: %q", e, s.Env)
+		}
+	}
+	if slices.Contains(s.Env, "SECRET=s") {
+		t.Errorf("env holds SECRET: %q", s.Env)
+	}
+	s, _, _, err = dryRunRoot(t, "--no-defaults", "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasHome(s) || slices.Contains(s.Env, "TERM=xterm") {
+		t.Errorf("--no-defaults: the built-in module applied: %+v %q", s.Mounts, s.Env)
 	}
 }

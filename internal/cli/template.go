@@ -39,23 +39,35 @@ func resolveTarget(ctx context.Context, g *Globals, name string) (runTarget, err
 	}
 	img, err := lookupImage(ctx, g, name)
 	if err != nil {
-		return runTarget{}, noImageOrTemplate(cfg, name, err)
+		if herr := sourceHint(cfg, name); herr != nil {
+			return runTarget{}, herr
+		}
+		return runTarget{}, noImageOrTemplate(g, name, err)
 	}
 	return runTarget{image: container.Image{Ref: name, Squashfs: img.Squashfs, Config: img.Meta.Config}}, nil
 }
 
 // noImageOrTemplate adds the known templates to an image lookup failure
-// for a bare name: the user may have mistyped either.
-func noImageOrTemplate(cfg *config.Config, name string, err error) error {
+// for a bare name, and the closest image or template name: the user may
+// have mistyped either.
+func noImageOrTemplate(g *Globals, name string, err error) error {
 	if strings.Contains(name, ":") || !strings.Contains(err.Error(), "not found") {
 		return err
 	}
-	tpls, _ := cfg.Templates()
+	tpls, _ := g.config().Templates()
 	names := make([]string, 0, len(tpls))
 	for _, t := range tpls {
 		names = append(names, t.Name)
 	}
-	return fmt.Errorf("%w, and no template %q (templates: %s)", err, name, strings.Join(names, ", "))
+	err = fmt.Errorf("%w, and no template %q (templates: %s)", err, name, strings.Join(names, ", "))
+	for _, c := range imageNames(quietly(&Globals{cfg: g.config()})) {
+		img, _, _ := strings.Cut(c, "\t") // a completion: NAME<TAB>description
+		names = append(names, img)
+	}
+	if s := config.Suggest(name, names); s != "" {
+		err = fmt.Errorf("%w; did you mean %q?", err, s)
+	}
+	return err
 }
 
 func templateTarget(ctx context.Context, g *Globals, t config.Template) (runTarget, error) {
@@ -91,6 +103,8 @@ func newTemplateListCmd(g *Globals) *cobra.Command {
 		Long: `List every container template: name, root file system, description and
 the file that defines it. A template marked "shadows image" has the name of an
 image, which 'pcocc run NAME' no longer reaches: use REPO:NAME for the image.`,
+		Example: `  pcocc template list
+  pcocc run my_template -- cmd`,
 		Args: exactArgs(0, "no argument"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runTemplateList(c.Context(), g)
@@ -142,6 +156,8 @@ func newTemplateShowCmd(g *Globals) *cobra.Command {
 ones unless no_defaults, then its own), and every mount and env entry in the
 order a launch applies them, each with the file:line:col it comes from.
 Generators are named, not run.`,
+		Example: `  pcocc template show my_template
+  pcocc template show host-passthrough`,
 		Args:              exactArgs(1, "a template name"),
 		ValidArgsFunction: onlyFirst(completeTemplates(g)),
 		RunE: func(c *cobra.Command, args []string) error {

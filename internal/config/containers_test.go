@@ -63,6 +63,7 @@ func TestContainersDecode(t *testing.T) {
 		t.Fatalf("Modules(): %v", err)
 	}
 	wantMods := []Module{
+		builtinHome(l.home),
 		{Name: "my_module", Description: "Mount my tools", Default: true, Dir: l.user, Source: at(2, 3),
 			Mounts: []Mount{
 				{Source: "/opt/tools", Destination: "/tools", Readonly: true, Type: MountBind, Written: "/opt/tools", At: at(6, 9)},
@@ -207,6 +208,7 @@ func TestContainersMerge(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %q %s", m.Name, m.Description, m.Source.File))
 	}
 	want := []string{
+		fmt.Sprintf("home %q %s", builtinHome("").Description, ""),
 		fmt.Sprintf("mpi %q %s", "project", filepath.Join(l.p1, "containers.yaml")),
 		fmt.Sprintf("storage %q %s", "", filepath.Join(l.sys, "containers.yaml")),
 	}
@@ -233,7 +235,7 @@ func TestContainersDuplicateSamePriority(t *testing.T) {
 func TestNotFoundAndTemplateModules(t *testing.T) {
 	l := newLayout(t)
 	c := l.load(t, map[string]string{"etc/containers.yaml": "modules:\n  a: {}\n  b: {}\ncontainers:\n  t:\n    rootfs: img\n    modules:\n      - a\n      - zz\n"})
-	if _, err := c.Module("x"); !errors.Is(err, ErrNotFound) || err.Error() != `module "x": not defined (known: a, b)` {
+	if _, err := c.Module("x"); !errors.Is(err, ErrNotFound) || err.Error() != `module "x": not defined (known: a, b, home)` {
 		t.Errorf("Module(x) error = %v", err)
 	}
 	if _, err := c.Template("img"); !errors.Is(err, ErrNotFound) {
@@ -244,7 +246,7 @@ func TestNotFoundAndTemplateModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.TemplateModules(tpl)
-	wantErr(t, l.root, err, "etc/containers.yaml", 9, 9, `template "t": module "zz": not defined (known: a, b)`)
+	wantErr(t, l.root, err, "etc/containers.yaml", 9, 9, `template "t": module "zz": not defined (known: a, b, home)`)
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("TemplateModules error %v does not wrap ErrNotFound", err)
 	}

@@ -54,7 +54,11 @@ func syntaxError(file string, err error) error {
 	var ye yaml.Error
 	if errors.As(err, &ye) && ye.GetToken() != nil {
 		p := ye.GetToken().Position
-		return &Error{File: file, Line: p.Line, Col: p.Column, Msg: "invalid YAML: " + ye.GetMessage()}
+		msg := "invalid YAML: " + ye.GetMessage()
+		if strings.Contains(ye.GetToken().Value, "\t") || strings.Contains(msg, "'\t'") {
+			msg += " (YAML indents with spaces, not tabs: use spaces)"
+		}
+		return &Error{File: file, Line: p.Line, Col: p.Column, Msg: msg}
 	}
 	return &Error{File: file, Msg: "invalid YAML", Err: err}
 }

@@ -38,7 +38,7 @@ func (c *Config) loadRepositories(env func(string) string) {
 }
 
 func (c *Config) loadContainers(env func(string) string, o options) {
-	all := containerDefs{templates: builtinTemplates()}
+	all := containerDefs{modules: builtinModules(env), templates: builtinTemplates()}
 	errs := c.forEachFile(KindContainers, env, o, func(d *decoder, root ast.Node, layer int) {
 		cd := d.decodeContainers(root, layer)
 		all.modules = append(all.modules, cd.modules...)

@@ -158,7 +158,7 @@ func TestRepositoryErrors(t *testing.T) {
 		{"bad YAML", map[string]string{"p1/repositories.yaml": repoYAML("  r:\n    path: [ROOT\n")},
 			"p1/repositories.yaml", 3, 11, "invalid YAML: "},
 		{"tab indentation", map[string]string{"p1/repositories.yaml": "repositories:\n\tr: {}\n"},
-			"p1/repositories.yaml", 2, 1, "invalid YAML: "},
+			"p1/repositories.yaml", 2, 1, "(YAML indents with spaces, not tabs: use spaces)"},
 		{"duplicate key in one mapping", map[string]string{"etc/repositories.yaml": repoYAML("  r:\n    path: /a\n  r:\n    path: /b\n")},
 			"etc/repositories.yaml", 4, 3, `invalid YAML: mapping key "r" already defined at [2:3]`},
 		{"duplicate at same priority", map[string]string{

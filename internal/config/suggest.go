@@ -62,3 +62,8 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Suggest returns the name of known closest to word, or "" if none is
+// close enough to be a plausible typo: the one rule for every "did you
+// mean" about names (keys, images, templates).
+func Suggest(word string, known []string) string { return suggest(word, known) }

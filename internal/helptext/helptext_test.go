@@ -16,6 +16,9 @@ func TestTopics(t *testing.T) {
 		if strings.Contains(text, "```") || strings.Contains(text, "`") {
 			t.Errorf("%s: markup left in the terminal text", tp.Name)
 		}
+		if strings.Contains(text, "::") {
+			t.Errorf("%s: doubled colon (a `key:` before a colon): %q", tp.Name, text[strings.Index(text, "::")-30:][:40])
+		}
 		if !strings.HasPrefix(text, tp.Name+" - ") {
 			t.Errorf("%s: text starts with %q", tp.Name, text[:20])
 		}

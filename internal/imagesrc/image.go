@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
@@ -81,6 +82,9 @@ func open(ctx context.Context, ref Ref) (*Image, error) {
 	case DockerArchive:
 		return openDockerArchive(ref)
 	case OCI:
+		if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("%q is a file, not an OCI layout directory: a tar file is oci-archive:%s (or docker-archive:%s)", ref.Path, ref.Path, ref.Path)
+		}
 		return openOCI(dirStore{ref.Path}, ref, nopClose)
 	case OCIArchive:
 		st, err := openTarStore(ref.Path)

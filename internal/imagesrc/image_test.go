@@ -211,7 +211,8 @@ func TestOpenFaults(t *testing.T) {
 		{"not a tar", Ref{DockerArchive, text, ""}, "is not a tar archive"},
 		{"missing file", Ref{DockerArchive, "/nonexistent.tar", ""}, "no such file"},
 		{"not an oci layout", Ref{OCI, t.TempDir(), ""}, "not an OCI layout"},
-		{"oci-archive of a docker archive", Ref{OCIArchive, dockerArchive(t, good, nil), ""}, "not an OCI layout"},
+		{"oci-archive of a docker archive", Ref{OCIArchive, dockerArchive(t, good, nil), ""}, "is a docker archive, not an OCI one: use docker-archive:"},
+		{"oci of a file", Ref{OCI, dockerArchive(t, good, nil), ""}, "is a file, not an OCI layout directory: a tar file is oci-archive:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,9 @@ const (
 func openOCI(st store, ref Ref, closeFn func() error) (*Image, error) {
 	if _, err := readSmall(st, ocispec.ImageLayoutFile); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			if _, derr := readSmall(st, "manifest.json"); derr == nil {
+				return nil, fmt.Errorf("%q is a docker archive, not an OCI one: use docker-archive:%s", ref.Path, ref.Path)
+			}
 			return nil, fmt.Errorf("%q is not an OCI layout: no %s", ref.Path, ocispec.ImageLayoutFile)
 		}
 		return nil, err

@@ -77,6 +77,13 @@ func ParseRef(s string) (Ref, error) {
 		return Ref{}, fmt.Errorf("parsing image reference %q: %w %q (known: %s)",
 			s, ErrUnknownTransport, transport, strings.Join(Transports, ", "))
 	}
+	if transport == Docker && !strings.HasPrefix(rest, "//") {
+		// skopeo's "docker:" alone is an error too: a registry pull must
+		// be asked for, not guessed from a slip for docker-archive: or
+		// docker-daemon:.
+		return Ref{}, fmt.Errorf("parsing image reference %q: %w: a registry image is docker://%s; the local Docker engine's is docker-daemon:%s, a saved file docker-archive:FILE",
+			s, ErrBadRef, rest, rest)
+	}
 	rest = strings.TrimPrefix(rest, "//")
 	r := Ref{Transport: transport}
 	switch transport {

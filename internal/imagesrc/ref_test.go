@@ -31,6 +31,8 @@ func TestParseRef(t *testing.T) {
 		{"oci:", Ref{}, ErrBadRef},
 		{"oci://", Ref{}, ErrBadRef},
 		{"docker-daemon:", Ref{}, ErrBadRef},
+		{"docker:busybox", Ref{}, ErrBadRef}, // not silently a registry pull
+		{"docker:", Ref{}, ErrBadRef},
 		{"docker-archive:a\nb", Ref{}, ErrBadRef},
 	}
 	for _, tc := range tests {

@@ -508,14 +508,10 @@ func prune(c *cache, keep string) {
 		var src string
 		switch kind {
 		case "":
-			b := make([]byte, 8192)
-			fd, err := openBeneath(c.fd, key+"/"+sourceFile, unix.O_RDONLY)
-			if err != nil {
+			var ok bool
+			if src, ok = entrySource(c, key); !ok {
 				continue
 			}
-			n, _ := unix.Read(fd, b)
-			unix.Close(fd)
-			src = string(b[:max(n, 0)])
 		case failedSuffix:
 			src, _, _, _ = readFailed(c, key)
 		case lockSuffix:
@@ -537,6 +533,19 @@ func prune(c *cache, keep string) {
 	}
 }
 
+// entrySource reads the path of the squashfs file entry key was unpacked
+// from.
+func entrySource(c *cache, key string) (string, bool) {
+	fd, err := openBeneath(c.fd, key+"/"+sourceFile, unix.O_RDONLY)
+	if err != nil {
+		return "", false
+	}
+	defer unix.Close(fd)
+	b := make([]byte, 8192)
+	n, _ := unix.Read(fd, b)
+	return string(b[:max(n, 0)]), true
+}
+
 // names lists the cache.
 func names(c *cache) []string {
 	fd, err := unix.Openat(c.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -549,15 +558,18 @@ func names(c *cache) []string {
 	return n
 }
 
-// removeUnused removes an entry and its lock file unless a run holds it.
-func removeUnused(c *cache, key string) {
+// removeUnused removes an entry and its lock file unless a run holds it,
+// and reports whether it did. The tree goes first, the lock file last: a run
+// that opens the lock meanwhile finds no tree and unpacks again.
+func removeUnused(c *cache, key string) bool {
 	lock, err := tryLockEntry(c, key, unix.LOCK_EX)
 	if err != nil {
-		return // in use, or gone
+		return false // in use, or gone
 	}
 	defer lock.Close()
 	removeAt(c.fd, key)
 	_ = unix.Unlinkat(c.fd, key+lockSuffix, 0)
+	return true
 }
 
 // flockCtx takes a lock, giving up when ctx is cancelled (flock(2) itself

@@ -118,6 +118,8 @@ func TestImportInterrupted(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
 		for _, delay := range []time.Duration{5, 50, 150, 400} {
 			cmd := u.command("image", "import", "docker-archive:"+archive, "victim")
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -128,6 +130,7 @@ func TestImportInterrupted(t *testing.T) {
 				// It finished before the signal: undo it and go on.
 				u.mustPcocc("image", "delete", "victim")
 			}
+			checkInterruptedImport(t, sig, cmd, errb.String())
 			u.mustPcocc("image", "list") // the next command cleans up
 			u.assertRepoClean("keep")
 		}
@@ -135,6 +138,22 @@ func TestImportInterrupted(t *testing.T) {
 	out := u.mustPcocc("image", "repo", "gc")
 	if !strings.Contains(out, "removed 0 unused blobs") {
 		t.Errorf("gc after cleanup still found leftovers: %s", out)
+	}
+}
+
+// checkInterruptedImport: an import that SIGINT or SIGTERM stopped says so
+// in one line, "interrupted: nothing was imported", with status 128+N (not
+// "context canceled"). A signal that came before pcocc could catch it, or
+// after it finished, proves nothing.
+func checkInterruptedImport(t *testing.T, sig syscall.Signal, cmd *exec.Cmd, stderr string) {
+	t.Helper()
+	st := cmd.ProcessState
+	if sig == syscall.SIGKILL || !st.Exited() || st.ExitCode() == 0 {
+		return
+	}
+	want := "pcocc: interrupted: nothing was imported\n"
+	if st.ExitCode() != 128+int(sig) || !strings.HasSuffix(stderr, want) || strings.Contains(stderr, "context canceled") {
+		t.Errorf("import stopped by %v: exit %d, stderr %q; want %d and %q", sig, st.ExitCode(), stderr, 128+int(sig), want)
 	}
 }
 

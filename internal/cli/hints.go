@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/imageref"
+	"github.com/pcocc/pcocc/internal/imagesrc"
+)
+
+// Hints for what Docker, Podman and Apptainer users type first: their
+// options, and an image file or reference where pcocc wants the name of an
+// imported image. Each names pcocc's equivalent, or says why there is none.
+
+// foreignOptions maps an option of docker run / apptainer exec that pcocc
+// run lacks to the line that replaces it.
+var foreignOptions = map[string]string{
+	"--volume":      "mount with --mount src=SRC,dst=DST[,ro] (docker's -v SRC:DST)",
+	"--bind":        "mount with --mount src=SRC,dst=DST[,ro] (apptainer's --bind SRC:DST)",
+	"-B":            "mount with --mount src=SRC,dst=DST[,ro] (apptainer's -B SRC:DST)",
+	"--nv":          "the GPU driver comes with a module: -M nvidia (see 'pcocc module list')",
+	"--gpus":        "the GPU driver comes with a module: -M nvidia (see 'pcocc module list'); the visible GPUs are those of your job",
+	"--user":        "pcocc runs the program as you, never as another user: there is no --user",
+	"-u":            "pcocc runs the program as you, never as another user: there is no -u/--user",
+	"--rm":          "nothing is kept after a run: no --rm is needed",
+	"-i":            "stdin and the terminal are passed as they are: no -i/-t is needed",
+	"-t":            "stdin and the terminal are passed as they are: no -i/-t is needed",
+	"--interactive": "stdin and the terminal are passed as they are: no -i/-t is needed",
+	"--tty":         "stdin and the terminal are passed as they are: no -i/-t is needed",
+	"--pwd":         "the working directory is -w/--cwd DIR",
+	"--workdir":     "the working directory is -w/--cwd DIR",
+	"--env-file":    "give each variable with -e/--env VAR=VAL, or put them in a module (see 'pcocc help modules')",
+	"--privileged":  "pcocc gives no privilege to the program, by design",
+	"--net":         "the container has the host's network: there is no --net",
+	"--network":     "the container has the host's network: there is no --network",
+	"--cleanenv":    "the host's environment is not passed already (see 'pcocc help environment')",
+	"--containall":  "pcocc has no such isolation: the host's /tmp, network and processes are seen (see docs/running.md)",
+}
+
+// pflag's "unknown flag: --nv" and "unknown shorthand flag: 'u' in -u".
+var (
+	unknownLong  = regexp.MustCompile(`^unknown flag: (--[^ =]+)`)
+	unknownShort = regexp.MustCompile(`^unknown shorthand flag: '(.)' in -`)
+)
+
+// foreignOptionHint returns the line naming pcocc's equivalent of the option
+// a flag error is about, or "".
+func foreignOptionHint(err error) string {
+	msg := err.Error()
+	if m := unknownLong.FindStringSubmatch(msg); m != nil {
+		return foreignOptions[m[1]]
+	}
+	if m := unknownShort.FindStringSubmatch(msg); m != nil {
+		return foreignOptions["-"+m[1]]
+	}
+	return ""
+}
+
+// volumeSpec matches docker's SRC:DST[:OPTS] with paths.
+var volumeSpec = regexp.MustCompile(`^([~./][^:]*):(/[^:]*)(:(ro|rw))?$`)
+
+// mountSpecHint suggests pcocc's form for a docker-style SRC:DST[:ro].
+func mountSpecHint(value string) string {
+	m := volumeSpec.FindStringSubmatch(value)
+	if m == nil {
+		return ""
+	}
+	s := "src=" + m[1] + ",dst=" + m[2]
+	if m[4] == "ro" {
+		s += ",ro"
+	}
+	return fmt.Sprintf("; write it --mount %s (':' separates several specs)", s)
+}
+
+// sourceHint explains a run target that is a mount spec (docker's -v is
+// pcocc's --verbose, so "-v SRC:DST IMG" leaves SRC:DST in the image's
+// place), an image source (docker://..., sif:x.sif) or a file, with the
+// command that imports it. It returns nil for anything else.
+func sourceHint(cfg *config.Config, target string) error {
+	if m := mountSpecHint(target); m != "" {
+		return fmt.Errorf("%q is not an image: pcocc's -v is --verbose, not a volume%s", target, m)
+	}
+	if ref, err := imagesrc.ParseRef(target); err == nil {
+		if _, rerr := cfg.Repository(ref.Transport); rerr != nil { // not REPO:NAME
+			name := ref.Path // a file or directory; docker://, docker-daemon: have a name
+			if name == "" {
+				name = ref.Ref
+			}
+			return importHint(target, target, importName(name))
+		}
+	}
+	if !looksLikeFile(target) {
+		return nil
+	}
+	src := guessTransport(target) + ":" + target
+	return importHint(target, src, importName(target))
+}
+
+func importHint(target, src, name string) error {
+	return fmt.Errorf("%q is an image source, not the name of an imported image: import it once, then run it by name: 'pcocc image import %s %s', then 'pcocc run %s'",
+		target, src, name, name)
+}
+
+func looksLikeFile(s string) bool {
+	if strings.ContainsAny(s, "/~") {
+		return true
+	}
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".sif", ".simg", ".sqfs", ".squashfs"} {
+		if strings.HasSuffix(s, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// guessTransport names the transport of a file from its name: a SIF by its
+// extension, a tar as docker-archive (image import says when it is an OCI
+// archive), anything else an OCI layout directory.
+func guessTransport(path string) string {
+	switch {
+	case strings.HasSuffix(path, ".sif"), strings.HasSuffix(path, ".simg"):
+		return imagesrc.SIF
+	case strings.HasSuffix(path, ".tar"), strings.HasSuffix(path, ".tar.gz"), strings.HasSuffix(path, ".tgz"):
+		return imagesrc.DockerArchive
+	}
+	return imagesrc.OCI
+}
+
+// importName proposes an image name from a source: its last path element
+// without extension or tag ("./lolcow_latest.sif" -> "lolcow_latest").
+func importName(src string) string {
+	base := filepath.Base(strings.TrimRight(src, "/"))
+	if i := strings.IndexAny(base, ":@"); i > 0 {
+		base = base[:i]
+	}
+	for _, ext := range []string{".tar.gz", ".tgz", ".tar", ".sif", ".simg", ".sqfs", ".squashfs"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	if imageref.ValidateName(base) != nil {
+		return "NAME"
+	}
+	return base
+}
