@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/imagemeta"
@@ -294,4 +296,29 @@ func TestFaults(t *testing.T) {
 			t.Errorf("output %q", out)
 		}
 	})
+}
+
+// TestOnlyStdioReachesTheProgram: descriptors the caller left open without
+// close-on-exec (a shell's `exec 7</home/u; exec 8>>~/f`) must not reach the
+// program: they would give it host files the container does not show.
+func TestOnlyStdioReachesTheProgram(t *testing.T) {
+	requireUnprivileged(t)
+	dir := t.TempDir()
+	var fds []string
+	for _, flags := range []int{unix.O_RDONLY | unix.O_DIRECTORY, unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND} {
+		p := dir
+		if flags&unix.O_CREAT != 0 {
+			p = filepath.Join(dir, "f")
+		}
+		fd, err := unix.Open(p, flags, 0o600) // no O_CLOEXEC, like a shell's
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds = append(fds, strconv.Itoa(fd))
+	}
+	out := sh(t, `for fd in `+strings.Join(fds, " ")+`; do test -e /proc/self/fd/$fd && echo "fd $fd: $(readlink /proc/self/fd/$fd)"; done; echo done`).mustSucceed(t)
+	if out != "done\n" {
+		t.Errorf("the program got the caller's descriptors %s:\n%s", fds, out)
+	}
 }
