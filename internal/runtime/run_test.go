@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -320,5 +321,37 @@ func TestOnlyStdioReachesTheProgram(t *testing.T) {
 	out := sh(t, `for fd in `+strings.Join(fds, " ")+`; do test -e /proc/self/fd/$fd && echo "fd $fd: $(readlink /proc/self/fd/$fd)"; done; echo done`).mustSucceed(t)
 	if out != "done\n" {
 		t.Errorf("the program got the caller's descriptors %s:\n%s", fds, out)
+	}
+}
+
+// TestInstalledUnderTmp: pcocc installed under /tmp (a checkout built there)
+// starts squashfs servers from the container init after the init covered
+// /tmp with its scratch tmpfs. The init must run the file it opened before,
+// not look the path up again ("fork/exec /tmp/.../pcocc: no such file or
+// directory").
+func TestInstalledUnderTmp(t *testing.T) {
+	requireUnprivileged(t)
+	dir, err := os.MkdirTemp("/tmp", "pcocc-rt-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "pcocc")
+	if out, err := exec.Command("cp", self, exe).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	l := launch{
+		mounts: []string{"src=" + testImage(t) + ",dst=/opt/img,type=squashfs"},
+		opts:   args("cat", "/opt/img/etc/marker"),
+	}
+	cmd := launcherCmd(t, l.spec(t))
+	cmd.Path = exe
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "image-marker\n" {
+		t.Fatalf("launcher in %s: %v: %s", dir, err, out)
 	}
 }
