@@ -3,10 +3,12 @@ package containerinit
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
@@ -27,6 +29,9 @@ func pinExecutables(cfg *Config) (func(), error) {
 		for _, f := range files {
 			f.Close()
 		}
+	}
+	if !startsServers(cfg) {
+		return done, nil
 	}
 	for _, p := range []*string{&cfg.SqfuseExe, &cfg.Squashfuse} {
 		if *p == "" || *p == squashfs.SelfServer {
@@ -54,4 +59,22 @@ func openExecutable(path string) (*os.File, error) {
 		return nil, fmt.Errorf("opening the squashfs server %s: %w", path, err)
 	}
 	return os.NewFile(uintptr(high), path), nil
+}
+
+// startsServers: whether init will start a FUSE server, for the image (not
+// served by the launcher, not unpacked) or for a squashfs mount. As root the
+// kernel mounts them all.
+func startsServers(cfg *Config) bool {
+	if cfg.Kernel {
+		return false
+	}
+	if !cfg.Spec.HostRoot && !cfg.Server && cfg.Unpacked == "" {
+		return true
+	}
+	for i, m := range cfg.Spec.Mounts {
+		if m.Type == container.MountSquashfs && !slices.Contains(cfg.Skip, i) {
+			return true
+		}
+	}
+	return false
 }
