@@ -93,4 +93,21 @@ if [[ $# == 0 || ${PCOCC_E2E_ROOT:-} == 1 ]]; then
 		bash "$checkout/test/root/slurm_root.sh" "$E/bin" "$fixtures" || rc=1
 	fi
 fi
+# The container scripts again with pcocc installed under /tmp, which the
+# container init covers with its scratch tmpfs (a checkout built in /tmp, the
+# user guide's flow). PCOCC_E2E_TMP_RUN: the -test.run pattern of this pass
+# (default: those scripts when no argument chose tests; "" skips it).
+tmpdefault='TestScripts/(run_|template_|module_)'
+[[ $# == 0 ]] || tmpdefault=
+tmprun=${PCOCC_E2E_TMP_RUN-$tmpdefault}
+if [[ -n $tmprun ]]; then
+	tmpbin=$(mktemp -d /tmp/pcocc-e2e-bin-XXXXXX)
+	install -m 0755 "$E"/bin/pcocc "$E"/bin/pcocc-init "$tmpbin/"
+	ln -s pcocc "$tmpbin/pcocc-rs"
+	chmod 0755 "$tmpbin"
+	log "again with pcocc installed in $tmpbin: $tmprun"
+	runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_BIN_DIR="$tmpbin" \
+		./e2e.test -test.count=1 -test.timeout=20m -test.run "$tmprun" || rc=1
+	rm -rf "$tmpbin"
+fi
 exit $rc

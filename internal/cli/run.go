@@ -130,7 +130,9 @@ func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error 
 		_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
 		return err
 	}
-	code, err := runtime.Run(spec, runtime.Options{
+	// Not cancelled by the signals that cancel the command's context: pcocc
+	// run passes them on to the program, whose end ends the run.
+	code, err := runtime.Run(context.WithoutCancel(cmd.Context()), spec, runtime.Options{
 		Stdin: asFile(g.Stdin, os.Stdin), Stdout: asFile(g.Stdout, os.Stdout), Stderr: asFile(g.Stderr, os.Stderr),
 		Log: g.Log,
 	})

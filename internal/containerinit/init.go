@@ -5,8 +5,9 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
@@ -25,13 +26,18 @@ func Init(args []string) int {
 	// thread, and the children are forked from it. (The launcher starts
 	// init with GOMAXPROCS=1 in its environment: one thread is enough.)
 	runtime.LockOSThread()
-	// What the launcher handed over must not reach the program.
-	for _, fd := range []int{configFD, statusFD, serverSockFD, serverLogFD} {
-		syscall.CloseOnExec(fd)
-	}
+	// Only stdin, stdout and stderr reach the program: not what the launcher
+	// handed over (fd 3 to 6), nor what its caller left open without
+	// close-on-exec (a shell's `exec 7<dir`: host files the container does
+	// not show). Go passes such descriptors on to the processes it starts.
+	closeErr := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 
 	st := &statusWriter{f: os.NewFile(statusFD, "status")}
 	defer st.close()
+	if closeErr != nil {
+		st.send(StatusMsg{Error: fmt.Sprintf("container init: marking descriptors close-on-exec: %v", closeErr), Code: CodeSetup})
+		return CodeSetup
+	}
 	if ignoreErr != nil {
 		st.send(StatusMsg{Error: fmt.Sprintf("container init: ignoring the group's signals: %v", ignoreErr), Code: CodeSetup})
 		return CodeSetup

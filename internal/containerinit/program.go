@@ -78,12 +78,25 @@ func waitProgram(pid int) int {
 	return ws.ExitStatus()
 }
 
+// squashID is the uid and gid of root's programs: nobody, nogroup.
+const squashID = 65534
+
 // programSysProcAttr: unprivileged, the program gets its own user namespace
 // where the user's ids map to init's 0 (that is, to the user on the host):
 // it runs as the user, and execve leaves it no capability. It dies with init.
+//
+// Run by root, the program runs as nobody (uid and gid 65534, no
+// supplementary group), like root on an NFS export with root_squash. No
+// capability is not enough for uid 0: it still gets the owner's permission
+// bits of what root owns on the host, /proc/sys included (kernel.core_pattern
+// is a route to root from an untrusted image), and root's files under the
+// shared /tmp. (A user namespace where 0 maps to nobody would show uid 0
+// inside, but uid 0 of a new user namespace gets every capability in it at
+// execve, which os/exec's fork gives no point to drop.)
 func programSysProcAttr(cfg *Config) *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if cfg.Kernel {
+		a.Credential = &syscall.Credential{Uid: squashID, Gid: squashID, Groups: []uint32{}}
 		return a
 	}
 	u := cfg.Spec.User

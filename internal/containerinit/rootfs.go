@@ -45,6 +45,11 @@ func (r *root) build() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("making the mount namespace private: %w", err)
 	}
+	unpin, err := pinExecutables(r.cfg)
+	if err != nil {
+		return err
+	}
+	defer unpin()
 	if r.cfg.Spec.HostRoot {
 		return r.buildHost()
 	}

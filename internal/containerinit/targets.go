@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/safeopen"
 )
 
 // openIn opens rel under the directory root the way the container will see
@@ -15,14 +17,14 @@ import (
 // the host (the image's content decides nothing outside of it).
 func openIn(root *os.File, rel string, flags int, mode uint32) (*os.File, error) {
 	how := unix.OpenHow{
-		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Flags:   uint64(flags),
 		Mode:    uint64(mode),
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	}
 	if rel == "" {
 		rel = "."
 	}
-	fd, err := unix.Openat2(int(root.Fd()), rel, &how)
+	fd, err := safeopen.Openat2(int(root.Fd()), rel, &how)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: "/" + rel, Err: err}
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"os"
 	"testing"
 )
@@ -22,7 +23,7 @@ func BenchmarkRunTrue(b *testing.B) {
 	defer devnull.Close()
 	b.ResetTimer()
 	for b.Loop() {
-		code, err := Run(spec, Options{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+		code, err := Run(context.Background(), spec, Options{Stdin: devnull, Stdout: devnull, Stderr: devnull})
 		if err != nil || code != 0 {
 			b.Fatalf("code %d err %v", code, err)
 		}

@@ -63,8 +63,11 @@
 //
 // When the caller is root, init gets a mount namespace only, mounts the image
 // with the kernel's squashfs driver through an autoclear loop device (faster
-// than FUSE), and the program runs as root with an empty capability bounding
-// set and no_new_privs: no capability either.
+// than FUSE), and the program runs as nobody (uid and gid 65534, no
+// supplementary group) with an empty capability bounding set and
+// no_new_privs: no capability, and not the owner of what root owns on the
+// host (uid 0 without capability could still write /proc/sys and root's
+// files under the shared /tmp). See programSysProcAttr in containerinit.
 //
 // # PID namespace: none
 //

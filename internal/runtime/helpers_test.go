@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -49,7 +50,7 @@ func testLaunch(specFile string) int {
 	if err := json.Unmarshal(b, &spec); err != nil {
 		return 99
 	}
-	code, err := Run(&spec, Options{})
+	code, err := Run(context.Background(), &spec, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pcocc:", err)
 		return err.(*LaunchError).Code
@@ -207,6 +208,11 @@ func (l launch) run(t *testing.T) result {
 
 func runSpec(t *testing.T, spec *container.Spec, stdin string) result {
 	t.Helper()
+	return runSpecCtx(context.Background(), t, spec, stdin)
+}
+
+func runSpecCtx(ctx context.Context, t *testing.T, spec *container.Spec, stdin string) result {
+	t.Helper()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	if err := os.WriteFile(in, []byte(stdin), 0o600); err != nil {
@@ -221,7 +227,7 @@ func runSpec(t *testing.T, spec *container.Spec, stdin string) result {
 		defer f.Close()
 		files[n] = f
 	}
-	code, err := Run(spec, Options{Stdin: files["in"], Stdout: files["out"], Stderr: files["err"], InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}})
+	code, err := Run(ctx, spec, Options{Stdin: files["in"], Stdout: files["out"], Stderr: files["err"], InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}})
 	out, _ := os.ReadFile(filepath.Join(dir, "out"))
 	errOut, _ := os.ReadFile(filepath.Join(dir, "err"))
 	return result{code: code, err: err, stdout: string(out), stderr: string(errOut)}

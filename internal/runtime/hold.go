@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -58,7 +59,8 @@ func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan s
 	}
 	cfg.Hold = true
 	o = o.withDefaults()
-	entry, err := unpackImage(cfg, o.Log)
+	// Only SIGKILL ends a held container (see above): nothing cancels its unpack.
+	entry, err := unpackImage(context.Background(), cfg, o.Log)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,8 +47,11 @@ func setupErr(err error) error { return &LaunchError{Code: containerinit.CodeSet
 
 // Run executes spec and returns the program's exit status (128+N when a
 // signal N killed it). A *LaunchError says pcocc could not run the program.
-func Run(spec *container.Spec, o Options) (int, error) {
-	code, err := run(spec, o)
+// When ctx is done the container is killed (its init, and the program with
+// it) and Run returns a *LaunchError with code 137 (128+SIGKILL) once init
+// is gone; signals, on the other hand, go to the program (see forwarder).
+func Run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
+	code, err := run(ctx, spec, o)
 	var le *LaunchError
 	if errors.As(err, &le) {
 		return le.Code, err
@@ -55,13 +59,13 @@ func Run(spec *container.Spec, o Options) (int, error) {
 	return code, err
 }
 
-func run(spec *container.Spec, o Options) (int, error) {
+func run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 	cfg, err := preflight(spec)
 	if err != nil {
 		return 0, err
 	}
 	o = o.withDefaults()
-	entry, err := unpackImage(cfg, o.Log)
+	entry, err := unpackImage(ctx, cfg, o.Log)
 	if err != nil {
 		return 0, err
 	}
@@ -93,11 +97,37 @@ func run(spec *container.Spec, o Options) (int, error) {
 		fromInit.Close()
 		return 0, setupErr(fmt.Errorf("starting the container: %w", err))
 	}
+	stopWatch := killOnDone(ctx, cmd.Process)
 	sent := sendConfig(toInit, cfg)
 	status := readStatus(fromInit, fwd, o.Log)
 	waitErr := cmd.Wait()
+	killed := stopWatch()
 	fail := <-status
+	if killed {
+		return 0, &LaunchError{Code: containerinit.CodeSignalShift + int(syscall.SIGKILL),
+			Err: fmt.Errorf("container killed: %w", context.Cause(ctx))}
+	}
 	return exitStatus(cmd, waitErr, fail, sent)
+}
+
+// killOnDone kills p (init: the program dies of its parent death signal)
+// when ctx is done. The function it returns stops watching, once p was
+// waited for, and says whether p was killed for ctx.
+func killOnDone(ctx context.Context, p *os.Process) (stop func() bool) {
+	done := make(chan struct{})
+	killed := make(chan bool, 1)
+	go func() {
+		select {
+		case <-ctx.Done():
+			killed <- p.Kill() == nil
+		case <-done:
+			killed <- false
+		}
+	}()
+	return func() bool {
+		close(done)
+		return <-killed
+	}
 }
 
 // startServer serves the image's squashfs from this process (sqfuse, in

@@ -108,7 +108,7 @@ func checkFUSE() error {
 // container is gone: it keeps other runs from pruning it. A damaged image
 // is an error; a cache that cannot be used is worth a warning, not a failed
 // job: FUSE serves the image.
-func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, error) {
+func unpackImage(ctx context.Context, cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, error) {
 	if cfg.Kernel || cfg.Spec.HostRoot {
 		return nil, nil
 	}
@@ -124,8 +124,8 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 	if auto && !unpack.Room(cfg.Spec.Rootfs) {
 		return nil, nil
 	}
-	ctx, interrupted := untilSignal()
-	e, err = unpack.Ensure(ctx, cfg.Spec.Rootfs)
+	uctx, interrupted := untilSignal(ctx)
+	e, err = unpack.Ensure(uctx, cfg.Spec.Rootfs)
 	if sig := interrupted(); sig != 0 {
 		kept := "nothing was kept"
 		if e != nil { // it was done before the signal came
@@ -134,6 +134,10 @@ func unpackImage(cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, er
 		e.Close()
 		return nil, &LaunchError{Code: 128 + int(sig),
 			Err: fmt.Errorf("image %q: interrupted (%v) while unpacking it; %s", cfg.Spec.Image, sig, kept)}
+	}
+	if ctx.Err() != nil {
+		e.Close()
+		return nil, setupErr(fmt.Errorf("image %q: unpacking it: %w", cfg.Spec.Image, context.Cause(ctx)))
 	}
 	if errors.Is(err, sqfuse.ErrFormat) {
 		return nil, setupErr(fmt.Errorf("image %q: %w", cfg.Spec.Image, err))
@@ -168,13 +172,13 @@ func unpackWanted(path string) (use, auto bool, err error) {
 	return false, false, nil
 }
 
-// untilSignal returns a context cancelled by SIGINT, SIGTERM or SIGHUP (an
-// unpack takes seconds: Ctrl-C must stop it), and a function that stops
-// listening and says which signal came (0: none).
-func untilSignal() (context.Context, func() syscall.Signal) {
+// untilSignal returns a context cancelled with parent or by SIGINT, SIGTERM
+// or SIGHUP (an unpack takes seconds: Ctrl-C must stop it), and a function
+// that stops listening and says which signal came (0: none).
+func untilSignal(parent context.Context) (context.Context, func() syscall.Signal) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	got := make(chan syscall.Signal, 1)
 	go func() {
 		select {

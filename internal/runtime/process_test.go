@@ -3,6 +3,8 @@ package runtime
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -235,4 +237,46 @@ func listDir(t *testing.T, dir string) map[string]bool {
 		}
 	}
 	return m
+}
+
+// TestContextEndsTheContainer: Run takes its caller's context; when it is
+// cancelled the container is killed, program included, and Run returns.
+func TestContextEndsTheContainer(t *testing.T) {
+	requireUnprivileged(t)
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		// Cancel once the program runs (it wrote its pid).
+		for {
+			if b, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(b), "\n") {
+				cancel()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	spec := launch{mounts: []string{"src=" + dir + ",dst=/out"}, opts: args("sh", "-c", "echo $$ > /out/pid; exec sleep 1000")}.spec(t)
+	r := runSpecCtx(ctx, t, spec, "")
+	var le *LaunchError
+	if !errors.As(r.err, &le) || r.code != 128+int(syscall.SIGKILL) {
+		t.Fatalf("Run returned %d, %v; want 137 and a LaunchError", r.code, r.err)
+	}
+	b, _ := os.ReadFile(pidFile)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The program dies of its parent death signal, asynchronously.
+	for i := 0; syscall.Kill(pid, 0) == nil; i++ {
+		if i == 1000 {
+			t.Fatalf("the program (pid %d) outlived its container", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -2,10 +2,13 @@ package runtime
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
@@ -294,4 +297,61 @@ func TestFaults(t *testing.T) {
 			t.Errorf("output %q", out)
 		}
 	})
+}
+
+// TestOnlyStdioReachesTheProgram: descriptors the caller left open without
+// close-on-exec (a shell's `exec 7</home/u; exec 8>>~/f`) must not reach the
+// program: they would give it host files the container does not show.
+func TestOnlyStdioReachesTheProgram(t *testing.T) {
+	requireUnprivileged(t)
+	dir := t.TempDir()
+	var fds []string
+	for _, flags := range []int{unix.O_RDONLY | unix.O_DIRECTORY, unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND} {
+		p := dir
+		if flags&unix.O_CREAT != 0 {
+			p = filepath.Join(dir, "f")
+		}
+		fd, err := unix.Open(p, flags, 0o600) // no O_CLOEXEC, like a shell's
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		fds = append(fds, strconv.Itoa(fd))
+	}
+	out := sh(t, `for fd in `+strings.Join(fds, " ")+`; do test -e /proc/self/fd/$fd && echo "fd $fd: $(readlink /proc/self/fd/$fd)"; done; echo done`).mustSucceed(t)
+	if out != "done\n" {
+		t.Errorf("the program got the caller's descriptors %s:\n%s", fds, out)
+	}
+}
+
+// TestInstalledUnderTmp: pcocc installed under /tmp (a checkout built there)
+// starts squashfs servers from the container init after the init covered
+// /tmp with its scratch tmpfs. The init must run the file it opened before,
+// not look the path up again ("fork/exec /tmp/.../pcocc: no such file or
+// directory").
+func TestInstalledUnderTmp(t *testing.T) {
+	requireUnprivileged(t)
+	dir, err := os.MkdirTemp("/tmp", "pcocc-rt-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "pcocc")
+	if out, err := exec.Command("cp", self, exe).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	l := launch{
+		mounts: []string{"src=" + testImage(t) + ",dst=/opt/img,type=squashfs"},
+		opts:   args("cat", "/opt/img/etc/marker"),
+	}
+	cmd := launcherCmd(t, l.spec(t))
+	cmd.Path = exe
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "image-marker\n" {
+		t.Fatalf("launcher in %s: %v: %s", dir, err, out)
+	}
 }
