@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/safeopen"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
@@ -173,10 +174,7 @@ func openUnpacked(path string, id [2]uint64) (int, error) {
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	}
-	fd, err := unix.Openat2(unix.AT_FDCWD, path, how)
-	for try := 0; err == unix.EAGAIN && try < 100; try++ { // a lookup raced a rename or mount
-		fd, err = unix.Openat2(unix.AT_FDCWD, path, how)
-	}
+	fd, err := safeopen.Openat2(unix.AT_FDCWD, path, how)
 	if err != nil {
 		return -1, err
 	}

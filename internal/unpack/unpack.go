@@ -39,6 +39,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/safeopen"
 	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
@@ -330,8 +331,7 @@ func lockEntry(c *cache, key string, create bool, lock func(*os.File) error) (*o
 }
 
 // openBeneath opens rel in dirfd without leaving it nor following any
-// link; O_CREAT makes a file of mode 0600. It retries EAGAIN, which
-// openat2 returns when a lookup races a rename or a mount anywhere.
+// link; O_CREAT makes a file of mode 0600.
 func openBeneath(dirfd int, rel string, flags int) (int, error) {
 	how := &unix.OpenHow{
 		Flags:   uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW),
@@ -340,12 +340,7 @@ func openBeneath(dirfd int, rel string, flags int) (int, error) {
 	if flags&unix.O_CREAT != 0 {
 		how.Mode = 0o600
 	}
-	for try := 0; ; try++ {
-		fd, err := unix.Openat2(dirfd, rel, how)
-		if err != unix.EAGAIN || try == 100 {
-			return fd, err
-		}
-	}
+	return safeopen.Openat2(dirfd, rel, how)
 }
 
 // unpackEntry unpacks path into entry key (the caller holds its exclusive
