@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,15 +91,24 @@ static void read_only(const char *path)
 		fail(path);
 }
 
-/* drop_caps empties every capability set, the bounding set first (that
- * needs CAP_SETPCAP): root's execve then yields none either. */
-static void drop_caps(void)
+/* NOBODY is the uid and gid root's tasks run as, as pcocc run's programs
+ * do (docs/running.md, "Running as root"): without any capability, uid 0
+ * still owns the host's files on every bind mount (the shared /tmp...). */
+#define NOBODY 65534
+
+/* drop_root empties the capability bounding set (that needs CAP_SETPCAP),
+ * becomes nobody with no supplementary group (which clears the permitted
+ * and effective sets), then empties every set left: the task's execve
+ * yields no capability either. */
+static void drop_root(void)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { 0 };
 	for (int c = 0; prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++)
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
 			fail("dropping the capability bounding set");
+	if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 || setresuid(NOBODY, NOBODY, NOBODY) < 0)
+		fail("switching root's task to nobody");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 || syscall(SYS_capset, &h, d) < 0)
 		fail("dropping capabilities");
 }
@@ -121,8 +131,8 @@ static void read_only_host(void)
 /* Join init's user namespace (the user owns it), then its mount namespace
  * (the task now has CAP_SYS_ADMIN over it), then make the task's own user
  * namespace. As root (pcocc's kernel mode: no user namespace) the mount
- * namespace alone, and the task drops every capability, which it would
- * otherwise keep. Root's tasks see the host-wide files read-only either way.
+ * namespace alone, and the task runs as nobody without any capability,
+ * which it would otherwise keep. Root's tasks see the host-wide files read-only either way.
  * Both descriptors are opened first: /proc changes with the mount
  * namespace. */
 static void join_namespaces(int first)
@@ -146,7 +156,7 @@ static void join_namespaces(int first)
 	if (userns)
 		own_userns(uid, gid);
 	else if (root)
-		drop_caps();
+		drop_root();
 	if (chdir(n->cwd) < 0) {
 		if (n->cwd_strict) {
 			dprintf(2, "pcocc: --ctr-workdir %s: no such directory in the container\n", n->cwd);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Root tasks under `srun --ctr` have no power over the host (docs/running.md):
+# Root tasks under `srun --ctr` have no power over the host (docs/slurm.md):
+# they run as nobody (uid 65534), with
 # no capability left, now or after an exec, and the host-wide files that
 # uid 0 may write without one (the sysctls, sysrq-trigger, /sys) read-only.
 # Nothing is written: opening for appending is enough to tell.
@@ -27,9 +28,9 @@ mount -o remount,rw /proc/sys 2>/dev/null && echo "remounted /proc/sys"
 mount -t tmpfs none /tmp 2>/dev/null && echo "mounted a tmpfs"
 true'
 out=$(cd / && srun -n 2 --ctr=bb sh -c "$probe" 2>&1) || { echo "$out" >&2; echo "slurm_root.sh: srun --ctr failed" >&2; exit 1; }
-want=$(printf '0\nin-image\n0\nin-image')
+want=$(printf '65534\nin-image\n65534\nin-image')
 if [[ $(sort <<<"$out") != $(sort <<<"$want") ]]; then
 	printf 'slurm_root.sh: FAIL: a root task of srun --ctr kept some power over the host:\n%s\n' "$out" >&2
 	exit 1
 fi
-echo "slurm_root.sh: PASS: root tasks have no capability and cannot write the host's sysctls"
+echo "slurm_root.sh: PASS: root tasks run as nobody, have no capability and cannot write the host's sysctls"
