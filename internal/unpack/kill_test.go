@@ -2,7 +2,6 @@ package unpack
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -18,33 +17,18 @@ import (
 // bigImage makes an image that takes a while to unpack: files of data that
 // does not compress much.
 func bigImage(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("tar2sqfs"); err != nil {
-		t.Skip("tar2sqfs not found")
-	}
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	tw.WriteHeader(&tar.Header{Name: "ro/", Typeflag: tar.TypeDir, Mode: 0o555})
-	tw.WriteHeader(&tar.Header{Name: "ro/f", Typeflag: tar.TypeReg, Mode: 0o444, Size: 5})
-	tw.Write([]byte("hello"))
-	x := uint32(1)
-	for i := range 6 {
-		data := make([]byte, 1<<20)
-		for j := range data {
-			x = x*1664525 + 1013904223
-			data[j] = byte(x >> 24)
+	return sqfsImage(t, func(tw *tar.Writer) {
+		addSmall(tw)
+		x := uint32(1)
+		for i := range 6 {
+			data := make([]byte, 1<<20)
+			for j := range data {
+				x = x*1664525 + 1013904223
+				data[j] = byte(x >> 24)
+			}
+			addFile(tw, fmt.Sprintf("d%d/f%d", i%4, i), 0o644, data)
 		}
-		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d%d/f%d", i%4, i), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data))})
-		tw.Write(data)
-	}
-	tw.Close()
-	p := filepath.Join(t.TempDir(), "big.sqfs")
-	cmd := exec.Command("tar2sqfs", "-q", "-f", p)
-	cmd.Stdin = &b
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar2sqfs: %v: %s", err, out)
-	}
-	return p
+	})
 }
 
 // TestKilledAnywhere: an unpacker killed (SIGKILL) at random points of a

@@ -17,17 +17,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// image makes a small squashfs with tar2sqfs.
-func image(t *testing.T) string {
+// sqfsImage makes a squashfs with tar2sqfs from the tar entries that add
+// writes.
+func sqfsImage(t *testing.T, add func(tw *tar.Writer)) string {
 	t.Helper()
 	if _, err := exec.LookPath("tar2sqfs"); err != nil {
 		t.Skip("tar2sqfs not found")
 	}
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
-	tw.WriteHeader(&tar.Header{Name: "ro/", Typeflag: tar.TypeDir, Mode: 0o555})
-	tw.WriteHeader(&tar.Header{Name: "ro/f", Typeflag: tar.TypeReg, Mode: 0o444, Size: 5})
-	tw.Write([]byte("hello"))
+	add(tw)
 	tw.Close()
 	p := filepath.Join(t.TempDir(), "img.sqfs")
 	cmd := exec.Command("tar2sqfs", "-q", "-f", p)
@@ -36,6 +35,22 @@ func image(t *testing.T) string {
 		t.Fatalf("tar2sqfs: %v: %s", err, out)
 	}
 	return p
+}
+
+// addFile writes a regular file entry.
+func addFile(tw *tar.Writer, name string, mode int64, data []byte) {
+	tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(data))})
+	tw.Write(data)
+}
+
+// image makes a small squashfs: a read-only directory ro/ with ro/f.
+func image(t *testing.T) string {
+	return sqfsImage(t, addSmall)
+}
+
+func addSmall(tw *tar.Writer) {
+	tw.WriteHeader(&tar.Header{Name: "ro/", Typeflag: tar.TypeDir, Mode: 0o555})
+	addFile(tw, "ro/f", 0o444, []byte("hello"))
 }
 
 func cacheIn(t *testing.T) string {
@@ -252,24 +267,11 @@ func TestDiskFull(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs")
 	}
-	if _, err := exec.LookPath("tar2sqfs"); err != nil {
-		t.Skip("tar2sqfs not found")
-	}
 	big := make([]byte, 3<<20)
 	for i := range big {
 		big[i] = byte(i*7 + i>>9) // compresses, but not to nothing
 	}
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(big))})
-	tw.Write(big)
-	tw.Close()
-	img := filepath.Join(t.TempDir(), "big.sqfs")
-	cmd := exec.Command("tar2sqfs", "-q", "-f", img)
-	cmd.Stdin = &b
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar2sqfs: %v: %s", err, out)
-	}
+	img := sqfsImage(t, func(tw *tar.Writer) { addFile(tw, "big", 0o644, big) })
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("mounting a tmpfs: %v: %s", err, out)

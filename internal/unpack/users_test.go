@@ -239,22 +239,9 @@ func TestParentsChecked(t *testing.T) {
 
 // corrupt makes an image whose data blocks are garbage.
 func corrupt(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("tar2sqfs"); err != nil {
-		t.Skip("tar2sqfs not found")
-	}
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	data := bytes.Repeat([]byte("some text that compresses. "), 20000)
-	tw.WriteHeader(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data))})
-	tw.Write(data)
-	tw.Close()
-	p := filepath.Join(t.TempDir(), "bad.sqfs")
-	cmd := exec.Command("tar2sqfs", "-q", "-f", p)
-	cmd.Stdin = &b
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar2sqfs: %v: %s", err, out)
-	}
+	p := sqfsImage(t, func(tw *tar.Writer) {
+		addFile(tw, "f", 0o644, bytes.Repeat([]byte("some text that compresses. "), 20000))
+	})
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
