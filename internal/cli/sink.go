@@ -6,10 +6,17 @@ import (
 )
 
 // txSink lets the import pipeline write into a repository transaction
-// without either package knowing the other.
-type txSink struct{ tx *repo.Tx }
+// without either package knowing the other. With noLayers it keeps no blob:
+// the pipeline reads and verifies them, and only the squashfs is stored.
+type txSink struct {
+	tx       *repo.Tx
+	noLayers bool
+}
 
 func (s txSink) BlobWriter(digest string) (importer.Blob, error) {
+	if s.noLayers {
+		return nil, nil // as for a blob the repository has
+	}
 	b, err := s.tx.BlobWriter(digest)
 	if b == nil || err != nil {
 		return nil, err // a typed nil must not become a non-nil interface

@@ -21,14 +21,7 @@ func (r *Repo) Copy(src *Image, name string, force bool) error {
 			return t.existsError(name)
 		}
 	}
-	digests := []string{}
-	if src.Meta.ConfigDigest != "" {
-		digests = append(digests, src.Meta.ConfigDigest)
-	}
-	for _, l := range src.Meta.Layers {
-		digests = append(digests, l.Digest)
-	}
-	for _, d := range digests {
+	for _, d := range src.blobDigests() {
 		p, err := src.Repo.BlobPath(d)
 		if err != nil {
 			return err
