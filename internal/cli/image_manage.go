@@ -58,7 +58,7 @@ func newImageCopyCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := dst.Copy(src, name, force); err != nil {
+			if err := dst.Copy(src, name, force, set.defs[dst.Name].DropLayers); err != nil {
 				return err
 			}
 			if !g.Quiet {

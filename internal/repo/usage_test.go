@@ -87,3 +87,27 @@ func TestCleanIgnoresLayersNotKept(t *testing.T) {
 		t.Errorf("blobs left after deleting the only image that kept them: %v", entries)
 	}
 }
+
+// A copy into a repository that keeps no layers copies only the squashfs.
+func TestCopyDropsLayers(t *testing.T) {
+	src, dst := newRepo(t), newRepo(t)
+	publish(t, src, "a", "sq", false, "layer")
+	img, err := src.Get("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Copy(img, "a", false, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := dst.Get("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dst.join("blobs", "sha256"))
+	if !got.Meta.NoLayers || len(entries) != 0 {
+		t.Errorf("copy: noLayers %v, blobs %v; want true and none", got.Meta.NoLayers, entries)
+	}
+	if err := dst.Copy(got, "b", false, false); err != nil { // nothing to link
+		t.Fatalf("copying an image without layers: %v", err)
+	}
+}
