@@ -102,7 +102,11 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 		return err
 	}
 	defer tx.Abort()
-	meta, err := importer.Import(ctx, img, txSink{tx, noLayers}, importer.Options{
+	var sink importer.Sink = txSink{tx}
+	if noLayers {
+		sink = squashfsOnlySink{txSink{tx}}
+	}
+	meta, err := importer.Import(ctx, img, sink, importer.Options{
 		Compression: o.compress, Progress: newProgress(g, "importing "+name),
 		FetchProgress: newProgress(g, "fetching "+name), Log: g.Log})
 	if err != nil {
@@ -180,11 +184,4 @@ func blobOpener(r *repo.Repo) func(digest string) (io.ReadCloser, error) {
 // Dir and LinkBlob make txSink an importer.Stager, for streamed sources.
 func (s txSink) Dir() string { return s.tx.Dir() }
 
-// Without layers a spooled blob stays in the transaction's directory, which
-// goes with it.
-func (s txSink) LinkBlob(digest, path string) error {
-	if s.noLayers {
-		return nil
-	}
-	return s.tx.LinkBlob(digest, path)
-}
+func (s txSink) LinkBlob(digest, path string) error { return s.tx.LinkBlob(digest, path) }

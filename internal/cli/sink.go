@@ -6,17 +6,10 @@ import (
 )
 
 // txSink lets the import pipeline write into a repository transaction
-// without either package knowing the other. With noLayers it keeps no blob:
-// the pipeline reads and verifies them, and only the squashfs is stored.
-type txSink struct {
-	tx       *repo.Tx
-	noLayers bool
-}
+// without either package knowing the other.
+type txSink struct{ tx *repo.Tx }
 
 func (s txSink) BlobWriter(digest string) (importer.Blob, error) {
-	if s.noLayers {
-		return nil, nil // as for a blob the repository has
-	}
 	b, err := s.tx.BlobWriter(digest)
 	if b == nil || err != nil {
 		return nil, err // a typed nil must not become a non-nil interface
@@ -25,3 +18,13 @@ func (s txSink) BlobWriter(digest string) (importer.Blob, error) {
 }
 
 func (s txSink) SquashfsPath() string { return s.tx.SquashfsPath() }
+
+// squashfsOnlySink keeps no blob (an import with --no-layers, or into a
+// repository with keep_layers: false): the pipeline still reads and verifies
+// every layer, and only the squashfs is stored. A spooled blob stays in the
+// transaction's directory, which goes with it.
+type squashfsOnlySink struct{ txSink }
+
+func (squashfsOnlySink) BlobWriter(string) (importer.Blob, error) { return nil, nil }
+
+func (squashfsOnlySink) LinkBlob(string, string) error { return nil }
