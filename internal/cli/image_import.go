@@ -24,12 +24,13 @@ import (
 type importOptions struct {
 	compress string
 	force    bool
+	noLayers bool
 }
 
 func newImageImportCmd(g *Globals) *cobra.Command {
 	var o importOptions
 	c := &cobra.Command{
-		Use:   "import [--compress C] [-f] SOURCE [REPO:]NAME",
+		Use:   "import [--compress C] [-f] [--no-layers] SOURCE [REPO:]NAME",
 		Short: "Import an image into a repository",
 		Long: `Import an image into a repository (the user repository when no REPO is given).
 The layers are flattened in one streaming pass into a squashfs file.
@@ -58,6 +59,8 @@ SOURCE is TRANSPORT:PATH (TRANSPORT://PATH also works):
 	}
 	addCompressFlag(c, &o.compress)
 	c.Flags().BoolVarP(&o.force, "force", "f", false, "replace an existing image of that name")
+	c.Flags().BoolVar(&o.noLayers, "no-layers", false,
+		"keep only the squashfs, not the layers (less disk; no 'image rebuild' nor 'image export')")
 	return c
 }
 
@@ -83,6 +86,7 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 	if err != nil {
 		return err
 	}
+	noLayers := o.noLayers || set.defs[r.Name].DropLayers
 	if !o.force {
 		if _, err := r.Get(name); err == nil {
 			return fmt.Errorf("image %q already exists in repository %q (use -f to replace it)", name, r.Name)
@@ -98,7 +102,11 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 		return err
 	}
 	defer tx.Abort()
-	meta, err := importer.Import(ctx, img, txSink{tx}, importer.Options{
+	var sink importer.Sink = txSink{tx}
+	if noLayers {
+		sink = squashfsOnlySink{txSink{tx}}
+	}
+	meta, err := importer.Import(ctx, img, sink, importer.Options{
 		Compression: o.compress, Progress: newProgress(g, "importing "+name),
 		FetchProgress: newProgress(g, "fetching "+name), Log: g.Log})
 	if err != nil {
@@ -109,6 +117,7 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 		digest = meta.Origin.Digest // a SIF's: the digest of its squashfs
 	}
 	meta.Origin = origin(source, digest)
+	meta.NoLayers = noLayers && (len(meta.Layers) > 0 || meta.ConfigDigest != "")
 	if err := tx.Publish(name, meta, o.force); err != nil {
 		return err
 	}

@@ -28,8 +28,11 @@ func newImageListCmd(g *Globals) *cobra.Command {
 		Short: "List images",
 		Long: `List the images of every repository, or of one with --repo, whose name
 matches REGEX. The table has 2 header lines and 2 footer lines; the first
-column is the name to give other commands. An image marked ` + forbidden + ` has no
-squashfs: run 'pcocc image rebuild NAME' before running it.`,
+column is the name to give other commands. Size is what the image takes on
+disk: its squashfs and the layers kept for 'image rebuild' and 'image export',
+counting layers it shares with other images in full ('pcocc image show NAME'
+says how much is shared; 'pcocc image repo list' counts them once). An image
+marked ` + forbidden + ` has no squashfs: run 'pcocc image rebuild NAME' before running it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runImageList(g, o, args)
@@ -42,15 +45,16 @@ squashfs: run 'pcocc image rebuild NAME' before running it.`,
 }
 
 type listedImage struct {
-	Repo     string    `json:"repo"`
-	Name     string    `json:"name"`
-	Ref      string    `json:"ref"`
-	Revision string    `json:"revision,omitempty"`
-	Type     string    `json:"type"`
-	Size     int64     `json:"size"`
-	Modified time.Time `json:"modified"`
-	Squashfs bool      `json:"squashfs"`
-	Error    string    `json:"error,omitempty"`
+	Repo     string     `json:"repo"`
+	Name     string     `json:"name"`
+	Ref      string     `json:"ref"`
+	Revision string     `json:"revision,omitempty"`
+	Type     string     `json:"type"`
+	Size     int64      `json:"size"` // Disk.Total()
+	Disk     repo.Usage `json:"disk"`
+	Modified time.Time  `json:"modified"`
+	Squashfs bool       `json:"squashfs"`
+	Error    string     `json:"error,omitempty"`
 }
 
 func runImageList(g *Globals, o imageListOptions, args []string) error {
@@ -99,26 +103,24 @@ func collectImages(g *Globals, only string, re *regexp.Regexp) ([]listedImage, e
 			g.Log.Warn(err.Error())
 			continue
 		}
-		for _, img := range imgs {
+		usage, _ := repo.DiskUsage(imgs) // of all of them: sharing counts the unlisted
+		for i, img := range imgs {
 			if re == nil || re.MatchString(img.Name) {
-				rows = append(rows, toListed(img))
+				rows = append(rows, toListed(img, usage[i]))
 			}
 		}
 	}
 	return rows, nil
 }
 
-func toListed(img *repo.Image) listedImage {
+func toListed(img *repo.Image, u repo.Usage) listedImage {
 	l := listedImage{Repo: img.Repo.Name, Name: img.Name, Ref: img.QualifiedName(), Revision: img.Revision,
-		Type: img.Meta.Type, Modified: img.Meta.Origin.Date, Squashfs: img.HasSquashfs()}
+		Type: img.Meta.Type, Modified: img.Meta.Origin.Date, Squashfs: img.HasSquashfs(), Size: u.Total(), Disk: u}
 	if img.Revision != "" { // a repository of the original pcocc: NAME@REV is the newest revision
 		l.Ref += "@" + img.Revision
 	}
 	if l.Type == "" {
 		l.Type = "container"
-	}
-	if img.Meta.Squashfs != nil {
-		l.Size = img.Meta.Squashfs.Size
 	}
 	if img.Err != nil {
 		l.Error = img.Err.Error()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/repo"
 )
 
 func newImageDeleteCmd(g *Globals) *cobra.Command {
@@ -56,7 +58,7 @@ func newImageCopyCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := dst.Copy(src, name, force); err != nil {
+			if err := dst.Copy(src, name, force, set.defs[dst.Name].DropLayers); err != nil {
 				return err
 			}
 			if !g.Quiet {
@@ -80,16 +82,20 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.Stdout, "%-16s %-4s %-40s %s\n", "Name", "Mode", "Path", "Description")
+			const format = "%-16s %-4s %10s  %-40s %s\n"
+			fmt.Fprintf(g.Stdout, format, "Name", "Mode", "Size", "Path", "Description")
 			for _, n := range set.order {
-				d, mode := set.defs[n], "rw"
+				d, mode, size := set.defs[n], "rw", "-"
 				if r, err := set.get(n); err != nil {
 					mode = "n/a"
 					set.skip(n, err)
-				} else if r.ReadOnly {
-					mode = "ro"
+				} else {
+					if r.ReadOnly {
+						mode = "ro"
+					}
+					size = repoSize(g, r)
 				}
-				fmt.Fprintf(g.Stdout, "%-16s %-4s %-40s %s\n", d.Name, mode, d.Path, d.Description)
+				fmt.Fprintf(g.Stdout, format, d.Name, mode, size, d.Path, d.Description)
 			}
 			return nil
 		},
@@ -124,4 +130,16 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 		},
 	})
 	return c
+}
+
+// repoSize is what the images of a repository take on disk, each shared
+// blob counted once; "-" when it cannot be listed (warned about).
+func repoSize(g *Globals, r *repo.Repo) string {
+	imgs, err := r.List()
+	if err != nil {
+		g.Log.Warn(err.Error())
+		return "-"
+	}
+	_, total := repo.DiskUsage(imgs)
+	return humanSize(total)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/importer"
+	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
@@ -33,6 +34,9 @@ func newImageRebuildCmd(g *Globals) *cobra.Command {
 			if len(img.Meta.Layers) == 0 && img.Meta.ConfigDigest == "" {
 				return fmt.Errorf("cannot rebuild %s: it has no layers (imported from %q, whose squashfs was kept as it is): import it again",
 					img.QualifiedName(), img.Meta.Origin.Source)
+			}
+			if err := checkLayersKept(img, "rebuild"); err != nil {
+				return err
 			}
 			tx, err := img.Repo.BeginRebuild(img)
 			if err != nil {
@@ -78,6 +82,9 @@ func newImageExportCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkLayersKept(img, "export"); err != nil {
+				return err
+			}
 			if err := importer.Export(c.Context(), &img.Meta, blobOpener(img.Repo), dest); err != nil {
 				return fmt.Errorf("exporting %s: %w", img.QualifiedName(), err)
 			}
@@ -87,4 +94,14 @@ func newImageExportCmd(g *Globals) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// checkLayersKept refuses to rebuild or export an image whose layer blobs
+// were not kept, before anything is read or written.
+func checkLayersKept(img *repo.Image, verb string) error {
+	if !img.Meta.NoLayers {
+		return nil
+	}
+	return fmt.Errorf("cannot %s %s: only its squashfs was kept (imported with --no-layers or into a repository with keep_layers: false); import it again from %q to %s it",
+		verb, img.QualifiedName(), img.Meta.Origin.Source, verb)
 }

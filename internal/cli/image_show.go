@@ -44,12 +44,14 @@ func showImage(w io.Writer, img *repo.Image) error {
 	kv("Source", m.Origin.Source)
 	kv("Digest", m.Origin.Digest)
 	kv("Imported", m.Origin.Date.Local().Format("2006-01-02T15:04:05")+" by "+m.Origin.Owner)
-	kv("Layers", len(m.Layers))
+	u := imageUsage(img)
 	if _, err := img.SquashfsPath(); err != nil {
 		kv("Squashfs", forbidden+" "+err.Error())
 	} else {
-		kv("Squashfs", fmt.Sprintf("%s, %s", humanSize(m.Squashfs.Size), m.Squashfs.Compression))
+		kv("Squashfs", fmt.Sprintf("%s, %s", humanSize(u.Squashfs), m.Squashfs.Compression))
 	}
+	kv("Layers", layersLine(img, u))
+	kv("Disk use", humanSize(u.Total()))
 	c := m.Config
 	kv("Entrypoint", quoteList(c.Entrypoint))
 	kv("Cmd", quoteList(c.Cmd))
@@ -66,6 +68,27 @@ func showImage(w io.Writer, img *repo.Image) error {
 		}
 	}
 	return nil
+}
+
+// imageUsage measures the image among the images of its repository, so
+// that the blobs it shares with them are seen.
+func imageUsage(img *repo.Image) repo.Usage {
+	all, err := img.Repo.List()
+	if err != nil {
+		all = nil
+	}
+	return repo.UsageOf(img, all)
+}
+
+func layersLine(img *repo.Image, u repo.Usage) string {
+	n := plural(len(img.Meta.Layers), "layer")
+	switch {
+	case img.Meta.NoLayers:
+		return n + ", not kept (imported with --no-layers or into a repository with keep_layers: false): no rebuild nor export"
+	case len(img.Meta.Layers) == 0 && img.Meta.ConfigDigest == "":
+		return n
+	}
+	return fmt.Sprintf("%s, %s kept for rebuild and export, %s of it shared with other images", n, humanSize(u.Blobs), humanSize(u.Shared))
 }
 
 func quoteList(l []string) string {

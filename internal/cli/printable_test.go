@@ -47,7 +47,7 @@ func TestImageOutputEscaped(t *testing.T) {
 	if err := showImage(&show, img); err != nil {
 		t.Fatal(err)
 	}
-	printImageTable(&list, []listedImage{toListed(img)})
+	printImageTable(&list, []listedImage{toListed(img, repo.Usage{})})
 	slog.New(newLineHandler(&log, slog.LevelInfo, "pcocc")).Warn("label \x1b[2J", "value", "\x1b[2J")
 	for name, out := range map[string]string{"show": show.String(), "list": list.String(), "log": log.String()} {
 		text := strings.ReplaceAll(out, "\n", "")

@@ -18,3 +18,13 @@ func (s txSink) BlobWriter(digest string) (importer.Blob, error) {
 }
 
 func (s txSink) SquashfsPath() string { return s.tx.SquashfsPath() }
+
+// squashfsOnlySink keeps no blob (an import with --no-layers, or into a
+// repository with keep_layers: false): the pipeline still reads and verifies
+// every layer, and only the squashfs is stored. A spooled blob stays in the
+// transaction's directory, which goes with it.
+type squashfsOnlySink struct{ txSink }
+
+func (squashfsOnlySink) BlobWriter(string) (importer.Blob, error) { return nil, nil }
+
+func (squashfsOnlySink) LinkBlob(string, string) error { return nil }

@@ -21,13 +21,17 @@ type Repository struct {
 	Path        string // absolute and clean; as written when pathErr is set
 	Description string
 	Source      Source
+	// DropLayers is "keep_layers: false": images imported into the
+	// repository keep only their squashfs, not the layer blobs that
+	// 'image rebuild' and 'image export' read.
+	DropLayers bool
 	// pathErr is why Path could not be expanded on this node (an unset
 	// variable, no home directory); Path then holds the text as written.
 	// Available reports it: the repository is unavailable, not wrong.
 	pathErr error
 }
 
-var repositoryKeys = []string{"path", "description"}
+var repositoryKeys = []string{"path", "description", "keep_layers"}
 
 // decodeRepositories reads the "repositories:" mapping of one file.
 func (d *decoder) decodeRepositories(root ast.Node, layer int) []def[Repository] {
@@ -61,6 +65,8 @@ func (d *decoder) repository(p *ast.MappingValueNode) (Repository, bool) {
 			r.Path = d.str(v, ctx, k)
 		case "description":
 			r.Description = d.str(v, ctx, k)
+		case "keep_layers": // null (no value) keeps the default: keep them
+			r.DropLayers = !isNull(d.resolve(v)) && !d.boolean(v, ctx, k)
 		}
 	})
 	if pathNode == nil {

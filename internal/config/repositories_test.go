@@ -142,7 +142,9 @@ func TestRepositoryErrors(t *testing.T) {
 		{"unknown key with suggestion", map[string]string{user + "repositories.yaml": repoYAML("  myrepo:\n    pth: /x\n")},
 			user + "repositories.yaml", 3, 5, `repository "myrepo": unknown key "pth" (did you mean "path"?)`},
 		{"unknown key without suggestion", map[string]string{user + "repositories.yaml": repoYAML("  r:\n    path: ROOT\n    colour: red\n")},
-			user + "repositories.yaml", 4, 5, `unknown key "colour" (expected one of: path, description)`},
+			user + "repositories.yaml", 4, 5, `unknown key "colour" (expected one of: path, description, keep_layers)`},
+		{"keep_layers not a boolean", map[string]string{user + "repositories.yaml": repoYAML("  r:\n    path: ROOT\n    keep_layers: no\n")},
+			user + "repositories.yaml", 4, 18, `repository "r": keep_layers: expected true or false, found the string "no"`},
 		{"unknown top-level key", map[string]string{user + "repositories.yaml": "repository:\n  r: {}\n"},
 			user + "repositories.yaml", 1, 1, `unknown key "repository" (did you mean "repositories"?)`},
 		{"wrong type for path", map[string]string{user + "repositories.yaml": repoYAML("  r:\n    path: [a, b]\n")},
@@ -184,6 +186,25 @@ func TestRepositoryErrors(t *testing.T) {
 				t.Error("Repository(user) succeeded despite a broken repositories configuration")
 			}
 		})
+	}
+}
+
+func TestKeepLayers(t *testing.T) {
+	l := newLayout(t)
+	c := l.load(t, map[string]string{"etc/repositories.yaml": repoYAML(
+		"  kept:\n    path: ROOT/a\n  dropped:\n    path: ROOT/b\n    keep_layers: false\n" +
+			"  explicit:\n    path: ROOT/c\n    keep_layers: true\n  nothing:\n    path: ROOT/d\n    keep_layers:\n")})
+	repos, err := c.Repositories()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range repos {
+		got[r.Name] = r.DropLayers
+	}
+	want := map[string]bool{"user": false, "kept": false, "dropped": true, "explicit": false, "nothing": false}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("DropLayers (-want +got):\n%s", diff)
 	}
 }
 

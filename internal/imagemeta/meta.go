@@ -50,11 +50,15 @@ type Squashfs struct {
 
 // Meta is everything a repository records about one image.
 type Meta struct {
-	Format       int       `json:"format"`
-	Type         string    `json:"type"`
-	Config       Config    `json:"config"`
-	Origin       Origin    `json:"origin"`
-	ConfigDigest string    `json:"configDigest,omitempty"` // blob holding the original OCI config
-	Layers       []Layer   `json:"layers,omitempty"`
-	Squashfs     *Squashfs `json:"squashfs,omitempty"` // nil: no squashfs was built
+	Format       int     `json:"format"`
+	Type         string  `json:"type"`
+	Config       Config  `json:"config"`
+	Origin       Origin  `json:"origin"`
+	ConfigDigest string  `json:"configDigest,omitempty"` // blob holding the original OCI config
+	Layers       []Layer `json:"layers,omitempty"`
+	// NoLayers: the blobs of ConfigDigest and Layers were not kept (an
+	// import with --no-layers, or into a repository with keep_layers:
+	// false); the image cannot be rebuilt nor exported.
+	NoLayers bool      `json:"noLayers,omitempty"`
+	Squashfs *Squashfs `json:"squashfs,omitempty"` // nil: no squashfs was built
 }

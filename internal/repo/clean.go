@@ -104,8 +104,8 @@ func (r *Repo) references() (*references, error) {
 
 func (refs *references) addBlobs(metaPath string) {
 	var m imagemeta.Meta
-	if imagemeta.ReadFile(metaPath, &m) != nil {
-		return
+	if imagemeta.ReadFile(metaPath, &m) != nil || m.NoLayers {
+		return // without layers its digests name blobs it does not keep
 	}
 	if m.ConfigDigest != "" {
 		refs.blobs[m.ConfigDigest] = true

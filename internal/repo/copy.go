@@ -7,7 +7,9 @@ import (
 
 // Copy copies an image, possibly from another repository, as name. Blobs and
 // the squashfs are hard-linked when both repositories share a file system.
-func (r *Repo) Copy(src *Image, name string, force bool) error {
+// With dropLayers (a repository that keeps no layers) only the squashfs is
+// copied.
+func (r *Repo) Copy(src *Image, name string, force, dropLayers bool) error {
 	if _, err := src.SquashfsPath(); err != nil {
 		return err
 	}
@@ -21,14 +23,11 @@ func (r *Repo) Copy(src *Image, name string, force bool) error {
 			return t.existsError(name)
 		}
 	}
-	digests := []string{}
-	if src.Meta.ConfigDigest != "" {
-		digests = append(digests, src.Meta.ConfigDigest)
+	meta := src.Meta
+	if dropLayers && len(src.blobDigests()) > 0 {
+		meta.NoLayers = true
 	}
-	for _, l := range src.Meta.Layers {
-		digests = append(digests, l.Digest)
-	}
-	for _, d := range digests {
+	for _, d := range (&Image{Meta: meta}).blobDigests() {
 		p, err := src.Repo.BlobPath(d)
 		if err != nil {
 			return err
@@ -37,7 +36,6 @@ func (r *Repo) Copy(src *Image, name string, force bool) error {
 			return err
 		}
 	}
-	meta := src.Meta
 	sq := *meta.Squashfs
 	meta.Squashfs = &sq
 	if err := linkOrCopy(filepath.Join(src.Dir, sq.File), filepath.Join(t.dir, "image", sq.File)); err != nil {
