@@ -93,6 +93,20 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 		return err
 	}
 	defer img.Close()
+	if err := importInto(ctx, g, r, name, source, img, o); err != nil {
+		return err
+	}
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "Successfully imported %s as %s\n", source, qualified(r, name))
+	}
+	warnShadowed(g, r, name)
+	return nil
+}
+
+// importInto flattens an opened source into a new image NAME of r, in one
+// transaction that is aborted on any failure. image import and the run
+// cache of sources (srccache.go) both import through it.
+func importInto(ctx context.Context, g *Globals, r *repo.Repo, name, source string, img *imagesrc.Image, o importOptions) error {
 	tx, err := r.Begin()
 	if err != nil {
 		return err
@@ -109,14 +123,7 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 		digest = meta.Origin.Digest // a SIF's: the digest of its squashfs
 	}
 	meta.Origin = origin(source, digest)
-	if err := tx.Publish(name, meta, o.force); err != nil {
-		return err
-	}
-	if !g.Quiet {
-		fmt.Fprintf(g.Stdout, "Successfully imported %s as %s\n", source, qualified(r, name))
-	}
-	warnShadowed(g, r, name)
-	return nil
+	return tx.Publish(name, meta, o.force)
 }
 
 // warnShadowed says, at import time, when a template has the image's name:
