@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,11 +65,20 @@ func fileDigest(ctx context.Context, memoDir, path string) (string, error) {
 		return "", err
 	}
 	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if after, err := idOf(f); err == nil && after == before {
+	if after, err := idOf(f); err == nil && after == before && !racy(after) {
 		after.Digest = digest
 		writeMemo(memo, after) // best effort: without it, the next run reads the file again
 	}
 	return digest, nil
+}
+
+// racyWindow: a file changed this recently is not remembered. Timestamps
+// advance by clock ticks, so a rewrite of the same size within the tick of
+// the hashed version would keep its identity (git's "racy clean" problem).
+var racyWindow = 2 * time.Second
+
+func racy(id fileID) bool {
+	return time.Since(time.Unix(id.CtimeSec, id.CtimeNsec)) < racyWindow
 }
 
 func readMemo(p string) (fileID, error) {
