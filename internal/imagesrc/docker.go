@@ -44,7 +44,7 @@ func readDockerArchive(st *tarStore, ref Ref) (*Image, error) {
 	raw, err := readSmall(st, "manifest.json")
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, ok := st.entries["oci-layout"]; ok {
-			return nil, fmt.Errorf("%q is an OCI archive, not a docker archive: import oci-archive:%s", ref.Path, ref.Path)
+			return nil, fmt.Errorf("%q is an OCI archive, not a docker archive: use oci-archive:%s", ref.Path, ref.Path)
 		}
 		return nil, fmt.Errorf("%q is not a docker archive: no manifest.json", ref.Path)
 	}
