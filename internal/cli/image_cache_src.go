@@ -16,12 +16,14 @@ import (
 
 func listSourceCache(g *Globals) error {
 	r, dir, err := openSourceCache(false)
-	if err != nil || r == nil {
-		return err
-	}
-	imgs, err := r.List()
 	if err != nil {
 		return err
+	}
+	var imgs []*repo.Image
+	if r != nil { // nil: no source was run yet
+		if imgs, err = r.List(); err != nil {
+			return err
+		}
 	}
 	const format = "%-60s %10s  %s\n"
 	row := func(a ...any) { fmt.Fprint(g.Stdout, strings.TrimRight(fmt.Sprintf(format, a...), " \n")+"\n") }

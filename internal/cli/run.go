@@ -123,6 +123,9 @@ func needTarget(c *cobra.Command, args []string) error {
 func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error {
 	spec, err := planRun(cmd, g, o, args)
 	if err != nil {
+		if CodeOf(err) > exitSignalOff { // an interrupted import of an image source
+			return err
+		}
 		return WithCode(ExitRunError, err)
 	}
 	if o.dryRun {
