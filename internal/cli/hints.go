@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/imageref"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 )
@@ -77,31 +76,20 @@ func mountSpecHint(value string) string {
 
 // sourceHint explains a run target that is a mount spec (docker's -v is
 // pcocc's --verbose, so "-v SRC:DST IMG" leaves SRC:DST in the image's
-// place), an image source (docker://..., sif:x.sif) or a file, with the
-// command that imports it. It returns nil for anything else.
-func sourceHint(cfg *config.Config, target string) error {
+// place) or an image file without its transport: how to run it (a
+// transport reference runs from the cache of sources) or import it. It
+// returns nil for anything else.
+func sourceHint(target string) error {
 	if m := mountSpecHint(target); m != "" {
 		return fmt.Errorf("%q is not an image: pcocc's -v is --verbose, not a volume%s", target, m)
-	}
-	if ref, err := imagesrc.ParseRef(target); err == nil {
-		if _, rerr := cfg.Repository(ref.Transport); rerr != nil { // not REPO:NAME
-			name := ref.Path // a file or directory; docker://, docker-daemon: have a name
-			if name == "" {
-				name = ref.Ref
-			}
-			return importHint(target, target, importName(name))
-		}
 	}
 	if !looksLikeFile(target) {
 		return nil
 	}
 	src := guessTransport(target) + ":" + target
-	return importHint(target, src, importName(target))
-}
-
-func importHint(target, src, name string) error {
-	return fmt.Errorf("%q is an image source, not the name of an imported image: import it once, then run it by name: 'pcocc image import %s %s', then 'pcocc run %s'",
-		target, src, name, name)
+	name := importName(target)
+	return fmt.Errorf("%q is an image file, not the name of an image: run it as 'pcocc run %s' (imported once into your cache), or import it by name: 'pcocc image import %s %s', then 'pcocc run %s'",
+		target, src, src, name, name)
 }
 
 func looksLikeFile(s string) bool {

@@ -19,7 +19,11 @@ func newImageCacheCmd(g *Globals) *cobra.Command {
 		Long: `pcocc run unpacks small images once per node into a cache (` + "$" + `PCOCC_UNPACK_DIR,
 default /var/tmp/pcocc-UID/unpacked) to start them faster. This cache is
 node-local disk that 'image list' does not show: 'image cache list' shows it,
-'image cache clean' frees it. Entries that a running container uses are kept.`,
+'image cache clean' frees it. Entries that a running container uses are kept.
+
+They also show and clean the images that 'pcocc run TRANSPORT:SOURCE' imported
+into your cache of image sources ($XDG_CACHE_HOME/pcocc/sources, default
+~/.cache/pcocc/sources): a second section of 'image cache list'.`,
 	}
 	var stale bool
 	clean := &cobra.Command{
@@ -28,7 +32,9 @@ node-local disk that 'image list' does not show: 'image cache list' shows it,
 		Long: `Remove every entry of this node's cache of unpacked images that no running
 container uses (with --stale, only those of images deleted or re-imported
 since). It is safe while containers run: their entries are kept. The next
-run of an image unpacks it again.`,
+run of an image unpacks it again. It also removes the images of your cache of
+image sources (with --stale, those whose source file is gone): a container
+running one keeps it until it ends; the next run imports the source again.`,
 		Example: `  pcocc image cache clean
   pcocc image cache clean --stale`,
 		Args: exactArgs(0, "no argument"),
@@ -66,7 +72,7 @@ func runCacheList(g *Globals) error {
 	}
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
 	fmt.Fprintf(g.Stdout, "%s, %s in %s\n", entries(len(list)), humanSize(total), dir)
-	return nil
+	return listSourceCache(g)
 }
 
 func cacheState(e unpack.Cached) string {
@@ -91,6 +97,14 @@ func cachedName(e unpack.Cached, names map[string]string) string {
 // opens only repositories that exist (listing must not create one).
 func squashfsNames(g *Globals) map[string]string {
 	out := map[string]string{}
+	if r, _, err := openSourceCache(false); err == nil && r != nil {
+		imgs, _ := r.List()
+		for _, img := range imgs {
+			if p, err := img.SquashfsPath(); err == nil {
+				out[p] = img.Meta.Origin.Source
+			}
+		}
+	}
 	set, err := quietly(&Globals{cfg: g.config()}).repos()
 	if err != nil {
 		return out
@@ -128,6 +142,13 @@ func runCacheClean(g *Globals, stale bool) error {
 			msg += fmt.Sprintf("; kept %s in use by running containers", entries(len(kept)))
 		}
 		fmt.Fprintln(g.Stdout, msg)
+	}
+	n, freedSrc, err := cleanSourceCache(stale)
+	if err != nil {
+		return err
+	}
+	if !g.Quiet && n > 0 {
+		fmt.Fprintf(g.Stdout, "Removed %s run without import (%s)\n", plural(n, "source"), humanSize(freedSrc))
 	}
 	return nil
 }

@@ -86,7 +86,7 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 	if err != nil {
 		return err
 	}
-	noLayers := o.noLayers || set.defs[r.Name].DropLayers
+	o.noLayers = o.noLayers || set.defs[r.Name].DropLayers
 	if !o.force {
 		if _, err := r.Get(name); err == nil {
 			return fmt.Errorf("image %q already exists in repository %q (use -f to replace it)", name, r.Name)
@@ -97,13 +97,27 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 		return err
 	}
 	defer img.Close()
+	if err := importInto(ctx, g, r, name, source, img, o); err != nil {
+		return err
+	}
+	if !g.Quiet {
+		fmt.Fprintf(g.Stdout, "Successfully imported %s as %s\n", source, qualified(r, name))
+	}
+	warnShadowed(g, r, name)
+	return nil
+}
+
+// importInto flattens an opened source into a new image NAME of r, in one
+// transaction that is aborted on any failure. image import and the run
+// cache of sources (srccache.go) both import through it.
+func importInto(ctx context.Context, g *Globals, r *repo.Repo, name, source string, img *imagesrc.Image, o importOptions) error {
 	tx, err := r.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Abort()
 	var sink importer.Sink = txSink{tx}
-	if noLayers {
+	if o.noLayers {
 		sink = squashfsOnlySink{txSink{tx}}
 	}
 	meta, err := importer.Import(ctx, img, sink, importer.Options{
@@ -117,15 +131,8 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 		digest = meta.Origin.Digest // a SIF's: the digest of its squashfs
 	}
 	meta.Origin = origin(source, digest)
-	meta.NoLayers = noLayers && (len(meta.Layers) > 0 || meta.ConfigDigest != "")
-	if err := tx.Publish(name, meta, o.force); err != nil {
-		return err
-	}
-	if !g.Quiet {
-		fmt.Fprintf(g.Stdout, "Successfully imported %s as %s\n", source, qualified(r, name))
-	}
-	warnShadowed(g, r, name)
-	return nil
+	meta.NoLayers = o.noLayers && (len(meta.Layers) > 0 || meta.ConfigDigest != "")
+	return tx.Publish(name, meta, o.force)
 }
 
 // warnShadowed says, at import time, when a template has the image's name:

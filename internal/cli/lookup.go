@@ -14,9 +14,14 @@ type ResolvedImage struct {
 	Squashfs string         // absolute path of the image's squashfs file
 }
 
-// lookupImage finds [REPO:]NAME in the configured repositories. It fails with
-// a clear message when the image is unknown or has no squashfs.
+// lookupImage finds [REPO:]NAME in the configured repositories, or a
+// transport reference (docker-archive:x.tar) in the cache of sources,
+// importing it there on first use (srccache.go). It fails with a clear
+// message when the image is unknown or has no squashfs.
 var lookupImage = func(ctx context.Context, g *Globals, ref string) (*ResolvedImage, error) {
+	if src, ok := sourceRef(g.config(), ref); ok {
+		return runSource(ctx, g, ref, src)
+	}
 	img, err := g.findImage(ref)
 	if err != nil {
 		return nil, err

@@ -44,6 +44,7 @@ func newRunCmd(g *Globals) *cobra.Command {
   pcocc run -M nvidia my_cuda_image nvidia-smi
   pcocc run --env VARIABLE_TEST my_image sh -c 'echo $VARIABLE_TEST'
   pcocc run my_template -- cmd                # a template, where an image goes
+  pcocc run sif:lolcow.sif                    # an image file, imported once into your cache
   pcocc run host-passthrough --mount src=tools.sqsh,dst=$HOME/tools,type=squashfs -- ls ~/tools`,
 		Args:              needTarget,
 		ValidArgsFunction: completeRunTarget(g),
@@ -86,7 +87,9 @@ func newRunCmd(g *Globals) *cobra.Command {
 const runLong = `Run a command in a container made from an image, as you.
 
 IMAGE|TEMPLATE is a container template (see 'pcocc template list'), else an
-image ([REPO:]NAME). The default modules apply unless --no-defaults, then the
+image ([REPO:]NAME), else an image source (sif:x.sif, docker-archive:x.tar,
+docker://REPO:TAG, ...): imported once into your cache of image sources
+(see 'pcocc image cache list'), then run. The default modules apply unless --no-defaults, then the
 template's, then those of -M; --env and --mount win over all of them. The
 built-in template host-passthrough runs on the host's own root file system,
 with the mounts and modules only (a command is then required).
@@ -120,6 +123,9 @@ func needTarget(c *cobra.Command, args []string) error {
 func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error {
 	spec, err := planRun(cmd, g, o, args)
 	if err != nil {
+		if CodeOf(err) > exitSignalOff { // an interrupted import of an image source
+			return err
+		}
 		return WithCode(ExitRunError, err)
 	}
 	if o.dryRun {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/slurm"
 )
@@ -70,6 +71,9 @@ func planSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spe
 	if o.Image == "" {
 		return nil, errors.New("--ctr: no image or template named")
 	}
+	if ref, ok := sourceRef(g.config(), o.Image); ok {
+		return nil, errSpankSource(o.Image, ref)
+	}
 	ro := &runOptions{
 		env: slurm.EnvSpecs(o.Env), modules: slurm.Modules(o.Modules),
 		noDefaults: o.NoDefaults, noEP: true, cwd: o.Workdir,
@@ -128,4 +132,18 @@ func spankFile(fd int, name string) (*os.File, error) {
 		return nil, fmt.Errorf("no %s descriptor (%d): this command is for the SPANK plugin", name, fd)
 	}
 	return os.NewFile(uintptr(fd), name), nil
+}
+
+// errSpankSource refuses a transport reference: the helper would import it
+// at the start of the step, on every node at once, with no terminal to show
+// progress and under Slurm's launch timeouts. Importing it before the job
+// costs one command.
+func errSpankSource(src string, ref imagesrc.Ref) error {
+	name := ref.Path // a file or directory; docker://, docker-daemon: have a name
+	if name == "" {
+		name = ref.Ref
+	}
+	name = importName(name)
+	return fmt.Errorf("--ctr=%s: srun runs imported images only: import it before the job ('pcocc image import %s %s'), then use --ctr=%s",
+		src, src, name, name)
 }

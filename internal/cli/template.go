@@ -38,8 +38,11 @@ func resolveTarget(ctx context.Context, g *Globals, name string) (runTarget, err
 		}
 	}
 	img, err := lookupImage(ctx, g, name)
+	if _, src := sourceRef(cfg, name); err != nil && src {
+		return runTarget{}, err // the import's own message
+	}
 	if err != nil {
-		if herr := sourceHint(cfg, name); herr != nil {
+		if herr := sourceHint(name); herr != nil {
 			return runTarget{}, herr
 		}
 		return runTarget{}, noImageOrTemplate(g, name, err)
