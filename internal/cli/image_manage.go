@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -82,8 +83,12 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			const format = "%-16s %-4s %10s  %-40s %s\n"
-			fmt.Fprintf(g.Stdout, format, "Name", "Mode", "Size", "Path", "Description")
+			// The shape of image list's table: 2 header and 2 footer lines.
+			const format = "%-16s %-4s %10s  %-40s %s"
+			row := func(a ...any) { fmt.Fprintln(g.Stdout, strings.TrimRight(fmt.Sprintf(format, a...), " ")) }
+			line := strings.Repeat("=", 78)
+			row("Name", "Mode", "Size", "Path", "Description")
+			fmt.Fprintln(g.Stdout, line)
 			for _, n := range set.order {
 				d, mode, size := set.defs[n], "rw", "-"
 				if r, err := set.get(n); err != nil {
@@ -95,7 +100,13 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 					}
 					size = repoSize(g, r)
 				}
-				fmt.Fprintf(g.Stdout, format, d.Name, mode, size, d.Path, d.Description)
+				row(d.Name, mode, size, Printable(d.Path), Printable(d.Description))
+			}
+			fmt.Fprintln(g.Stdout, line)
+			if len(set.order) == 1 {
+				fmt.Fprintln(g.Stdout, "1 repository")
+			} else {
+				fmt.Fprintf(g.Stdout, "%d repositories\n", len(set.order))
 			}
 			return nil
 		},
