@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -37,10 +38,18 @@ func TestMain(m *testing.M) {
 func helper(h string) int {
 	what, arg, _ := strings.Cut(h, ":")
 	switch what {
-	case "swap": // the attacker: exchange arg/victim and arg/evil, forever
-		for {
+	case "swap": // the attacker: exchange arg/victim and arg/evil in a loop
+		// until its stdin, a pipe the test holds, closes (the test ended,
+		// however it ended; killing runuser would not reach this process),
+		// and at most 5 minutes.
+		go func() {
+			io.Copy(io.Discard, os.Stdin)
+			os.Exit(0)
+		}()
+		for end := time.Now().Add(5 * time.Minute); time.Now().Before(end); {
 			_ = unix.Renameat2(unix.AT_FDCWD, filepath.Join(arg, "victim"), unix.AT_FDCWD, filepath.Join(arg, "evil"), unix.RENAME_EXCHANGE)
 		}
+		return 0
 	case "run": // the victim: what pcocc run reads of its image's tree
 		e, err := Ensure(context.Background(), arg)
 		if err != nil {
@@ -134,11 +143,15 @@ func TestSwapByOtherUser(t *testing.T) {
 		return nil
 	})
 	swap := as("tester2", bin, "swap:"+scratch)
+	stop, err := swap.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := swap.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer swap.Wait()
-	defer swap.Process.Kill()
+	defer stop.Close()
 	refused := 0
 	for i := 0; i < 30; i++ {
 		out, err := as("tester", bin, "run:"+img, DirEnv+"="+filepath.Join(scratch, "victim", "pcocc")).CombinedOutput()
