@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pcocc/pcocc/internal/importer"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,7 +62,7 @@ func fileDigest(ctx context.Context, memoDir, path string) (string, error) {
 		}
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(h, importer.ContextReader(ctx, f)); err != nil {
 		return "", err
 	}
 	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
@@ -105,17 +106,4 @@ func writeMemo(p string, m fileID) {
 	if err != nil {
 		os.Remove(tmp.Name())
 	}
-}
-
-// ctxReader stops a long read at Ctrl-C.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -96,7 +96,10 @@ func squashfsCompression(p string) (string, error) {
 	return "", fmt.Errorf("the squashfs uses an unknown compressor (id %d)", id)
 }
 
-// ctxReader stops a copy when ctx is cancelled.
+// ContextReader reads r until ctx is cancelled: a long copy (a large
+// file) stops at Ctrl-C.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
