@@ -177,7 +177,7 @@ func imageNames(g *Globals) []cobra.Completion {
 	var out []cobra.Completion
 	for _, n := range resolve.ImageNames(set) {
 		desc := "image in " + n.Repo
-		if strings.Contains(n.Name, ":") {
+		if n.Qualified {
 			desc = "image"
 		}
 		out = append(out, cobra.CompletionWithDesc(n.Name, desc))

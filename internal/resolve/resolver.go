@@ -151,8 +151,9 @@ func (r *Resolver) noImageOrTemplate(name string, err error) error {
 // ImageName is a name that reaches an image: NAME (once, for the
 // repository a bare name finds) or REPO:NAME.
 type ImageName struct {
-	Name string
-	Repo string // the repository it reaches
+	Name      string
+	Repo      string // the repository it reaches
+	Qualified bool   // Name is REPO:NAME
 }
 
 // ImageNames lists the names of every image of every existing repository.
@@ -166,7 +167,7 @@ func ImageNames(s *Repos) []ImageName {
 				seen[img.Name] = true
 				out = append(out, ImageName{Name: img.Name, Repo: r.Name})
 			}
-			out = append(out, ImageName{Name: r.Name + ":" + img.Name, Repo: r.Name})
+			out = append(out, ImageName{Name: r.Name + ":" + img.Name, Repo: r.Name, Qualified: true})
 		}
 	}
 	return out
