@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"path"
 
@@ -146,7 +147,7 @@ func (st streamStore) fill(img *Image, id string) error {
 	if err != nil || cf.spooled != nil {
 		return fmt.Errorf("reading the configuration %q: %v", m.Config, err)
 	}
-	if Digest(cf.data) != id {
+	if string(digest.FromBytes(cf.data)) != id {
 		return fmt.Errorf("the configuration does not match the image ID %s", id)
 	}
 	cfg, diffIDs, err := parseConfig(cf.data)
@@ -176,7 +177,7 @@ func (st streamStore) layer(name, diffID string) (Layer, error) {
 	if f.spooled != nil {
 		l.Digest, l.Size = f.spooled.Digest, f.spooled.Size
 	} else {
-		l.Digest, l.Size = Digest(f.data), int64(len(f.data))
+		l.Digest, l.Size = string(digest.FromBytes(f.data)), int64(len(f.data))
 	}
 	if want := digestInName(name); want != "" && want != l.Digest {
 		return Layer{}, fmt.Errorf("layer %q does not match its digest (%s)", name, l.Digest)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"io/fs"
 	"strconv"
@@ -84,7 +85,7 @@ func readDockerConfig(st *tarStore, name string) (*Image, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	d := Digest(blob)
+	d := string(digest.FromBytes(blob))
 	if want := digestInName(name); want != "" && want != d {
 		return nil, nil, fmt.Errorf("configuration %q does not match its digest (%s)", name, d)
 	}
@@ -136,7 +137,7 @@ func digestInName(name string) string {
 	if m == nil {
 		return ""
 	}
-	return "sha256:" + m[1]
+	return string(digest.Digest("sha256:" + m[1]))
 }
 
 // pickDocker selects the image ref.Ref names: a repository tag, or @N.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"net"
 	"net/http"
@@ -180,7 +181,7 @@ func (e *Engine) inspect(ctx context.Context, name string) (*engineImage, error)
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSON)).Decode(&img); err != nil {
 		return nil, fmt.Errorf("decoding the engine's description of %q: %w", name, err)
 	}
-	if !validDigest(img.ID) {
+	if !digest.Valid(img.ID) {
 		return nil, fmt.Errorf("the engine gives %q an invalid ID %q", name, img.ID)
 	}
 	return &img, nil

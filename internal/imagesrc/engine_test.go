@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -34,19 +35,19 @@ func (s *dirSpool) Put(r io.Reader, want string) (Spooled, error) {
 		return Spooled{}, err
 	}
 	defer f.Close()
-	h := newHash()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(f, h), r)
 	if err != nil {
 		return Spooled{}, err
 	}
-	if want != "" && h.digest() != want {
+	if want != "" && string(h.Digest()) != want {
 		return Spooled{}, fmt.Errorf("blob does not match its digest %s", want)
 	}
 	s.mu.Lock()
 	s.puts++
 	s.mu.Unlock()
 	name := f.Name()
-	return Spooled{Digest: h.digest(), Size: n, Open: func() (io.ReadCloser, error) { return os.Open(name) }}, nil
+	return Spooled{Digest: string(h.Digest()), Size: n, Open: func() (io.ReadCloser, error) { return os.Open(name) }}, nil
 }
 
 // needEngine returns a client of the Docker engine at DOCKER_HOST, or
@@ -78,9 +79,9 @@ func testArchive(t *testing.T, tag string) []byte {
 	cfg, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
 		"config": map[string]any{"Env": []string{"FOO=bar"}, "Cmd": []string{"/bin/keep"}},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{Digest(l1), Digest(l2)}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{sha(l1), sha(l2)}},
 	})
-	cfgName := strings.TrimPrefix(Digest(cfg), "sha256:") + ".json"
+	cfgName := strings.TrimPrefix(sha(cfg), "sha256:") + ".json"
 	manifest, _ := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{tag}, "Layers": []string{"l1/layer.tar", "l2/layer.tar"}}})
 	return tarOf(t, map[string][]byte{"l1/layer.tar": l1, "l2/layer.tar": l2, cfgName: cfg, "manifest.json": manifest})
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/pcocc/pcocc/internal/digest"
 
 	"io"
 	"os"
@@ -20,7 +21,7 @@ import (
 // match the digests the image states.
 func checkImage(t *testing.T, img *Image) {
 	t.Helper()
-	if Digest(img.ConfigBlob) != img.ConfigDigest || !validDigest(img.Digest) {
+	if sha(img.ConfigBlob) != img.ConfigDigest || !digest.Valid(img.Digest) {
 		t.Errorf("config digest %s, image digest %s", img.ConfigDigest, img.Digest)
 	}
 	for i, l := range img.Layers {
@@ -33,16 +34,16 @@ func checkImage(t *testing.T, img *Image) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if Digest(blob) != l.Digest || (l.Size >= 0 && int64(len(blob)) != l.Size) {
-			t.Errorf("layer %d: digest %s size %d, stated %s %d", i, Digest(blob), len(blob), l.Digest, l.Size)
+		if sha(blob) != l.Digest || (l.Size >= 0 && int64(len(blob)) != l.Size) {
+			t.Errorf("layer %d: digest %s size %d, stated %s %d", i, sha(blob), len(blob), l.Digest, l.Size)
 		}
 		dr, err := rootfs.Decompress(bytes.NewReader(blob))
 		if err != nil {
 			t.Fatal(err)
 		}
 		plain, err := io.ReadAll(dr)
-		if err != nil || Digest(plain) != l.DiffID {
-			t.Errorf("layer %d: diff ID %s, stated %s (%v)", i, Digest(plain), l.DiffID, err)
+		if err != nil || sha(plain) != l.DiffID {
+			t.Errorf("layer %d: diff ID %s, stated %s (%v)", i, sha(plain), l.DiffID, err)
 		}
 	}
 }
@@ -130,9 +131,9 @@ func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
 
 func TestDockerArchiveLayouts(t *testing.T) {
 	layer := layerTar(t, "hello", "world")
-	ld := Digest([]byte(layer))
+	ld := sha([]byte(layer))
 	cfg := configJSON(ld)
-	cd := Digest([]byte(cfg))
+	cd := sha([]byte(cfg))
 	id := strings.Repeat("ab", 32)
 	tests := []struct {
 		name     string
@@ -173,9 +174,9 @@ func TestDockerArchiveLayouts(t *testing.T) {
 
 func TestOpenFaults(t *testing.T) {
 	layer := layerTar(t, "hello", "world")
-	ld := Digest([]byte(layer))
+	ld := sha([]byte(layer))
 	cfg := configJSON(ld)
-	cd := Digest([]byte(cfg))
+	cd := sha([]byte(cfg))
 	m := dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
 	m2 := m
 	m2.RepoTags = []string{"b:2"}

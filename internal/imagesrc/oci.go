@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"io/fs"
 	"runtime"
@@ -85,7 +86,7 @@ func readBlob(st store, d ocispec.Descriptor) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got := Digest(b); got != string(d.Digest) {
+	if got := string(digest.FromBytes(b)); got != string(d.Digest) {
 		return nil, fmt.Errorf("blob %s does not match its digest (%s)", d.Digest, got)
 	}
 	return b, nil
@@ -186,9 +187,9 @@ func hashBlob(open func() (io.ReadCloser, error)) (string, error) {
 		return "", err
 	}
 	defer rc.Close()
-	h := newHash()
+	h := digest.NewHasher()
 	if _, err := io.Copy(h, rc); err != nil {
 		return "", err
 	}
-	return h.digest(), nil
+	return string(h.Digest()), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"slices"
 	"sync"
@@ -81,17 +82,17 @@ func (c *regClient) resolve(ctx context.Context, ref, want string, depth int) (*
 }
 
 // image reads the configuration and checks the layer list.
-func (c *regClient) image(ctx context.Context, m *manifestOrIndex, digest string) (*Image, error) {
+func (c *regClient) image(ctx context.Context, m *manifestOrIndex, mdigest string) (*Image, error) {
 	for _, l := range m.Layers {
 		if !slices.Contains(layerTypes, l.MediaType) {
 			return nil, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.ref.registry, l.Digest, l.MediaType)
 		}
-		if !validDigest(string(l.Digest)) || l.Size < 0 {
+		if !digest.Valid(string(l.Digest)) || l.Size < 0 {
 			return nil, fmt.Errorf("registry %s: layer with invalid digest %q or size", c.ref.registry, l.Digest)
 		}
 	}
 	cd := string(m.Config.Digest)
-	if !validDigest(cd) || m.Config.Size > maxJSON {
+	if !digest.Valid(cd) || m.Config.Size > maxJSON {
 		return nil, fmt.Errorf("registry %s: invalid configuration descriptor %q", c.ref.registry, cd)
 	}
 	blob, err := c.smallBlob(ctx, cd, m.Config.Size)
@@ -103,9 +104,9 @@ func (c *regClient) image(ctx context.Context, m *manifestOrIndex, digest string
 		return nil, err
 	}
 	if len(diffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("manifest %s names %d layers, the configuration %d", digest, len(m.Layers), len(diffIDs))
+		return nil, fmt.Errorf("manifest %s names %d layers, the configuration %d", mdigest, len(m.Layers), len(diffIDs))
 	}
-	img := &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: digest, Close: nopClose}
+	img := &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: mdigest, Close: nopClose}
 	for i, l := range m.Layers {
 		img.Layers = append(img.Layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
 	}
@@ -113,18 +114,18 @@ func (c *regClient) image(ctx context.Context, m *manifestOrIndex, digest string
 }
 
 // smallBlob downloads a configuration blob and checks its digest.
-func (c *regClient) smallBlob(ctx context.Context, digest string, size int64) ([]byte, error) {
-	r := c.blob(ctx, digest, size)
+func (c *regClient) smallBlob(ctx context.Context, want string, size int64) ([]byte, error) {
+	r := c.blob(ctx, want, size)
 	defer r.Close()
 	b, err := io.ReadAll(io.LimitReader(r, size+1))
 	if err == nil && int64(len(b)) != size {
 		err = fmt.Errorf("%d bytes, the manifest says %d", len(b), size)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("registry %s: reading configuration %s: %w", c.ref.registry, digest, err)
+		return nil, fmt.Errorf("registry %s: reading configuration %s: %w", c.ref.registry, want, err)
 	}
-	if got := Digest(b); got != digest {
-		return nil, fmt.Errorf("registry %s: configuration %s does not match its digest (got %s)", c.ref.registry, digest, got)
+	if got := string(digest.FromBytes(b)); got != want {
+		return nil, fmt.Errorf("registry %s: configuration %s does not match its digest (got %s)", c.ref.registry, want, got)
 	}
 	return b, nil
 }

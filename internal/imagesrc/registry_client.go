@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"net/http"
 	"strings"
@@ -169,8 +170,8 @@ func (c *regClient) manifest(ctx context.Context, ref, want string) ([]byte, str
 	if err != nil || len(b) > maxJSON {
 		return nil, "", fmt.Errorf("registry %s: reading manifest %s: %v", c.ref.registry, ref, errOr(err, "too large"))
 	}
-	d := Digest(b)
-	if h := resp.Header.Get("Docker-Content-Digest"); want == "" && validDigest(h) {
+	d := string(digest.FromBytes(b))
+	if h := resp.Header.Get("Docker-Content-Digest"); want == "" && digest.Valid(h) {
 		want = h // pulled by tag: the registry states the digest
 	}
 	if want != "" && d != want {

@@ -2,6 +2,7 @@ package imagesrc
 
 import (
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"net"
 	"os"
 	"slices"
@@ -58,7 +59,7 @@ func parseRegRef(s string) (regRef, error) {
 	rest := s
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		rest, r.digest = rest[:i], rest[i+1:]
-		if !validDigest(r.digest) {
+		if !digest.Valid(r.digest) {
 			return r, fmt.Errorf("%w: invalid digest %q", ErrBadRef, r.digest)
 		}
 	}

@@ -153,7 +153,7 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 	zw.Close()
 	f := &fakeRegistry{layer: gz.Bytes(), blobGets: map[string]int{}}
 	f.config, _ = json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
-		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{Digest(plain)}}})
+		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{sha(plain)}}})
 	f.manifest = f.manifestWith("application/vnd.docker.image.rootfs.diff.tar.gzip")
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
@@ -162,8 +162,8 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 
 func (f *fakeRegistry) manifestWith(layerType string) []byte {
 	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": dockerManifestV2,
-		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": Digest(f.config), "size": len(f.config)},
-		"layers": []map[string]any{{"mediaType": layerType, "digest": Digest(f.layer), "size": len(f.layer)}}})
+		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": sha(f.config), "size": len(f.config)},
+		"layers": []map[string]any{{"mediaType": layerType, "digest": sha(f.layer), "size": len(f.layer)}}})
 	return m
 }
 
@@ -192,9 +192,9 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`)
 	case strings.Contains(r.URL.Path, "/manifests/"):
 		f.serveManifest(w, repo)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+Digest(f.config)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+sha(f.config)):
 		w.Write(f.config)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+Digest(f.layer)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+sha(f.layer)):
 		f.serveLayer(w, r, repo)
 	default:
 		w.WriteHeader(http.StatusNotFound)

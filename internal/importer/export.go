@@ -3,9 +3,9 @@ package importer
 import (
 	"archive/tar"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"os"
 	"path/filepath"
@@ -66,7 +66,7 @@ func newExport(meta *imagemeta.Meta, open func(string) (io.ReadCloser, error)) (
 	if err != nil {
 		return nil, fmt.Errorf("reading image configuration: %w", err)
 	}
-	if imagesrc.Digest(cfg) != meta.ConfigDigest {
+	if string(digest.FromBytes(cfg)) != meta.ConfigDigest {
 		return nil, fmt.Errorf("stored configuration does not match its digest %s", meta.ConfigDigest)
 	}
 	for _, l := range meta.Layers {
@@ -98,27 +98,27 @@ func writeAtomically(path string, write func(io.Writer) error) error {
 }
 
 // copyBlob copies a stored blob of known size and digest to w, verifying it.
-func (e *export) copyBlob(w io.Writer, digest string, size int64) error {
+func (e *export) copyBlob(w io.Writer, want string, size int64) error {
 	if err := e.ctx.Err(); err != nil {
 		return err
 	}
-	rc, err := e.open(digest)
+	rc, err := e.open(want)
 	if err != nil {
-		return fmt.Errorf("reading blob %s: %w", digest, err)
+		return fmt.Errorf("reading blob %s: %w", want, err)
 	}
 	defer rc.Close()
-	h := sha256.New()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(rc, size+1))
 	if err != nil {
-		return fmt.Errorf("copying blob %s: %w", digest, err)
+		return fmt.Errorf("copying blob %s: %w", want, err)
 	}
-	if got := digestOf(h); n != size || got != digest {
-		return fmt.Errorf("stored blob %s is corrupt (%d bytes, digest %s)", digest, n, got)
+	if got := string(h.Digest()); n != size || got != want {
+		return fmt.Errorf("stored blob %s is corrupt (%d bytes, digest %s)", want, n, got)
 	}
 	return nil
 }
 
-func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
+func hexOf(d string) string { return digest.Digest(d).Hex() }
 
 // tarBlobs writes the config and layer blobs into tw, each once, named by name.
 func (e *export) tarBlobs(tw *tar.Writer, name func(digest, ext string) string, layerExt string) error {
@@ -199,7 +199,7 @@ func (e *export) manifest(tag string) ([]byte, ocispec.Descriptor) {
 	}
 	b, _ := json.Marshal(m)
 	d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
-		Digest: digestT(imagesrc.Digest(b)), Size: int64(len(b))}
+		Digest: digestT(string(digest.FromBytes(b))), Size: int64(len(b))}
 	if tag != "" {
 		d.Annotations = map[string]string{ocispec.AnnotationRefName: tag}
 	}

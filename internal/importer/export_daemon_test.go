@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/imagesrc"
 )
 
 // slowCloser takes its time to close, as a blob of a repository being
@@ -33,8 +32,8 @@ func (s slowCloser) Close() error {
 func TestStreamToEngineStopsGenerator(t *testing.T) {
 	cfg := []byte(`{"rootfs":{"type":"layers","diff_ids":[]}}`)
 	blob := bytes.Repeat([]byte("layer data "), 100000)
-	meta := &imagemeta.Meta{ConfigDigest: imagesrc.Digest(cfg),
-		Layers: []imagemeta.Layer{{Digest: imagesrc.Digest(blob), Size: int64(len(blob))}}}
+	meta := &imagemeta.Meta{ConfigDigest: sha(cfg),
+		Layers: []imagemeta.Layer{{Digest: sha(blob), Size: int64(len(blob))}}}
 	var open atomic.Int32
 	opener := func(d string) (io.ReadCloser, error) {
 		open.Add(1)

@@ -57,7 +57,7 @@ func makeOCIConfig(t *testing.T, config map[string]any, blobs [][]byte, diffIDs 
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "blobs/sha256"), 0o755)
 	put := func(b []byte) string {
-		d := imagesrc.Digest(b)
+		d := sha(b)
 		os.WriteFile(filepath.Join(dir, "blobs/sha256", strings.TrimPrefix(d, "sha256:")), b, 0o644)
 		return d
 	}
@@ -116,7 +116,7 @@ func TestImportHostile(t *testing.T) {
 func ids(layers ...[]byte) []string {
 	var out []string
 	for _, l := range layers {
-		out = append(out, imagesrc.Digest(l))
+		out = append(out, sha(l))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ package importer
 import (
 	"context"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"log/slog"
 	"os"
@@ -126,7 +127,7 @@ func Rebuild(ctx context.Context, meta *imagemeta.Meta, open func(digest string)
 }
 
 func storeConfig(img *imagesrc.Image, sink Sink) error {
-	if got := imagesrc.Digest(img.ConfigBlob); got != img.ConfigDigest {
+	if got := string(digest.FromBytes(img.ConfigBlob)); got != img.ConfigDigest {
 		return fmt.Errorf("image configuration does not match its digest %s (got %s)", img.ConfigDigest, got)
 	}
 	w, err := sink.BlobWriter(img.ConfigDigest)

@@ -60,7 +60,7 @@ func TestImportSquashfsAsIs(t *testing.T) {
 		t.Errorf("squashfs not copied as is (%d bytes of %d), configuration read from %q", len(got), len(raw), readFrom)
 	}
 	if meta.Squashfs == nil || meta.Squashfs.Compression != "xz" || meta.Squashfs.Size != int64(len(raw)) ||
-		len(meta.Layers) != 0 || meta.ConfigDigest != "" || meta.Origin.Digest != imagesrc.Digest(raw) ||
+		len(meta.Layers) != 0 || meta.ConfigDigest != "" || meta.Origin.Digest != sha(raw) ||
 		strings.Join(meta.Config.Env, ",") != "A=1" {
 		t.Errorf("meta %+v, squashfs %+v", meta, meta.Squashfs)
 	}
@@ -99,16 +99,16 @@ func TestImportFetch(t *testing.T) {
 	img := &imagesrc.Image{Fetch: func(_ context.Context, sp imagesrc.Spool) error {
 		sp.Expect(int64(len(blob)), 1)
 		var err error
-		spooled, err = sp.Put(bytes.NewReader(blob), imagesrc.Digest(blob))
+		spooled, err = sp.Put(bytes.NewReader(blob), sha(blob))
 		return err
 	}}
 	if err := fetch(context.Background(), img, sink, Options{}.withDefaults()); err != nil {
 		t.Fatal(err)
 	}
-	if spooled.Digest != imagesrc.Digest(blob) || spooled.Size != int64(len(blob)) {
+	if spooled.Digest != sha(blob) || spooled.Size != int64(len(blob)) {
 		t.Errorf("spooled %+v", spooled)
 	}
-	if got := sink.blobs(t); len(got) != 1 || got[0] != imagesrc.Digest(blob) {
+	if got := sink.blobs(t); len(got) != 1 || got[0] != sha(blob) {
 		t.Errorf("staged %v", got)
 	}
 	rc, err := spooled.Open()

@@ -2,9 +2,9 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"os"
 	"sync"
@@ -64,12 +64,12 @@ func (s *spool) Put(r io.Reader, want string) (imagesrc.Spooled, error) {
 	if err != nil {
 		return imagesrc.Spooled{}, err
 	}
-	h := sha256.New()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(f, h), s.progress.Reader(r))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	d := digestOf(h)
+	d := string(h.Digest())
 	if err == nil && want != "" && d != want {
 		err = fmt.Errorf("blob does not match its digest %s (got %s)", want, d)
 	}

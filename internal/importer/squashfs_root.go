@@ -2,9 +2,9 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"os"
 
@@ -62,7 +62,7 @@ func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, 
 	}
 	opt.Progress.Start(root.Size, 1)
 	defer opt.Progress.Done()
-	h := sha256.New()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(f, h), opt.Progress.Reader(ctxReader{ctx, rc}))
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -75,7 +75,7 @@ func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, 
 		return "", err
 	}
 	opt.Progress.LayerDone()
-	return digestOf(h), nil
+	return string(h.Digest()), nil
 }
 
 // squashfsCompression reads the compressor of a squashfs from its superblock.

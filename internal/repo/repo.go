@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/digest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -212,10 +213,9 @@ func (r *Repo) OpenBlob(digest string) (*os.File, error) {
 	return f, nil
 }
 
-func digestHex(digest string) (string, error) {
-	hex, ok := strings.CutPrefix(digest, "sha256:")
-	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("invalid digest %q", digest)
+func digestHex(d string) (string, error) {
+	if err := digest.Digest(d).Validate(); err != nil {
+		return "", err
 	}
-	return hex, nil
+	return digest.Digest(d).Hex(), nil
 }
