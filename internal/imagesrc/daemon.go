@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"path"
 
@@ -190,7 +191,7 @@ func (st streamStore) layer(name, diffID string) (Layer, error) {
 	n, _ := io.ReadFull(rc, head)
 	rc.Close()
 	comp := rootfs.Detect(head[:n])
-	if l.MediaType = dockerLayerTypes[comp]; l.MediaType == "" {
+	if l.MediaType = mediatype.DockerLayerFor(comp); l.MediaType == "" {
 		return Layer{}, fmt.Errorf("layer %q: %s compression is not supported", name, comp)
 	}
 	return l, nil

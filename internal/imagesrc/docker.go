@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"io/fs"
 	"strconv"
@@ -18,13 +19,6 @@ type dockerManifest struct {
 	Config   string
 	RepoTags []string
 	Layers   []string
-}
-
-// Media types of docker-archive layers, told by their content.
-var dockerLayerTypes = map[rootfs.Compression]string{
-	rootfs.Uncompressed: "application/vnd.docker.image.rootfs.diff.tar",
-	rootfs.Gzip:         "application/vnd.docker.image.rootfs.diff.tar.gzip",
-	rootfs.Zstd:         "application/vnd.docker.image.rootfs.diff.tar.zstd",
 }
 
 func openDockerArchive(ref Ref) (*Image, error) {
@@ -112,7 +106,7 @@ func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
 	n, _ := io.ReadFull(rc, head)
 	rc.Close()
 	comp := rootfs.Detect(head[:n])
-	l := Layer{DiffID: diffID, MediaType: dockerLayerTypes[comp], Size: size, Open: opener(st, name)}
+	l := Layer{DiffID: diffID, MediaType: mediatype.DockerLayerFor(comp), Size: size, Open: opener(st, name)}
 	if l.MediaType == "" {
 		return Layer{}, fmt.Errorf("layer %q: %s compression is not supported", name, comp)
 	}

@@ -3,10 +3,9 @@ package imagesrc
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/manifest"
 	"io"
 	"strings"
-
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // BlobOpener opens a blob by digest and returns its size. A missing blob is
@@ -18,7 +17,7 @@ type BlobOpener func(digest string) (io.ReadCloser, int64, error)
 // in its object store): the same checks as an OCI layout on disk. tag picks
 // the index entry ("" for the only one).
 func OpenIndex(index []byte, open BlobOpener, tag string) (*Image, error) {
-	var idx ocispec.Index
+	var idx manifest.Index
 	if err := json.Unmarshal(index, &idx); err != nil {
 		return nil, fmt.Errorf("decoding the OCI index: %w", err)
 	}

@@ -5,22 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
-	"slices"
 	"sync"
-
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // parallelBlobs is how many layers are downloaded at once.
 const parallelBlobs = 4
-
-// Layer media types pcocc can flatten.
-var layerTypes = []string{
-	ocispec.MediaTypeImageLayer, ocispec.MediaTypeImageLayerGzip, ocispec.MediaTypeImageLayerZstd,
-	"application/vnd.docker.image.rootfs.diff.tar.gzip",
-	"application/vnd.docker.image.rootfs.diff.tar",
-}
 
 // openRegistry opens docker://[REGISTRY/]REPO[:TAG|@DIGEST]: manifests and
 // the configuration are read now; the layers are downloaded by Fetch, in
@@ -49,7 +41,7 @@ func openRegistry(ctx context.Context, s string) (*Image, error) {
 
 // resolve fetches the image manifest, descending through an index to the
 // entry for this machine.
-func (c *regClient) resolve(ctx context.Context, ref, want string, depth int) (*manifestOrIndex, string, error) {
+func (c *regClient) resolve(ctx context.Context, ref, want string, depth int) (*manifest.Doc, string, error) {
 	if depth > 2 {
 		return nil, "", fmt.Errorf("registry %s: indexes nested too deeply", c.ref.registry)
 	}
@@ -57,18 +49,18 @@ func (c *regClient) resolve(ctx context.Context, ref, want string, depth int) (*
 	if err != nil {
 		return nil, "", err
 	}
-	var m manifestOrIndex
+	var m manifest.Doc
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, "", fmt.Errorf("registry %s: decoding manifest %s: %w", c.ref.registry, digest, err)
 	}
 	switch m.MediaType {
-	case ocispec.MediaTypeImageIndex, dockerManifestList:
+	case mediatype.OCIIndex, mediatype.DockerManifestList:
 		d, err := pickPlatform(m.Manifests)
 		if err != nil {
 			return nil, "", fmt.Errorf("registry %s: %s: %w", c.ref.registry, c.ref, err)
 		}
 		return c.resolve(ctx, string(d.Digest), string(d.Digest), depth+1)
-	case ocispec.MediaTypeImageManifest, dockerManifestV2:
+	case mediatype.OCIManifest, mediatype.DockerManifest:
 		return &m, digest, nil
 	case "":
 		if m.Manifests != nil {
@@ -82,9 +74,9 @@ func (c *regClient) resolve(ctx context.Context, ref, want string, depth int) (*
 }
 
 // image reads the configuration and checks the layer list.
-func (c *regClient) image(ctx context.Context, m *manifestOrIndex, mdigest string) (*Image, error) {
+func (c *regClient) image(ctx context.Context, m *manifest.Doc, mdigest string) (*Image, error) {
 	for _, l := range m.Layers {
-		if !slices.Contains(layerTypes, l.MediaType) {
+		if !mediatype.IsLayer(l.MediaType) {
 			return nil, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.ref.registry, l.Digest, l.MediaType)
 		}
 		if !digest.Valid(string(l.Digest)) || l.Size < 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"net/http"
 	"strings"
@@ -148,12 +149,7 @@ func registryMessage(r io.Reader) string {
 }
 
 // Media types pcocc accepts for manifests.
-var manifestTypes = []string{
-	"application/vnd.oci.image.manifest.v1+json",
-	"application/vnd.oci.image.index.v1+json",
-	dockerManifestV2,
-	dockerManifestList,
-}
+var manifestTypes = mediatype.Manifests
 
 // manifest fetches a manifest by tag or digest and checks it against the
 // digest when one is known.

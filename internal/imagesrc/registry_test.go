@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -161,7 +162,7 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 }
 
 func (f *fakeRegistry) manifestWith(layerType string) []byte {
-	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": dockerManifestV2,
+	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": mediatype.DockerManifest,
 		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": sha(f.config), "size": len(f.config)},
 		"layers": []map[string]any{{"mediaType": layerType, "digest": sha(f.layer), "size": len(f.layer)}}})
 	return m
@@ -203,7 +204,7 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeRegistry) serveManifest(w http.ResponseWriter, repo string) {
 	m := f.manifest
-	w.Header().Set("Content-Type", dockerManifestV2)
+	w.Header().Set("Content-Type", mediatype.DockerManifest)
 	switch repo {
 	case "badsum":
 		w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64))

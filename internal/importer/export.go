@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
@@ -174,45 +174,27 @@ func (e *export) dockerArchive(w io.Writer, ref string) error {
 	return tw.Close()
 }
 
-// ociLayerType gives the OCI media type of a stored layer.
-func ociLayerType(mt string) string {
-	switch mt {
-	case "application/vnd.docker.image.rootfs.diff.tar", "":
-		return ocispec.MediaTypeImageLayer
-	case "application/vnd.docker.image.rootfs.diff.tar.gzip":
-		return ocispec.MediaTypeImageLayerGzip
-	case "application/vnd.docker.image.rootfs.diff.tar.zstd":
-		return ocispec.MediaTypeImageLayerZstd
-	}
-	return mt
-}
-
 // manifest returns the OCI manifest of the image and its index entry.
-func (e *export) manifest(tag string) ([]byte, ocispec.Descriptor) {
-	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest,
-		Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig,
-			Digest: digestT(e.meta.ConfigDigest), Size: int64(len(e.config))}}
-	m.SchemaVersion = 2
+func (e *export) manifest(tag string) ([]byte, manifest.Descriptor) {
+	cfg := manifest.Descriptor{MediaType: mediatype.OCIConfig,
+		Digest: digest.Digest(e.meta.ConfigDigest), Size: int64(len(e.config))}
+	var layers []manifest.Descriptor
 	for _, l := range e.meta.Layers {
-		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ociLayerType(l.MediaType),
-			Digest: digestT(l.Digest), Size: l.Size})
+		layers = append(layers, manifest.Descriptor{MediaType: mediatype.ToOCI(l.MediaType),
+			Digest: digest.Digest(l.Digest), Size: l.Size})
 	}
-	b, _ := json.Marshal(m)
-	d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
-		Digest: digestT(string(digest.FromBytes(b))), Size: int64(len(b))}
+	b, d := manifest.Encode(manifest.NewManifest(cfg, layers), mediatype.OCIManifest)
 	if tag != "" {
-		d.Annotations = map[string]string{ocispec.AnnotationRefName: tag}
+		d.Annotations = map[string]string{manifest.AnnotationRefName: tag}
 	}
 	return b, d
 }
 
 func ociName(d, _ string) string { return "blobs/sha256/" + hexOf(d) }
 
-const ociLayoutFile = `{"imageLayoutVersion":"1.0.0"}`
-
 func (e *export) ociArchive(w io.Writer, tag string) error {
 	tw := tar.NewWriter(w)
-	if err := tarFile(tw, ocispec.ImageLayoutFile, []byte(ociLayoutFile)); err != nil {
+	if err := tarFile(tw, manifest.LayoutFile, []byte(manifest.Layout)); err != nil {
 		return err
 	}
 	if err := e.tarBlobs(tw, ociName, ""); err != nil {
@@ -222,15 +204,9 @@ func (e *export) ociArchive(w io.Writer, tag string) error {
 	if err := tarFile(tw, ociName(string(desc.Digest), ""), mb); err != nil {
 		return err
 	}
-	idx, _ := json.Marshal(index([]ocispec.Descriptor{desc}))
-	if err := tarFile(tw, ocispec.ImageIndexFile, idx); err != nil {
+	idx, _ := manifest.Encode(manifest.NewIndex([]manifest.Descriptor{desc}), mediatype.OCIIndex)
+	if err := tarFile(tw, manifest.IndexFile, idx); err != nil {
 		return err
 	}
 	return tw.Close()
-}
-
-func index(ds []ocispec.Descriptor) ocispec.Index {
-	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: ds}
-	idx.SchemaVersion = 2
-	return idx
 }

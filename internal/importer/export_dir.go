@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	digest "github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-func digestT(d string) digest.Digest { return digest.Digest(d) }
 
 // ociDir adds the image to the OCI layout in dir (made when missing),
 // replacing an image of the same tag. Blobs present are kept.
@@ -38,28 +35,28 @@ func (e *export) ociDir(dir, tag string) error {
 	if err := e.dirBlob(dir, string(desc.Digest), desc.Size, bytes.NewReader(mb)); err != nil {
 		return err
 	}
-	layout := filepath.Join(dir, ocispec.ImageLayoutFile)
+	layout := filepath.Join(dir, manifest.LayoutFile)
 	if _, err := os.Stat(layout); errors.Is(err, fs.ErrNotExist) {
-		if err := writeAtomically(layout, func(w io.Writer) error { _, err := io.WriteString(w, ociLayoutFile); return err }); err != nil {
+		if err := writeAtomically(layout, func(w io.Writer) error { _, err := io.WriteString(w, manifest.Layout); return err }); err != nil {
 			return err
 		}
 	}
-	var keep []ocispec.Descriptor
+	var keep []manifest.Descriptor
 	for _, d := range idx.Manifests {
-		if tag == "" || d.Annotations[ocispec.AnnotationRefName] != tag {
+		if tag == "" || d.Annotations[manifest.AnnotationRefName] != tag {
 			keep = append(keep, d)
 		}
 	}
-	b, _ := json.Marshal(index(append(keep, desc)))
-	return writeAtomically(filepath.Join(dir, ocispec.ImageIndexFile), func(w io.Writer) error {
+	b, _ := manifest.Encode(manifest.NewIndex(append(keep, desc)), mediatype.OCIIndex)
+	return writeAtomically(filepath.Join(dir, manifest.IndexFile), func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})
 }
 
-func readIndex(dir string) (ocispec.Index, error) {
-	var idx ocispec.Index
-	b, err := os.ReadFile(filepath.Join(dir, ocispec.ImageIndexFile))
+func readIndex(dir string) (manifest.Index, error) {
+	var idx manifest.Index
+	b, err := os.ReadFile(filepath.Join(dir, manifest.IndexFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return idx, nil
 	}
@@ -67,7 +64,7 @@ func readIndex(dir string) (ocispec.Index, error) {
 		return idx, err
 	}
 	if err := json.Unmarshal(b, &idx); err != nil {
-		return idx, fmt.Errorf("decoding the existing %s: %w", ocispec.ImageIndexFile, err)
+		return idx, fmt.Errorf("decoding the existing %s: %w", manifest.IndexFile, err)
 	}
 	return idx, nil
 }
