@@ -25,6 +25,20 @@ type configFile struct {
 	} `json:"rootfs"`
 }
 
+// newImage reads the configuration blob (checked against its digest cd)
+// of an image digested d: the configuration must name one diff ID per
+// layer of the manifest (what, in errors).
+func newImage(blob []byte, cd, d, what string, layers int) (*Image, []string, error) {
+	cfg, diffIDs, err := parseConfig(blob)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(diffIDs) != layers {
+		return nil, nil, fmt.Errorf("%s names %d layers, the configuration %d", what, layers, len(diffIDs))
+	}
+	return &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: d}, diffIDs, nil
+}
+
 func parseConfig(blob []byte) (imagemeta.Config, []string, error) {
 	var c configFile
 	if err := json.Unmarshal(blob, &c); err != nil {

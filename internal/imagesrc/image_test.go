@@ -122,7 +122,7 @@ func configJSON(diffIDs ...string) string {
 	return string(b)
 }
 
-func manifestJSON(ms ...dockerManifest) string {
+func manifestJSON(ms ...DockerManifest) string {
 	b, _ := json.Marshal(ms)
 	return string(b)
 }
@@ -141,17 +141,17 @@ func TestDockerArchiveLayouts(t *testing.T) {
 		symlinks map[string]string
 	}{
 		{"docker <id>/layer.tar", map[string]string{
-			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			id + "/layer.tar":   layer,
 		}, nil},
 		{"podman <digest>.tar and symlink", map[string]string{
-			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
+			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
 		{"manifest naming the symlink", map[string]string{
-			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
@@ -177,7 +177,7 @@ func TestOpenFaults(t *testing.T) {
 	ld := sha([]byte(layer))
 	cfg := configJSON(ld)
 	cd := sha([]byte(cfg))
-	m := dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
+	m := DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
 	m2 := m
 	m2.RepoTags = []string{"b:2"}
 	good := map[string]string{"manifest.json": manifestJSON(m), hexOf(cd) + ".json": cfg, hexOf(ld) + ".tar": layer}

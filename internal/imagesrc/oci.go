@@ -132,19 +132,15 @@ func pickPlatform(ds []manifest.Descriptor) (manifest.Descriptor, error) {
 		runtime.GOARCH, strings.Join(seen, ", "))
 }
 
-func imageFromManifest(st store, m manifest.Doc, digest string) (*Image, error) {
+func imageFromManifest(st store, m manifest.Doc, md string) (*Image, error) {
 	blob, err := readBlob(st, m.Config)
 	if err != nil {
 		return nil, err
 	}
-	cfg, diffIDs, err := parseConfig(blob)
+	img, diffIDs, err := newImage(blob, string(m.Config.Digest), md, "manifest "+md, len(m.Layers))
 	if err != nil {
 		return nil, err
 	}
-	if len(diffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("manifest %s names %d layers, the configuration %d", digest, len(m.Layers), len(diffIDs))
-	}
-	img := &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: string(m.Config.Digest), Digest: digest}
 	for i, l := range m.Layers {
 		name, err := blobPath(string(l.Digest))
 		if err != nil {

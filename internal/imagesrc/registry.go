@@ -91,14 +91,11 @@ func (c *regClient) image(ctx context.Context, m *manifest.Doc, mdigest string) 
 	if err != nil {
 		return nil, err
 	}
-	cfg, diffIDs, err := parseConfig(blob)
+	img, diffIDs, err := newImage(blob, cd, mdigest, "manifest "+mdigest, len(m.Layers))
 	if err != nil {
 		return nil, err
 	}
-	if len(diffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("manifest %s names %d layers, the configuration %d", mdigest, len(m.Layers), len(diffIDs))
-	}
-	img := &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: mdigest, Close: nopClose}
+	img.Close = nopClose
 	for i, l := range m.Layers {
 		img.Layers = append(img.Layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
 	}

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
@@ -118,8 +117,6 @@ func (e *export) copyBlob(w io.Writer, want string, size int64) error {
 	return nil
 }
 
-func hexOf(d string) string { return digest.Digest(d).Hex() }
-
 // tarBlobs writes the config and layer blobs into tw, each once, named by name.
 func (e *export) tarBlobs(tw *tar.Writer, name func(digest, ext string) string, layerExt string) error {
 	if err := tarFile(tw, name(e.meta.ConfigDigest, ".json"), e.config); err != nil {
@@ -154,20 +151,15 @@ func tarFile(tw *tar.Writer, name string, b []byte) error {
 // named <digest>.tar (docker load takes compressed ones too).
 func (e *export) dockerArchive(w io.Writer, ref string) error {
 	tw := tar.NewWriter(w)
-	m := map[string]any{"Config": hexOf(e.meta.ConfigDigest) + ".json", "RepoTags": []string{}}
-	if ref != "" && !strings.HasPrefix(ref, "@") {
-		m["RepoTags"] = []string{ref}
-	}
 	var layers []string
 	for _, l := range e.meta.Layers {
-		layers = append(layers, hexOf(l.Digest)+".tar")
+		layers = append(layers, l.Digest)
 	}
-	m["Layers"] = layers
-	name := func(d, ext string) string { return hexOf(d) + ext }
-	if err := e.tarBlobs(tw, name, ".tar"); err != nil {
+	m := imagesrc.NewDockerManifest(e.meta.ConfigDigest, layers, ref)
+	if err := e.tarBlobs(tw, imagesrc.DockerBlobName, ".tar"); err != nil {
 		return err
 	}
-	mj, _ := json.Marshal([]any{m})
+	mj, _ := json.Marshal([]imagesrc.DockerManifest{m})
 	if err := tarFile(tw, "manifest.json", mj); err != nil {
 		return err
 	}
@@ -190,7 +182,7 @@ func (e *export) manifest(tag string) ([]byte, manifest.Descriptor) {
 	return b, d
 }
 
-func ociName(d, _ string) string { return "blobs/sha256/" + hexOf(d) }
+func ociName(d, _ string) string { return "blobs/sha256/" + digest.Digest(d).Hex() }
 
 func (e *export) ociArchive(w io.Writer, tag string) error {
 	tw := tar.NewWriter(w)
