@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
 )
 
 // Limits on the docker-archive an engine streams: files up to spoolAbove
