@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/pcocc/pcocc/internal/digest"
-
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 

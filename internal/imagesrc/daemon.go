@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/pcocc/pcocc/internal/engine"
 )
 
 // Limits on the docker-archive an engine streams: files up to spoolAbove
@@ -21,18 +23,18 @@ const (
 // layer is stored in the spool as it passes, then the image is flattened
 // from the stored blobs: no temporary tar file.
 func openDaemon(ctx context.Context, name string) (*Image, error) {
-	eng, err := NewEngine()
+	eng, err := engine.New()
 	if err != nil {
 		return nil, err
 	}
-	info, err := eng.inspect(ctx, name)
+	info, err := eng.Inspect(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	img := &Image{Digest: info.ID, Close: nopClose}
 	img.Fetch = func(ctx context.Context, sp Spool) error {
 		sp.Expect(info.Size, len(info.RootFS.Layers))
-		rc, err := eng.save(ctx, info.ID)
+		rc, err := eng.Save(ctx, info.ID)
 		if err != nil {
 			return err
 		}

@@ -4,14 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/digest"
-	"github.com/pcocc/pcocc/internal/manifest"
-	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"github.com/pcocc/pcocc/internal/rootfs"
 )
 
@@ -150,15 +151,20 @@ func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
 	return l, nil
 }
 
-var nameDigest = lazyRegexp(`(?:^|/)(?:sha256/)?([0-9a-f]{64})(?:\.tar|\.json)?$`)
-
-// digestInName returns the digest a layout file name states, or "".
+// digestInName returns the digest a layout file name states (its last
+// component is HEX, HEX.tar or HEX.json), or "".
 func digestInName(name string) string {
-	m := nameDigest().FindStringSubmatch(name)
-	if m == nil {
+	base := path.Base(name)
+	if b, ok := strings.CutSuffix(base, ".tar"); ok {
+		base = b
+	} else {
+		base = strings.TrimSuffix(base, ".json")
+	}
+	d, err := digest.FromHex(base)
+	if err != nil {
 		return ""
 	}
-	return string(digest.Digest("sha256:" + m[1]))
+	return string(d)
 }
 
 // pickDocker selects the image ref.Ref names: a repository tag, or @N.

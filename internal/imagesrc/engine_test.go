@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -18,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/engine"
 )
 
 // dirSpool is a Spool keeping blobs as files of a directory.
@@ -52,20 +54,18 @@ func (s *dirSpool) Put(r io.Reader, want string) (Spooled, error) {
 
 // needEngine returns a client of the Docker engine at DOCKER_HOST, or
 // skips the test when none answers there.
-func needEngine(t *testing.T) *Engine {
+func needEngine(t *testing.T) *engine.Client {
 	t.Helper()
 	if os.Getenv("DOCKER_HOST") == "" {
 		t.Skip("skipping: DOCKER_HOST is not set (scripts/services.sh starts a private dockerd)")
 	}
-	e, err := NewEngine()
+	e, err := engine.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := e.do(context.Background(), http.MethodGet, "/_ping", nil)
-	if err != nil {
+	if err := e.Ping(context.Background()); err != nil {
 		t.Skipf("skipping: no Docker engine answers at %s: %v", e.Where(), err)
 	}
-	resp.Body.Close()
 	return e
 }
 
@@ -110,9 +110,7 @@ func TestEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if resp, err := e.do(context.Background(), http.MethodDelete, "/images/"+escapeName(tag), nil); err == nil {
-			resp.Body.Close()
-		}
+		e.Remove(context.Background(), tag)
 	})
 	img, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: tag})
 	if err != nil {
@@ -136,16 +134,16 @@ func TestEngineFaults(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "none.sock")
 	t.Setenv("DOCKER_HOST", "unix://"+sock)
 	_, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "busybox"})
-	if !errors.Is(err, ErrEngineUnreachable) || !strings.Contains(err.Error(), sock) {
+	if !errors.Is(err, engine.ErrUnreachable) || !strings.Contains(err.Error(), sock) {
 		t.Errorf("unreachable: %v", err)
 	}
 	t.Setenv("DOCKER_HOST", "")
-	_, err = NewEngine()
-	if e, _ := NewEngine(); err != nil || !strings.Contains(e.Where(), "/var/run/docker.sock") {
+	_, err = engine.New()
+	if e, _ := engine.New(); err != nil || !strings.Contains(e.Where(), "/var/run/docker.sock") {
 		t.Errorf("default engine: %v", err)
 	}
 	t.Setenv("DOCKER_HOST", "ssh://host")
-	if _, err := NewEngine(); err == nil {
+	if _, err := engine.New(); err == nil {
 		t.Error("ssh:// accepted")
 	}
 	// An engine that knows no such image.
@@ -161,7 +159,7 @@ func TestEngineFaults(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	t.Setenv("DOCKER_HOST", "unix://"+l.Addr().String())
 	_, err = Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "nope:1"})
-	if !errors.Is(err, ErrNotInEngine) || strings.Contains(err.Error(), "\n") {
+	if !errors.Is(err, engine.ErrNotFound) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("not in engine: %v", err)
 	}
 }
@@ -170,7 +168,7 @@ func TestEngineFaults(t *testing.T) {
 func TestEngineNoImage(t *testing.T) {
 	needEngine(t)
 	_, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "pcocc-test/no-such-image:0"})
-	if !errors.Is(err, ErrNotInEngine) {
-		t.Errorf("error %v, want ErrNotInEngine", err)
+	if !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("error %v, want engine.ErrNotFound", err)
 	}
 }

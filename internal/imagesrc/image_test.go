@@ -5,14 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/pcocc/pcocc/internal/digest"
-
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/rootfs"
 )

@@ -3,9 +3,10 @@ package imagesrc
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/manifest"
 	"io"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/manifest"
 )
 
 // BlobOpener opens a blob by digest and returns its size. A missing blob is

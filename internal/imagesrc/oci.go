@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/digest"
-	"github.com/pcocc/pcocc/internal/manifest"
 	"io"
 	"io/fs"
 	"runtime"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/manifest"
 )
 
 func openOCI(st store, ref Ref, closeFn func() error) (*Image, error) {

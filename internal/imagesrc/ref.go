@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/regclient"
 )
 
 // Transports.
@@ -32,7 +34,7 @@ var (
 	ErrNoTransport      = errors.New("no transport")
 	ErrUnknownTransport = errors.New("unknown transport")
 	ErrNotSupported     = errors.New("transport not supported yet")
-	ErrBadRef           = errors.New("invalid image reference")
+	ErrBadRef           = regclient.ErrBadRef
 )
 
 // Ref is a parsed image source or destination: TRANSPORT:PATH[:REF].

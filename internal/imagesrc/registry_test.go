@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/mediatype"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -24,43 +23,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/mediatype"
+	"github.com/pcocc/pcocc/internal/regclient"
 )
-
-func TestParseRegRef(t *testing.T) {
-	t.Setenv(EnvDefaultRegistry, "")
-	t.Setenv(EnvInsecureRegistries, "mirror.site:5000")
-	tests := []struct {
-		in   string
-		want regRef
-	}{
-		{"busybox", regRef{registry: "docker.io", host: dockerHubAPI, repo: "library/busybox", tag: "latest"}},
-		{"user/img:1.0", regRef{registry: "docker.io", host: dockerHubAPI, repo: "user/img", tag: "1.0"}},
-		{"quay.io/org/img@sha256:" + strings.Repeat("a", 64), regRef{registry: "quay.io", host: "quay.io", repo: "org/img", digest: "sha256:" + strings.Repeat("a", 64)}},
-		{"localhost:5000/img:t", regRef{registry: "localhost:5000", host: "localhost:5000", repo: "img", tag: "t", insecure: true}},
-		{"127.0.0.1:15000/a/b", regRef{registry: "127.0.0.1:15000", host: "127.0.0.1:15000", repo: "a/b", tag: "latest", insecure: true}},
-		{"mirror.site:5000/img", regRef{registry: "mirror.site:5000", host: "mirror.site:5000", repo: "img", tag: "latest", insecure: true}},
-		{"localhost/img", regRef{registry: "localhost", host: "localhost", repo: "img", tag: "latest", insecure: true}},
-	}
-	for _, tt := range tests {
-		got, err := parseRegRef(tt.in)
-		if err != nil {
-			t.Errorf("%s: %v", tt.in, err)
-			continue
-		}
-		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(regRef{})); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tt.in, diff)
-		}
-	}
-	t.Setenv(EnvDefaultRegistry, "mirror.site:5000")
-	if got, _ := parseRegRef("img"); got.String() != "mirror.site:5000/img:latest" || !got.insecure {
-		t.Errorf("with a default registry: %+v", got)
-	}
-	for _, bad := range []string{"UPPER/case", "img:bad tag", "img@sha256:short", "a//b"} {
-		if _, err := parseRegRef(bad); !errors.Is(err, ErrBadRef) {
-			t.Errorf("%q: error %v, want ErrBadRef", bad, err)
-		}
-	}
-}
 
 // startRegistry runs the Debian docker-registry on a free loopback port
 // and returns its address.
@@ -281,9 +246,9 @@ func TestRegistryFaults(t *testing.T) {
 		is   error
 		want string
 	}{
-		{"deny/img", ErrDenied, "access denied (HTTP 403): denied: requested access to the resource is denied"},
-		{"missing/img", ErrNotFound, "not found (HTTP 404): manifest_unknown"},
-		{"ok/img:nope", ErrNotFound, "manifest ok/img:nope"},
+		{"deny/img", regclient.ErrDenied, "access denied (HTTP 403): denied: requested access to the resource is denied"},
+		{"missing/img", regclient.ErrNotFound, "not found (HTTP 404): manifest_unknown"},
+		{"ok/img:nope", regclient.ErrNotFound, "manifest ok/img:nope"},
 		{"badsum/img", nil, "does not match its digest"},
 		{"ok/img@sha256:" + strings.Repeat("1", 64), nil, "does not match its digest"},
 		{"cutalways/img", nil, "after 4 tries: unexpected EOF"},
@@ -303,7 +268,7 @@ func TestRegistryFaults(t *testing.T) {
 	t.Run("no credentials", func(t *testing.T) {
 		t.Setenv("DOCKER_CONFIG", t.TempDir())
 		_, err := pull(t, f, "ok/img")
-		if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "no credentials") {
+		if !errors.Is(err, regclient.ErrUnauthorized) || !strings.Contains(err.Error(), "no credentials") {
 			t.Errorf("error %v", err)
 		}
 	})

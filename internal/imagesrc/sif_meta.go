@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/envscript"
 	"io"
 	"maps"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/envscript"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/tools"
 )

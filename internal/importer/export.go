@@ -5,15 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/digest"
-	"github.com/pcocc/pcocc/internal/manifest"
-	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 )
 
 // Export writes an imported image to dest (docker-archive:FILE[:REF],

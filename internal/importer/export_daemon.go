@@ -4,14 +4,14 @@ import (
 	"errors"
 	"io"
 
-	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/engine"
 )
 
 // toEngine loads the image into the Docker engine as ref: the
 // docker-archive is generated as the engine reads it, never written to a
 // file.
 func (e *export) toEngine(ref string) error {
-	eng, err := imagesrc.NewEngine()
+	eng, err := engine.New()
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/manifest"
-	"github.com/pcocc/pcocc/internal/mediatype"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 )
 
 // ociDir adds the image to the OCI layout in dir (made when missing),

@@ -8,11 +8,11 @@ package importer
 import (
 	"context"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 	"log/slog"
 	"os"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/progress"

@@ -3,9 +3,9 @@ package importer
 import (
 	"errors"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/digest"
 	"io"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/rootfs"

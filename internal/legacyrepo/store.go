@@ -3,7 +3,6 @@ package legacyrepo
 import (
 	"errors"
 	"fmt"
-	"github.com/pcocc/pcocc/internal/digest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/repo"
 )
 
