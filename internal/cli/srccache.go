@@ -153,8 +153,8 @@ func cachedImage(r *repo.Repo, name string) (*ResolvedImage, error) {
 func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, *imagesrc.Image, error) {
 	var id string
 	var src *imagesrc.Image
-	switch ref.Transport {
-	case imagesrc.DockerArchive, imagesrc.OCIArchive, imagesrc.SIF:
+	switch {
+	case ref.IsFile():
 		d, err := fileDigest(ctx, filepath.Join(dir, "memo"), ref.Path)
 		if err != nil {
 			return "", nil, fmt.Errorf("opening %s: %w", ref, err)

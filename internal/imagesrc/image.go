@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
@@ -78,32 +77,11 @@ func Open(ctx context.Context, ref Ref) (*Image, error) {
 }
 
 func open(ctx context.Context, ref Ref) (*Image, error) {
-	switch ref.Transport {
-	case DockerArchive:
-		return openDockerArchive(ref)
-	case OCI:
-		if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
-			return nil, fmt.Errorf("%q is a file, not an OCI layout directory: a tar file is oci-archive:%s (or docker-archive:%s)", ref.Path, ref.Path, ref.Path)
-		}
-		return openOCI(dirStore{ref.Path}, ref, nopClose)
-	case OCIArchive:
-		st, err := openTarStore(ref.Path)
-		if err != nil {
-			return nil, err
-		}
-		img, err := openOCI(st, ref, st.close)
-		if err != nil {
-			st.close()
-		}
-		return img, err
-	case SIF:
-		return openSIF(ref.Path)
-	case DockerDaemon:
-		return openDaemon(ctx, ref.Ref)
-	case Docker:
-		return openRegistry(ctx, ref.Ref)
+	t, ok := Lookup(ref.Transport)
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTransport, ref.Transport)
 	}
-	return nil, fmt.Errorf("%w %q", ErrUnknownTransport, ref.Transport)
+	return t.Open(ctx, ref)
 }
 
 func nopClose() error { return nil }
