@@ -27,7 +27,7 @@ type configFile struct {
 // newImage reads the configuration blob (checked against its digest cd)
 // of an image digested d: the configuration must name one diff ID per
 // layer of the manifest (what, in errors).
-func newImage(blob []byte, cd, d, what string, layers int) (*Image, []string, error) {
+func newImage(blob []byte, cd, d, what string, layers int) (*layered, []string, error) {
 	cfg, diffIDs, err := parseConfig(blob)
 	if err != nil {
 		return nil, nil, err
@@ -35,7 +35,7 @@ func newImage(blob []byte, cd, d, what string, layers int) (*Image, []string, er
 	if len(diffIDs) != layers {
 		return nil, nil, fmt.Errorf("%s names %d layers, the configuration %d", what, layers, len(diffIDs))
 	}
-	return &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: d}, diffIDs, nil
+	return &layered{config: cfg, blob: blob, configDigest: cd, digest: d}, diffIDs, nil
 }
 
 func parseConfig(blob []byte) (imagemeta.Config, []string, error) {

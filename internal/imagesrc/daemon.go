@@ -22,7 +22,7 @@ const (
 // archive in name order: layer directories, then manifest.json), so each
 // layer is stored in the spool as it passes, then the image is flattened
 // from the stored blobs: no temporary tar file.
-func openDaemon(ctx context.Context, name string) (*Image, error) {
+func openDaemon(ctx context.Context, name string) (Image, error) {
 	eng, err := engine.New()
 	if err != nil {
 		return nil, err
@@ -31,29 +31,27 @@ func openDaemon(ctx context.Context, name string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img := &Image{Digest: info.ID, Close: nopClose}
-	img.Fetch = func(ctx context.Context, sp Spool) error {
+	fetch := func(ctx context.Context, sp Spool) (Layered, error) {
 		sp.Expect(info.Size, len(info.RootFS.Layers))
 		rc, err := eng.Save(ctx, info.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer rc.Close()
 		st, err := readStream(rc, sp)
 		if err != nil {
-			return fmt.Errorf("reading the engine's export of %q: %w", name, err)
+			return nil, fmt.Errorf("reading the engine's export of %q: %w", name, err)
 		}
-		got, err := readDockerArchive(st, Ref{Transport: DockerDaemon})
+		img, err := readDockerArchive(st, Ref{Transport: DockerDaemon})
 		if err != nil {
-			return fmt.Errorf("reading the engine's export of %q: %w", name, err)
+			return nil, fmt.Errorf("reading the engine's export of %q: %w", name, err)
 		}
-		if got.ConfigDigest != info.ID {
-			return fmt.Errorf("the engine's export of %q: the configuration does not match the image ID %s", name, info.ID)
+		if img.configDigest != info.ID {
+			return nil, fmt.Errorf("the engine's export of %q: the configuration does not match the image ID %s", name, info.ID)
 		}
-		img.Config, img.ConfigBlob, img.ConfigDigest, img.Layers = got.Config, got.ConfigBlob, got.ConfigDigest, got.Layers
-		return nil
+		return img, nil
 	}
-	return img, nil
+	return &streamed{digest: info.ID, fetch: fetch}, nil
 }
 
 // readStream keeps the members of a streamed docker-archive: files up to

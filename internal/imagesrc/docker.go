@@ -43,7 +43,7 @@ func NewDockerManifest(config string, layers []string, tag string) DockerManifes
 // pcocc: its digest's hex and ext.
 func DockerBlobName(d, ext string) string { return digest.Digest(d).Hex() + ext }
 
-func openDockerArchive(ref Ref) (*Image, error) {
+func openDockerArchive(ref Ref) (*layered, error) {
 	st, err := openTarStore(ref.Path)
 	if err != nil {
 		return nil, err
@@ -53,13 +53,13 @@ func openDockerArchive(ref Ref) (*Image, error) {
 		st.close()
 		return nil, err
 	}
-	img.Close = st.close
+	img.close = st.close
 	return img, nil
 }
 
 // readDockerArchive reads the image ref.Ref names in a docker-archive, a
 // file or an engine's stream.
-func readDockerArchive(st *tarStore, ref Ref) (*Image, error) {
+func readDockerArchive(st *tarStore, ref Ref) (*layered, error) {
 	raw, err := readSmall(st, "manifest.json")
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, ok := st.entries[manifest.LayoutFile]; ok {
@@ -91,7 +91,7 @@ func readDockerArchive(st *tarStore, ref Ref) (*Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		img.Layers = append(img.Layers, l)
+		img.layers = append(img.layers, l)
 	}
 	return img, nil
 }

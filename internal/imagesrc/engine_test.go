@@ -112,20 +112,24 @@ func TestEngine(t *testing.T) {
 	t.Cleanup(func() {
 		e.Remove(context.Background(), tag)
 	})
-	img, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: tag})
+	src, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: tag})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer img.Close()
+	defer src.Close()
 	sp := &dirSpool{dir: t.TempDir()}
-	if err := img.Fetch(context.Background(), sp); err != nil {
+	img, err := src.(Streamed).Fetch(context.Background(), sp)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(img.Layers) != 2 || sp.puts != 1 {
-		t.Fatalf("%d layers, %d spooled: want 2 layers, the large one spooled", len(img.Layers), sp.puts)
+	if src.Digest() != img.Digest() {
+		t.Errorf("digest %s before the fetch, %s after", src.Digest(), img.Digest())
 	}
-	if strings.Join(img.Config.Env, " ") != "FOO=bar" || img.Digest != img.ConfigDigest {
-		t.Errorf("config %+v, digest %s", img.Config, img.Digest)
+	if len(img.Layers()) != 2 || sp.puts != 1 {
+		t.Fatalf("%d layers, %d spooled: want 2 layers, the large one spooled", len(img.Layers()), sp.puts)
+	}
+	if strings.Join(img.Config().Env, " ") != "FOO=bar" || img.Digest() != img.ConfigDigest() {
+		t.Errorf("config %+v, digest %s", img.Config(), img.Digest())
 	}
 	checkImage(t, img)
 }

@@ -18,12 +18,12 @@ import (
 
 // checkImage is the conformance check every transport passes: the blobs
 // match the digests the image states.
-func checkImage(t *testing.T, img *Image) {
+func checkImage(t *testing.T, img Layered) {
 	t.Helper()
-	if sha(img.ConfigBlob) != img.ConfigDigest || !digest.Valid(img.Digest) {
-		t.Errorf("config digest %s, image digest %s", img.ConfigDigest, img.Digest)
+	if sha(img.ConfigBlob()) != img.ConfigDigest() || !digest.Valid(img.Digest()) {
+		t.Errorf("config digest %s, image digest %s", img.ConfigDigest(), img.Digest())
 	}
-	for i, l := range img.Layers {
+	for i, l := range img.Layers() {
 		rc, err := l.Open()
 		if err != nil {
 			t.Fatalf("layer %d: %v", i, err)
@@ -65,15 +65,15 @@ func TestOpenFixture(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, err := Open(context.Background(), ref)
+			img, err := openLayered(context.Background(), ref)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer img.Close()
-			if len(img.Layers) != 3 {
-				t.Fatalf("%d layers, want 3", len(img.Layers))
+			if len(img.Layers()) != 3 {
+				t.Fatalf("%d layers, want 3", len(img.Layers()))
 			}
-			c := img.Config
+			c := img.Config()
 			if strings.Join(c.Entrypoint, " ") != "/bin/sh -c" || strings.Join(c.Cmd, " ") != "cat /opt/app/file" ||
 				c.WorkingDir != "/opt" || c.User != "1000:1000" || c.Labels["org.test"] != "yes" ||
 				!strings.Contains(strings.Join(c.Env, " "), "FOO=bar") {
@@ -158,12 +158,12 @@ func TestDockerArchiveLayouts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := dockerArchive(t, tc.files, tc.symlinks)
-			img, err := Open(context.Background(), Ref{Transport: DockerArchive, Path: p})
+			img, err := openLayered(context.Background(), Ref{Transport: DockerArchive, Path: p})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer img.Close()
-			if len(img.Layers) != 1 || img.Layers[0].Digest != ld || img.Config.Env[0] != "A=1" || img.Digest != cd {
+			if len(img.Layers()) != 1 || img.Layers()[0].Digest != ld || img.Config().Env[0] != "A=1" || img.Digest() != cd {
 				t.Fatalf("image %+v", img)
 			}
 			checkImage(t, img)
@@ -240,16 +240,16 @@ func TestOpenOCIFaults(t *testing.T) {
 		t.Errorf("unknown tag: error %v", err)
 	}
 	// A layer blob removed from the layout.
-	img, err := Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
+	img, err := openLayered(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob, _ := blobPath(img.Layers[2].Digest)
+	blob, _ := blobPath(img.Layers()[2].Digest)
 	if err := os.Remove(filepath.Join(f.Layout, blob)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
-	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers[2].Digest) {
+	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers()[2].Digest) {
 		t.Errorf("missing blob: error %v", err)
 	}
 }

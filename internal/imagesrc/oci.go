@@ -13,7 +13,7 @@ import (
 	"github.com/pcocc/pcocc/internal/manifest"
 )
 
-func openOCI(st store, ref Ref, closeFn func() error) (*Image, error) {
+func openOCI(st store, ref Ref, closeFn func() error) (*layered, error) {
 	if _, err := readSmall(st, manifest.LayoutFile); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, derr := readSmall(st, "manifest.json"); derr == nil {
@@ -39,7 +39,7 @@ func openOCI(st store, ref Ref, closeFn func() error) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.Close = closeFn
+	img.close = closeFn
 	return img, nil
 }
 
@@ -87,7 +87,7 @@ func readBlob(st store, d manifest.Descriptor) ([]byte, error) {
 }
 
 // readManifest reads an image manifest, descending through indexes.
-func readManifest(st store, d manifest.Descriptor, depth int) (*Image, error) {
+func readManifest(st store, d manifest.Descriptor, depth int) (*layered, error) {
 	if depth > 4 {
 		return nil, errors.New("indexes nested too deeply")
 	}
@@ -133,7 +133,7 @@ func pickPlatform(ds []manifest.Descriptor) (manifest.Descriptor, error) {
 		runtime.GOARCH, strings.Join(seen, ", "))
 }
 
-func imageFromManifest(st store, m manifest.Doc, md string) (*Image, error) {
+func imageFromManifest(st store, m manifest.Doc, md string) (*layered, error) {
 	blob, err := readBlob(st, m.Config)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func imageFromManifest(st store, m manifest.Doc, md string) (*Image, error) {
 			return nil, err
 		}
 		rc.Close()
-		img.Layers = append(img.Layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i],
+		img.layers = append(img.layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i],
 			MediaType: l.MediaType, Size: size, Open: opener(st, name)})
 	}
 	return img, nil

@@ -20,7 +20,7 @@ const parallelBlobs = 4
 // the configuration are read now; the layers are downloaded by Fetch, in
 // parallel, into the spool (the repository's blob store), checked against
 // their digests, then flattened.
-func openRegistry(ctx context.Context, s string) (*Image, error) {
+func openRegistry(ctx context.Context, s string) (Image, error) {
 	ref, err := regclient.ParseRef(s)
 	if err != nil {
 		return nil, err
@@ -38,8 +38,12 @@ func openRegistry(ctx context.Context, s string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.Fetch = func(ctx context.Context, sp Spool) error { return c.fetchLayers(ctx, img, sp) }
-	return img, nil
+	return &streamed{digest: digest, fetch: func(ctx context.Context, sp Spool) (Layered, error) {
+		if err := c.fetchLayers(ctx, img, sp); err != nil {
+			return nil, err
+		}
+		return img, nil
+	}}, nil
 }
 
 // retryPause is the pause before the first retry of a blob download (a
@@ -87,7 +91,7 @@ func (c *registrySource) resolve(ctx context.Context, ref, want string, depth in
 }
 
 // image reads the configuration and checks the layer list.
-func (c *registrySource) image(ctx context.Context, m *manifest.Doc, mdigest string) (*Image, error) {
+func (c *registrySource) image(ctx context.Context, m *manifest.Doc, mdigest string) (*layered, error) {
 	for _, l := range m.Layers {
 		if !mediatype.IsLayer(l.MediaType) {
 			return nil, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.reg, l.Digest, l.MediaType)
@@ -108,9 +112,8 @@ func (c *registrySource) image(ctx context.Context, m *manifest.Doc, mdigest str
 	if err != nil {
 		return nil, err
 	}
-	img.Close = nopClose
 	for i, l := range m.Layers {
-		img.Layers = append(img.Layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
+		img.layers = append(img.layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
 	}
 	return img, nil
 }
@@ -135,27 +138,27 @@ func (c *registrySource) smallBlob(ctx context.Context, want string, size int64)
 // fetchLayers downloads the layers, parallelBlobs at a time, into sp and
 // points the image's layers at the stored blobs. The first error stops
 // the others.
-func (c *registrySource) fetchLayers(ctx context.Context, img *Image, sp Spool) error {
+func (c *registrySource) fetchLayers(ctx context.Context, img *layered, sp Spool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var total int64
-	for _, l := range img.Layers {
+	for _, l := range img.layers {
 		total += l.Size
 	}
-	sp.Expect(total, len(img.Layers))
+	sp.Expect(total, len(img.layers))
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once
 		first error
 		sem   = make(chan struct{}, parallelBlobs)
 	)
-	for i := range img.Layers {
+	for i := range img.layers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := c.fetchLayer(ctx, &img.Layers[i], sp); err != nil {
+			if err := c.fetchLayer(ctx, &img.layers[i], sp); err != nil {
 				once.Do(func() { first = err; cancel() })
 			}
 		}()

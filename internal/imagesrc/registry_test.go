@@ -63,7 +63,7 @@ func startRegistry(t *testing.T) string {
 func TestRegistry(t *testing.T) {
 	addr := startRegistry(t)
 	f := imagesrctest.Build(t)
-	local, err := Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: f.Tag})
+	local, err := openLayered(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: f.Tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,24 +75,25 @@ func TestRegistry(t *testing.T) {
 				"oci:"+f.Layout+":"+f.Tag, dest).CombinedOutput(); err != nil {
 				t.Fatalf("skopeo: %v\n%s", err, b)
 			}
-			img, err := Open(context.Background(), Ref{Transport: Docker, Ref: addr + "/probe/multi:" + format})
+			src, err := Open(context.Background(), Ref{Transport: Docker, Ref: addr + "/probe/multi:" + format})
 			if err != nil {
 				t.Fatal(err)
 			}
 			sp := &dirSpool{dir: t.TempDir()}
-			if err := img.Fetch(context.Background(), sp); err != nil {
+			img, err := src.(Streamed).Fetch(context.Background(), sp)
+			if err != nil {
 				t.Fatal(err)
 			}
 			checkImage(t, img)
-			if sp.puts != len(img.Layers) || len(img.Layers) != len(local.Layers) {
-				t.Fatalf("%d layers, %d spooled; the layout has %d", len(img.Layers), sp.puts, len(local.Layers))
+			if sp.puts != len(img.Layers()) || len(img.Layers()) != len(local.Layers()) {
+				t.Fatalf("%d layers, %d spooled; the layout has %d", len(img.Layers()), sp.puts, len(local.Layers()))
 			}
-			for i := range img.Layers {
-				if img.Layers[i].DiffID != local.Layers[i].DiffID {
-					t.Errorf("layer %d: diff ID %s, the layout's %s", i, img.Layers[i].DiffID, local.Layers[i].DiffID)
+			for i := range img.Layers() {
+				if img.Layers()[i].DiffID != local.Layers()[i].DiffID {
+					t.Errorf("layer %d: diff ID %s, the layout's %s", i, img.Layers()[i].DiffID, local.Layers()[i].DiffID)
 				}
 			}
-			if diff := cmp.Diff(local.Config, img.Config); diff != "" {
+			if diff := cmp.Diff(local.Config(), img.Config()); diff != "" {
 				t.Errorf("config (-layout +registry):\n%s", diff)
 			}
 		})
@@ -218,12 +219,13 @@ func dockerConfigFor(t *testing.T, host string) {
 func pull(t *testing.T, f *fakeRegistry, repo string) (*dirSpool, error) {
 	t.Helper()
 	host := strings.TrimPrefix(f.URL, "http://")
-	img, err := Open(context.Background(), Ref{Transport: Docker, Ref: host + "/" + repo})
+	src, err := Open(context.Background(), Ref{Transport: Docker, Ref: host + "/" + repo})
 	if err != nil {
 		return nil, err
 	}
 	sp := &dirSpool{dir: t.TempDir()}
-	if err := img.Fetch(context.Background(), sp); err != nil {
+	img, err := src.(Streamed).Fetch(context.Background(), sp)
+	if err != nil {
 		return sp, err
 	}
 	checkImage(t, img)

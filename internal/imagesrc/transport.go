@@ -33,7 +33,7 @@ type Transport struct {
 	Name string
 	Form Form
 	// Open opens the image ref names (ref.Transport is Name).
-	Open func(ctx context.Context, ref Ref) (*Image, error)
+	Open func(ctx context.Context, ref Ref) (Image, error)
 }
 
 var (
@@ -41,12 +41,12 @@ var (
 	// transports are in the order error messages list them. A slice, not
 	// a map: it costs nothing at each start of pcocc.
 	transports = []Transport{
-		{DockerArchive, FileRef, func(_ context.Context, r Ref) (*Image, error) { return openDockerArchive(r) }},
+		{DockerArchive, FileRef, func(_ context.Context, r Ref) (Image, error) { return asImage(openDockerArchive(r)) }},
 		{OCI, DirRef, openOCIDir},
 		{OCIArchive, FileRef, openOCIArchive},
-		{DockerDaemon, NameOnly, func(ctx context.Context, r Ref) (*Image, error) { return openDaemon(ctx, r.Ref) }},
-		{Docker, URLName, func(ctx context.Context, r Ref) (*Image, error) { return openRegistry(ctx, r.Ref) }},
-		{SIF, FileOnly, func(_ context.Context, r Ref) (*Image, error) { return openSIF(r.Path) }},
+		{DockerDaemon, NameOnly, func(ctx context.Context, r Ref) (Image, error) { return openDaemon(ctx, r.Ref) }},
+		{Docker, URLName, func(ctx context.Context, r Ref) (Image, error) { return openRegistry(ctx, r.Ref) }},
+		{SIF, FileOnly, func(_ context.Context, r Ref) (Image, error) { return openSIF(r.Path) }},
 	}
 )
 
@@ -84,14 +84,14 @@ func Transports() []string {
 	return names
 }
 
-func openOCIDir(_ context.Context, ref Ref) (*Image, error) {
+func openOCIDir(_ context.Context, ref Ref) (Image, error) {
 	if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("%q is a file, not an OCI layout directory: a tar file is oci-archive:%s (or docker-archive:%s)", ref.Path, ref.Path, ref.Path)
 	}
-	return openOCI(dirStore{ref.Path}, ref, nopClose)
+	return asImage(openOCI(dirStore{ref.Path}, ref, nopClose))
 }
 
-func openOCIArchive(_ context.Context, ref Ref) (*Image, error) {
+func openOCIArchive(_ context.Context, ref Ref) (Image, error) {
 	st, err := openTarStore(ref.Path)
 	if err != nil {
 		return nil, err
@@ -100,5 +100,13 @@ func openOCIArchive(_ context.Context, ref Ref) (*Image, error) {
 	if err != nil {
 		st.close()
 	}
-	return img, err
+	return asImage(img, err)
+}
+
+// asImage returns a nil Image (not one holding a nil pointer) on error.
+func asImage(l *layered, err error) (Image, error) {
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }

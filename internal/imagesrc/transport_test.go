@@ -12,7 +12,7 @@ import (
 func TestRegister(t *testing.T) {
 	errVM := errors.New("a qcow2 image")
 	var opened Ref
-	Register(Transport{Name: "test-qcow2", Form: FileOnly, Open: func(_ context.Context, r Ref) (*Image, error) {
+	Register(Transport{Name: "test-qcow2", Form: FileOnly, Open: func(_ context.Context, r Ref) (Image, error) {
 		opened = r
 		return nil, errVM
 	}})

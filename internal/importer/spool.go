@@ -24,10 +24,10 @@ type Stager interface {
 }
 
 // fetch runs a streamed source's Fetch with a spool into sink.
-func fetch(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) error {
+func fetch(ctx context.Context, img imagesrc.Streamed, sink Sink, opt Options) (imagesrc.Layered, error) {
 	st, ok := sink.(Stager)
 	if !ok {
-		return errors.New("this repository cannot keep streamed blobs")
+		return nil, errors.New("this repository cannot keep streamed blobs")
 	}
 	sp := &spool{st: st, progress: opt.FetchProgress}
 	defer sp.done()

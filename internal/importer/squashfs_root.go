@@ -18,8 +18,7 @@ var squashfsCompressors = map[uint16]string{1: "gzip", 2: "lzma", 3: "lzo", 4: "
 // importSquashfs copies a source's squashfs as it is (no decompression, no
 // recompression: the image keeps the SIF's compression and layout), then
 // reads the image configuration out of the copy.
-func importSquashfs(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
-	root := img.Squashfs
+func importSquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, sink Sink, opt Options) (*imagemeta.Meta, error) {
 	out := sink.SquashfsPath()
 	opt.Log.Info("copying squashfs", "size", root.Size, "squashfs", out)
 	digest, err := copySquashfs(ctx, root, out, opt)
