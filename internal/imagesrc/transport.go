@@ -34,6 +34,9 @@ type Transport struct {
 	Form Form
 	// Open opens the image ref names (ref.Transport is Name).
 	Open func(ctx context.Context, ref Ref) (Image, error)
+	// Write writes img where ref names (nil: images are not written
+	// there). Whatever was there is replaced only once img is whole.
+	Write func(ctx context.Context, img Layered, ref Ref) error
 }
 
 var (
@@ -41,12 +44,12 @@ var (
 	// transports are in the order error messages list them. A slice, not
 	// a map: it costs nothing at each start of pcocc.
 	transports = []Transport{
-		{DockerArchive, FileRef, func(_ context.Context, r Ref) (Image, error) { return asImage(openDockerArchive(r)) }},
-		{OCI, DirRef, openOCIDir},
-		{OCIArchive, FileRef, openOCIArchive},
-		{DockerDaemon, NameOnly, func(ctx context.Context, r Ref) (Image, error) { return openDaemon(ctx, r.Ref) }},
-		{Docker, URLName, func(ctx context.Context, r Ref) (Image, error) { return openRegistry(ctx, r.Ref) }},
-		{SIF, FileOnly, func(_ context.Context, r Ref) (Image, error) { return openSIF(r.Path) }},
+		{DockerArchive, FileRef, func(_ context.Context, r Ref) (Image, error) { return asImage(openDockerArchive(r)) }, writeDockerArchive},
+		{OCI, DirRef, openOCIDir, writeOCIDir},
+		{OCIArchive, FileRef, openOCIArchive, writeOCIArchive},
+		{DockerDaemon, NameOnly, func(ctx context.Context, r Ref) (Image, error) { return openDaemon(ctx, r.Ref) }, writeDaemon},
+		{Docker, URLName, func(ctx context.Context, r Ref) (Image, error) { return openRegistry(ctx, r.Ref) }, nil},
+		{SIF, FileOnly, func(_ context.Context, r Ref) (Image, error) { return openSIF(r.Path) }, nil},
 	}
 )
 
@@ -58,6 +61,15 @@ func Register(t Transport) {
 		panic(fmt.Sprintf("imagesrc: transport %q registered twice", t.Name))
 	}
 	transports = append(transports, t)
+}
+
+// Write writes img where ref names, through its transport's Write.
+func Write(ctx context.Context, img Layered, ref Ref) error {
+	t, ok := Lookup(ref.Transport)
+	if !ok || t.Write == nil {
+		return fmt.Errorf("%w: export to %s", ErrNotSupported, ref.Transport)
+	}
+	return t.Write(ctx, img, ref)
 }
 
 // Lookup returns the transport called name.

@@ -1,7 +1,9 @@
-package importer
+package imagesrc
 
 import (
+	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,13 +12,49 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/manifest"
 	"github.com/pcocc/pcocc/internal/mediatype"
 )
 
+// writeOCIArchive writes img to the file ref.Path, tagged ref.Ref, under
+// a temporary name renamed at the end.
+func writeOCIArchive(ctx context.Context, img Layered, ref Ref) error {
+	e := &writer{ctx: ctx, img: img}
+	return writeAtomically(ref.Path, func(w io.Writer) error { return e.ociArchive(w, ref.Ref) })
+}
+
+// writeOCIDir adds img to the OCI layout ref.Path: blobs first, index.json
+// replaced last.
+func writeOCIDir(ctx context.Context, img Layered, ref Ref) error {
+	e := &writer{ctx: ctx, img: img}
+	return e.ociDir(ref.Path, ref.Ref)
+}
+
+func ociName(d, _ string) string { return "blobs/sha256/" + digest.Digest(d).Hex() }
+
+func (e *writer) ociArchive(w io.Writer, tag string) error {
+	tw := tar.NewWriter(w)
+	if err := tarFile(tw, manifest.LayoutFile, []byte(manifest.Layout)); err != nil {
+		return err
+	}
+	if err := e.tarBlobs(tw, ociName, ""); err != nil {
+		return err
+	}
+	mb, desc := e.ociManifest(tag)
+	if err := tarFile(tw, ociName(string(desc.Digest), ""), mb); err != nil {
+		return err
+	}
+	idx, _ := manifest.Encode(manifest.NewIndex([]manifest.Descriptor{desc}), mediatype.OCIIndex)
+	if err := tarFile(tw, manifest.IndexFile, idx); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
 // ociDir adds the image to the OCI layout in dir (made when missing),
 // replacing an image of the same tag. Blobs present are kept.
-func (e *export) ociDir(dir, tag string) error {
+func (e *writer) ociDir(dir, tag string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
 		return err
 	}
@@ -24,15 +62,16 @@ func (e *export) ociDir(dir, tag string) error {
 	if err != nil {
 		return err
 	}
-	if err := e.dirBlob(dir, e.meta.ConfigDigest, int64(len(e.config)), bytes.NewReader(e.config)); err != nil {
+	cfg := e.img.ConfigBlob()
+	if err := e.dirBlob(dir, e.img.ConfigDigest(), int64(len(cfg)), bytes.NewReader(cfg)); err != nil {
 		return err
 	}
-	for _, l := range e.meta.Layers {
-		if err := e.dirLayer(dir, l.Digest, l.Size); err != nil {
+	for _, l := range e.img.Layers() {
+		if err := e.dirLayer(dir, l); err != nil {
 			return err
 		}
 	}
-	mb, desc := e.manifest(tag)
+	mb, desc := e.ociManifest(tag)
 	if err := e.dirBlob(dir, string(desc.Digest), desc.Size, bytes.NewReader(mb)); err != nil {
 		return err
 	}
@@ -70,15 +109,15 @@ func readIndex(dir string) (manifest.Index, error) {
 	return idx, nil
 }
 
-func (e *export) dirLayer(dir, d string, size int64) error {
-	p := filepath.Join(dir, ociName(d, ""))
+func (e *writer) dirLayer(dir string, l Layer) error {
+	p := filepath.Join(dir, ociName(l.Digest, ""))
 	if _, err := os.Stat(p); err == nil {
 		return nil
 	}
-	return writeAtomically(p, func(w io.Writer) error { return e.copyBlob(w, d, size) })
+	return writeAtomically(p, func(w io.Writer) error { return e.copyLayer(w, l) })
 }
 
-func (e *export) dirBlob(dir, d string, size int64, r io.Reader) error {
+func (e *writer) dirBlob(dir, d string, size int64, r io.Reader) error {
 	p := filepath.Join(dir, ociName(d, ""))
 	if _, err := os.Stat(p); err == nil {
 		return nil
