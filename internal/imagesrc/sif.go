@@ -18,7 +18,7 @@ const squashfsMagic = "hsqs"
 // openSIF opens a Singularity/Apptainer image file. Its primary system
 // partition is a squashfs already: the importer copies it untouched, then
 // reads the Apptainer metadata (/.singularity.d) out of the copy.
-func openSIF(path string) (*Image, error) {
+func openSIF(path string) (Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func openSIF(path string) (*Image, error) {
 		},
 	}
 	root.Config = sifConfig(labels, warns)
-	return &Image{Squashfs: root, Close: f.Close}, nil
+	return &squashfsImage{root: root, close: f.Close}, nil
 }
 
 // readOnly lets the sif library load a file opened read-only: it never

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/envscript"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/tools"
 )
@@ -31,7 +32,7 @@ const (
 var sifRuntimeScripts = []string{"94-appsbase.sh", "95-apps.sh", "99-base.sh", "99-runtimevars.sh"}
 
 // sifConfig returns the SquashfsRoot.Config of a SIF: the environment
-// scripts are evaluated by the parser of envscript_*.go, never run; the
+// scripts are evaluated by the parser of the envscript package, never run; the
 // runscript becomes the entrypoint so that running the image with
 // arguments behaves as 'apptainer run'.
 func sifConfig(objLabels map[string]string, warns []string) func(context.Context, string) (imagemeta.Config, []string, error) {
@@ -85,7 +86,7 @@ func (rd *sqfsReader) env(warns []string) ([]string, []string, error) {
 		return nil, nil, err
 	}
 	names := slices.Sorted(maps.Keys(entries))
-	st := newEnvState()
+	st := envscript.New()
 	for _, name := range names {
 		if !strings.HasSuffix(name, ".sh") || slices.Contains(sifRuntimeScripts, name) {
 			continue
@@ -99,9 +100,9 @@ func (rd *sqfsReader) env(warns []string) ([]string, []string, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		st.evalScript(file, string(b))
+		st.Eval(file, string(b))
 	}
-	return st.Env(), append(warns, st.warnings...), nil
+	return st.Env(), append(warns, st.Warnings()...), nil
 }
 
 // sqfsReader reads files out of a squashfs with rdsquashfs

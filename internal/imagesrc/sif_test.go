@@ -135,23 +135,23 @@ func checkSIF(t *testing.T, p string, raw []byte, extraLabels map[string]string)
 		t.Fatal(err)
 	}
 	defer img.Close()
-	if img.Squashfs == nil || len(img.Layers) != 0 || img.ConfigBlob != nil {
+	if _, ok := img.(Layered); ok || img.(SquashfsImage).Squashfs() == nil {
 		t.Fatalf("image %+v: want a squashfs and no layers", img)
 	}
-	rc, err := img.Squashfs.Open()
+	rc, err := img.(SquashfsImage).Squashfs().Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(rc)
 	rc.Close()
-	if !bytes.Equal(got, raw) || img.Squashfs.Size != int64(len(raw)) {
-		t.Fatalf("partition: %d bytes (size %d), not the squashfs put in (%d bytes)", len(got), img.Squashfs.Size, len(raw))
+	if !bytes.Equal(got, raw) || img.(SquashfsImage).Squashfs().Size != int64(len(raw)) {
+		t.Fatalf("partition: %d bytes (size %d), not the squashfs put in (%d bytes)", len(got), img.(SquashfsImage).Squashfs().Size, len(raw))
 	}
 	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
 	if err := os.WriteFile(copyPath, got, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, warns, err := img.Squashfs.Config(context.Background(), copyPath)
+	cfg, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), copyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestSIFSignedWarns(t *testing.T) {
 	defer img.Close()
 	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
 	os.WriteFile(copyPath, raw, 0o644)
-	_, warns, err := img.Squashfs.Config(context.Background(), copyPath)
+	_, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), copyPath)
 	if err != nil || len(warns) == 0 || !strings.Contains(warns[0], "does not verify SIF signatures") {
 		t.Errorf("warnings %q, error %v", warns, err)
 	}
@@ -245,7 +245,7 @@ func TestSIFNoMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer img.Close()
-	cfg, warns, err := img.Squashfs.Config(context.Background(), sqfs)
+	cfg, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), sqfs)
 	if err != nil || !errors.Is(err, nil) || len(cfg.Env)+len(cfg.Entrypoint) != 0 || len(warns) != 1 {
 		t.Errorf("config %+v, warnings %q, error %v", cfg, warns, err)
 	}

@@ -2,12 +2,12 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 )
@@ -18,8 +18,7 @@ var squashfsCompressors = map[uint16]string{1: "gzip", 2: "lzma", 3: "lzo", 4: "
 // importSquashfs copies a source's squashfs as it is (no decompression, no
 // recompression: the image keeps the SIF's compression and layout), then
 // reads the image configuration out of the copy.
-func importSquashfs(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
-	root := img.Squashfs
+func importSquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, sink Sink, opt Options) (*imagemeta.Meta, error) {
 	out := sink.SquashfsPath()
 	opt.Log.Info("copying squashfs", "size", root.Size, "squashfs", out)
 	digest, err := copySquashfs(ctx, root, out, opt)
@@ -62,7 +61,7 @@ func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, 
 	}
 	opt.Progress.Start(root.Size, 1)
 	defer opt.Progress.Done()
-	h := sha256.New()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(f, h), opt.Progress.Reader(ctxReader{ctx, rc}))
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -75,7 +74,7 @@ func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, 
 		return "", err
 	}
 	opt.Progress.LayerDone()
-	return digestOf(h), nil
+	return string(h.Digest()), nil
 }
 
 // squashfsCompression reads the compressor of a squashfs from its superblock.
