@@ -63,15 +63,23 @@ func Open(r io.ReaderAt, base int64) (*Image, error) {
 	img.inodes = newInodeCache(1 << 18)
 	img.dirs = newDirCache(1 << 20)
 	if err := img.readIDs(); err != nil {
-		return nil, fmt.Errorf("%w: id table: %v", ErrFormat, err)
+		return nil, tableErr("id table", err)
 	}
 	if err := img.readFragments(); err != nil {
-		return nil, fmt.Errorf("%w: fragment table: %v", ErrFormat, err)
+		return nil, tableErr("fragment table", err)
 	}
 	if err := img.readXattrTable(); err != nil {
-		return nil, fmt.Errorf("%w: xattr table: %v", ErrFormat, err)
+		return nil, tableErr("xattr table", err)
 	}
 	return img, nil
+}
+
+// tableErr names the table an error is about, once marked as a format error.
+func tableErr(table string, err error) error {
+	if errors.Is(err, ErrFormat) {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrFormat, table, err)
 }
 
 // Compression names the image's compressor.
