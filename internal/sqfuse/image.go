@@ -37,6 +37,7 @@ type Image struct {
 	inodes *inodeCache
 	dirs   *dirCache
 	pre    prefetcher
+	tables *preload // the inode and directory tables, when preloaded
 }
 
 // fragment is an entry of the fragment table: where a block of file tails is.
