@@ -15,7 +15,7 @@ import (
 
 // Preloading: at mount, the inode and directory tables (every name, mode,
 // size and block list of the image: a few bytes per file, small next to the
-// data) are read in one sequential pass and decompressed on every CPU into a
+// data) are read in one sequential pass and decompressed on all CPUs but one into a
 // cache that never evicts, so that lookups, getattr and readdir over a large
 // image are answered from memory instead of one small read and one
 // decompression per 8 KiB block, on demand, from a cold file (the kernel's
@@ -84,7 +84,7 @@ func (img *Image) Preload(limit int64) (bool, error) {
 }
 
 // fill reads the tables in one pass, checks the bound on their blocks, then
-// decompresses every block on every CPU.
+// decompresses every block on all CPUs but one.
 func (img *Image) fill(p *preload) error {
 	raw := make([]byte, p.end-p.start)
 	if err := img.readAt(raw, p.start); err != nil {
@@ -101,7 +101,8 @@ func (img *Image) fill(p *preload) error {
 	p.ready.Store(true)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	// One CPU is left to the requests: the container starts meanwhile.
+	for range max(1, runtime.GOMAXPROCS(0)-1) {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(len(pos)); i = next.Add(1) - 1 {
 				at := pos[i]
