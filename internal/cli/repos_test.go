@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // unavailableSetup is a configuration with two repositories this node
@@ -42,8 +43,8 @@ func TestUnavailableRepositoryNamed(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Repo != "gone" || !strings.Contains(err.Error(), "repositories.yaml:2:3: repository gone is unavailable here: parent directory") {
 		t.Fatalf("findImage(gone:x) = %v; want the unavailable line at 2:3", err)
 	}
-	if CodeOf(err) != ExitFailure {
-		t.Errorf("exit status %d; want %d", CodeOf(err), ExitFailure)
+	if exitcode.Of(err) != exitcode.Failure {
+		t.Errorf("exit status %d; want %d", exitcode.Of(err), exitcode.Failure)
 	}
 	if log.Len() != 0 {
 		t.Errorf("naming the repository must fail without a warning, got %q", log)

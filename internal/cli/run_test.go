@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -118,8 +119,8 @@ func TestRunErrorsAre125(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := dryRun(t, tt.args...)
-		if CodeOf(err) != ExitRunError || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, CodeOf(err), err, tt.want)
+		if exitcode.Of(err) != exitcode.Setup || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, exitcode.Of(err), err, tt.want)
 		}
 	}
 }
@@ -127,8 +128,8 @@ func TestRunErrorsAre125(t *testing.T) {
 func TestRunNoCommand(t *testing.T) {
 	fakeImage(t, imagemeta.Config{})
 	_, err := dryRun(t, "img")
-	if CodeOf(err) != ExitRunError || !strings.Contains(err.Error(), "no entrypoint and no command") {
-		t.Fatalf("code %d err %v", CodeOf(err), err)
+	if exitcode.Of(err) != exitcode.Setup || !strings.Contains(err.Error(), "no entrypoint and no command") {
+		t.Fatalf("code %d err %v", exitcode.Of(err), err)
 	}
 }
 

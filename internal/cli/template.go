@@ -11,6 +11,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/modules"
 )
 
@@ -118,7 +119,7 @@ image, which 'pcocc run NAME' no longer reaches: use REPO:NAME for the image.`,
 func runTemplateList(ctx context.Context, g *Globals) error {
 	tpls, err := g.config().Templates()
 	if err != nil {
-		return WithCode(ExitUsage, err)
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	g.warnOthers(config.KindContainers, config.KindRepositories)
 	const format = "%-24s %-28s %s\n"
@@ -173,7 +174,7 @@ func runTemplateShow(g *Globals, name string) error {
 	cfg := g.config()
 	t, err := cfg.Template(name)
 	if err != nil {
-		return WithCode(ExitUsage, err)
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	g.warnOthers(config.KindContainers)
 	r := &modules.Resolver{Config: cfg}

@@ -27,14 +27,6 @@ const (
 	serverLogFD  = 6
 )
 
-// Exit codes of pcocc run's own failures (like docker run's).
-const (
-	CodeSetup       = 125 // the container could not be set up
-	CodeNotExec     = 126 // the command exists but cannot be executed
-	CodeNotFound    = 127 // the command was not found in the container
-	CodeSignalShift = 128 // 128+N: killed by signal N
-)
-
 // Config is what init needs: the plan, plus what the launcher found out.
 type Config struct {
 	Spec *container.Spec `json:"spec"`

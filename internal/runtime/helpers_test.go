@@ -14,6 +14,7 @@ import (
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/envspec"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/mountspec"
 	"github.com/pcocc/pcocc/internal/sqfuse"
@@ -53,7 +54,7 @@ func testLaunch(specFile string) int {
 	code, err := Run(context.Background(), &spec, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pcocc:", err)
-		return err.(*LaunchError).Code
+		return err.(*exitcode.Error).Code
 	}
 	return code
 }

@@ -51,7 +51,7 @@ func Preflight(spec *container.Spec) error {
 // of the container is left. Signals that would end a launcher are ignored: only SIGKILL (or the
 // death of the caller's parent, through a parent death signal the caller
 // sets) ends a held container, so that tasks finishing on SIGTERM keep their
-// files. A *LaunchError says the container could not be set up.
+// files. An *exitcode.Error says the container could not be set up.
 func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan struct{}) error {
 	cfg, err := preflight(spec)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/sqfuse"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
@@ -33,26 +34,18 @@ type Options struct {
 	Log      *slog.Logger // warnings from the launch; nil: discarded
 }
 
-// LaunchError is a failure of pcocc itself (not of the program), with the
-// exit code pcocc run must use.
-type LaunchError struct {
-	Code int
-	Err  error
-}
-
-func (e *LaunchError) Error() string { return e.Err.Error() }
-func (e *LaunchError) Unwrap() error { return e.Err }
-
-func setupErr(err error) error { return &LaunchError{Code: containerinit.CodeSetup, Err: err} }
+// setupErr is a failure of pcocc itself (not of the program) to set the
+// container up.
+func setupErr(err error) error { return exitcode.Wrap(exitcode.Setup, err) }
 
 // Run executes spec and returns the program's exit status (128+N when a
-// signal N killed it). A *LaunchError says pcocc could not run the program.
+// signal N killed it). An *exitcode.Error says pcocc could not run the program.
 // When ctx is done the container is killed (its init, and the program with
-// it) and Run returns a *LaunchError with code 137 (128+SIGKILL) once init
+// it) and Run returns an *exitcode.Error with code 137 (128+SIGKILL) once init
 // is gone; signals, on the other hand, go to the program (see forwarder).
 func Run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 	code, err := run(ctx, spec, o)
-	var le *LaunchError
+	var le *exitcode.Error
 	if errors.As(err, &le) {
 		return le.Code, err
 	}
@@ -104,7 +97,7 @@ func run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 	killed := stopWatch()
 	fail := <-status
 	if killed {
-		return 0, &LaunchError{Code: containerinit.CodeSignalShift + int(syscall.SIGKILL),
+		return 0, &exitcode.Error{Code: exitcode.Signaled + int(syscall.SIGKILL),
 			Err: fmt.Errorf("container killed: %w", context.Cause(ctx))}
 	}
 	return exitStatus(cmd, waitErr, fail, sent)
@@ -321,7 +314,7 @@ func readMessages(r *os.File, log *slog.Logger, onPid func(int)) *containerinit.
 // exitStatus turns init's end into the launch's result.
 func exitStatus(cmd *exec.Cmd, waitErr error, fail *containerinit.StatusMsg, sendErr error) (int, error) {
 	if fail != nil {
-		return fail.Code, &LaunchError{Code: fail.Code, Err: errors.New(fail.Error)}
+		return fail.Code, &exitcode.Error{Code: fail.Code, Err: errors.New(fail.Error)}
 	}
 	st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {

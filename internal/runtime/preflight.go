@@ -12,6 +12,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/sqfuse"
 	"github.com/pcocc/pcocc/internal/squashfs"
 	"github.com/pcocc/pcocc/internal/unpack"
@@ -132,7 +133,7 @@ func unpackImage(ctx context.Context, cfg *containerinit.Config, log *slog.Logge
 			kept = "it is unpacked for the next run"
 		}
 		e.Close()
-		return nil, &LaunchError{Code: 128 + int(sig),
+		return nil, &exitcode.Error{Code: exitcode.Signaled + int(sig),
 			Err: fmt.Errorf("image %q: interrupted (%v) while unpacking it; %s", cfg.Spec.Image, sig, kept)}
 	}
 	if ctx.Err() != nil {
