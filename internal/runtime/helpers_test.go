@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == testLaunchArg {
 		os.Exit(testLaunch(os.Args[2]))
 	}
+	if len(os.Args) > 2 && os.Args[1] == testHoldArg {
+		os.Exit(testHold(os.Args[2]))
+	}
 	code := m.Run()
 	if imageDir != "" {
 		os.RemoveAll(imageDir)
