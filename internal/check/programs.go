@@ -30,7 +30,7 @@ var programs = []program{
 func Programs(ctx context.Context, e *Env) []Result {
 	out := make([]Result, 0, len(programs))
 	for _, p := range programs {
-		if p.name == squashfs.ServerSquashfuse && e.FUSEServer == squashfs.ServerSquashfuse {
+		if p.name == string(squashfs.ModeSquashfuse) && squashfs.Mode(e.FUSEServer) == squashfs.ModeSquashfuse {
 			p.required = true // chosen instead of pcocc's own server
 		}
 		out = append(out, checkProgram(ctx, e, p))

@@ -38,7 +38,7 @@ type Held struct {
 
 // Preflight checks spec as Run would before creating any namespace.
 func Preflight(spec *container.Spec) error {
-	_, err := preflight(spec)
+	_, _, err := preflight(spec)
 	return err
 }
 
@@ -51,14 +51,9 @@ func Preflight(spec *container.Spec) error {
 // sets) ends a held container, so that tasks finishing on SIGTERM keep their
 // files. An *exitcode.Error says the container could not be set up.
 func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan struct{}) error {
-	cfg, err := preflight(spec)
-	if err != nil {
-		return err
-	}
-	cfg.Hold = true
 	o = o.withDefaults()
 	// Only SIGKILL ends a held container (see above): nothing cancels its unpack.
-	entry, err := unpackImage(context.Background(), cfg, o.Log)
+	cfg, entry, err := prepare(context.Background(), spec, true, o.Log)
 	if err != nil {
 		return err
 	}

@@ -59,8 +59,8 @@ func testHold(specFile string) int {
 // the image.
 func TestHold(t *testing.T) {
 	requireUnprivileged(t)
-	for _, mode := range []string{squashfs.ServerUnpack, squashfs.ServerSqfuse, squashfs.ServerSquashfuse} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []squashfs.Mode{squashfs.ModeUnpack, squashfs.ModeSqfuse, squashfs.ModeSquashfuse} {
+		t.Run(string(mode), func(t *testing.T) {
 			spec := launch{opts: container.Options{Args: []string{"true"}}}.spec(t)
 			b, err := json.Marshal(spec)
 			if err != nil {
@@ -71,7 +71,7 @@ func TestHold(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd := exec.Command("/proc/self/exe", testHoldArg, f)
-			cmd.Env = append(os.Environ(), squashfs.MountEnv+"="+mode)
+			cmd.Env = append(os.Environ(), squashfs.MountEnv+"="+string(mode))
 			cmd.Stderr = os.Stderr
 			in, err := cmd.StdinPipe()
 			if err != nil {

@@ -44,12 +44,8 @@ func Run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 }
 
 func run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
-	cfg, err := preflight(spec)
-	if err != nil {
-		return 0, err
-	}
 	o = o.withDefaults()
-	entry, err := unpackImage(ctx, cfg, o.Log)
+	cfg, entry, err := prepare(ctx, spec, false, o.Log)
 	if err != nil {
 		return 0, err
 	}

@@ -10,13 +10,10 @@ import (
 
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/sqfuse"
-	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
 // startServer serves the image's squashfs from this process (sqfuse, in
-// goroutines) when init would otherwise start a server: no server process
-// has to start, and the server is ready, its image open, while init is still
-// starting. Init mounts /dev/fuse and sends the descriptor over the socket
+// goroutines) when the plan says so (ImageServed; see imageMount). Init mounts /dev/fuse and sends the descriptor over the socket
 // it gets as fd 5 (MountSqfuseSend); fd 6 is the log where a failure to read
 // the image is written, which init reports. The FUSE connection ends with
 // the container's mount namespace, or when this process dies (SIGKILL
@@ -24,8 +21,7 @@ import (
 // signal. A server whose init died before sending anything sees its socket
 // close, and returns.
 func startServer(cfg *containerinit.Config, cmd *exec.Cmd, stderr io.Writer) error {
-	// A held container's init starts its own server (hold.go).
-	if cfg.Hold || cfg.Kernel || cfg.Spec.HostRoot || cfg.Unpacked != "" || cfg.Squashfuse != squashfs.SelfServer {
+	if cfg.Image != containerinit.ImageServed {
 		return nil
 	}
 	image, err := os.Open(cfg.Spec.Rootfs)
@@ -51,7 +47,6 @@ func startServer(cfg *containerinit.Config, cmd *exec.Cmd, stderr io.Writer) err
 		_ = sqfuse.ServeSent(image, cfg.Spec.Rootfs, ours, serverLog, stderr)
 	}()
 	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs, initLog)
-	cfg.Server = true
 	return nil
 }
 
