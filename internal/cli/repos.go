@@ -169,7 +169,7 @@ func (s *repoSet) dest(ref string) (*repo.Repo, string, error) {
 		return nil, "", usageError("%v", err)
 	}
 	if r.Revision != "" {
-		return nil, "", usageError("%q: a revision (@%s) selects an existing image of a repository made by the original pcocc; it cannot name a new image", ref, r.Revision)
+		return nil, "", usageError("%q: a revision (@%s) selects an existing revision; it cannot name a new image", ref, r.Revision)
 	}
 	if r.Repo == "" {
 		r.Repo = "user"

@@ -117,7 +117,7 @@ type Image struct {
 // SquashfsPath returns the image's squashfs, or a *NoSquashfsError.
 func (i *Image) SquashfsPath() (string, error) {
 	if i.Meta.Type == imagemeta.TypeVM {
-		return "", fmt.Errorf("%s is a VM image (a qcow2 chain): it is not run as a container", i.QualifiedName())
+		return "", fmt.Errorf("%s is a VM image: it is not run as a container; start a VM of it with 'pcocc alloc %s'", i.QualifiedName(), i.QualifiedName())
 	}
 	if i.Meta.Squashfs == nil {
 		return "", &NoSquashfsError{Name: i.QualifiedName()}
