@@ -163,8 +163,8 @@ func Resize(ctx context.Context, base *Revision, size int64) (*Revision, error) 
 	if err != nil {
 		return nil, err
 	}
-	if old == nil {
-		return nil, fmt.Errorf("%w: %q in repository %q (deleted meanwhile)", repo.ErrNotFound, base.Image.Name, r.Name)
+	if old == nil || old.Meta.VM.Revision(base.Rev) == nil { // read before the lock was taken
+		return nil, fmt.Errorf("%w: %s (deleted meanwhile)", repo.ErrNotFound, base.Ref())
 	}
 	tx, err := r.Begin()
 	if err != nil {

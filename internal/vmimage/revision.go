@@ -42,7 +42,9 @@ func Resolve(r *repo.Repo, name, rev string) (*Revision, error) {
 }
 
 // FromImage returns the selected revision (img.Revision) of a VM image
-// found by the caller (the CLI's search of every repository).
+// found by the caller (the CLI's search of every repository). Its chain is
+// checked: every layer a qcow2 file of the repository backed by the one
+// below, by name, and nothing else (see checkLayer).
 func FromImage(img *repo.Image) (*Revision, error) {
 	if img.Meta.Type != imagemeta.TypeVM {
 		return nil, fmt.Errorf("%s is a container image, %w: use 'pcocc run'", img.QualifiedName(), ErrNotVM)
@@ -55,7 +57,11 @@ func FromImage(img *repo.Image) (*Revision, error) {
 	if rv == nil || len(rv.Layers) == 0 {
 		return nil, fmt.Errorf("%s: no revision %q recorded (an image of another tool's repository?)", img.QualifiedName(), img.Revision)
 	}
-	return &Revision{Image: img, VMRevision: *rv}, nil
+	v := &Revision{Image: img, VMRevision: *rv}
+	if err := v.checkChain(); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // newRevision describes a revision made now.

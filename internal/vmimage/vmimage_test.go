@@ -343,9 +343,12 @@ func TestDeleteRevision(t *testing.T) {
 	if n, _ := os.ReadDir(filepath.Join(r.Path, "blobs", "sha256")); len(n) != 1 {
 		t.Errorf("%d blobs left, want the one of @0", len(n))
 	}
-	// A new revision after a deletion never reuses a number.
-	if v3, _ := Resize(ctx, v2, 32*mib); v3.Rev != 1 {
-		t.Errorf("new revision %d after deleting 1 and 2, want 1 (the newest left is 0)", v3.Rev)
+	// A deleted revision is no base; the next number follows the newest left.
+	if _, err := Resize(ctx, v2, 32*mib); !errors.Is(err, repo.ErrNotFound) {
+		t.Errorf("resizing a deleted revision: %v", err)
+	}
+	if v3, err := Resize(ctx, v0, 32*mib); err != nil || v3.Rev != 1 {
+		t.Errorf("new revision %+v (%v) after deleting 1 and 2, want 1 (the newest left is 0)", v3, err)
 	}
 	if err := Delete(r, "deb", ""); err != nil {
 		t.Fatal(err)
@@ -428,5 +431,49 @@ func TestContainerImages(t *testing.T) {
 	}
 	if _, err := img.SquashfsPath(); err == nil || !strings.Contains(err.Error(), "VM image") {
 		t.Errorf("running a VM image: %v", err)
+	}
+}
+
+// A layer of a shared repository rewritten to read another file (a
+// backing file outside the chain, an external data file) is refused
+// before any VM or export reads it.
+func TestHostileLayers(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t, "user")
+	v0 := mustImport(t, r, "deb")
+	v1, _ := Resize(ctx, v0, 8*mib)
+	top, _ := v1.Path()
+	base, _ := v0.Path()
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, []byte("the user's secret"), 0o600)
+	restore := func(p string) func() {
+		b, _ := os.ReadFile(p)
+		return func() { os.Chmod(p, 0o644); os.WriteFile(p, b, 0o644) }
+	}
+	tests := []struct {
+		name, file string
+		spoil      func(p string)
+		want       string
+	}{
+		{"absolute backing", top, func(p string) { run(t, "qemu-img", "rebase", "-u", "-f", "qcow2", "-F", "raw", "-b", secret, p) }, "its backing file is"},
+		{"backing on a base layer", base, func(p string) { run(t, "qemu-img", "rebase", "-u", "-f", "qcow2", "-F", "raw", "-b", secret, p) }, "its backing file is"},
+		{"external data file", base, func(p string) {
+			run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-o", "data_file="+secret+",data_file_raw=on", p+".new", "1M")
+			os.Rename(p+".new", p)
+		}, "external file"},
+		{"not qcow2", base, func(p string) { os.WriteFile(p, []byte("raw data, no header"), 0o644) }, "not a qcow2 file"},
+	}
+	for _, tc := range tests {
+		undo := restore(tc.file)
+		os.Chmod(tc.file, 0o644)
+		tc.spoil(tc.file)
+		_, err := Resolve(r, "deb", "")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+		undo()
+	}
+	if _, err := Resolve(r, "deb", ""); err != nil {
+		t.Errorf("after restoring: %v", err)
 	}
 }

@@ -1,0 +1,83 @@
+package vmimage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// The qcow2 header fields checkLayer reads (docs/interop/qcow2.txt of qemu).
+const (
+	qcow2Magic       = 0x514649fb // "QFI\xfb"
+	qcow2HeaderLen   = 104        // version 3 header; version 2 has 72 bytes
+	incompatDataFile = 1 << 2     // the data lives in an external file
+	maxBackingName   = 1023       // qemu's own limit
+)
+
+// checkLayer verifies that the blob at p is a qcow2 layer whose backing
+// file is exactly want (the parent's bare digest; "" for a base layer) and
+// whose data is its own. Whoever can write a repository shared with others
+// could otherwise point a layer at any file (/home/USER/.ssh/id_ed25519,
+// as raw): the VM of a user who boots the image would read that user's
+// file, and its guest could send it anywhere.
+func checkLayer(p, want string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := make([]byte, qcow2HeaderLen)
+	if _, err := io.ReadFull(f, h[:72]); err != nil {
+		return errors.New("not a qcow2 file (too short)")
+	}
+	be := binary.BigEndian
+	if be.Uint32(h) != qcow2Magic {
+		return errors.New("not a qcow2 file")
+	}
+	version := be.Uint32(h[4:])
+	if version == 3 {
+		if _, err := io.ReadFull(f, h[72:]); err != nil {
+			return errors.New("truncated qcow2 header")
+		}
+		if be.Uint64(h[72:])&incompatDataFile != 0 {
+			return errors.New("its data is in an external file")
+		}
+	} else if version != 2 {
+		return fmt.Errorf("qcow2 version %d", version)
+	}
+	off, size := be.Uint64(h[8:]), be.Uint32(h[16:])
+	name := ""
+	if off != 0 && size != 0 {
+		if size > maxBackingName {
+			return errors.New("backing file name too long")
+		}
+		b := make([]byte, size)
+		if _, err := f.ReadAt(b, int64(off)); err != nil {
+			return fmt.Errorf("reading its backing file name: %w", err)
+		}
+		name = string(b)
+	}
+	if name != want {
+		return fmt.Errorf("its backing file is %q, not %q", name, want)
+	}
+	return nil
+}
+
+// checkChain verifies every layer of a revision: the base has no backing
+// file, each other one is backed by the previous one.
+func (v *Revision) checkChain() error {
+	parent := ""
+	for _, d := range v.Layers {
+		p, err := v.Image.Repo.BlobPath(d)
+		if err != nil {
+			return err
+		}
+		if err := checkLayer(p, parent); err != nil {
+			return fmt.Errorf("%s: layer %s is not usable: %w", v.Ref(), p, err)
+		}
+		parent, _ = relBacking(v.Image.Repo, d)
+	}
+	return nil
+}
