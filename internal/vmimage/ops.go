@@ -57,6 +57,9 @@ func Import(ctx context.Context, r *repo.Repo, name, file, format string, force 
 	if err != nil {
 		return nil, err
 	}
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs // the record names the file from anywhere
+	}
 	return publish(tx, name, old, newRevision([]string{d}, i.VirtualSize, "import "+file), true)
 }
 
