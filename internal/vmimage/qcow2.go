@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // The qcow2 header fields checkLayer reads (docs/interop/qcow2.txt of qemu).
@@ -23,7 +24,9 @@ const (
 // as raw): the VM of a user who boots the image would read that user's
 // file, and its guest could send it anywhere.
 func checkLayer(p, want string) error {
-	f, err := os.Open(p)
+	// Not through a symbolic link: a blob is a file of the repository, not
+	// a pointer to one of the reader's.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}

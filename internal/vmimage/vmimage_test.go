@@ -448,7 +448,7 @@ func TestHostileLayers(t *testing.T) {
 	os.WriteFile(secret, []byte("the user's secret"), 0o600)
 	restore := func(p string) func() {
 		b, _ := os.ReadFile(p)
-		return func() { os.Chmod(p, 0o644); os.WriteFile(p, b, 0o644) }
+		return func() { os.Remove(p); os.WriteFile(p, b, 0o644) }
 	}
 	tests := []struct {
 		name, file string
@@ -462,6 +462,11 @@ func TestHostileLayers(t *testing.T) {
 			os.Rename(p+".new", p)
 		}, "external file"},
 		{"not qcow2", base, func(p string) { os.WriteFile(p, []byte("raw data, no header"), 0o644) }, "not a qcow2 file"},
+		{"symbolic link", base, func(p string) {
+			q := filepath.Join(t.TempDir(), "theirs.qcow2")
+			os.Rename(p, q)
+			os.Symlink(q, p)
+		}, "too many levels of symbolic links"},
 	}
 	for _, tc := range tests {
 		undo := restore(tc.file)
