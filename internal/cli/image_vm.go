@@ -33,6 +33,9 @@ func isVMFile(source string, parseErr error) bool {
 
 // importVM imports a disk file as revision 0 of a VM image.
 func importVM(ctx context.Context, g *Globals, o importOptions, file, dest string) error {
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		return usageError("SOURCE: %s is a directory: a VM disk is a file; a container source needs a transport (oci:%s for an OCI layout)", file, file)
+	}
 	if o.format != "" {
 		if err := vmimage.CheckFormat(o.format); err != nil {
 			return usageError("--fmt: %v", err)
