@@ -67,7 +67,7 @@ func newImageCopyCmd(g *Globals) *cobra.Command {
 				return err
 			}
 			if src.Meta.Type == imagemeta.TypeVM {
-				return copyVM(g, src, dst, name, force)
+				return copyVM(c.Context(), g, src, dst, name, force)
 			}
 			if err := dst.Copy(src, name, force, set.defs[dst.Name].DropLayers); err != nil {
 				return err

@@ -124,12 +124,12 @@ func deleteVM(img *repo.Image, ref string) (string, error) {
 }
 
 // copyVM copies one revision of a VM image as revision 0 of dst:name.
-func copyVM(g *Globals, src *repo.Image, dst *repo.Repo, name string, force bool) error {
+func copyVM(ctx context.Context, g *Globals, src *repo.Image, dst *repo.Repo, name string, force bool) error {
 	v, err := vmimage.FromImage(src)
 	if err != nil {
 		return err
 	}
-	c, err := vmimage.Copy(v, dst, name, force)
+	c, err := vmimage.Copy(ctx, v, dst, name, force)
 	if err != nil {
 		return err
 	}

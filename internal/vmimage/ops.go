@@ -126,8 +126,7 @@ func AddRevision(ctx context.Context, r *repo.Repo, name string, base *Revision,
 	}
 	var layers []string
 	if i.BackingFilename != "" {
-		layers = slices.Clone(base.Layers)
-		if err := stageLayers(tx, base.Image, layers); err != nil {
+		if layers, err = stageChain(ctx, tx, base.Image.Repo, base.Layers); err != nil {
 			return nil, err
 		}
 		if err := rebaseOnto(ctx, r, p, layers[len(layers)-1]); err != nil {
@@ -192,7 +191,9 @@ func Resize(ctx context.Context, base *Revision, size int64) (*Revision, error) 
 
 // Copy publishes src as revision 0 of the image name of dst (the same or
 // another repository), sharing its layers: hard links on one file system.
-func Copy(src *Revision, dst *repo.Repo, name string, force bool) (*Revision, error) {
+// The layers of an image of the original pcocc's repositories are copied
+// and renamed into pcocc's layout instead.
+func Copy(ctx context.Context, src *Revision, dst *repo.Repo, name string, force bool) (*Revision, error) {
 	unlock, err := dst.LockName(name)
 	if err != nil {
 		return nil, err
@@ -210,10 +211,11 @@ func Copy(src *Revision, dst *repo.Repo, name string, force bool) (*Revision, er
 		return nil, err
 	}
 	defer tx.Abort()
-	if err := stageLayers(tx, src.Image, src.Layers); err != nil {
+	layers, err := stageChain(ctx, tx, src.Image.Repo, src.Layers)
+	if err != nil {
 		return nil, err
 	}
-	rv := newRevision(slices.Clone(src.Layers), src.VirtualSize, "copy of "+src.Ref())
+	rv := newRevision(layers, src.VirtualSize, "copy of "+src.Ref())
 	return publish(tx, name, old, rv, true)
 }
 
@@ -296,11 +298,7 @@ func createTemp(dest string) (string, error) {
 	return p, f.Close()
 }
 
-// moveFile renames src to dst, or copies it across file systems.
-func moveFile(src, dst string) error {
-	if err := os.Rename(src, dst); err == nil {
-		return nil
-	}
+func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -314,7 +312,15 @@ func moveFile(src, dst string) error {
 		out.Close()
 		return err
 	}
-	if err := out.Close(); err != nil {
+	return out.Close()
+}
+
+// moveFile renames src to dst, or copies it across file systems.
+func moveFile(src, dst string) error {
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	if err := copyFile(src, dst); err != nil {
 		return err
 	}
 	return os.Remove(src)

@@ -1,6 +1,7 @@
 package vmimage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -114,19 +115,53 @@ func publish(tx *repo.Tx, name string, old *repo.Image, rv imagemeta.VMRevision,
 	return Resolve(tx.Repo(), name, strconv.Itoa(rv.Rev))
 }
 
-// stageLayers makes sure the transaction's repository has the layers of
-// src, an image of it or of another repository.
-func stageLayers(tx *repo.Tx, src *repo.Image, layers []string) error {
+// stageChain gives the transaction's repository the layers of a chain of
+// src (the same repository or another one) and returns their digests there.
+// A layer whose backing name is already the parent's bare HEX is linked as
+// it is; one of the original pcocc's (../../data/XX/HEX) is copied and
+// rebased onto pcocc's name, which gives it another digest.
+func stageChain(ctx context.Context, tx *repo.Tx, src *repo.Repo, layers []string) ([]string, error) {
+	var out []string
 	for _, d := range layers {
-		p, err := src.Repo.BlobPath(d)
+		p, err := src.BlobPath(d)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := tx.LinkBlob(d, p); err != nil {
-			return err
+		name, err := readBacking(p)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", p, err)
 		}
+		want := ""
+		if len(out) > 0 {
+			want, _ = relBacking(tx.Repo(), out[len(out)-1])
+		}
+		if name == want {
+			err = tx.LinkBlob(d, p)
+		} else {
+			d, err = restage(ctx, tx, p, want)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
 	}
-	return nil
+	return out, nil
+}
+
+// restage copies the layer at p into the transaction, names backing as its
+// backing file, and stages it.
+func restage(ctx context.Context, tx *repo.Tx, p, backing string) (string, error) {
+	if backing == "" {
+		return "", fmt.Errorf("layer %s: the base of a chain has a backing file", p)
+	}
+	tmp := filepath.Join(tx.Dir(), "restage.qcow2")
+	if err := copyFile(p, tmp); err != nil {
+		return "", fmt.Errorf("copying layer %s: %w", p, err)
+	}
+	if err := rebase(ctx, tmp, backing); err != nil {
+		return "", err
+	}
+	return stageFile(tx, tmp)
 }
 
 // stageFile stores a finished qcow2 layer (a file in the transaction's

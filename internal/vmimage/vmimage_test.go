@@ -282,7 +282,7 @@ func TestCopySharesLayers(t *testing.T) {
 	dst, _ := repo.Open("proj", filepath.Join(base, "b"))
 	v0 := mustImport(t, src, "deb")
 	v1, _ := Resize(ctx, v0, 8*mib)
-	c, err := Copy(v1, dst, "copy", false)
+	c, err := Copy(ctx, v1, dst, "copy", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestCopySharesLayers(t *testing.T) {
 			t.Errorf("layer %s is not shared", d)
 		}
 	}
-	if _, err := Copy(v1, dst, "copy", false); !errors.Is(err, repo.ErrExists) {
+	if _, err := Copy(ctx, v1, dst, "copy", false); !errors.Is(err, repo.ErrExists) {
 		t.Errorf("copy onto an existing name: %v", err)
 	}
 	if err := Delete(src, "deb", ""); err != nil {
