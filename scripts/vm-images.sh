@@ -35,12 +35,15 @@ key() { # key NAME: hash of the files that build the guest (not this one)
 	cat "$GUEST/$1"-* | sha256sum | cut -c1-16
 }
 
-# ensure NAME: builds NAME unless cached; points OUT/NAME at it.
+# ensure NAME: builds NAME unless cached; points OUT/NAME at it. A lock per
+# guest makes concurrent runs (two checkouts' CI) build it once.
 ensure() {
-	local name=$1 k dest start
+	local name=$1 k dest start lock
 	k=$(key "$name")
 	dest=$OUT/$name-$k
 	install -d -m 0755 "$OUT"
+	exec {lock}>"$OUT/.$name.lock"
+	flock "$lock"
 	if [[ ! -f $dest/disk.qcow2 ]]; then
 		start=$(date +%s)
 		rm -rf "$dest.tmp"
@@ -51,6 +54,10 @@ ensure() {
 	fi
 	ln -sfn "$name-$k" "$OUT/$name.tmp"
 	mv -T "$OUT/$name.tmp" "$OUT/$name"
+	# Versions no run asked for in a week go (each run touches its own).
+	touch "$dest"
+	find "$OUT" -mindepth 1 -maxdepth 1 -type d -name "$name-*" ! -name "$name-$k" -mtime +7 -exec rm -rf {} +
+	exec {lock}>&-
 	log "ready: $OUT/$name -> $name-$k"
 }
 
