@@ -120,6 +120,7 @@ func TestVMTemplateErrors(t *testing.T) {
 		{name: "port not a number", yaml: "a:\n  ports: [ssh]\n", line: 2, col: 11, msg: `ports: expected a whole number, found the string "ssh"`},
 		{name: "relative kernel", yaml: "a:\n  kernel: vmlinuz\n", line: 2, col: 11, msg: `kernel "vmlinuz": not an absolute path`},
 		{name: "bad image", yaml: "a:\n  image: 'a b'\n", line: 2, col: 10, msg: "image"},
+		{name: "bad revision", yaml: "a:\n  image: x@new\n", line: 2, col: 10, msg: `image "x@new": the revision after @ is a number`},
 		{name: "unknown parent", yaml: "a:\n  inherits: nope\n", line: 1, col: 1, msg: `template "a": inherits: template "nope": not defined`},
 		{name: "cycle", yaml: "a:\n  inherits: b\nb:\n  inherits: a\n", line: 1, col: 1, msg: "a cycle"},
 		{name: "reserved name", yaml: "_a:\n  image: x\n", line: 1, col: 1, msg: "bad template name"},

@@ -145,9 +145,7 @@ func (d *decoder) vmTemplateKey(t *VMTemplate, k string, v ast.Node, ctx string)
 	switch k {
 	case "image":
 		t.Image = d.str(v, ctx, k)
-		if _, err := imageref.Parse(strings.SplitN(t.Image, "@", 2)[0]); err != nil && t.Image != "" {
-			d.wrapf(v, ctx, err, "image")
-		}
+		d.vmImage(v, t.Image, ctx)
 	case "resource-set":
 		t.ResourceSet = d.str(v, ctx, k)
 	case "inherits":
@@ -194,6 +192,21 @@ func (d *decoder) vmTemplateKey(t *VMTemplate, k string, v ast.Node, ctx string)
 				t.Ports = append(t.Ports, p)
 			}
 		}
+	}
+}
+
+// vmImage checks [REPO:]NAME[@REV]: REV is a revision number.
+func (d *decoder) vmImage(n ast.Node, s, ctx string) {
+	if s == "" {
+		return
+	}
+	ref, rev, hasRev := strings.Cut(s, "@")
+	if _, err := imageref.Parse(ref); err != nil {
+		d.wrapf(n, ctx, err, "image")
+		return
+	}
+	if _, err := strconv.ParseUint(rev, 10, 31); hasRev && err != nil {
+		d.errorf(n, ctx, "image %q: the revision after @ is a number (NAME@2)", s)
 	}
 }
 
