@@ -54,6 +54,8 @@ func (s Seed) base() map[string]any {
 		"ssh_genkeytypes":     []any{"ed25519"},
 		// The keys of the image's build, if any, are not this VM's.
 		"ssh_deletekeys": true,
+		// The VM's own name resolves (sudo looks it up on every call).
+		"manage_etc_hosts": true,
 	}
 	if s.User != "" {
 		c["users"] = []any{"default", map[string]any{

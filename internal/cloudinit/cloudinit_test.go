@@ -52,6 +52,7 @@ ssh_authorized_keys: [ssh-ed25519 BBBB bob]
 		"ssh_authorized_keys": []any{"ssh-ed25519 AAAA alice", "ssh-ed25519 BBBB bob"},
 		"ssh_genkeytypes":     []any{"ed25519"},
 		"ssh_deletekeys":      true,
+		"manage_etc_hosts":    true,
 		"users": []any{"default", map[string]any{
 			"name": "alice", "sudo": "ALL=(ALL) NOPASSWD:ALL", "shell": "/bin/bash", "lock_passwd": true,
 			"ssh_authorized_keys": []any{"ssh-ed25519 AAAA alice"},

@@ -81,7 +81,7 @@ build_tiny() {
 	install -m 0644 "$tmp"/kx/boot/vmlinuz-* "$tmp/vmlinuz"
 	echo "$kver" >"$tmp/kernel-version"
 	# Checked: boots, reads its disk, gets a DHCP lease from qemu's user network.
-	boot_check "$tmp" 120 -kernel "$tmp/vmlinuz" -initrd "$tmp/initrd.gz" \
+	boot_check "$tmp" 300 -kernel "$tmp/vmlinuz" -initrd "$tmp/initrd.gz" \
 		-append "console=ttyS0 quiet panic=-1 pcocc.hostname=check pcocc.poweroff=ready" \
 		-drive "file=$tmp/disk.qcow2,if=virtio,format=qcow2,snapshot=on" \
 		-netdev user,id=n0 -device virtio-net-pci,netdev=n0 -- 'PCOCC-TINY-GUEST-READY'
