@@ -25,5 +25,6 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/moby/sys/mountinfo v0.7.3 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/tools v0.49.0 // indirect
 )
