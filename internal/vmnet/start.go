@@ -52,6 +52,9 @@ func Start(ctx context.Context, p Plan, o Options) (_ *Network, err error) {
 	if err := Preflight(); err != nil {
 		return nil, err
 	}
+	if err := checkPrivate(o.Dir); err != nil {
+		return nil, err
+	}
 	sock := filepath.Join(o.Dir, SlirpSocket)
 	if len(sock) >= 108 {
 		return nil, fmt.Errorf("VM network: the path of its socket is too long (%d bytes, 107 at most): %s", len(sock), sock)
@@ -283,4 +286,18 @@ func (n *Network) Close() error {
 func (n *Network) Log() string {
 	b, _ := os.ReadFile(filepath.Join(n.dir, LogFile))
 	return string(b)
+}
+
+// checkPrivate: the sockets and leases go in a directory only the user can
+// enter (a socket made before its chmod is never reachable by others).
+func checkPrivate(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("VM network: %w", err)
+	}
+	sys, _ := st.Sys().(*syscall.Stat_t)
+	if !st.IsDir() || st.Mode().Perm()&0o077 != 0 || sys == nil || int(sys.Uid) != os.Getuid() {
+		return fmt.Errorf("VM network: %s must be a directory of yours that only you can use (mode 0700)", dir)
+	}
+	return nil
 }

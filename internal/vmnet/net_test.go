@@ -1,0 +1,221 @@
+package vmnet
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuf is a buffer that two goroutines use (a command's output, the test).
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func startTest(t *testing.T, spec Spec) *Network {
+	t.Helper()
+	if err := Preflight(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	exe, _ := os.Executable()
+	dir := newDir(t)
+	n, err := Start(ctx, p, Options{Dir: dir, Holder: []string{exe, HolderCommand}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		n.Close()
+		if t.Failed() {
+			t.Logf("network log:\n%s", n.Log())
+		}
+	})
+	return n
+}
+
+// fakeVMCmd runs a stand-in VM on the network's tap for vm.
+func fakeVMCmd(n *Network, vm VMNet, script string, out *syncBuf) *exec.Cmd {
+	exe, _ := os.Executable()
+	cmd := n.Command(exe, vm.Tap, vm.MAC, script)
+	cmd.Env = append(os.Environ(), helperEnv+"=fakevm", "TMPDIR="+n.dir)
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd
+}
+
+// TestNetwork: two VMs get their static leases, find each other by name
+// and ping each other through the bridge; a VM reaches a service on the
+// host's loopback through NAT; the host reaches a VM's listener through the
+// reverse NAT; Close leaves no process.
+func TestNetwork(t *testing.T) {
+	n := startTest(t, Spec{VMs: []VMSpec{{}, {Ports: []int{8080}}}})
+	host, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	go func() {
+		for {
+			c, err := host.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "hello from the host")
+			c.Close()
+		}
+	}()
+	vm0, vm1 := n.Plan.VMs[0], n.Plan.VMs[1]
+	var out0, out1 syncBuf
+	cmd1 := fakeVMCmd(n, vm1, guestDHCP+`busybox nc -ll -p 8080 -e echo listener in vm1 & sleep 120`, &out1)
+	if err := cmd1.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done1 := make(chan error, 1)
+	go func() { done1 <- cmd1.Wait() }()
+	cmd0 := fakeVMCmd(n, vm0, guestDHCP+fmt.Sprintf(`
+busybox nslookup vm1 %[1]s | grep -q %[2]s || { echo "vm1 does not resolve"; busybox nslookup vm1 %[1]s; exit 1; }
+busybox nslookup vm1.pcocc %[1]s | grep -q %[2]s || { echo "vm1.pcocc does not resolve"; exit 1; }
+i=0; until busybox ping -c1 -W1 %[2]s >/dev/null; do i=$((i+1)); [ $i -lt 60 ] || { echo "no ping"; exit 1; }; done
+echo pinged vm1
+busybox nc -w 5 %[3]s %[4]d </dev/null
+`, n.Plan.BridgeAddr, vm1.Addr, HostAddr, host.Addr().(*net.TCPAddr).Port), &out0)
+	if err := cmd0.Run(); err != nil {
+		t.Fatalf("vm0: %v\n%s\nvm1:\n%s", err, out0.String(), out1.String())
+	}
+	t.Logf("vm0:\n%s", out0.String())
+	for _, w := range []string{"lease " + vm0.Addr.String() + "/24", "pinged vm1", "hello from the host"} {
+		if !strings.Contains(out0.String(), w) {
+			t.Errorf("vm0 did not say %q:\n%s", w, out0.String())
+		}
+	}
+	port, ok := n.HostPort("vm1", 8080)
+	if !ok {
+		t.Fatal("no host port for vm1:8080")
+	}
+	if got := dialRead(t, port, "listener in vm1"); !strings.Contains(got, "listener in vm1") {
+		t.Errorf("127.0.0.1:%d (vm1:8080) answered %q", port, got)
+	}
+	if !strings.Contains(out1.String(), "lease "+vm1.Addr.String()+"/24") {
+		t.Errorf("vm1's lease:\n%s", out1.String())
+	}
+	ns, slirp := pidNS(n.HolderPID()), n.slirp.Process.Pid
+	n.Close()
+	select {
+	case <-done1:
+	case <-time.After(10 * time.Second):
+		t.Error("vm1 still runs after Close")
+	}
+	waitGone(t, ns, slirp)
+	if _, err := os.Stat(filepath.Join(n.dir, SlirpSocket)); err == nil {
+		t.Error("Close left the slirp4netns socket")
+	}
+}
+
+// dialRead reads what 127.0.0.1:port says, retrying until it says want
+// (the VM may still be getting its lease) for 60s at most.
+func dialRead(t *testing.T, port int, want string) string {
+	var got string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err != nil {
+			got = err.Error()
+			continue
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		got = readAll(c)
+		c.Close()
+		if strings.Contains(got, want) {
+			break
+		}
+	}
+	return got
+}
+
+// TestHolderKilled: SIGKILL of the holder by anyone ends the network
+// (Done), its processes and the uplink.
+func TestHolderKilled(t *testing.T) {
+	n := startTest(t, Spec{VMs: []VMSpec{{}}})
+	ns, slirp := pidNS(n.HolderPID()), n.slirp.Process.Pid
+	if len(inNS(ns)) < 2 {
+		t.Fatalf("the namespace should hold the holder and dnsmasq: %v", inNS(ns))
+	}
+	syscall.Kill(n.HolderPID(), syscall.SIGKILL)
+	select {
+	case <-n.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done not closed 10s after the holder was killed")
+	}
+	waitGone(t, ns, slirp)
+}
+
+// TestParentKilled: kill -9 of the program that started the network (pcocc)
+// leaves nothing running.
+func TestParentKilled(t *testing.T) {
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, newDir(t))
+	cmd.Env = append(os.Environ(), helperEnv+"=startnet")
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	var holder, slirp, port int
+	if _, err := fmt.Sscan(line, &holder, &slirp, &port); err != nil {
+		t.Fatalf("the starter said %q", line)
+	}
+	ns := pidNS(holder)
+	cmd.Process.Kill()
+	cmd.Wait()
+	waitGone(t, ns, slirp)
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		c.Close()
+		t.Errorf("port %d still forwarded", port)
+	}
+}
+
+func TestPreflightTun(t *testing.T) {
+	if os.Getuid() == 0 {
+		t.Skip("root opens any file: run as a user")
+	}
+	old := tunDevice
+	defer func() { tunDevice = old }()
+	tunDevice = filepath.Join(t.TempDir(), "tun")
+	if err := Preflight(); err == nil || !strings.Contains(err.Error(), "is missing: an administrator must load the tun module") {
+		t.Errorf("no device: %v", err)
+	}
+	os.WriteFile(tunDevice, nil, 0)
+	err := Preflight()
+	want := "VM network: no permission to open " + tunDevice + ": an administrator must make it usable by users (chmod 0666 " + tunDevice + ")"
+	if err == nil || err.Error() != want {
+		t.Errorf("no permission: %v, want %s", err, want)
+	}
+}
+
+func TestStartNotPrivate(t *testing.T) {
+	d := newDir(t)
+	os.Chmod(d, 0o755)
+	p, _ := NewPlan(Spec{})
+	_, err := Start(context.Background(), p, Options{Dir: d})
+	if err == nil || !strings.Contains(err.Error(), "only you can use (mode 0700)") {
+		t.Errorf("Start in a 0755 directory: %v", err)
+	}
+}
