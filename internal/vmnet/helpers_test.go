@@ -116,7 +116,8 @@ ip -4 -o addr show dev eth0 | awk '{print "lease", $4}'
 `
 
 // startNet is a pcocc stand-in: it starts a network with one VM in dir,
-// prints the holder's and slirp's pids, and waits to be killed.
+// prints the holder's and slirp's pids and the host port of vm0:22, and
+// closes it when its stdin ends.
 func startNet(dir string) int {
 	p, err := NewPlan(Spec{VMs: []VMSpec{{}}})
 	if err != nil {
@@ -129,7 +130,8 @@ func startNet(dir string) int {
 		return 1
 	}
 	fmt.Println(n.HolderPID(), n.slirp.Process.Pid, n.Plan.VMs[0].Forwards[0].HostPort)
-	time.Sleep(time.Hour)
+	io.Copy(io.Discard, os.Stdin)
+	n.Close()
 	return 0
 }
 

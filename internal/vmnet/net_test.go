@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -171,17 +173,9 @@ func TestParentKilled(t *testing.T) {
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, newDir(t))
 	cmd.Env = append(os.Environ(), helperEnv+"=startnet")
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	var holder, slirp, port int
-	if _, err := fmt.Sscan(line, &holder, &slirp, &port); err != nil {
-		t.Fatalf("the starter said %q", line)
-	}
+	stdin, _ := cmd.StdinPipe() // open until the kill: it does not Close
+	defer stdin.Close()
+	holder, slirp, port := startStarter(t, cmd)
 	ns := pidNS(holder)
 	cmd.Process.Kill()
 	cmd.Wait()
@@ -218,4 +212,72 @@ func TestStartNotPrivate(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "only you can use (mode 0700)") {
 		t.Errorf("Start in a 0755 directory: %v", err)
 	}
+}
+
+// startStarter starts a startNet helper and reads what it prints.
+func startStarter(t *testing.T, cmd *exec.Cmd) (holder, slirp, port int) {
+	t.Helper()
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if _, err := fmt.Sscan(line, &holder, &slirp, &port); err != nil {
+		t.Fatalf("the starter said %q", line)
+	}
+	return holder, slirp, port
+}
+
+// TestOtherUser: another user cannot reach the network's control socket
+// (slirp4netns's API, which adds port forwards). Root runs the owner
+// (tester) and the other user (tester2).
+func TestOtherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run helpers as the users tester and tester2")
+	}
+	ids := map[string]int{}
+	for _, name := range []string{"tester", "tester2"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			t.Skipf("no user %s (scripts/deps.sh creates it)", name)
+		}
+		ids[name], _ = strconv.Atoi(u.Uid)
+	}
+	shared, err := os.MkdirTemp("/var/tmp", "vmnet-users-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(shared)
+	os.Chmod(shared, 0o755)
+	exe, _ := os.Executable()
+	bin := filepath.Join(shared, "vmnet.test")
+	data, _ := os.ReadFile(exe)
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(shared, "net")
+	os.Mkdir(dir, 0o700)
+	os.Chown(dir, ids["tester"], ids["tester"])
+	as := func(name, helper string, args ...string) *exec.Cmd {
+		c := exec.Command("runuser", append([]string{"-u", name, "--", "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+			helperEnv + "=" + helper, bin}, args...)...)
+		return c
+	}
+	owner := as("tester", "startnet", dir)
+	stdin, _ := owner.StdinPipe()
+	holder, slirp, _ := startStarter(t, owner)
+	ns := pidNS(holder)
+	sock := filepath.Join(dir, SlirpSocket)
+	if out, err := as("tester", "connect", sock).CombinedOutput(); err != nil {
+		t.Fatalf("the owner cannot connect: %v %s", err, out)
+	}
+	out, err := as("tester2", "connect", sock).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "permission denied") {
+		t.Errorf("tester2 connecting to %s: %v %s", sock, err, out)
+	}
+	stdin.Close()
+	owner.Wait()
+	waitGone(t, ns, slirp)
 }
