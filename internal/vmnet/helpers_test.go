@@ -1,4 +1,4 @@
-package vmnet
+package vmnet_test
 
 import (
 	"context"
@@ -6,28 +6,23 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
+	"github.com/pcocc/pcocc/internal/vmnet"
+	"github.com/pcocc/pcocc/internal/vmnet/vmnettest"
 	"golang.org/x/sys/unix"
 )
 
-// helperEnv selects what the test binary does when it is re-executed: the
-// namespace holder (as pcocc-vm is), a stand-in VM, a network starter.
+// helperEnv selects what the test binary does when it is re-executed (a
+// network starter, a client); vmnettest.Run does the holder and fake VMs.
 const helperEnv = "VMNET_TEST_HELPER"
 
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == HolderCommand {
-		os.Exit(HolderMain())
-	}
+	vmnettest.Run()
 	switch os.Getenv(helperEnv) {
-	case "fakevm":
-		os.Exit(fakeVM(os.Args[1], os.Args[2], os.Args[3]))
 	case "startnet":
 		os.Exit(startNet(os.Args[1]))
 	case "connect":
@@ -36,100 +31,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeVM stands for a VM: it attaches to the tap, makes a network namespace
-// of its own with a tap eth0 (MAC mac) and copies frames between the two
-// taps, as qemu does between its tap and the guest's NIC; then it runs the
-// shell script in that namespace (the "guest").
-func fakeVM(tap, mac, script string) int {
-	runtime.LockOSThread() // the namespace below is this thread's
-	outer, err := openTap(tap)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "fakevm:", err)
-		return 1
-	}
-	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-		fmt.Fprintln(os.Stderr, "fakevm: unshare:", err)
-		return 1
-	}
-	inner, err := openTap("eth0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "fakevm:", err)
-		return 1
-	}
-	go copyFrames(inner, outer)
-	go copyFrames(outer, inner)
-	// Forked from this locked thread: the script runs in the new namespace.
-	cmd := exec.Command("sh", "-ec", script)
-	cmd.Env = append(os.Environ(), "MAC="+mac)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "fakevm: guest script:", err)
-		return 1
-	}
-	return 0
-}
-
-func openTap(name string) (*os.File, error) {
-	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open /dev/net/tun: %w", err)
-	}
-	var req [unix.IFNAMSIZ + 64]byte
-	copy(req[:], name)
-	*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = unix.IFF_TAP | unix.IFF_NO_PI
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req[0]))); e != 0 {
-		unix.Close(fd)
-		return nil, fmt.Errorf("TUNSETIFF %s: %w", name, e)
-	}
-	unix.SetNonblock(fd, true)
-	return os.NewFile(uintptr(fd), name), nil
-}
-
-func copyFrames(dst, src *os.File) {
-	buf := make([]byte, 65536)
-	for {
-		n, err := src.Read(buf)
-		if err != nil {
-			return
-		}
-		dst.Write(buf[:n])
-	}
-}
-
-// guestDHCP is the start of a fake VM's script: its NIC up with the
-// planned MAC, an address from dnsmasq (udhcpc), printed as "lease IP".
-const guestDHCP = `
-ip link set lo up
-ip link set eth0 address "$MAC"
-ip link set eth0 up
-cat > "$TMPDIR/dhcp-$MAC.sh" <<'S'
-#!/bin/sh
-case $1 in bound|renew)
-	ip addr add "$ip/${mask:-24}" dev "$interface"
-	[ -z "$router" ] || ip route add default via "$router"
-	echo "lease $ip dns $dns";;
-esac
-S
-chmod +x "$TMPDIR/dhcp-$MAC.sh"
-busybox udhcpc -i eth0 -f -q -n -t 20 -T 1 -s "$TMPDIR/dhcp-$MAC.sh" >/dev/null 2>&1 || { echo "no DHCP lease"; exit 1; }
-ip -4 -o addr show dev eth0 | awk '{print "lease", $4}'
-`
-
 // startNet is a pcocc stand-in: it starts a network with one VM in dir,
 // prints the holder's and slirp's pids and the host port of vm0:22, and
 // closes it when its stdin ends.
 func startNet(dir string) int {
-	p, err := NewPlan(Spec{VMs: []VMSpec{{}}})
+	p, err := vmnet.NewPlan(vmnet.Spec{VMs: []vmnet.VMSpec{{}}})
 	if err != nil {
 		fmt.Println(err)
 		return 1
 	}
-	n, err := Start(context.Background(), p, Options{Dir: dir})
+	n, err := vmnet.Start(context.Background(), p, vmnet.Options{Dir: dir, Holder: vmnettest.Holder()})
 	if err != nil {
 		fmt.Println(err)
 		return 1
 	}
-	fmt.Println(n.HolderPID(), n.slirp.Process.Pid, n.Plan.VMs[0].Forwards[0].HostPort)
+	fmt.Println(n.HolderPID(), vmnet.SlirpPID(n), n.Plan.VMs[0].Forwards[0].HostPort)
 	io.Copy(io.Discard, os.Stdin)
 	n.Close()
 	return 0

@@ -1,4 +1,4 @@
-package vmnet
+package vmnet_test
 
 import (
 	"bufio"
@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/vmnet"
+	"github.com/pcocc/pcocc/internal/vmnet/vmnettest"
 )
 
 // syncBuf is a buffer that two goroutines use (a command's output, the test).
@@ -27,20 +30,19 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func startTest(t *testing.T, spec Spec) *Network {
+func startTest(t *testing.T, spec vmnet.Spec) *vmnet.Network {
 	t.Helper()
-	if err := Preflight(); err != nil {
+	if err := vmnet.Preflight(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlan(spec)
+	p, err := vmnet.NewPlan(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	exe, _ := os.Executable()
 	dir := newDir(t)
-	n, err := Start(ctx, p, Options{Dir: dir, Holder: []string{exe, HolderCommand}})
+	n, err := vmnet.Start(ctx, p, vmnet.Options{Dir: dir, Holder: vmnettest.Holder()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +56,8 @@ func startTest(t *testing.T, spec Spec) *Network {
 }
 
 // fakeVMCmd runs a stand-in VM on the network's tap for vm.
-func fakeVMCmd(n *Network, vm VMNet, script string, out *syncBuf) *exec.Cmd {
-	exe, _ := os.Executable()
-	cmd := n.Command(exe, vm.Tap, vm.MAC, script)
-	cmd.Env = append(os.Environ(), helperEnv+"=fakevm", "TMPDIR="+n.dir)
+func fakeVMCmd(n *vmnet.Network, vm vmnet.VMNet, script string, out *syncBuf) *exec.Cmd {
+	cmd := vmnettest.Command(n, vm, script)
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd
 }
@@ -67,7 +67,7 @@ func fakeVMCmd(n *Network, vm VMNet, script string, out *syncBuf) *exec.Cmd {
 // host's loopback through NAT; the host reaches a VM's listener through the
 // reverse NAT; Close leaves no process.
 func TestNetwork(t *testing.T) {
-	n := startTest(t, Spec{VMs: []VMSpec{{}, {Ports: []int{8080}}}})
+	n := startTest(t, vmnet.Spec{VMs: []vmnet.VMSpec{{}, {Ports: []int{8080}}}})
 	host, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -85,19 +85,19 @@ func TestNetwork(t *testing.T) {
 	}()
 	vm0, vm1 := n.Plan.VMs[0], n.Plan.VMs[1]
 	var out0, out1 syncBuf
-	cmd1 := fakeVMCmd(n, vm1, guestDHCP+`busybox nc -ll -p 8080 -e echo listener in vm1 & sleep 120`, &out1)
+	cmd1 := fakeVMCmd(n, vm1, vmnettest.GuestDHCP+`busybox nc -ll -p 8080 -e echo listener in vm1 & sleep 120`, &out1)
 	if err := cmd1.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done1 := make(chan error, 1)
 	go func() { done1 <- cmd1.Wait() }()
-	cmd0 := fakeVMCmd(n, vm0, guestDHCP+fmt.Sprintf(`
+	cmd0 := fakeVMCmd(n, vm0, vmnettest.GuestDHCP+fmt.Sprintf(`
 busybox nslookup vm1 %[1]s | grep -q %[2]s || { echo "vm1 does not resolve"; busybox nslookup vm1 %[1]s; exit 1; }
 busybox nslookup vm1.pcocc %[1]s | grep -q %[2]s || { echo "vm1.pcocc does not resolve"; exit 1; }
 i=0; until busybox ping -c1 -W1 %[2]s >/dev/null; do i=$((i+1)); [ $i -lt 60 ] || { echo "no ping"; exit 1; }; done
 echo pinged vm1
 busybox nc -w 5 %[3]s %[4]d </dev/null
-`, n.Plan.BridgeAddr, vm1.Addr, HostAddr, host.Addr().(*net.TCPAddr).Port), &out0)
+`, n.Plan.BridgeAddr, vm1.Addr, vmnet.HostAddr, host.Addr().(*net.TCPAddr).Port), &out0)
 	if err := cmd0.Run(); err != nil {
 		t.Fatalf("vm0: %v\n%s\nvm1:\n%s", err, out0.String(), out1.String())
 	}
@@ -117,7 +117,7 @@ busybox nc -w 5 %[3]s %[4]d </dev/null
 	if !strings.Contains(out1.String(), "lease "+vm1.Addr.String()+"/24") {
 		t.Errorf("vm1's lease:\n%s", out1.String())
 	}
-	ns, slirp := pidNS(n.HolderPID()), n.slirp.Process.Pid
+	ns, slirp := pidNS(n.HolderPID()), vmnet.SlirpPID(n)
 	n.Close()
 	select {
 	case <-done1:
@@ -125,7 +125,7 @@ busybox nc -w 5 %[3]s %[4]d </dev/null
 		t.Error("vm1 still runs after Close")
 	}
 	waitGone(t, ns, slirp)
-	if _, err := os.Stat(filepath.Join(n.dir, SlirpSocket)); err == nil {
+	if _, err := os.Stat(filepath.Join(vmnet.NetDir(n), vmnet.SlirpSocket)); err == nil {
 		t.Error("Close left the slirp4netns socket")
 	}
 }
@@ -153,8 +153,8 @@ func dialRead(t *testing.T, port int, want string) string {
 // TestHolderKilled: SIGKILL of the holder by anyone ends the network
 // (Done), its processes and the uplink.
 func TestHolderKilled(t *testing.T) {
-	n := startTest(t, Spec{VMs: []VMSpec{{}}})
-	ns, slirp := pidNS(n.HolderPID()), n.slirp.Process.Pid
+	n := startTest(t, vmnet.Spec{VMs: []vmnet.VMSpec{{}}})
+	ns, slirp := pidNS(n.HolderPID()), vmnet.SlirpPID(n)
 	if len(inNS(ns)) < 2 {
 		t.Fatalf("the namespace should hold the holder and dnsmasq: %v", inNS(ns))
 	}
@@ -190,14 +190,13 @@ func TestPreflightTun(t *testing.T) {
 	if os.Getuid() == 0 {
 		t.Skip("root opens any file: run as a user")
 	}
-	old := tunDevice
-	defer func() { tunDevice = old }()
-	tunDevice = filepath.Join(t.TempDir(), "tun")
-	if err := Preflight(); err == nil || !strings.Contains(err.Error(), "is missing: an administrator must load the tun module") {
+	tunDevice := filepath.Join(t.TempDir(), "tun")
+	defer vmnet.SetTunDevice(tunDevice)()
+	if err := vmnet.Preflight(); err == nil || !strings.Contains(err.Error(), "is missing: an administrator must load the tun module") {
 		t.Errorf("no device: %v", err)
 	}
 	os.WriteFile(tunDevice, nil, 0)
-	err := Preflight()
+	err := vmnet.Preflight()
 	want := "VM network: no permission to open " + tunDevice + ": an administrator must make it usable by users (chmod 0666 " + tunDevice + ")"
 	if err == nil || err.Error() != want {
 		t.Errorf("no permission: %v, want %s", err, want)
@@ -207,8 +206,8 @@ func TestPreflightTun(t *testing.T) {
 func TestStartNotPrivate(t *testing.T) {
 	d := newDir(t)
 	os.Chmod(d, 0o755)
-	p, _ := NewPlan(Spec{})
-	_, err := Start(context.Background(), p, Options{Dir: d})
+	p, _ := vmnet.NewPlan(vmnet.Spec{})
+	_, err := vmnet.Start(context.Background(), p, vmnet.Options{Dir: d})
 	if err == nil || !strings.Contains(err.Error(), "only you can use (mode 0700)") {
 		t.Errorf("Start in a 0755 directory: %v", err)
 	}
@@ -269,7 +268,7 @@ func TestOtherUser(t *testing.T) {
 	stdin, _ := owner.StdinPipe()
 	holder, slirp, _ := startStarter(t, owner)
 	ns := pidNS(holder)
-	sock := filepath.Join(dir, SlirpSocket)
+	sock := filepath.Join(dir, vmnet.SlirpSocket)
 	if out, err := as("tester", "connect", sock).CombinedOutput(); err != nil {
 		t.Fatalf("the owner cannot connect: %v %s", err, out)
 	}
