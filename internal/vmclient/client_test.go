@@ -329,4 +329,3 @@ func TestParseHeader(t *testing.T) {
 		}
 	}
 }
-
