@@ -20,6 +20,8 @@ PACKAGES=(
 	openmpi-bin libopenmpi-dev
 	# VMs
 	qemu-system-x86 qemu-utils genisoimage socat cpio etcd-server
+	# VM networks (internal/vmnet): bridge and taps, DHCP+DNS, NAT
+	iproute2 dnsmasq-base nftables
 	# docs and benchmarks
 	man-db hyperfine time
 )
