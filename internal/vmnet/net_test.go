@@ -280,3 +280,85 @@ func TestOtherUser(t *testing.T) {
 	owner.Wait()
 	waitGone(t, ns, slirp)
 }
+
+// TestHostPortRange: the host ports are taken in the configured range,
+// skipping a port already in use.
+func TestHostPortRange(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	min := busy.Addr().(*net.TCPAddr).Port
+	if min > 65000 {
+		t.Skip("the free port found is too high to make a range above it")
+	}
+	n := startTest(t, vmnet.Spec{MinHostPort: min, MaxHostPort: min + 200, VMs: []vmnet.VMSpec{{Ports: []int{80}}}})
+	for _, f := range n.Plan.VMs[0].Forwards {
+		if f.HostPort <= min || f.HostPort > min+200 {
+			t.Errorf("vm0:%d on host port %d, not in %d-%d (%d is busy)", f.GuestPort, f.HostPort, min, min+200, min)
+		}
+	}
+}
+
+// TestNoOutbound: a VM of a network without outbound access cannot reach
+// the host's loopback, but the host still reaches it (reverse NAT).
+func TestNoOutbound(t *testing.T) {
+	n := startTest(t, vmnet.Spec{NoOutbound: true, VMs: []vmnet.VMSpec{{Ports: []int{8080}}}})
+	host, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	go func() {
+		for {
+			c, err := host.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "hello from the host")
+			c.Close()
+		}
+	}()
+	var out syncBuf
+	cmd := fakeVMCmd(n, n.Plan.VMs[0], vmnettest.GuestDHCP+fmt.Sprintf(`
+if busybox nc -w 3 %s %d </dev/null; then echo REACHED; else echo BLOCKED; fi
+busybox nc -ll -p 8080 -e echo listener in vm0 & sleep 60
+`, vmnet.HostAddr, host.Addr().(*net.TCPAddr).Port), &out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Its listener holds its output open: Close (all of it) before Wait.
+	defer func() { n.Close(); cmd.Wait() }()
+	port, _ := n.HostPort("vm0", 8080)
+	if got := dialRead(t, port, "listener in vm0"); !strings.Contains(got, "listener in vm0") {
+		t.Errorf("reverse NAT: %q", got)
+	}
+	if s := out.String(); !strings.Contains(s, "BLOCKED") || strings.Contains(s, "hello from the host") {
+		t.Errorf("vm0 reached the host:\n%s", s)
+	}
+}
+
+// TestCommandKilled: killing what Command returned kills the program
+// inside the namespaces, not only nsenter.
+func TestCommandKilled(t *testing.T) {
+	n := startTest(t, vmnet.Spec{VMs: []vmnet.VMSpec{{}}})
+	cmd := n.Command("sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ns := pidNS(n.HolderPID())
+	has := func() bool { return strings.Contains(strings.Join(inNS(ns), " "), ":sleep") }
+	for deadline := time.Now().Add(10 * time.Second); !has(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sleep in the namespace: %v", inNS(ns))
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); has(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sleep still runs after its nsenter was killed: %v", inNS(ns))
+		}
+	}
+}

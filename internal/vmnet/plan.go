@@ -38,15 +38,23 @@ var DefaultSubnet = netip.MustParsePrefix("10.200.0.0/24")
 // DefaultDomain is the DNS domain of the VMs (vm0.pcocc).
 const DefaultDomain = "pcocc"
 
-// Spec is what a cluster asks of its network.
+// Spec is what a cluster asks of its network (networks.yaml's settings
+// and the VMs); zero values take the defaults.
 type Spec struct {
-	Subnet netip.Prefix // zero: DefaultSubnet
-	Domain string       // empty: DefaultDomain
-	VMs    []VMSpec
+	Subnet     netip.Prefix // DefaultSubnet
+	Domain     string       // DefaultDomain
+	MTU        int          // of the bridge, the taps and the VMs (DHCP): 1500
+	MACPrefix  string       // 3 bytes, "52:54:00"
+	NoOutbound bool         // VMs may not open connections out of the cluster
+	VMPort     int          // the guest port every VM gets forwarded: 22
+	// MinHostPort..MaxHostPort: where the host ports are taken; 0: any
+	// free port.
+	MinHostPort, MaxHostPort int
+	VMs                      []VMSpec
 }
 
 // VMSpec is one VM: its name (empty: vmN) and the guest TCP ports to make
-// reachable from the host besides 22 (a template's ports).
+// reachable from the host besides Spec.VMPort (a template's ports).
 type VMSpec struct {
 	Name  string
 	Ports []int
@@ -54,10 +62,13 @@ type VMSpec struct {
 
 // Plan is the whole network of a cluster, computed by NewPlan.
 type Plan struct {
-	Subnet     netip.Prefix
-	BridgeAddr netip.Addr
-	Domain     string
-	VMs        []VMNet
+	Subnet                   netip.Prefix
+	BridgeAddr               netip.Addr
+	Domain                   string
+	MTU                      int
+	NoOutbound               bool
+	MinHostPort, MaxHostPort int
+	VMs                      []VMNet
 }
 
 // VMNet is one VM's place on the network.
@@ -80,20 +91,15 @@ type Forward struct {
 
 var dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+var macPrefix = regexp.MustCompile(`^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$`)
+
 // NewPlan checks a spec and lays out its network.
 func NewPlan(s Spec) (Plan, error) {
-	p := Plan{Subnet: s.Subnet, Domain: s.Domain}
-	if !p.Subnet.IsValid() {
-		p.Subnet = DefaultSubnet
-	}
-	if p.Domain == "" {
-		p.Domain = DefaultDomain
-	}
-	if err := checkSubnet(p.Subnet); err != nil {
+	s = withDefaults(s)
+	p := Plan{Subnet: s.Subnet, Domain: s.Domain, MTU: s.MTU, NoOutbound: s.NoOutbound,
+		MinHostPort: s.MinHostPort, MaxHostPort: s.MaxHostPort}
+	if err := checkSpec(s); err != nil {
 		return Plan{}, err
-	}
-	if !dnsLabel.MatchString(p.Domain) {
-		return Plan{}, fmt.Errorf("network domain %q: not a DNS label (a-z, 0-9, -)", p.Domain)
 	}
 	p.Subnet = p.Subnet.Masked()
 	p.BridgeAddr = p.Subnet.Addr().Next()
@@ -104,7 +110,7 @@ func NewPlan(s Spec) (Plan, error) {
 	seen := map[string]bool{}
 	nsPort := nsPortBase
 	for i, v := range s.VMs {
-		vm, err := planVM(p.Subnet, i, v, &nsPort)
+		vm, err := planVM(s, i, v, &nsPort)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -115,6 +121,50 @@ func NewPlan(s Spec) (Plan, error) {
 		p.VMs = append(p.VMs, vm)
 	}
 	return p, nil
+}
+
+func withDefaults(s Spec) Spec {
+	if !s.Subnet.IsValid() {
+		s.Subnet = DefaultSubnet
+	}
+	if s.Domain == "" {
+		s.Domain = DefaultDomain
+	}
+	if s.MTU == 0 {
+		s.MTU = 1500
+	}
+	if s.MACPrefix == "" {
+		s.MACPrefix = "52:54:00"
+	}
+	s.MACPrefix = strings.ToLower(s.MACPrefix)
+	if s.VMPort == 0 {
+		s.VMPort = 22
+	}
+	return s
+}
+
+func checkSpec(s Spec) error {
+	if err := checkSubnet(s.Subnet); err != nil {
+		return err
+	}
+	if !dnsLabel.MatchString(s.Domain) {
+		return fmt.Errorf("network domain %q: not a DNS label (a-z, 0-9, -)", s.Domain)
+	}
+	if s.MTU < 576 || s.MTU > 65520 {
+		return fmt.Errorf("network MTU %d: not between 576 and 65520", s.MTU)
+	}
+	if !macPrefix.MatchString(s.MACPrefix) {
+		return fmt.Errorf("network MAC prefix %q: not three bytes like 52:54:00", s.MACPrefix)
+	}
+	if s.VMPort < 1 || s.VMPort > 65535 {
+		return fmt.Errorf("network VM port %d: not between 1 and 65535", s.VMPort)
+	}
+	if s.MinHostPort != 0 || s.MaxHostPort != 0 {
+		if s.MinHostPort < 1024 || s.MaxHostPort > 65535 || s.MinHostPort > s.MaxHostPort {
+			return fmt.Errorf("network host ports %d-%d: not a range within 1024-65535", s.MinHostPort, s.MaxHostPort)
+		}
+	}
+	return nil
 }
 
 func checkSubnet(n netip.Prefix) error {
@@ -130,7 +180,7 @@ func checkSubnet(n netip.Prefix) error {
 	return nil
 }
 
-func planVM(subnet netip.Prefix, i int, v VMSpec, nsPort *int) (VMNet, error) {
+func planVM(s Spec, i int, v VMSpec, nsPort *int) (VMNet, error) {
 	vm := VMNet{Index: i, Name: v.Name, Tap: "vmtap" + strconv.Itoa(i)}
 	if vm.Name == "" {
 		vm.Name = "vm" + strconv.Itoa(i)
@@ -138,12 +188,12 @@ func planVM(subnet netip.Prefix, i int, v VMSpec, nsPort *int) (VMNet, error) {
 	if !dnsLabel.MatchString(vm.Name) {
 		return VMNet{}, fmt.Errorf("VM name %q: not a DNS label (a-z, 0-9, -)", vm.Name)
 	}
-	vm.MAC = fmt.Sprintf("52:54:00:c8:%02x:%02x", i>>8&0xff, i&0xff)
-	a := subnet.Addr().As4()
+	vm.MAC = fmt.Sprintf("%s:c8:%02x:%02x", s.MACPrefix, i>>8&0xff, i&0xff)
+	a := s.Subnet.Masked().Addr().As4()
 	host := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
 	host += uint32(firstVMHost + i)
 	vm.Addr = netip.AddrFrom4([4]byte{byte(host >> 24), byte(host >> 16), byte(host >> 8), byte(host)})
-	ports, err := guestPorts(v.Ports)
+	ports, err := guestPorts(s.VMPort, v.Ports)
 	if err != nil {
 		return VMNet{}, fmt.Errorf("VM %s: %w", vm.Name, err)
 	}
@@ -154,10 +204,10 @@ func planVM(subnet netip.Prefix, i int, v VMSpec, nsPort *int) (VMNet, error) {
 	return vm, nil
 }
 
-// guestPorts: 22 first, then the others sorted, each once.
-func guestPorts(extra []int) ([]int, error) {
-	set := map[int]bool{22: true}
-	out := []int{22}
+// guestPorts: first, then the others sorted, each once.
+func guestPorts(first int, extra []int) ([]int, error) {
+	set := map[int]bool{first: true}
+	out := []int{first}
 	var rest []int
 	for _, p := range extra {
 		if p < 1 || p > 65535 {
@@ -177,20 +227,21 @@ func guestPorts(extra []int) ([]int, error) {
 func (p Plan) SetupCommands() [][]string {
 	cmds := [][]string{
 		{"ip", "link", "set", "lo", "up"},
-		{"ip", "link", "add", Bridge, "type", "bridge"},
+		{"ip", "link", "add", Bridge, "mtu", strconv.Itoa(p.MTU), "type", "bridge"},
 		{"ip", "addr", "add", netip.PrefixFrom(p.BridgeAddr, p.Subnet.Bits()).String(), "dev", Bridge},
 		{"ip", "link", "set", Bridge, "up"},
 	}
 	for _, vm := range p.VMs {
 		cmds = append(cmds,
 			[]string{"ip", "tuntap", "add", "dev", vm.Tap, "mode", "tap"},
-			[]string{"ip", "link", "set", vm.Tap, "master", Bridge, "up"})
+			[]string{"ip", "link", "set", vm.Tap, "mtu", strconv.Itoa(p.MTU), "master", Bridge, "up"})
 	}
 	return cmds
 }
 
 // NFTRules is the nftables ruleset (nft -f): masquerade what leaves through
-// the uplink, DNAT each forwarded namespace port to its VM.
+// the uplink (or, with NoOutbound, drop the VMs' new connections there),
+// DNAT each forwarded namespace port to its VM.
 func (p Plan) NFTRules() string {
 	var b strings.Builder
 	b.WriteString("table ip pcocc {\n")
@@ -203,7 +254,13 @@ func (p Plan) NFTRules() string {
 	b.WriteString("\t}\n")
 	b.WriteString("\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n")
 	fmt.Fprintf(&b, "\t\toifname %q masquerade\n", UplinkTap)
-	b.WriteString("\t}\n}\n")
+	b.WriteString("\t}\n")
+	if p.NoOutbound {
+		b.WriteString("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n")
+		fmt.Fprintf(&b, "\t\tiifname %q oifname %q ct state new drop\n", Bridge, UplinkTap)
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
 
@@ -222,6 +279,7 @@ func (p Plan) DnsmasqArgs(dir string) []string {
 		fmt.Sprintf("--dhcp-range=%s,static,%s,infinite", p.Subnet.Addr(), netmask(p.Subnet)),
 		"--domain=" + p.Domain, "--local=/" + p.Domain + "/", "--expand-hosts",
 		"--server=" + uplinkDNS,
+		"--dhcp-option=option:mtu," + strconv.Itoa(p.MTU),
 	}
 	for _, vm := range p.VMs {
 		args = append(args,

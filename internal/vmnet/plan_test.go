@@ -17,6 +17,7 @@ func TestNewPlan(t *testing.T) {
 		Subnet:     netip.MustParsePrefix("10.200.0.0/24"),
 		BridgeAddr: netip.MustParseAddr("10.200.0.1"),
 		Domain:     "pcocc",
+		MTU:        1500,
 		VMs: []VMNet{
 			{Index: 0, Name: "vm0", Tap: "vmtap0", MAC: "52:54:00:c8:00:00", Addr: netip.MustParseAddr("10.200.0.10"),
 				Forwards: []Forward{{GuestPort: 22, NSPort: 20000}}},
@@ -61,6 +62,11 @@ func TestNewPlanErrors(t *testing.T) {
 		{Spec{VMs: []VMSpec{{Name: "a"}, {Name: "a"}}}, `"a" is used twice`},
 		{Spec{VMs: []VMSpec{{Name: "vm 1"}}}, `VM name "vm 1": not a DNS label`},
 		{Spec{VMs: []VMSpec{{Ports: []int{70000}}}}, "VM vm0: port 70000 is not between 1 and 65535"},
+		{Spec{MTU: 100}, "MTU 100: not between 576 and 65520"},
+		{Spec{MACPrefix: "52:54"}, `MAC prefix "52:54": not three bytes`},
+		{Spec{VMPort: -1}, "VM port -1"},
+		{Spec{MinHostPort: 3000, MaxHostPort: 2000}, "host ports 3000-2000: not a range"},
+		{Spec{MinHostPort: 80, MaxHostPort: 2000}, "host ports 80-2000: not a range"},
 	} {
 		_, err := NewPlan(tc.spec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -96,6 +102,7 @@ func TestPlanTexts(t *testing.T) {
 		"--dhcp-host=52:54:00:c8:00:01,10.200.0.11,node,infinite",
 		"--host-record=node,node.pcocc,10.200.0.11",
 		"--dhcp-leasefile=/d/dnsmasq.leases", "--user= --group=", "--interface=br0 --bind-interfaces",
+		"--dhcp-option=option:mtu,1500",
 	} {
 		if !strings.Contains(args, w) {
 			t.Errorf("dnsmasq args lack %q: %s", w, args)
@@ -107,11 +114,30 @@ func TestPlanTexts(t *testing.T) {
 		got[i] = strings.Join(c, " ")
 	}
 	want := []string{
-		"ip link set lo up", "ip link add br0 type bridge", "ip addr add 10.200.0.1/24 dev br0", "ip link set br0 up",
-		"ip tuntap add dev vmtap0 mode tap", "ip link set vmtap0 master br0 up",
-		"ip tuntap add dev vmtap1 mode tap", "ip link set vmtap1 master br0 up",
+		"ip link set lo up", "ip link add br0 mtu 1500 type bridge", "ip addr add 10.200.0.1/24 dev br0", "ip link set br0 up",
+		"ip tuntap add dev vmtap0 mode tap", "ip link set vmtap0 mtu 1500 master br0 up",
+		"ip tuntap add dev vmtap1 mode tap", "ip link set vmtap1 mtu 1500 master br0 up",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("setup (-want +got):\n%s", d)
+	}
+}
+
+func TestPlanSettings(t *testing.T) {
+	p, err := NewPlan(Spec{MTU: 9000, MACPrefix: "02:AB:cd", NoOutbound: true, VMPort: 2222,
+		VMs: []VMSpec{{Ports: []int{2222, 80}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := p.VMs[0]
+	if vm.MAC != "02:ab:cd:c8:00:00" || len(vm.Forwards) != 2 || vm.Forwards[0].GuestPort != 2222 || vm.Forwards[1].GuestPort != 80 {
+		t.Errorf("vm0: %+v", vm)
+	}
+	if !strings.Contains(p.NFTRules(), "\t\tiifname \"br0\" oifname \"tap0\" ct state new drop\n") {
+		t.Errorf("no outbound, rules:\n%s", p.NFTRules())
+	}
+	if !strings.Contains(strings.Join(p.DnsmasqArgs("/d"), " "), "--dhcp-option=option:mtu,9000") ||
+		!strings.Contains(strings.Join(p.SetupCommands()[1], " "), "mtu 9000") {
+		t.Errorf("MTU 9000 not everywhere")
 	}
 }

@@ -19,6 +19,7 @@ var tools = []struct{ name, pkg string }{
 	{"dnsmasq", "dnsmasq-base"},
 	{"slirp4netns", "slirp4netns"},
 	{"nsenter", "util-linux"},
+	{"setpriv", "util-linux"},
 }
 
 // Preflight says in one line what keeps this host from running a VM

@@ -11,12 +11,29 @@ import (
 )
 
 // addHostFwd asks slirp4netns (its API socket) to forward a free host
-// loopback port to nsPort of the namespace; returns the host port. A port
-// taken between the probe and slirp's bind is retried with another.
-func addHostFwd(ctx context.Context, sock string, nsPort int) (int, error) {
+// loopback port (in [min, max], or any when max is 0) to nsPort of the
+// namespace; returns the host port. A port taken between the probe and
+// slirp's bind is retried with another.
+func addHostFwd(ctx context.Context, sock string, nsPort, min, max int) (int, error) {
+	next := func() (int, error) { return freePort() }
+	tries := 5
+	if max != 0 {
+		p := min
+		tries = max - min + 1
+		next = func() (int, error) {
+			for ; p <= max; p++ {
+				if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+					l.Close()
+					p++
+					return p - 1, nil
+				}
+			}
+			return 0, fmt.Errorf("no free loopback port in %d-%d", min, max)
+		}
+	}
 	var last error
-	for try := 0; try < 5; try++ {
-		port, err := freePort()
+	for try := 0; try < tries; try++ {
+		port, err := next()
 		if err != nil {
 			return 0, err
 		}

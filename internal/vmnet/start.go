@@ -225,7 +225,7 @@ func (n *Network) forwardPorts(ctx context.Context, sock string) error {
 		vm := &n.Plan.VMs[i]
 		for j := range vm.Forwards {
 			f := &vm.Forwards[j]
-			port, err := addHostFwd(ctx, sock, f.NSPort)
+			port, err := addHostFwd(ctx, sock, f.NSPort, n.Plan.MinHostPort, n.Plan.MaxHostPort)
 			if err != nil {
 				return fmt.Errorf("VM network: forwarding a host port to %s:%d: %w", vm.Name, f.GuestPort, err)
 			}
@@ -259,13 +259,16 @@ func (n *Network) HostPort(vm string, guestPort int) (int, bool) {
 }
 
 // Command runs a program inside the network's namespaces (qemu: it opens
-// the VM's tap). It is a child of the pid namespace: it dies with the
-// holder. Only the process that started the network may call it (its child
-// holder cannot be a reused pid).
+// the VM's tap). It is in the pid namespace, so it dies with the holder;
+// killing the returned command's process (nsenter) kills it too. Only the
+// process that started the network may call it (its child, the holder,
+// cannot be a reused pid).
 func (n *Network) Command(name string, args ...string) *exec.Cmd {
-	ns := []string{"--target", strconv.Itoa(n.HolderPID()), "--user", "--net", "--pid",
-		"--preserve-credentials", "--", name}
-	return exec.Command(lookPath("nsenter"), append(ns, args...)...)
+	argv := []string{"--target", strconv.Itoa(n.HolderPID()), "--user", "--net", "--pid",
+		"--preserve-credentials", "--",
+		// nsenter forks it and does not pass signals on: it dies with nsenter.
+		lookPath("setpriv"), "--pdeathsig", "KILL", "--", name}
+	return exec.Command(lookPath("nsenter"), append(argv, args...)...)
 }
 
 // Close kills the holder (and so everything in its namespaces) and the
