@@ -16,6 +16,7 @@ require (
 	github.com/spf13/pflag v1.0.10
 	github.com/sylabs/sif/v2 v2.24.2
 	github.com/ulikunitz/xz v0.5.17
+	golang.org/x/crypto v0.55.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
 )
@@ -25,6 +26,5 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/moby/sys/mountinfo v0.7.3 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/tools v0.49.0 // indirect
 )
