@@ -132,20 +132,6 @@ func runQuiet(argv []string, stdin string) error {
 	return nil
 }
 
-// lookPath finds the tools in sbin too (not in a user's PATH on Debian).
-func lookPath(name string) string {
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
-		p := d + "/" + name
-		if st, err := os.Stat(p); err == nil && st.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return name
-}
-
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

@@ -203,6 +203,19 @@ func TestPreflightTun(t *testing.T) {
 	}
 }
 
+func TestPreflightTool(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	err := vmnet.Preflight()
+	if _, serr := os.Stat("/usr/sbin/nft"); serr != nil {
+		t.Skip("nft is not in /usr/sbin")
+	}
+	// ip is found in /usr/sbin; the first missing one is slirp4netns (/usr/bin).
+	want := `VM network: slirp4netns not found on PATH: install the Debian package "slirp4netns"`
+	if err == nil || err.Error() != want {
+		t.Errorf("Preflight with an empty PATH: %v, want %s", err, want)
+	}
+}
+
 func TestStartNotPrivate(t *testing.T) {
 	d := newDir(t)
 	os.Chmod(d, 0o755)

@@ -5,22 +5,17 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
+
+	"github.com/pcocc/pcocc/internal/tools"
 )
 
 // tunDevice is a variable for the tests.
 var tunDevice = "/dev/net/tun"
 
-// tools and the Debian package of each, for the one line that says what
-// to install.
-var tools = []struct{ name, pkg string }{
-	{"ip", "iproute2"},
-	{"nft", "nftables"},
-	{"dnsmasq", "dnsmasq-base"},
-	{"slirp4netns", "slirp4netns"},
-	{"nsenter", "util-linux"},
-	{"setpriv", "util-linux"},
-}
+// needed are the programs a network runs.
+var needed = []string{"ip", "nft", "dnsmasq", "slirp4netns", "nsenter", "setpriv"}
 
 // Preflight says in one line what keeps this host from running a VM
 // network: no tun device, no permission on it, a missing tool.
@@ -37,10 +32,33 @@ func Preflight() error {
 		return fmt.Errorf("VM network: %w", err)
 	}
 	f.Close()
-	for _, t := range tools {
-		if p := lookPath(t.name); p == t.name {
-			return fmt.Errorf("VM network: %s is missing: install the %s package", t.name, t.pkg)
+	for _, name := range needed {
+		if _, err := find(name); err != nil {
+			return fmt.Errorf("VM network: %w", err)
 		}
 	}
 	return nil
+}
+
+// find looks in sbin too: not in a user's PATH on Debian, where nft and
+// dnsmasq are.
+func find(name string) (string, error) {
+	p, err := tools.Find(name)
+	if err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin"} {
+		if st, serr := os.Stat(filepath.Join(d, name)); serr == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return filepath.Join(d, name), nil
+		}
+	}
+	return "", err
+}
+
+// lookPath is find for a program Preflight has checked.
+func lookPath(name string) string {
+	if p, err := find(name); err == nil {
+		return p
+	}
+	return name
 }
