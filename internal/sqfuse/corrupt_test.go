@@ -240,6 +240,12 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		_ = exercise(img)
+		// The same through preloaded tables (a bound of 1 MiB).
+		img, _ = Open(bytes.NewReader(raw), 0)
+		if ok, _ := img.Preload(1 << 20); ok {
+			<-img.tables.done
+		}
+		_ = exercise(img)
 	})
 }
 
