@@ -31,6 +31,7 @@ var topicPages = []struct {
 	{"pcocc-repositories.yaml", "5", []string{"repositories"}},
 	{"pcocc-slurm", "7", []string{"slurm"}},
 	{"pcocc-environment", "7", []string{"environment"}},
+	{"pcocc-vm-images", "7", []string{"vm-images"}},
 }
 
 func newManCmd(g *Globals) *cobra.Command {

@@ -7,7 +7,7 @@ import (
 )
 
 func TestTopics(t *testing.T) {
-	want := []string{"containers", "environment", "modules", "repositories", "slurm", "templates"}
+	want := []string{"containers", "environment", "modules", "repositories", "slurm", "templates", "vm-images"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("topics %v, want %v", got, want)
 	}
@@ -44,6 +44,7 @@ func TestTopicsCoverTheSyntax(t *testing.T) {
 		"templates":    {"`rootfs`", "`no_defaults`", "host-passthrough"},
 		"modules":      {"`default`", "`generator`", "--no-defaults"},
 		"repositories": {"PCOCC_CONFIG_PATH", "REPO:NAME", "read-only", "image rebuild"},
+		"vm-images":    {"NAME@REV", "image resize", "image export", "image copy", "image delete", "--fmt", "raw, qcow2, qed, vdi, vpc and vmdk"},
 	}
 	for name, words := range need {
 		tp, _ := Lookup(name)
