@@ -20,6 +20,7 @@ PACKAGES=(
 	openmpi-bin libopenmpi-dev
 	# VMs
 	qemu-system-x86 qemu-utils genisoimage socat cpio etcd-server
+	dnsmasq-base nftables e2fsprogs openssh-client
 	# docs and benchmarks
 	man-db hyperfine time
 )

@@ -22,7 +22,8 @@ if [[ $(id -u) != 0 ]]; then
 	fixtures=$PWD/test/fixtures/cache
 	bash test/fixtures/make-images.sh "$fixtures"
 	$fixtures_only && exit 0
-	PCOCC_BIN_DIR=$PWD/bin PCOCC_FIXTURES=$fixtures exec go test -buildvcs=false -count=1 -v ./test/e2e "$@"
+	PCOCC_VM_IMAGES=${PCOCC_VM_IMAGES:-$PCOCC_CI_DIR/vm-images} \
+		PCOCC_BIN_DIR=$PWD/bin PCOCC_FIXTURES=$fixtures exec go test -buildvcs=false -count=1 -v ./test/e2e "$@"
 fi
 
 id "$PCOCC_TEST_USER" >/dev/null 2>&1 || die "user $PCOCC_TEST_USER is missing: run scripts/deps.sh"
@@ -55,7 +56,9 @@ vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.U
 	HOME="$(getent passwd "$PCOCC_TEST_USER" | cut -d: -f6)"
 	USER="$PCOCC_TEST_USER" LOGNAME="$PCOCC_TEST_USER"
 	PCOCC_BIN_DIR="$E/bin" PCOCC_FIXTURES="$fixtures" PCOCC_E2E_TESTDATA="$E/testdata"
-	PCOCC_GUIDE="$E/user-guide.md")
+	PCOCC_GUIDE="$E/user-guide.md"
+	# The VM tests' guests (scripts/vm-images.sh; a test skips without them).
+	PCOCC_VM_IMAGES="${PCOCC_VM_IMAGES:-$PCOCC_CI_DIR/vm-images}")
 for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
 	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
 done
