@@ -144,7 +144,7 @@ func cachedImage(r *repo.Repo, name string) (*resolve.Image, error) {
 
 // sourceKey names a source by its content. A file (docker-archive,
 // oci-archive, sif) by the digest of its bytes, remembered per file identity
-// (see fileDigest) so that later runs do not read it again; a directory, the
+// (see digestMemo.fileDigest) so that later runs do not read it again; a directory, the
 // Docker engine or a registry by the digest of the image's manifest (or
 // config), which names its layers: the opened source is returned for reuse.
 func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, imagesrc.Image, error) {
@@ -152,7 +152,7 @@ func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, image
 	var src imagesrc.Image
 	switch {
 	case ref.IsFile():
-		d, err := fileDigest(ctx, filepath.Join(dir, "memo"), ref.Path)
+		d, err := newDigestMemo(filepath.Join(dir, "memo")).fileDigest(ctx, ref.Path)
 		if err != nil {
 			return "", nil, fmt.Errorf("opening %s: %w", ref, err)
 		}

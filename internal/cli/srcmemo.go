@@ -37,11 +37,22 @@ func idOf(f *os.File) (fileID, error) {
 		MtimeSec: st.Mtim.Sec, MtimeNsec: st.Mtim.Nsec, CtimeSec: st.Ctim.Sec, CtimeNsec: st.Ctim.Nsec}, nil
 }
 
+// digestMemo remembers the digests of files in dir.
+type digestMemo struct {
+	dir string
+	// racyWindow: a file changed this recently is not remembered.
+	// Timestamps advance by clock ticks, so a rewrite of the same size
+	// within the tick of the hashed version would keep its identity (git's
+	// "racy clean" problem).
+	racyWindow time.Duration
+}
+
+func newDigestMemo(dir string) digestMemo { return digestMemo{dir: dir, racyWindow: 2 * time.Second} }
+
 // fileDigest returns the sha256 digest of the file at path. It is read once:
-// the digest is remembered in memoDir with the file's identity and reused
-// while the identity matches. A file changed while it is read is not
-// remembered.
-func fileDigest(ctx context.Context, memoDir, path string) (string, error) {
+// the digest is remembered with the file's identity and reused while the
+// identity matches. A file changed while it is read is not remembered.
+func (dm digestMemo) fileDigest(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -53,7 +64,7 @@ func fileDigest(ctx context.Context, memoDir, path string) (string, error) {
 	}
 	abs, _ := filepath.Abs(path)
 	key := sha256.Sum256([]byte(abs))
-	memo := filepath.Join(memoDir, hex.EncodeToString(key[:16]))
+	memo := filepath.Join(dm.dir, hex.EncodeToString(key[:16]))
 	if m, err := readMemo(memo); err == nil && m.Digest != "" {
 		d := m.Digest
 		m.Digest = ""
@@ -66,20 +77,15 @@ func fileDigest(ctx context.Context, memoDir, path string) (string, error) {
 		return "", err
 	}
 	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if after, err := idOf(f); err == nil && after == before && !racy(after) {
+	if after, err := idOf(f); err == nil && after == before && !dm.racy(after) {
 		after.Digest = digest
 		writeMemo(memo, after) // best effort: without it, the next run reads the file again
 	}
 	return digest, nil
 }
 
-// racyWindow: a file changed this recently is not remembered. Timestamps
-// advance by clock ticks, so a rewrite of the same size within the tick of
-// the hashed version would keep its identity (git's "racy clean" problem).
-var racyWindow = 2 * time.Second
-
-func racy(id fileID) bool {
-	return time.Since(time.Unix(id.CtimeSec, id.CtimeNsec)) < racyWindow
+func (dm digestMemo) racy(id fileID) bool {
+	return time.Since(time.Unix(id.CtimeSec, id.CtimeNsec)) < dm.racyWindow
 }
 
 func readMemo(p string) (fileID, error) {

@@ -28,9 +28,8 @@ func TestFileDigestMemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	defer func(w time.Duration) { racyWindow = w }(racyWindow)
-	racyWindow = 0
-	if d, err := fileDigest(ctx, memo, file); err != nil || d != sha("one") {
+	dm := digestMemo{dir: memo} // no racy window: the test rewrites within a clock tick
+	if d, err := dm.fileDigest(ctx, file); err != nil || d != sha("one") {
 		t.Fatalf("first digest: %q, %v", d, err)
 	}
 	// Forge the memo's digest: a second call that returns it has not read
@@ -46,22 +45,22 @@ func TestFileDigestMemo(t *testing.T) {
 	}
 	m.Digest = "sha256:forged"
 	writeMemo(mp, m)
-	if d, _ := fileDigest(ctx, memo, file); d != "sha256:forged" {
+	if d, _ := dm.fileDigest(ctx, file); d != "sha256:forged" {
 		t.Fatalf("second digest %q: the memo was not used", d)
 	}
 	// Same size, new bytes: the ctime (and mtime) change, the file is read.
-	time.Sleep(20 * time.Millisecond) // past the clock tick (racyWindow's job)
+	time.Sleep(20 * time.Millisecond) // past the clock tick (the racy window's job)
 	if err := os.WriteFile(file, []byte("two"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := fileDigest(ctx, memo, file); d != sha("two") {
+	if d, _ := dm.fileDigest(ctx, file); d != sha("two") {
 		t.Fatalf("digest after a rewrite: %q, want that of the new bytes", d)
 	}
 	// A canceled context stops the read.
 	os.Remove(mp)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := fileDigest(cctx, memo, file); err == nil {
+	if _, err := dm.fileDigest(cctx, file); err == nil {
 		t.Fatal("a canceled read succeeded")
 	}
 }

@@ -3,10 +3,11 @@ package config
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/pcocc/pcocc/internal/lazy"
 )
 
 // ResourceSet names the networks a VM joins (resources.yaml).
@@ -71,8 +72,8 @@ var (
 	rnatKeys     = []string{"vm-port", "min-host-port", "max-host-port"}
 	batchKeys    = []string{"type", "settings"}
 	batchSetKeys = []string{"accelerator", "etcd-servers", "etcd-client-port", "etcd-protocol", "batch-args"}
-	netNameRE    = regexp.MustCompile(`^[a-zA-Z][a-zA-Z_0-9-]*$`)
-	macPrefixRE  = regexp.MustCompile(`^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}$`)
+	netNameRE    = lazy.Regexp(`^[a-zA-Z][a-zA-Z_0-9-]*$`)
+	macPrefixRE  = lazy.Regexp(`^[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}$`)
 )
 
 // Built-in defaults: what a node with no VM configuration gets.
@@ -130,7 +131,7 @@ func (d *decoder) decodeNetworks(root ast.Node) []Network {
 		if !ok {
 			continue
 		}
-		if !netNameRE.MatchString(name) {
+		if !netNameRE().MatchString(name) {
 			d.errorf(p.Key, "", "bad network name %q (a letter, then letters, digits, _ and -)", name)
 			continue
 		}
@@ -178,7 +179,7 @@ func (d *decoder) netSettings(n *Network, v ast.Node, ctx string) {
 			n.MTU = d.integer(v, ctx, k, 576, 65520)
 		case "mac-prefix":
 			n.MACPrefix = strings.ToLower(d.str(v, ctx, k))
-			if !macPrefixRE.MatchString(n.MACPrefix) {
+			if !macPrefixRE().MatchString(n.MACPrefix) {
 				d.errorf(v, ctx, "%s: expected three bytes such as 52:54:00, found %q", k, n.MACPrefix)
 			}
 		case "allow-outbound":

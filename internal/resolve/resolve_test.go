@@ -188,7 +188,7 @@ func TestDest(t *testing.T) {
 	tests := []struct{ ref, repo, name, err string }{
 		{ref: "new", repo: config.UserRepo, name: "new"},
 		{ref: "shared:new", repo: "shared", name: "new"},
-		{ref: "new@3", err: "a revision (@3) selects an existing image"},
+		{ref: "new@3", err: "a revision (@3) selects an existing revision; it cannot name a new image"},
 		{ref: "Bad Name!", err: "Bad Name!"},
 	}
 	for _, tt := range tests {

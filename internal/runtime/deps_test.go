@@ -9,7 +9,8 @@ import (
 // launchDeps are the packages outside the standard library that the launch
 // core may link, and so initialise at every container start: the container
 // plan and init, the image's FUSE server (sqfuse: go-fuse and squashfs's
-// decompressors) and the unpack cache. Image formats, registries, YAML and
+// decompressors; sqfsformat, the squashfs header, a standard-library leaf)
+// and the unpack cache. Image formats, registries, YAML and
 // the CLI stay off this path (docs/benchmarks.md, "Start"). An entry
 // admits its subpackages.
 var launchDeps = []string{
@@ -21,6 +22,7 @@ var launchDeps = []string{
 	"github.com/pcocc/pcocc/internal/mountspec",
 	"github.com/pcocc/pcocc/internal/runtime",
 	"github.com/pcocc/pcocc/internal/safeopen",
+	"github.com/pcocc/pcocc/internal/sqfsformat",
 	"github.com/pcocc/pcocc/internal/sqfuse",
 	"github.com/pcocc/pcocc/internal/squashfs",
 	"github.com/pcocc/pcocc/internal/tools",
