@@ -44,9 +44,9 @@ var (
 	// transports are in the order error messages list them. A slice, not
 	// a map: it costs nothing at each start of pcocc.
 	transports = []Transport{
-		{DockerArchive, FileRef, func(_ context.Context, r Ref) (Image, error) { return asImage(openDockerArchive(r)) }, writeDockerArchive},
+		{DockerArchive, FileRef, func(_ context.Context, r Ref) (Image, error) { return asImage(openDockerArchive(r)) }, archiveWriter((*writer).dockerArchive)},
 		{OCI, DirRef, openOCIDir, writeOCIDir},
-		{OCIArchive, FileRef, openOCIArchive, writeOCIArchive},
+		{OCIArchive, FileRef, openOCIArchive, archiveWriter((*writer).ociArchive)},
 		{DockerDaemon, NameOnly, func(ctx context.Context, r Ref) (Image, error) { return openDaemon(ctx, r.Ref) }, writeDaemon},
 		{Docker, URLName, func(ctx context.Context, r Ref) (Image, error) { return openRegistry(ctx, r.Ref) }, nil},
 		{SIF, FileOnly, func(_ context.Context, r Ref) (Image, error) { return openSIF(r.Path) }, nil},
