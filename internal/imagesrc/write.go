@@ -27,14 +27,12 @@ type writer struct {
 	img Layered
 }
 
-// archiveWriter writes an archive file in a transport's layout: gen
+// writeArchive writes an archive file in a transport's layout: gen
 // generates it, tagged ref.Ref, into a temporary file renamed to ref.Path
 // at the end.
-func archiveWriter(gen func(e *writer, w io.Writer, tag string) error) func(context.Context, Layered, Ref) error {
-	return func(ctx context.Context, img Layered, ref Ref) error {
-		e := &writer{ctx: ctx, img: img}
-		return writeAtomically(ref.Path, func(w io.Writer) error { return gen(e, w, ref.Ref) })
-	}
+func writeArchive(ctx context.Context, img Layered, ref Ref, gen func(e *writer, w io.Writer, tag string) error) error {
+	e := &writer{ctx: ctx, img: img}
+	return writeAtomically(ref.Path, func(w io.Writer) error { return gen(e, w, ref.Ref) })
 }
 
 // writeAtomically writes path through a temporary file renamed at the end.
