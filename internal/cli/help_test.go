@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // execute runs pcocc with args and returns stdout and the exit code.
@@ -18,7 +20,7 @@ func execute(t *testing.T, args ...string) (string, int) {
 	if err != nil {
 		out.WriteString(err.Error())
 	}
-	return out.String(), CodeOf(err)
+	return out.String(), exitcode.Of(err)
 }
 
 func TestHelp(t *testing.T) {
@@ -32,7 +34,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "image", "list"}, 0, []string{"Usage:", "pcocc image list"}},
 		{[]string{"help"}, 0, []string{"Available Commands:", "Help topics", "repositories"}},
 		{[]string{"--help"}, 0, []string{"Help topics", "templates"}},
-		{[]string{"help", "nope"}, 2, []string{`no help topic or command "nope" (topics: containers, environment, modules, repositories, slurm, templates;`}},
+		{[]string{"help", "nope"}, 2, []string{`no help topic or command "nope" (topics: containers, environment, modules, repositories, slurm, templates, vm-images;`}},
 		{[]string{"help", "image", "nope"}, 2, []string{"no help topic or command"}},
 	}
 	for _, c := range cases {

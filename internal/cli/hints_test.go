@@ -4,13 +4,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
 // Docker and Apptainer habits get one line naming pcocc's way, status 125.
 func TestRunForeignHabits(t *testing.T) {
-	programHome(t)
-	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	home := programHome(t)
+	withImages(t, home, imagemeta.Config{Cmd: []string{"c"}})
 	tests := []struct {
 		args []string
 		want string
@@ -31,12 +32,12 @@ func TestRunForeignHabits(t *testing.T) {
 		{[]string{"lolcow.sif"}, "'pcocc image import sif:lolcow.sif lolcow', then 'pcocc run lolcow'"},
 		{[]string{"./x.tar"}, "run it as 'pcocc run docker-archive:./x.tar' (imported once into your cache)"},
 		// A transport reference runs (from the cache of sources:
-		// run_source.txtar); here lookupImage is a stub.
+		// run_source.txtar); here the repositories are empty.
 	}
 	for _, tt := range tests {
 		_, _, _, err := dryRunRoot(t, tt.args...)
-		if CodeOf(err) != ExitRunError || err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, CodeOf(err), err, tt.want)
+		if exitcode.Of(err) != exitcode.Setup || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, exitcode.Of(err), err, tt.want)
 		}
 	}
 }

@@ -84,18 +84,18 @@ func collectImages(g *Globals, only string, re *regexp.Regexp) ([]listedImage, e
 	if err != nil {
 		return nil, err
 	}
-	names := set.order
+	names := set.Names()
 	if only != "" {
 		names = []string{only}
 	}
 	rows := []listedImage{}
 	for _, n := range names {
-		r, err := set.get(n)
+		r, err := set.Get(n)
 		if err != nil {
 			if only != "" {
 				return nil, err
 			}
-			set.skip(n, err)
+			set.Skip(n, err)
 			continue
 		}
 		imgs, err := r.List()
@@ -116,8 +116,11 @@ func collectImages(g *Globals, only string, re *regexp.Regexp) ([]listedImage, e
 func toListed(img *repo.Image, u repo.Usage) listedImage {
 	l := listedImage{Repo: img.Repo.Name, Name: img.Name, Ref: img.QualifiedName(), Revision: img.Revision,
 		Type: img.Meta.Type, Modified: img.Meta.Origin.Date, Squashfs: img.HasSquashfs(), Size: u.Total(), Disk: u}
-	if img.Revision != "" { // a repository of the original pcocc: NAME@REV is the newest revision
+	if img.Revision != "" { // a VM image, or a repository of the original pcocc: NAME@REV is the newest revision
 		l.Ref += "@" + img.Revision
+	}
+	if latest := img.Meta.VM.Latest(); latest != nil {
+		l.Modified = latest.Date
 	}
 	if l.Type == "" {
 		l.Type = "container"

@@ -10,6 +10,10 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/exitcode"
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // unavailableSetup is a configuration with two repositories this node
@@ -42,8 +46,8 @@ func TestUnavailableRepositoryNamed(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Repo != "gone" || !strings.Contains(err.Error(), "repositories.yaml:2:3: repository gone is unavailable here: parent directory") {
 		t.Fatalf("findImage(gone:x) = %v; want the unavailable line at 2:3", err)
 	}
-	if CodeOf(err) != ExitFailure {
-		t.Errorf("exit status %d; want %d", CodeOf(err), ExitFailure)
+	if exitcode.Of(err) != exitcode.Failure {
+		t.Errorf("exit status %d; want %d", exitcode.Of(err), exitcode.Failure)
 	}
 	if log.Len() != 0 {
 		t.Errorf("naming the repository must fail without a warning, got %q", log)
@@ -70,5 +74,22 @@ func TestUnavailableRepositoryBareName(t *testing.T) {
 	if n := strings.Count(log.String(), "\n"); n != 2 ||
 		!strings.Contains(log.String(), "pcocc: warning: ") || !strings.Contains(log.String(), "repository gone") {
 		t.Errorf("warnings:\n%s\nwant one per unavailable repository", log)
+	}
+}
+
+// FindImage, for commands built outside cli: the default configuration's
+// repositories, a bad name a usage error, an unknown one not found.
+func TestFindImage(t *testing.T) {
+	home := testutil.Home(t)
+	testutil.Publish(t, config.UserRepo, testutil.UserRepo(home), testutil.Runnable(imagemeta.Config{}), "img")
+	img, err := FindImage("img")
+	if err != nil || img.Repo.Name != config.UserRepo || img.Name != "img" {
+		t.Fatalf("FindImage(img) = %+v, %v", img, err)
+	}
+	if _, err := FindImage("nope"); !errors.Is(err, repo.ErrNotFound) || exitcode.Of(err) != exitcode.Failure {
+		t.Errorf("FindImage(nope) = %v (exit %d); want not found, exit %d", err, exitcode.Of(err), exitcode.Failure)
+	}
+	if _, err := FindImage("a:b:c"); exitcode.Of(err) != exitcode.Usage {
+		t.Errorf("FindImage(a:b:c) = %v (exit %d); want exit %d", err, exitcode.Of(err), exitcode.Usage)
 	}
 }

@@ -25,13 +25,14 @@ import (
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/mediatype"
 	"github.com/pcocc/pcocc/internal/regclient"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // startRegistry runs the Debian docker-registry on a free loopback port
 // and returns its address.
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	imagesrctest.Need(t, "docker-registry", "skopeo")
+	testutil.Need(t, "docker-registry", "skopeo")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,8 @@ import (
 	"github.com/sylabs/sif/v2/pkg/sif"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/sqfsformat"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // sifRootfs writes a root file system with the metadata Apptainer writes
@@ -47,7 +48,7 @@ func sifRootfs(t *testing.T) string {
 
 // squashfsOf builds a squashfs of dir with gensquashfs.
 func squashfsOf(t *testing.T, dir string) string {
-	imagesrctest.Need(t, "gensquashfs", "rdsquashfs")
+	testutil.Need(t, "gensquashfs")
 	out := filepath.Join(t.TempDir(), "root.sqfs")
 	if b, err := exec.Command("gensquashfs", "-q", "-D", dir, "-c", "gzip", out).CombinedOutput(); err != nil {
 		t.Fatalf("gensquashfs: %v\n%s", err, b)
@@ -102,7 +103,7 @@ func TestSIFLibrary(t *testing.T) {
 }
 
 func TestSIFsiftool(t *testing.T) {
-	imagesrctest.Need(t, "siftool")
+	testutil.Need(t, "siftool")
 	sqfs := squashfsOf(t, sifRootfs(t))
 	raw, err := os.ReadFile(sqfs)
 	if err != nil {
@@ -170,6 +171,31 @@ func checkSIF(t *testing.T, p string, raw []byte, extraLabels map[string]string)
 	if len(warns) != 1 || !strings.Contains(warns[0], "/.singularity.d/env/90-environment.sh:5: skipping a command: command substitution") {
 		t.Errorf("warnings %q: want one for the $(id -u) of 90-environment.sh line 5", warns)
 	}
+}
+
+// TestSIFCorruptPartition: a system partition whose super block is sound but
+// whose tables are not is refused with one line when its metadata is read.
+func TestSIFCorruptPartition(t *testing.T) {
+	raw, err := os.ReadFile(squashfsOf(t, sifRootfs(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sqfsformat.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := sb.InodeTableStart; i < sb.IDTableStart; i++ {
+		raw[i] = 0xff // metadata block headers of 32 KiB: more than a block may hold
+	}
+	p := filepath.Join(t.TempDir(), "corrupt.sqfs")
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = sifConfig(nil, nil)(context.Background(), p)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "bad metadata block header") {
+		t.Fatalf("error %v, want one line saying the metadata is bad", err)
+	}
+	t.Log(err)
 }
 
 func TestSIFFaults(t *testing.T) {

@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -10,10 +9,8 @@ import (
 	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
-
-// squashfsCompressors names the compressor ids of a squashfs superblock.
-var squashfsCompressors = map[uint16]string{1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
 
 // importSquashfs copies a source's squashfs as it is (no decompression, no
 // recompression: the image keeps the SIF's compression and layout), then
@@ -84,15 +81,11 @@ func squashfsCompression(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	sb := make([]byte, 96)
-	if _, err := io.ReadFull(f, sb); err != nil || string(sb[:4]) != "hsqs" {
-		return "", fmt.Errorf("the copied file is not a squashfs (no superblock)")
+	sb, err := sqfsformat.ReadSuperblock(f, 0)
+	if err != nil {
+		return "", fmt.Errorf("the copied file: %w", err)
 	}
-	id := binary.LittleEndian.Uint16(sb[20:22])
-	if name, ok := squashfsCompressors[id]; ok {
-		return name, nil
-	}
-	return "", fmt.Errorf("the squashfs uses an unknown compressor (id %d)", id)
+	return sb.CompressorName(), nil
 }
 
 // ContextReader reads r until ctx is cancelled: a long copy (a large

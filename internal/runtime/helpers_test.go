@@ -14,9 +14,11 @@ import (
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/envspec"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/mountspec"
 	"github.com/pcocc/pcocc/internal/sqfuse"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // TestMain lets the test binary be its own container init, as pcocc is.
@@ -29,6 +31,9 @@ func TestMain(m *testing.M) {
 	}
 	if len(os.Args) > 2 && os.Args[1] == testLaunchArg {
 		os.Exit(testLaunch(os.Args[2]))
+	}
+	if len(os.Args) > 2 && os.Args[1] == testHoldArg {
+		os.Exit(testHold(os.Args[2]))
 	}
 	code := m.Run()
 	if imageDir != "" {
@@ -53,7 +58,7 @@ func testLaunch(specFile string) int {
 	code, err := Run(context.Background(), &spec, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pcocc:", err)
-		return err.(*LaunchError).Code
+		return err.(*exitcode.Error).Code
 	}
 	return code
 }
@@ -79,16 +84,8 @@ func requireUnprivileged(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("runtime tests run as an unprivileged user: go test -c -o /tmp/rt.test ./internal/runtime && runuser -u tester -- /tmp/rt.test")
 	}
-	for _, p := range []string{"mksquashfs", "squashfuse_ll", "busybox"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not installed", p)
-		}
-	}
-	if f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0); err != nil {
-		t.Skipf("/dev/fuse unusable (chmod 0666 /dev/fuse): %v", err)
-	} else {
-		f.Close()
-	}
+	testutil.Need(t, "mksquashfs", "squashfuse_ll", "busybox")
+	testutil.NeedFUSE(t)
 }
 
 var (
