@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/pcocc/pcocc/internal/importer"
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/importer"
 )
 
 // fileID is what identifies the bytes of a file without reading them: any
@@ -72,16 +74,16 @@ func (dm digestMemo) fileDigest(ctx context.Context, path string) (string, error
 			return d, nil
 		}
 	}
-	h := sha256.New()
+	h := digest.NewHasher()
 	if _, err := io.Copy(h, importer.ContextReader(ctx, f)); err != nil {
 		return "", err
 	}
-	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
+	d := string(h.Digest())
 	if after, err := idOf(f); err == nil && after == before && !dm.racy(after) {
-		after.Digest = digest
+		after.Digest = d
 		writeMemo(memo, after) // best effort: without it, the next run reads the file again
 	}
-	return digest, nil
+	return d, nil
 }
 
 func (dm digestMemo) racy(id fileID) bool {

@@ -112,8 +112,22 @@ func (s *State) set(name, value string) {
 	s.changed[name] = true
 }
 
-// blockOpeners and their closers: a compound command is skipped whole.
-var blockClosers = map[string]string{"if": "fi", "for": "done", "while": "done", "until": "done", "case": "esac", "{": "}"}
+// blockCloser gives the keyword closing a compound command opened by kw
+// ("" when kw opens none): a compound command is skipped whole.
+// (A switch, not a map: nothing to build at each start of pcocc.)
+func blockCloser(kw string) string {
+	switch kw {
+	case "if":
+		return "fi"
+	case "for", "while", "until":
+		return "done"
+	case "case":
+		return "esac"
+	case "{":
+		return "}"
+	}
+	return ""
+}
 
 // Warnings says what the scripts evaluated so far hold that was skipped,
 // each as FILE:LINE: what.
@@ -155,7 +169,7 @@ func keyword(c command) string {
 // blockOpener returns the keyword opening a compound command at c, or "": a
 // function definition "f() {" opens a "{" block.
 func blockOpener(c command) string {
-	if kw := keyword(c); blockClosers[kw] != "" {
+	if kw := keyword(c); blockCloser(kw) != "" {
 		return kw
 	}
 	for _, w := range c.words {
@@ -172,7 +186,7 @@ func skipBlock(cmds []command, i int) int {
 	for j := i; j < len(cmds); j++ {
 		kw := keyword(cmds[j])
 		if op := blockOpener(cmds[j]); op != "" {
-			stack = append(stack, blockClosers[op])
+			stack = append(stack, blockCloser(op))
 		} else if len(stack) > 0 && kw == stack[len(stack)-1] {
 			stack = stack[:len(stack)-1]
 		}

@@ -10,13 +10,6 @@ import (
 	"github.com/pcocc/pcocc/internal/engine"
 )
 
-// writeDockerArchive writes img to the file ref.Path, tagged ref.Ref,
-// under a temporary name renamed at the end.
-func writeDockerArchive(ctx context.Context, img Layered, ref Ref) error {
-	e := &writer{ctx: ctx, img: img}
-	return writeAtomically(ref.Path, func(w io.Writer) error { return e.dockerArchive(w, ref.Ref) })
-}
-
 // dockerArchive writes the layout of `docker save` / `podman save`: layers
 // named <digest>.tar (docker load takes compressed ones too).
 func (e *writer) dockerArchive(w io.Writer, ref string) error {

@@ -17,13 +17,6 @@ import (
 	"github.com/pcocc/pcocc/internal/mediatype"
 )
 
-// writeOCIArchive writes img to the file ref.Path, tagged ref.Ref, under
-// a temporary name renamed at the end.
-func writeOCIArchive(ctx context.Context, img Layered, ref Ref) error {
-	e := &writer{ctx: ctx, img: img}
-	return writeAtomically(ref.Path, func(w io.Writer) error { return e.ociArchive(w, ref.Ref) })
-}
-
 // writeOCIDir adds img to the OCI layout ref.Path: blobs first, index.json
 // replaced last.
 func writeOCIDir(ctx context.Context, img Layered, ref Ref) error {

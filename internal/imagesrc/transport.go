@@ -41,12 +41,18 @@ type Transport struct {
 
 var (
 	transportsMu sync.RWMutex
-	// transports are in the order error messages list them. A slice, not
-	// a map: it costs nothing at each start of pcocc.
+	// transports are in the order error messages list them. A slice of
+	// functions that capture nothing, not a map: the linker lays it out,
+	// nothing runs at each start of pcocc.
 	transports = []Transport{
-		{DockerArchive, FileRef, func(_ context.Context, r Ref) (Image, error) { return asImage(openDockerArchive(r)) }, writeDockerArchive},
+		{DockerArchive, FileRef, func(_ context.Context, r Ref) (Image, error) { return asImage(openDockerArchive(r)) },
+			func(ctx context.Context, img Layered, r Ref) error {
+				return writeArchive(ctx, img, r, (*writer).dockerArchive)
+			}},
 		{OCI, DirRef, openOCIDir, writeOCIDir},
-		{OCIArchive, FileRef, openOCIArchive, writeOCIArchive},
+		{OCIArchive, FileRef, openOCIArchive, func(ctx context.Context, img Layered, r Ref) error {
+			return writeArchive(ctx, img, r, (*writer).ociArchive)
+		}},
 		{DockerDaemon, NameOnly, func(ctx context.Context, r Ref) (Image, error) { return openDaemon(ctx, r.Ref) }, writeDaemon},
 		{Docker, URLName, func(ctx context.Context, r Ref) (Image, error) { return openRegistry(ctx, r.Ref) }, nil},
 		{SIF, FileOnly, func(_ context.Context, r Ref) (Image, error) { return openSIF(r.Path) }, nil},

@@ -27,6 +27,14 @@ type writer struct {
 	img Layered
 }
 
+// writeArchive writes an archive file in a transport's layout: gen
+// generates it, tagged ref.Ref, into a temporary file renamed to ref.Path
+// at the end.
+func writeArchive(ctx context.Context, img Layered, ref Ref, gen func(e *writer, w io.Writer, tag string) error) error {
+	e := &writer{ctx: ctx, img: img}
+	return writeAtomically(ref.Path, func(w io.Writer) error { return gen(e, w, ref.Ref) })
+}
+
 // writeAtomically writes path through a temporary file renamed at the end.
 func writeAtomically(path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")

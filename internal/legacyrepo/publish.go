@@ -2,8 +2,6 @@ package legacyrepo
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
 )
@@ -88,7 +87,7 @@ func (s *store) putBlob(src string) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	h := sha256.New()
+	h := digest.NewHasher()
 	size, err := io.Copy(h, f)
 	if err == nil {
 		err = f.Sync()
@@ -97,10 +96,10 @@ func (s *store) putBlob(src string) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	dst, _ := s.BlobPath(digest)
+	d := string(h.Digest())
+	dst, _ := s.BlobPath(d)
 	if _, err := os.Stat(dst); err == nil {
-		return digest, size, nil // the same bytes are there already
+		return d, size, nil // the same bytes are there already
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", 0, err
@@ -111,7 +110,7 @@ func (s *store) putBlob(src string) (string, int64, error) {
 	if err := os.Rename(src, dst); err != nil {
 		return "", 0, err
 	}
-	return digest, size, syncDir(filepath.Dir(dst))
+	return d, size, syncDir(filepath.Dir(dst))
 }
 
 // replaceFile replaces p with data atomically, keeping p's mode; the new

@@ -1,10 +1,10 @@
 package vmimage
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"os"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
 func fileDigest(p string) (string, error) {
@@ -13,9 +13,9 @@ func fileDigest(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
+	h := digest.NewHasher()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return string(h.Digest()), nil
 }

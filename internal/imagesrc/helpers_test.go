@@ -7,6 +7,7 @@ import (
 	"github.com/pcocc/pcocc/internal/digest"
 )
 
+// sha is the digest of b, as a string.
 func sha(b []byte) string { return string(digest.FromBytes(b)) }
 
 // openLayered opens an image that must be a Layered one.
