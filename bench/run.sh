@@ -10,16 +10,16 @@
 # imported into a private repository under $BENCH_DIR/run.
 #
 # Rows (IMG is the image, SQFS its squashfs file, DIR an unpacked copy):
-#   /bin/true        the machine's process start (through the same shell)
+#   /bin/true        the machine's process start
 #   empty Go         an empty static Go program: a Go runtime's start here
 #   pcocc --version  pcocc's own start, package initialisation included
-#   pcocc (M)        PCOCC_SQUASHFS_MOUNT=M pcocc run IMG true, for each M in $MOUNTS
+#   pcocc (M)        env PCOCC_SQUASHFS_MOUNT=M pcocc run IMG true, for each M in $MOUNTS
 #                    (auto, the default, runs these images unpacked in the node cache)
 #   pcocc first run  the same with an empty node cache: auto unpacks the image first
 #   floor            bash -c "squashfuse_ll SQFS MNT && unshare -Urm chroot MNT /bin/true; fusermount3 -u MNT"
 #   ch-run           ch-run SQFS -- /bin/true (Charliecloud mounts the squashfs itself)
 #   bwrap dir        bwrap --ro-bind DIR / --proc /proc --dev /dev /bin/true (no mount at all)
-#   bwrap+mount      squashfuse_ll + bwrap --ro-bind MNT / ... + fusermount3 -u, like the floor
+#   bwrap+mount      bash -c "squashfuse_ll + bwrap --ro-bind MNT / ... + fusermount3 -u", like the floor
 #   podman           podman run --rm IMG /bin/true (rootless, vfs storage, runc)
 # Environment: RUNS (default 30), WARMUP (default 3), IMAGES (default "busybox debian"),
 # MOUNTS (default "auto sqfuse squashfuse_ll"), BENCH_DIR, SKIP (rows to skip:
