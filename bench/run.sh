@@ -13,7 +13,7 @@
 #   /bin/true        the machine's process start
 #   empty Go         an empty static Go program: a Go runtime's start here
 #   pcocc --version  pcocc's own start, package initialisation included
-#   pcocc (M)        env PCOCC_SQUASHFS_MOUNT=M pcocc run IMG true, for each M in $MOUNTS
+#   pcocc (M)        pcocc run IMG true, for each M in $MOUNTS (env PCOCC_SQUASHFS_MOUNT=M but for auto)
 #                    (auto, the default, runs these images unpacked in the node cache)
 #   pcocc first run  the same with an empty node cache: auto unpacks the image first
 #   floor            bash -c "squashfuse_ll SQFS MNT && unshare -Urm chroot MNT /bin/true; fusermount3 -u MNT"
