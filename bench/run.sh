@@ -10,16 +10,16 @@
 # imported into a private repository under $BENCH_DIR/run.
 #
 # Rows (IMG is the image, SQFS its squashfs file, DIR an unpacked copy):
-#   /bin/true        the machine's process start (through the same shell)
+#   /bin/true        the machine's process start
 #   empty Go         an empty static Go program: a Go runtime's start here
 #   pcocc --version  pcocc's own start, package initialisation included
-#   pcocc (M)        PCOCC_SQUASHFS_MOUNT=M pcocc run IMG true, for each M in $MOUNTS
+#   pcocc (M)        pcocc run IMG true, for each M in $MOUNTS (env PCOCC_SQUASHFS_MOUNT=M but for auto)
 #                    (auto, the default, runs these images unpacked in the node cache)
 #   pcocc first run  the same with an empty node cache: auto unpacks the image first
-#   floor            squashfuse_ll SQFS MNT && unshare -Urm chroot MNT /bin/true; fusermount3 -u MNT
+#   floor            bash -c "squashfuse_ll SQFS MNT && unshare -Urm chroot MNT /bin/true; fusermount3 -u MNT"
 #   ch-run           ch-run SQFS -- /bin/true (Charliecloud mounts the squashfs itself)
 #   bwrap dir        bwrap --ro-bind DIR / --proc /proc --dev /dev /bin/true (no mount at all)
-#   bwrap+mount      squashfuse_ll + bwrap --ro-bind MNT / ... + fusermount3 -u, like the floor
+#   bwrap+mount      bash -c "squashfuse_ll + bwrap --ro-bind MNT / ... + fusermount3 -u", like the floor
 #   podman           podman run --rm IMG /bin/true (rootless, vfs storage, runc)
 # Environment: RUNS (default 30), WARMUP (default 3), IMAGES (default "busybox debian"),
 # MOUNTS (default "auto sqfuse squashfuse_ll"), BENCH_DIR, SKIP (rows to skip:
@@ -130,24 +130,31 @@ for img in $IMAGES; do
 	S=${SQFS[$img]} D=$W/tree/$img M1=$W/mnt/$img-floor M2=$W/mnt/$img-bwrap
 	BW="--proc /proc --dev /dev /bin/true"
 	args=()
+	# No shell between hyperfine and the command (-N): a shell's start,
+	# subtracted from rows that take about as long, leaves means of 0 ms
+	# that hyperfine cannot compare. Rows that need shell syntax say so.
 	if ! skip base; then
 		args+=(-n "/bin/true" "/bin/true")
 		args+=(-n "empty static Go program" "empty-go")
 		args+=(-n "pcocc --version" "pcocc --version")
 	fi
 	if ! skip pcocc; then
-		for m in $MOUNTS; do args+=(-n "pcocc run ($m)" "PCOCC_SQUASHFS_MOUNT=$m pcocc run $img true"); done
+		for m in $MOUNTS; do
+			if [[ $m == auto ]]; then args+=(-n "pcocc run (auto)" "pcocc run $img true")
+			else args+=(-n "pcocc run ($m) (through env)" "env PCOCC_SQUASHFS_MOUNT=$m pcocc run $img true"); fi
+		done
 	fi
-	skip floor || args+=(-n "floor: squashfuse_ll + unshare -Urm chroot" \
-		"squashfuse_ll $S $M1 && unshare -Urm chroot $M1 /bin/true; fusermount3 -u $M1")
+	skip floor || args+=(-n "floor: squashfuse_ll + unshare -Urm chroot (through bash -c)" \
+		"bash -c '$(printf 'squashfuse_ll %q %q && unshare -Urm chroot %q /bin/true; fusermount3 -u %q' "$S" "$M1" "$M1" "$M1")'")
 	skip ch-run || args+=(-n "ch-run IMG.sqfs" "ch-run $S -- /bin/true")
 	if ! skip bwrap; then
 		args+=(-n "bwrap (unpacked dir)" "bwrap --ro-bind $D / $BW")
-		args+=(-n "bwrap + squashfuse_ll mount" "squashfuse_ll $S $M2 && bwrap --ro-bind $M2 / $BW; fusermount3 -u $M2")
+		args+=(-n "bwrap + squashfuse_ll mount (through bash -c)" \
+			"bash -c '$(printf 'squashfuse_ll %q %q && bwrap --ro-bind %q / %s; fusermount3 -u %q' "$S" "$M2" "$M2" "$BW" "$M2")'")
 	fi
 	skip podman || args+=(-n "podman run (rootless)" "podman run --rm ${PODMAN_REF[$img]} /bin/true")
 	out=$W/tree/$img.md
-	(cd "$W" && as_user hyperfine -S bash --style basic --warmup "$WARMUP" --runs "$RUNS" \
+	(cd "$W" && as_user hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
 		--export-markdown "$out" "${args[@]}" >&2)
 	if ! skip pcocc; then # the first run on a node: unpacking included
 		# A new cache each run: deleting the previous one in between would
@@ -167,7 +174,7 @@ done
 
 echo
 echo "Host: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d). hyperfine, $RUNS runs after $WARMUP warm-up runs," \
-	"page cache warm, as user $U. pcocc $(as_user pcocc --version 2>/dev/null | head -1)."
+	"page cache warm, as user $U, no shell (hyperfine -N) but where a row says. pcocc $(as_user pcocc --version 2>/dev/null | head -1)."
 echo
 printf '%s\n' "${TABLES[@]}"
 # pcocc's package initialisation, as every start of pcocc pays it: the least
