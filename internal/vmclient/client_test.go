@@ -164,7 +164,7 @@ func ready(t *testing.T) (*vm, *Client) {
 
 func run(t *testing.T, c *Client, cmd, stdin string) (int, string) {
 	t.Helper()
-	var out bytes.Buffer
+	var out syncBuf // both are written at once: one locked writer
 	code, err := c.Run(context.Background(), cmd, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatalf("%s: %v", cmd, err)

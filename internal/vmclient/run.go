@@ -13,8 +13,9 @@ import (
 	"golang.org/x/term"
 )
 
-// IO is where a remote command reads and writes. With TTY, the remote side
-// gets a terminal the size of Stdin's (a terminal put in raw mode meanwhile).
+// IO is where a remote command reads and writes; Stdout and Stderr are
+// written by two goroutines at once. With TTY, the remote side gets a
+// terminal the size of Stdin's (a terminal put in raw mode meanwhile).
 type IO struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
