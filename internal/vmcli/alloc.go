@@ -139,6 +139,20 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 	if err := sh.Start(); err != nil {
 		return err
 	}
+	job.Shell, job.ShellGroup = sh.Process.Pid, o.script != ""
+	if err := job.Save(); err != nil {
+		sh.Process.Kill()
+		return err
+	}
+	// A script runs in a process group of its own, ended whole with the job;
+	// Ctrl-C reaches it through this process.
+	signalShell := func(sig syscall.Signal) {
+		if job.ShellGroup {
+			syscall.Kill(-sh.Process.Pid, sig)
+		} else {
+			sh.Process.Signal(sig)
+		}
+	}
 	shDone := make(chan error, 1)
 	go func() { shDone <- sh.Wait() }()
 	for {
@@ -146,14 +160,17 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 		case err := <-shDone:
 			return shellStatus(err)
 		case x := <-cl.Ended():
-			sh.Process.Signal(syscall.SIGHUP)
+			signalShell(syscall.SIGHUP)
 			<-shDone
 			return cl.Crash(x)
 		case <-ctx.Done():
-			sh.Process.Signal(syscall.SIGHUP)
+			signalShell(syscall.SIGHUP)
 			<-shDone
 			return &exitError{code: 143, err: errors.New("terminated")}
 		case <-ints:
+			if job.ShellGroup {
+				signalShell(syscall.SIGINT)
+			}
 		}
 	}
 }
@@ -165,6 +182,7 @@ func shellCommand(e *env, o *allocOpts, job *vmjob.Job) *exec.Cmd {
 	prompt := fmt.Sprintf("(pcocc/%d) ", job.ID)
 	if o.script != "" {
 		cmd = exec.Command("/bin/sh", "-c", o.script)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	} else {
 		shell := e.getenv("SHELL")
 		if shell == "" {

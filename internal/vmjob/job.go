@@ -41,6 +41,10 @@ type State struct {
 	VMs     []VM      `json:"vms"`
 	// Pids are more processes to kill at the end (network holder, ...).
 	Pids []int `json:"pids,omitempty"`
+	// Shell is the job's shell, or its script's process group when
+	// ShellGroup: ended with the job even when its process is killed.
+	Shell      int  `json:"shell,omitempty"`
+	ShellGroup bool `json:"shell_group,omitempty"`
 }
 
 // Job is a job directory.
@@ -148,6 +152,20 @@ func Load(dir string) (*Job, bool, error) {
 		return nil, false, fmt.Errorf("%s: %w", filepath.Join(dir, stateFile), err)
 	}
 	return j, held(filepath.Join(dir, lockFile)), nil
+}
+
+// WaitLock takes the lock of the job in dir once its process released it.
+// It fails when the job directory is gone.
+func WaitLock(dir string) (func(), error) {
+	f, err := os.Open(filepath.Join(dir, lockFile))
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }
 
 // held reports whether another process holds the lock at p.

@@ -45,14 +45,14 @@ func StartReaper(job *vmjob.Job) (func(), error) {
 // held (a clean exit removed it already).
 func Reap(dir string, stdin io.Reader) int {
 	io.Copy(io.Discard, stdin)
-	job, live, err := vmjob.Load(dir)
+	// The end of stdin may come before the dead process's lock is
+	// released (a kill -9 closes its files one by one): wait for the lock.
+	unlock, err := vmjob.WaitLock(dir)
 	if err != nil {
-		if _, serr := os.Stat(dir); os.IsNotExist(serr) {
-			return 0
-		}
-	} else if live {
-		return 0
+		return 0 // removed: the job ended cleanly
 	}
+	defer unlock()
+	job, _, _ := vmjob.Load(dir)
 	if job != nil {
 		for _, v := range job.VMs {
 			killIfOurs(v.Pid, dir)
@@ -60,6 +60,7 @@ func Reap(dir string, stdin io.Reader) int {
 		for _, p := range job.Pids {
 			killIfOurs(p, "")
 		}
+		endShell(job)
 	}
 	os.RemoveAll(dir)
 	return 0
@@ -83,4 +84,20 @@ func killIfOurs(pid int, dir string) {
 		}
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// endShell ends the job's script (its whole process group) or hangs up its
+// interactive shell, which hangs up its own jobs.
+func endShell(job *vmjob.Job) {
+	if job.Shell <= 0 {
+		return
+	}
+	if job.ShellGroup {
+		syscall.Kill(-job.Shell, syscall.SIGKILL)
+		return
+	}
+	var st syscall.Stat_t
+	if syscall.Stat(filepath.Join("/proc", strconv.Itoa(job.Shell)), &st) == nil && int(st.Uid) == os.Getuid() {
+		syscall.Kill(job.Shell, syscall.SIGHUP)
+	}
 }
