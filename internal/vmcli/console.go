@@ -93,13 +93,14 @@ func copyUntilCtrlC(out io.Writer, in io.Reader) {
 	n3 := 0
 	for {
 		n, err := in.Read(buf)
-		for _, b := range buf[:n] {
+		for i, b := range buf[:n] {
 			if b == 3 {
 				n3++
 			} else {
 				n3 = 0
 			}
 			if n3 == 3 {
+				out.Write(buf[:i]) // the first two reached the VM as typed
 				return
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -196,8 +197,12 @@ func tail(file string, n int) string {
 	return sb.String()
 }
 
-// printable drops control characters (terminal escapes from a console).
+// ansiEscape is a terminal control sequence (CSI).
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`)
+
+// printable drops terminal escapes and control characters (a console's).
 func printable(s string) string {
+	s = ansiEscape.ReplaceAllString(s, "")
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 && r != '\t' || r == 0x7f {
 			return -1
