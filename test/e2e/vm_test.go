@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // vmEnv is a user environment with a VM template "tiny" (the guest of
@@ -244,6 +246,50 @@ func TestVMJobDirPrivate(t *testing.T) {
 		if !strings.HasPrefix(l, "700 ") {
 			t.Errorf("not private: %s", l)
 		}
+	}
+	v.assertNothingLeft()
+}
+
+// Without -E, alloc opens the user's shell with the prompt (pcocc/JOBID);
+// its exit ends the cluster with its status.
+func TestVMAllocShell(t *testing.T) {
+	v := newVMEnv(t)
+	v.env = append(v.env, "SHELL=/bin/bash")
+	cmd := v.command("alloc", "-m", "256", "tiny")
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var seen strings.Builder
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		sent := false
+		for {
+			n, err := tty.Read(buf)
+			seen.Write(buf[:n])
+			if !sent && strings.Contains(seen.String(), "(pcocc/1) ") {
+				sent = true
+				tty.Write([]byte("echo in-job-$PCOCC_JOB_ID; exit 4\n"))
+			}
+			if err != nil {
+				got <- seen.String()
+				return
+			}
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		out := <-got
+		if cmd.ProcessState.ExitCode() != 4 || !strings.Contains(out, "in-job-1") {
+			t.Errorf("alloc: %v, exit %d; terminal:\n%s", err, cmd.ProcessState.ExitCode(), out)
+		}
+	case <-time.After(90 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("no prompt in 90 s; terminal:\n%s", seen.String())
 	}
 	v.assertNothingLeft()
 }
