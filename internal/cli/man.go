@@ -31,6 +31,7 @@ var topicPages = []struct {
 	{"pcocc-repositories.yaml", "5", []string{"repositories"}},
 	{"pcocc-slurm", "7", []string{"slurm"}},
 	{"pcocc-environment", "7", []string{"environment"}},
+	{"pcocc-vms", "7", []string{"vms"}},
 }
 
 func newManCmd(g *Globals) *cobra.Command {

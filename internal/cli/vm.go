@@ -38,6 +38,7 @@ func newVMCmds(g *Globals) []*cobra.Command {
 		cmds = append(cmds, &cobra.Command{
 			Use:                name + " [options]",
 			Short:              c.short,
+			Long:               c.short + ".\n\n'" + g.Name + " " + name + " --help' lists the options; '" + g.Name + " help vms' describes the VM commands.",
 			DisableFlagParsing: true,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return execVM(g, name, args)
