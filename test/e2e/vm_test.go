@@ -293,3 +293,39 @@ func TestVMAllocShell(t *testing.T) {
 	}
 	v.assertNothingLeft()
 }
+
+// Two clusters of one user side by side: their own ids, names, sockets;
+// -J and -j target each; the end of one leaves the other running.
+func TestVMTwoClusters(t *testing.T) {
+	v := newVMEnv(t)
+	flag := filepath.Join(t.TempDir(), "go")
+	a := v.command("alloc", "-m", "256", "-J", "first", "-E", "while [ ! -e "+flag+" ]; do sleep 0.2; done; pcocc ps", "tiny")
+	var aOut strings.Builder
+	a.Stdout = &aOut
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Process.Kill()
+	script := `for i in $(seq 100); do pcocc ps | grep -q first && break; sleep 0.2; done
+pcocc ps; pcocc reset -J first vm0 && echo reset-first; pcocc reset -J second vm0 && echo reset-second;
+pcocc reset vm0 && echo reset-own; pcocc console -l -j 999 vm0; echo "j999=$?"; touch ` + flag
+	out, errs, code := v.pcocc("alloc", "-m", "256", "-J", "second", "-E", script, "tiny")
+	if code != 0 {
+		t.Fatalf("second alloc: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"first", "second", "reset-first", "reset-second", "reset-own", "j999=1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errs, "no running cluster with job id 999") {
+		t.Errorf("stderr: %s", errs)
+	}
+	if err := a.Wait(); err != nil {
+		t.Errorf("first alloc: %v", err)
+	}
+	if !strings.Contains(aOut.String(), "first") || strings.Contains(aOut.String(), "second") {
+		t.Errorf("first cluster's ps after the second ended:\n%s", aOut.String())
+	}
+	v.assertNothingLeft()
+}
