@@ -70,13 +70,13 @@ unpacked=$(mktemp -d /var/tmp/pcocc-unpack-XXXXXX)
 chown "$PCOCC_TEST_USER" "$unpacked"
 log "running the runtime package's tests as $PCOCC_TEST_USER (images unpacked)"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_UNPACK_DIR="$unpacked/cache" \
-	./runtime.test -test.v -test.count=1 -test.timeout=10m || rc=1
+	./runtime.test -test.v -test.count=1 -test.timeout=20m || rc=1
 [[ -n $(ls -A "$unpacked/cache" 2>/dev/null) ]] || { log "error: nothing was unpacked in $unpacked/cache"; rc=1; }
 runuser -u "$PCOCC_TEST_USER" -- chmod -R u+w "$unpacked" && rm -rf "$unpacked"
 log "again with pcocc's FUSE server, sqfuse"
-runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=sqfuse ./runtime.test -test.count=1 -test.timeout=10m || rc=1
+runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=sqfuse PCOCC_TEST_CONCURRENT_ROUNDS=20 ./runtime.test -test.count=1 -test.timeout=20m || rc=1
 log "again with squashfuse_ll as the FUSE server"
-runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=squashfuse_ll ./runtime.test -test.count=1 -test.timeout=10m || rc=1
+runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=squashfuse_ll PCOCC_TEST_CONCURRENT_ROUNDS=20 ./runtime.test -test.count=1 -test.timeout=20m || rc=1
 fi
 log "running the end-to-end tests as $PCOCC_TEST_USER"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1
