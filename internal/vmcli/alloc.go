@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -160,18 +161,28 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 		case err := <-shDone:
 			return shellStatus(err)
 		case x := <-cl.Ended():
-			signalShell(syscall.SIGHUP)
-			<-shDone
+			hangUp(signalShell, shDone)
 			return cl.Crash(x)
 		case <-ctx.Done():
-			signalShell(syscall.SIGHUP)
-			<-shDone
+			hangUp(signalShell, shDone)
 			return &exitError{code: 143, err: errors.New("terminated")}
 		case <-ints:
 			if job.ShellGroup {
 				signalShell(syscall.SIGINT)
 			}
 		}
+	}
+}
+
+// hangUp ends the shell or script: SIGHUP, then SIGKILL after 5 s (a
+// script may ignore hang-ups; the cluster must still end).
+func hangUp(signal func(syscall.Signal), done <-chan error) {
+	signal(syscall.SIGHUP)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		signal(syscall.SIGKILL)
+		<-done
 	}
 }
 
