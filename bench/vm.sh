@@ -9,12 +9,12 @@
 #   bare qemu, 1 VM            QEMU started by hand, to the guest's marker
 #   pcocc alloc, 1 VM          pcocc alloc -E (wait for the marker), same guest
 #   pcocc alloc, 2 VMs         two VMs, both to the marker
-# The guest: PCOCC_VM_GUEST_DIR (vmlinuz, initrd.gz, disk.qcow2 whose console
-# prints PCOCC-TINY-READY; scripts/vm-images.sh builds it). Environment:
+# The guest: $PCOCC_VM_IMAGES/tiny (vmlinuz, initrd.gz, disk.qcow2, whose
+# console prints PCOCC-TINY-GUEST-READY; scripts/vm-images.sh builds it). Environment:
 # RUNS (default 3; the median is kept), PCOCC_BIN_DIR (default bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-G=${PCOCC_VM_GUEST_DIR:?set PCOCC_VM_GUEST_DIR to the tiny guest (scripts/vm-images.sh)}
+G=${PCOCC_VM_IMAGES:?set PCOCC_VM_IMAGES (scripts/vm-images.sh builds the tiny guest there)}/tiny
 BIN=$(cd "${PCOCC_BIN_DIR:-bin}" && pwd)
 RUNS=${RUNS:-3}
 W=$(mktemp -d /tmp/pcocc-vmbench-XXXXXX)
@@ -47,14 +47,14 @@ bare() {
 		-serial "file:$log" -kernel "$G/vmlinuz" -initrd "$G/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
 		-drive "file=$W/ov.qcow2,if=virtio,format=qcow2" &
 	local pid=$!
-	until grep -q PCOCC-TINY-READY "$log" 2>/dev/null; do sleep 0.05; done
+	until grep -q PCOCC-TINY-GUEST-READY "$log" 2>/dev/null; do sleep 0.05; done
 	kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 bare_run() { qemu-img create -q -f qcow2 -b "$G/disk.qcow2" -F qcow2 "$W/ov.qcow2"; bare; rm -f "$W/ov.qcow2"; }
 wait_vms() {
 	local s='for v in'
 	for ((i = 0; i < $1; i++)); do s+=" vm$i"; done
-	s+='; do until pcocc console -l $v | grep -q PCOCC-TINY-READY; do sleep 0.05; done; done'
+	s+='; do until pcocc console -l $v | grep -q PCOCC-TINY-GUEST-READY; do sleep 0.05; done; done'
 	PATH=$BIN:$PATH pcocc alloc -m 256 -E "$s" "tiny:$1"
 }
 

@@ -56,7 +56,7 @@ vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.U
 	USER="$PCOCC_TEST_USER" LOGNAME="$PCOCC_TEST_USER"
 	PCOCC_BIN_DIR="$E/bin" PCOCC_FIXTURES="$fixtures" PCOCC_E2E_TESTDATA="$E/testdata"
 	PCOCC_GUIDE="$E/user-guide.md")
-for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY PCOCC_VM_GUEST_DIR; do
+for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
 	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
 done
 checkout=$PWD

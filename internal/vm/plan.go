@@ -19,6 +19,8 @@ type Template struct {
 	NICModel, DiskModel    string
 	DiskCache              string
 	CustomArgs             []string
+	// Ports are guest TCP ports reachable from the host, besides 22.
+	Ports []int
 }
 
 // Resources are the cluster-wide choices (-c, -m) and what the node has.

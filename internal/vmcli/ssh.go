@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,10 +34,11 @@ scp use it as their proxy command.`,
 				return err
 			}
 			port, err := strconv.Atoi(args[1])
-			if err != nil || port != 22 || v.SSHPort == 0 {
-				return fmt.Errorf("%s: port %s is not forwarded (only port 22 is)", v.Name, args[1])
+			host, ok := v.Ports[port]
+			if err != nil || !ok {
+				return fmt.Errorf("%s: port %s is not forwarded (%s)", v.Name, args[1], forwarded(v))
 			}
-			conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(v.SSHPort)))
+			conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(host)))
 			if err != nil {
 				return fmt.Errorf("%s: port %d: %w", v.Name, port, err)
 			}
@@ -50,6 +52,19 @@ scp use it as their proxy command.`,
 	}
 	t.flags(c)
 	return c
+}
+
+// forwarded lists a VM's forwarded guest ports, for messages.
+func forwarded(v vmjob.VM) string {
+	var ps []int
+	for p := range v.Ports {
+		ps = append(ps, p)
+	}
+	sort.Ints(ps)
+	if len(ps) == 0 {
+		return "it has none"
+	}
+	return "forwarded: " + strings.Trim(fmt.Sprint(ps), "[]")
 }
 
 // vmHost matches [user@]vmN, alone or before a ':' (scp).

@@ -30,6 +30,7 @@ type tplYAML struct {
 	Append     string   `yaml:"append"`
 	QemuBin    string   `yaml:"qemu-bin"`
 	CustomArgs []string `yaml:"custom-args"`
+	Ports      []int    `yaml:"ports"`
 }
 
 // templateLookup reads templates.yaml of the configuration directories
@@ -57,7 +58,7 @@ func templateLookup(e *env) func(string) (vm.Template, error) {
 			}
 			found = true
 			t = vm.Template{Name: name, Image: rel(dir, y.Image), Kernel: rel(dir, y.Kernel), Initrd: rel(dir, y.Initrd),
-				Append: y.Append, QemuBin: y.QemuBin, CustomArgs: y.CustomArgs}
+				Append: y.Append, QemuBin: y.QemuBin, CustomArgs: y.CustomArgs, Ports: y.Ports}
 		}
 		if !found {
 			return t, fmt.Errorf("no VM template or image named %q (pcocc template list)", name)
@@ -76,30 +77,37 @@ func rel(dir, p string) string {
 // userNet is QEMU's user-mode network per VM, with the VM's port 22 on a
 // host loopback port: no VM-to-VM traffic (vmnet brings the cluster
 // network).
-type userNet struct{ ports map[string]int }
+type userNet struct{ ports map[string]map[int]int }
 
 func newNetwork(ctx context.Context, job *vmjob.Job, vms []vm.VM) (*userNet, error) {
-	n := &userNet{ports: map[string]int{}}
+	n := &userNet{ports: map[string]map[int]int{}}
 	for _, v := range vms {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
+		n.ports[v.Name] = map[int]int{}
+		for _, guest := range append([]int{22}, v.Template.Ports...) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, err
+			}
+			n.ports[v.Name][guest] = l.Addr().(*net.TCPAddr).Port
+			l.Close()
 		}
-		n.ports[v.Name] = l.Addr().(*net.TCPAddr).Port
-		l.Close()
 	}
 	return n, nil
 }
 
 func (n *userNet) NetArgs(i int) []string {
-	return []string{"-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:" + strconv.Itoa(n.ports[fmt.Sprintf("vm%d", i)]) + "-:22"}
+	opt := "user,id=net0"
+	for guest, host := range n.ports[fmt.Sprintf("vm%d", i)] {
+		opt += ",hostfwd=tcp:127.0.0.1:" + strconv.Itoa(host) + "-:" + strconv.Itoa(guest)
+	}
+	return []string{"-netdev", opt}
 }
 
 func (n *userNet) Command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
 
 func (n *userNet) HostPort(vmName string, guestPort int) (int, bool) {
-	p, ok := n.ports[vmName]
-	return p, ok && guestPort == 22
+	p, ok := n.ports[vmName][guestPort]
+	return p, ok
 }
 
 func (n *userNet) Close() error { return nil }

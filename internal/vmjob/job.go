@@ -28,6 +28,9 @@ type VM struct {
 	Pid      int    `json:"pid,omitempty"`      // qemu
 	SSHPort  int    `json:"ssh_port,omitempty"` // host loopback port forwarded to the VM's port 22
 	Addr     string `json:"addr,omitempty"`     // on the cluster network
+	// Ports maps the guest's forwarded TCP ports (22 and the template's)
+	// to host loopback ports.
+	Ports map[int]int `json:"ports,omitempty"`
 }
 
 // State is what state.json holds.

@@ -102,10 +102,14 @@ func (c *Cluster) startVM(v vm.VM, accel vm.Accel) error {
 	}
 	p := proc{cmd: cmd, done: make(chan struct{})}
 	c.procs = append(c.procs, p)
-	c.Job.VMs = append(c.Job.VMs, vmjob.VM{Name: v.Name, Template: v.Template.Name, Image: v.Template.Image, Pid: cmd.Process.Pid})
-	if p, ok := c.net.HostPort(v.Name, 22); ok {
-		c.Job.VMs[len(c.Job.VMs)-1].SSHPort = p
+	st := vmjob.VM{Name: v.Name, Template: v.Template.Name, Image: v.Template.Image, Pid: cmd.Process.Pid, Ports: map[int]int{}}
+	for _, guest := range append([]int{22}, v.Template.Ports...) {
+		if p, ok := c.net.HostPort(v.Name, guest); ok {
+			st.Ports[guest] = p
+		}
 	}
+	st.SSHPort = st.Ports[22]
+	c.Job.VMs = append(c.Job.VMs, st)
 	go func() {
 		err := cmd.Wait()
 		close(p.done)

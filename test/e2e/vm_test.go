@@ -15,9 +15,10 @@ import (
 )
 
 // vmEnv is a user environment with a VM template "tiny" (the guest of
-// PCOCC_VM_GUEST_DIR: vmlinuz, initrd.gz, disk.qcow2, whose console prints
-// PCOCC-TINY-READY and whose port 22 answers "tiny-listener"), TCG forced
-// and a private job directory ($XDG_RUNTIME_DIR).
+// scripts/vm-images.sh in $PCOCC_VM_IMAGES/tiny: vmlinuz, initrd.gz,
+// disk.qcow2; its console prints PCOCC-TINY-GUEST-READY and its port 8080
+// answers "pcocc-tiny HOSTNAME"), TCG forced and a private job directory
+// ($XDG_RUNTIME_DIR).
 type vmEnv struct {
 	*userEnv
 	runtime string
@@ -26,14 +27,14 @@ type vmEnv struct {
 func newVMEnv(t *testing.T) *vmEnv {
 	t.Helper()
 	requireHarness(t)
-	guest := os.Getenv("PCOCC_VM_GUEST_DIR")
-	if guest == "" {
-		t.Skip("PCOCC_VM_GUEST_DIR is not set: the tiny VM guest (scripts/vm-images.sh) is needed")
+	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "tiny")
+	if _, err := os.Stat(filepath.Join(guest, "vmlinuz")); os.Getenv("PCOCC_VM_IMAGES") == "" || err != nil {
+		t.Skip("no tiny VM guest in $PCOCC_VM_IMAGES/tiny: scripts/vm-images.sh builds it")
 	}
 	u := newUserEnv(t)
 	conf := filepath.Join(u.home, "conf")
 	os.MkdirAll(conf, 0o755)
-	tpl := fmt.Sprintf("tiny:\n  image: %s/disk.qcow2\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.gz\n  append: console=ttyS0 quiet panic=-1\n",
+	tpl := fmt.Sprintf("tiny:\n  image: %s/disk.qcow2\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.gz\n  append: console=ttyS0 quiet panic=-1\n  ports: [8080]\n",
 		guest, guest, guest)
 	if err := os.WriteFile(filepath.Join(conf, "templates.yaml"), []byte(tpl), 0o644); err != nil {
 		t.Fatal(err)
@@ -98,24 +99,24 @@ func procsNaming(s string) []string {
 
 // waitReady is a shell function for -E scripts: it waits until VM $1's
 // console says the guest is up.
-const waitReady = `ready() { for i in $(seq 120); do pcocc console -l $1 | grep -q PCOCC-TINY-READY && return 0; sleep 1; done; echo "$1 did not boot"; pcocc console -l $1; exit 9; }; `
+const waitReady = `ready() { for i in $(seq 120); do pcocc console -l $1 | grep -q PCOCC-TINY-GUEST-READY && return 0; sleep 1; done; echo "$1 did not boot"; pcocc console -l $1; exit 9; }; `
 
 // Two VMs boot; ps, console -l, nc and reset work from the allocation's
 // shell; the script's status passes through; nothing is left.
 func TestVMAlloc(t *testing.T) {
 	v := newVMEnv(t)
-	script := waitReady + `ready vm0; ready vm1; pcocc ps; pcocc console -l vm1 | grep -a PCOCC-TINY-DISK;
-sleep 2; pcocc nc vm0 22 </dev/null; pcocc reset vm1 && echo reset-ok; pcocc reset vm2; echo "vm2=$?"; exit 3`
+	script := waitReady + `ready vm0; ready vm1; pcocc ps; pcocc console -l vm1 | grep -a PCOCC-TINY-GUEST-BOOTED;
+sleep 2; pcocc nc vm0 8080 </dev/null; pcocc nc vm0 9 </dev/null; echo "nc9=$?"; pcocc reset vm1 && echo reset-ok; pcocc reset vm2; echo "vm2=$?"; exit 3`
 	out, errs, code := v.pcocc("alloc", "-m", "256", "-J", "two", "-E", script, "tiny:2")
 	if code != 3 {
 		t.Fatalf("alloc: exit %d, want the script's 3\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, want := range []string{"JOBID", "two", "PCOCC-TINY-DISK", "tiny-listener", "reset-ok", "vm2=1"} {
+	for _, want := range []string{"JOBID", "two", "PCOCC-TINY-GUEST-BOOTED", "pcocc-tiny", "reset-ok", "vm2=1", "nc9=1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	for _, want := range []string{"Configuring hosts... (done)", `has no VM "vm2" (it has vm0 to vm1)`} {
+	for _, want := range []string{"Configuring hosts... (done)", `has no VM "vm2" (it has vm0 to vm1)`, "vm0: port 9 is not forwarded (forwarded: 22 8080)"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
@@ -132,7 +133,7 @@ func TestVMQemuCrash(t *testing.T) {
 	if code != 1 || strings.Contains(out, "not-reached") {
 		t.Fatalf("alloc: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, want := range []string{"vm0: QEMU ended (signal: killed)", "last lines of its console:", "PCOCC-TINY-READY"} {
+	for _, want := range []string{"vm0: QEMU ended (signal: killed)", "last lines of its console:", "PCOCC-TINY-GUEST-READY"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
