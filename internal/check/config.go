@@ -56,7 +56,7 @@ func Repositories(ctx context.Context, e *Env) []Result {
 		if err == nil {
 			err = errors.New("not defined")
 		}
-		out = append(out, fail("repository "+config.UserRepo, err.Error(), "set $HOME, or define \"user\" in repositories.yaml"))
+		out = append(out, fail("repository "+config.UserRepo, err.Error(), "set $HOME, or define \""+config.UserRepo+"\" in repositories.yaml"))
 	}
 	return out
 }

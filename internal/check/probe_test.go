@@ -2,31 +2,21 @@ package check
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
-// requireUserns skips when the host cannot create user namespaces, probed
-// with another tool than the one under test.
-func requireUserns(t *testing.T) {
-	t.Helper()
-	if err := exec.Command("unshare", "--user", "--map-root-user", "--mount", "true").Run(); err != nil {
-		t.Skipf("no unprivileged user namespaces here (unshare: %v)", err)
-	}
-}
-
 func TestProbeForReal(t *testing.T) {
-	requireUserns(t)
+	testutil.NeedUserns(t)
 	ctx := context.Background()
 	for _, mode := range []string{"userns", "overlay"} {
 		if err := Probe(ctx, mode); err != nil {
 			t.Errorf("Probe(%s): %v", mode, err)
 		}
 	}
-	if f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0); err == nil {
-		f.Close()
+	if testutil.FUSEUsable() == nil {
 		if err := Probe(ctx, "fuse", "/dev/fuse"); err != nil {
 			t.Errorf("Probe(fuse): %v", err)
 		}
@@ -34,7 +24,7 @@ func TestProbeForReal(t *testing.T) {
 }
 
 func TestProbeReportsTheFailingStep(t *testing.T) {
-	requireUserns(t)
+	testutil.NeedUserns(t)
 	err := Probe(context.Background(), "fuse", "/nonexistent/fuse")
 	if err == nil || !strings.Contains(err.Error(), "opening /nonexistent/fuse in a user namespace") {
 		t.Errorf("got %v, want the open error", err)

@@ -18,14 +18,13 @@ package cli
 // create no repository.
 
 import (
-	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/resolve"
 )
 
 func newCompletionCmd(g *Globals) *cobra.Command {
@@ -175,24 +174,13 @@ func imageNames(g *Globals) []cobra.Completion {
 	if err != nil {
 		return nil
 	}
-	seen := map[string]bool{}
 	var out []cobra.Completion
-	for _, n := range set.order {
-		if _, err := os.Stat(set.defs[n].Path); err != nil {
-			continue // completing must not create a repository
+	for _, n := range resolve.ImageNames(set) {
+		desc := "image in " + n.Repo
+		if n.Qualified {
+			desc = "image"
 		}
-		r, err := set.get(n)
-		if err != nil {
-			continue
-		}
-		imgs, _ := r.List()
-		for _, img := range imgs {
-			if !seen[img.Name] {
-				seen[img.Name] = true
-				out = append(out, cobra.CompletionWithDesc(img.Name, "image in "+n))
-			}
-			out = append(out, cobra.CompletionWithDesc(fmt.Sprintf("%s:%s", n, img.Name), "image"))
-		}
+		out = append(out, cobra.CompletionWithDesc(n.Name, desc))
 	}
 	return out
 }

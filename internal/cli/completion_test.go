@@ -10,8 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // testHome gives the test a fresh HOME holding a configuration with a
@@ -19,50 +20,15 @@ import (
 // "alpha" and "beta" in the user repository, "alpha" and "gamma" in shared.
 func testHome(t *testing.T) string {
 	t.Helper()
-	home := t.TempDir()
-	for k, v := range map[string]string{"HOME": home, "XDG_CONFIG_HOME": "", "XDG_DATA_HOME": "",
-		"PCOCC_CONFIG_PATH": "", "PCOCC_SYSTEM_CONF_DIR": filepath.Join(home, "etc")} {
-		t.Setenv(k, v)
-	}
-	conf := filepath.Join(home, ".config", "pcocc")
-	writeFile(t, filepath.Join(conf, "repositories.yaml"),
+	home := testutil.Home(t)
+	conf := testutil.ConfigDir(home)
+	testutil.WriteFile(t, filepath.Join(conf, "repositories.yaml"),
 		"repositories:\n  shared:\n    path: "+filepath.Join(home, "shared")+"\n    description: the team's\n")
-	writeFile(t, filepath.Join(conf, "containers.yaml"), "modules:\n  tools: {description: my tools}\n  toolbox: {}\n"+
+	testutil.WriteFile(t, filepath.Join(conf, "containers.yaml"), "modules:\n  tools: {description: my tools}\n  toolbox: {}\n"+
 		"containers:\n  tpl: {rootfs: alpha, description: a template}\n")
-	userRepo := filepath.Join(home, ".local", "share", "pcocc", "images")
-	if err := os.MkdirAll(filepath.Dir(userRepo), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	publish(t, "user", userRepo, "alpha", "beta")
-	publish(t, "shared", filepath.Join(home, "shared"), "alpha", "gamma")
+	testutil.Publish(t, config.UserRepo, testutil.UserRepo(home), imagemeta.Meta{}, "alpha", "beta")
+	testutil.Publish(t, "shared", filepath.Join(home, "shared"), imagemeta.Meta{}, "alpha", "gamma")
 	return home
-}
-
-func writeFile(t *testing.T, path, body string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func publish(t *testing.T, name, path string, images ...string) {
-	t.Helper()
-	r, err := repo.Open(name, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, img := range images {
-		tx, err := r.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Publish(img, &imagemeta.Meta{}, false); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // complete runs cobra's hidden __complete command and returns the

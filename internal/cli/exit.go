@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"syscall"
+
+	"github.com/pcocc/pcocc/internal/resolve"
 )
 
 // Exit codes shared by every command (docs/user-guide.md lists them).
@@ -58,6 +60,10 @@ func CodeOf(err error) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return ee.Code
+	}
+	var re *resolve.RefError
+	if errors.As(err, &re) {
+		return ExitUsage
 	}
 	return ExitFailure
 }

@@ -9,8 +9,8 @@ import (
 
 // Docker and Apptainer habits get one line naming pcocc's way, status 125.
 func TestRunForeignHabits(t *testing.T) {
-	programHome(t)
-	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	home := programHome(t)
+	withImages(t, home, imagemeta.Config{Cmd: []string{"c"}})
 	tests := []struct {
 		args []string
 		want string

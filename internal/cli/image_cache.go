@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -109,18 +108,11 @@ func squashfsNames(g *Globals) map[string]string {
 	if err != nil {
 		return out
 	}
-	for _, n := range set.order {
-		if _, err := os.Stat(set.defs[n].Path); err != nil {
-			continue
-		}
-		r, err := set.get(n)
-		if err != nil {
-			continue
-		}
+	for _, r := range set.Existing() {
 		imgs, _ := r.List()
 		for _, img := range imgs {
 			if p, err := img.SquashfsPath(); err == nil {
-				out[p] = n + ":" + img.Name
+				out[p] = r.Name + ":" + img.Name
 			}
 		}
 	}

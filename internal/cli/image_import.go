@@ -82,11 +82,11 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 	if err != nil {
 		return err
 	}
-	r, name, err := set.dest(dest)
+	r, name, err := set.Dest(dest)
 	if err != nil {
 		return err
 	}
-	o.noLayers = o.noLayers || set.defs[r.Name].DropLayers
+	o.noLayers = o.noLayers || set.Def(r.Name).DropLayers
 	if !o.force {
 		if _, err := r.Get(name); err == nil {
 			return fmt.Errorf("image %q already exists in repository %q (use -f to replace it)", name, r.Name)
@@ -156,10 +156,7 @@ func origin(source, digest string) imagemeta.Origin {
 }
 
 func qualified(r *repo.Repo, name string) string {
-	if r.Name == "user" {
-		return name
-	}
-	return r.Name + ":" + name
+	return repo.QualifiedName(r.Name, name)
 }
 
 // newProgress shows progress on a terminal and stays silent otherwise.

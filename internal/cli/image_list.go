@@ -84,18 +84,18 @@ func collectImages(g *Globals, only string, re *regexp.Regexp) ([]listedImage, e
 	if err != nil {
 		return nil, err
 	}
-	names := set.order
+	names := set.Names()
 	if only != "" {
 		names = []string{only}
 	}
 	rows := []listedImage{}
 	for _, n := range names {
-		r, err := set.get(n)
+		r, err := set.Get(n)
 		if err != nil {
 			if only != "" {
 				return nil, err
 			}
-			set.skip(n, err)
+			set.Skip(n, err)
 			continue
 		}
 		imgs, err := r.List()

@@ -22,7 +22,7 @@ func newImageDeleteCmd(g *Globals) *cobra.Command {
 				return err
 			}
 			for _, a := range args {
-				img, err := set.find(a)
+				img, err := set.Find(a)
 				if err != nil {
 					return err
 				}
@@ -51,15 +51,15 @@ func newImageCopyCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			src, err := set.find(args[0])
+			src, err := set.Find(args[0])
 			if err != nil {
 				return err
 			}
-			dst, name, err := set.dest(args[1])
+			dst, name, err := set.Dest(args[1])
 			if err != nil {
 				return err
 			}
-			if err := dst.Copy(src, name, force, set.defs[dst.Name].DropLayers); err != nil {
+			if err := dst.Copy(src, name, force, set.Def(dst.Name).DropLayers); err != nil {
 				return err
 			}
 			if !g.Quiet {
@@ -89,11 +89,11 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 			line := strings.Repeat("=", 78)
 			row("Name", "Mode", "Size", "Path", "Description")
 			fmt.Fprintln(g.Stdout, line)
-			for _, n := range set.order {
-				d, mode, size := set.defs[n], "rw", "-"
-				if r, err := set.get(n); err != nil {
+			for _, n := range set.Names() {
+				d, mode, size := set.Def(n), "rw", "-"
+				if r, err := set.Get(n); err != nil {
 					mode = "n/a"
-					set.skip(n, err)
+					set.Skip(n, err)
 				} else {
 					if r.ReadOnly {
 						mode = "ro"
@@ -103,10 +103,10 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 				row(d.Name, mode, size, Printable(d.Path), Printable(d.Description))
 			}
 			fmt.Fprintln(g.Stdout, line)
-			if len(set.order) == 1 {
+			if len(set.Names()) == 1 {
 				fmt.Fprintln(g.Stdout, "1 repository")
 			} else {
-				fmt.Fprintf(g.Stdout, "%d repositories\n", len(set.order))
+				fmt.Fprintf(g.Stdout, "%d repositories\n", len(set.Names()))
 			}
 			return nil
 		},
@@ -117,15 +117,12 @@ func newImageRepoCmd(g *Globals) *cobra.Command {
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: onlyFirst(completeRepos(g)),
 		RunE: func(c *cobra.Command, args []string) error {
-			name := "user"
-			if len(args) == 1 {
-				name = args[0]
-			}
+			name := userRepoOr(args)
 			set, err := g.repos()
 			if err != nil {
 				return err
 			}
-			r, err := set.get(name)
+			r, err := set.Get(name)
 			if err != nil {
 				return err
 			}

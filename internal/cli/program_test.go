@@ -14,18 +14,15 @@ import (
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // programHome gives the test a configuration with the seed's module and
 // template, and no other.
 func programHome(t *testing.T) string {
 	t.Helper()
-	home := t.TempDir()
-	for k, v := range map[string]string{"HOME": home, "XDG_CONFIG_HOME": "", "XDG_DATA_HOME": "",
-		"PCOCC_CONFIG_PATH": "", "PCOCC_SYSTEM_CONF_DIR": filepath.Join(home, "etc")} {
-		t.Setenv(k, v)
-	}
-	writeFile(t, filepath.Join(home, ".config", "pcocc", "containers.yaml"), `modules:
+	home := testutil.Home(t)
+	testutil.WriteFile(t, filepath.Join(testutil.ConfigDir(home), "containers.yaml"), `modules:
   my_module: {env: [MODVAR=1]}
 containers:
   my_template: {rootfs: img, modules: [my_module]}
@@ -58,14 +55,14 @@ func dryRunRoot(t *testing.T, args ...string) (spec *container.Spec, verbose boo
 // documentation (seed), and the examples of docker/apptainer habits.
 func TestProgramArguments(t *testing.T) {
 	home := programHome(t)
-	fakeImage(t, imagemeta.Config{Entrypoint: []string{"/ep"}, Cmd: []string{"c"}})
+	withImages(t, home, imagemeta.Config{Entrypoint: []string{"/ep"}, Cmd: []string{"c"}})
 	t.Setenv("VARIABLE_TEST", "v")
 	src := filepath.Join(home, "src")
 	sqfs := filepath.Join(home, "data.sqfs")
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, sqfs, "")
+	testutil.WriteFile(t, sqfs, "")
 	tests := []struct {
 		name    string
 		args    []string
@@ -130,8 +127,8 @@ func TestProgramArguments(t *testing.T) {
 }
 
 func TestProgramArgumentsHelp(t *testing.T) {
-	programHome(t)
-	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	home := programHome(t)
+	withImages(t, home, imagemeta.Config{Cmd: []string{"c"}})
 	_, _, out, err := dryRunRoot(t, "img", "--help")
 	if err != nil || !strings.Contains(out, "Usage:") {
 		t.Fatalf("pcocc run img --help: err %v, out:\n%s", err, out)
@@ -139,8 +136,8 @@ func TestProgramArgumentsHelp(t *testing.T) {
 }
 
 func TestProgramArgumentsErrors(t *testing.T) {
-	programHome(t)
-	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	home := programHome(t)
+	withImages(t, home, imagemeta.Config{Cmd: []string{"c"}})
 	tests := []struct {
 		args []string
 		want string

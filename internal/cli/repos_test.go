@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // unavailableSetup is a configuration with two repositories this node
@@ -70,5 +73,22 @@ func TestUnavailableRepositoryBareName(t *testing.T) {
 	if n := strings.Count(log.String(), "\n"); n != 2 ||
 		!strings.Contains(log.String(), "pcocc: warning: ") || !strings.Contains(log.String(), "repository gone") {
 		t.Errorf("warnings:\n%s\nwant one per unavailable repository", log)
+	}
+}
+
+// FindImage, for commands built outside cli: the default configuration's
+// repositories, a bad name a usage error, an unknown one not found.
+func TestFindImage(t *testing.T) {
+	home := testutil.Home(t)
+	testutil.Publish(t, config.UserRepo, testutil.UserRepo(home), testutil.Runnable(imagemeta.Config{}), "img")
+	img, err := FindImage("img")
+	if err != nil || img.Repo.Name != config.UserRepo || img.Name != "img" {
+		t.Fatalf("FindImage(img) = %+v, %v", img, err)
+	}
+	if _, err := FindImage("nope"); !errors.Is(err, repo.ErrNotFound) || CodeOf(err) != ExitFailure {
+		t.Errorf("FindImage(nope) = %v (exit %d); want not found, exit %d", err, CodeOf(err), ExitFailure)
+	}
+	if _, err := FindImage("a:b:c"); CodeOf(err) != ExitUsage {
+		t.Errorf("FindImage(a:b:c) = %v (exit %d); want exit %d", err, CodeOf(err), ExitUsage)
 	}
 }

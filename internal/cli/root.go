@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/resolve"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
@@ -30,7 +31,7 @@ type Globals struct {
 	Name string
 
 	cfg     *config.Config
-	repoSet *repoSet // the configured repositories, once loaded
+	repoSet *resolve.Repos // the configured repositories, once loaded
 }
 
 // NewRoot returns the root command. argv0 is the name the program was called by

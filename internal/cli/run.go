@@ -157,11 +157,11 @@ func planRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) (*con
 	if err != nil {
 		return nil, err
 	}
-	target, err := resolveTarget(cmd.Context(), g, args[0])
+	target, err := g.resolver().Target(cmd.Context(), args[0])
 	if err != nil {
 		return nil, err
 	}
-	layers, err := moduleLayers(cmd.Context(), g, o, target.template)
+	layers, err := moduleLayers(cmd.Context(), g, o, target.Template)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func planRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) (*con
 		return nil, err
 	}
 	in := container.Input{
-		Image:  target.image,
+		Image:  target.Image,
 		Host:   host,
 		Layers: append(layers, cli),
 		Options: container.Options{

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,21 +12,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
-// fakeImage replaces the repository lookup for the duration of a test.
-func fakeImage(t *testing.T, cfg imagemeta.Config) {
+// withImages publishes, in real repositories of home, the images the run
+// tests name: img and my_pcocc_image in the user repository, myimage in
+// myrepo, each with cfg as its configuration.
+func withImages(t *testing.T, home string, cfg imagemeta.Config) {
 	t.Helper()
-	old := lookupImage
-	lookupImage = func(_ context.Context, _ *Globals, ref string) (*ResolvedImage, error) {
-		if ref != "img" && ref != "my_pcocc_image" && ref != "myrepo:myimage" {
-			return nil, errors.New(`image "` + ref + `" not found`)
-		}
-		return &ResolvedImage{Name: ref, Squashfs: "/repo/img.sqfs", Meta: imagemeta.Meta{Config: cfg}}, nil
-	}
-	t.Cleanup(func() { lookupImage = old })
+	myrepo := filepath.Join(home, "myrepo")
+	testutil.WriteFile(t, filepath.Join(testutil.ConfigDir(home), "repositories.yaml"),
+		"repositories:\n  myrepo: {path: "+myrepo+"}\n")
+	testutil.Publish(t, config.UserRepo, testutil.UserRepo(home), testutil.Runnable(cfg), "img", "my_pcocc_image")
+	testutil.Publish(t, "myrepo", myrepo, testutil.Runnable(cfg), "myimage")
 }
 
 func dryRun(t *testing.T, args ...string) (*container.Spec, error) {
@@ -61,7 +62,7 @@ func findCmd(root *cobra.Command, name string) *cobra.Command {
 }
 
 func TestRunOptionParsing(t *testing.T) {
-	fakeImage(t, imagemeta.Config{Entrypoint: []string{"/ep"}, Cmd: []string{"c"}})
+	withImages(t, programHome(t), imagemeta.Config{Entrypoint: []string{"/ep"}, Cmd: []string{"c"}})
 	t.Setenv("PCOCC_TEST_VAR", "v")
 	tests := []struct {
 		name     string
@@ -102,7 +103,7 @@ func TestRunOptionParsing(t *testing.T) {
 }
 
 func TestRunErrorsAre125(t *testing.T) {
-	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	withImages(t, programHome(t), imagemeta.Config{Cmd: []string{"c"}})
 	tests := []struct {
 		args []string
 		want string
@@ -125,7 +126,7 @@ func TestRunErrorsAre125(t *testing.T) {
 }
 
 func TestRunNoCommand(t *testing.T) {
-	fakeImage(t, imagemeta.Config{})
+	withImages(t, programHome(t), imagemeta.Config{})
 	_, err := dryRun(t, "img")
 	if CodeOf(err) != ExitRunError || !strings.Contains(err.Error(), "no entrypoint and no command") {
 		t.Fatalf("code %d err %v", CodeOf(err), err)
@@ -142,7 +143,7 @@ func TestInitIsRegistered(t *testing.T) {
 // directory and passes the minimal environment; --no-defaults drops both.
 func TestRunBuiltinHomeModule(t *testing.T) {
 	home := programHome(t)
-	fakeImage(t, imagemeta.Config{Cmd: []string{"c"}})
+	withImages(t, home, imagemeta.Config{Cmd: []string{"c"}})
 	for k, v := range map[string]string{"USER": "u", "LOGNAME": "u", "TERM": "xterm", "LANG": "C.UTF-8", "LC_TIME": "C", "TZ": "UTC", "SECRET": "s"} {
 		t.Setenv(k, v)
 	}

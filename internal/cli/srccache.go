@@ -15,6 +15,7 @@ import (
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/resolve"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
@@ -77,12 +78,12 @@ func openSourceCache(create bool) (*repo.Repo, string, error) {
 // runSource resolves a transport reference: from the cache, importing it
 // first when the cache lacks it. Ctrl-C during the import says so, as
 // image import does.
-func runSource(ctx context.Context, g *Globals, target string, ref imagesrc.Ref) (*ResolvedImage, error) {
+func runSource(ctx context.Context, g *Globals, target string, ref imagesrc.Ref) (*resolve.Image, error) {
 	img, err := cachedSource(ctx, g, target, ref)
 	return img, interrupted(ctx, err, "nothing was imported")
 }
 
-func cachedSource(ctx context.Context, g *Globals, target string, ref imagesrc.Ref) (*ResolvedImage, error) {
+func cachedSource(ctx context.Context, g *Globals, target string, ref imagesrc.Ref) (*resolve.Image, error) {
 	r, dir, err := openSourceCache(true)
 	if err != nil {
 		return nil, err
@@ -133,16 +134,12 @@ func cachedSource(ctx context.Context, g *Globals, target string, ref imagesrc.R
 	return cachedImage(r, name)
 }
 
-func cachedImage(r *repo.Repo, name string) (*ResolvedImage, error) {
+func cachedImage(r *repo.Repo, name string) (*resolve.Image, error) {
 	img, err := r.Get(name)
 	if err != nil {
 		return nil, err
 	}
-	sq, err := img.SquashfsPath()
-	if err != nil {
-		return nil, err
-	}
-	return &ResolvedImage{Repo: r.Name, Name: img.Name, Meta: img.Meta, Squashfs: sq}, nil
+	return resolve.FromRepo(img)
 }
 
 // sourceKey names a source by its content. A file (docker-archive,

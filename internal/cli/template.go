@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,82 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/config"
-	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/modules"
 )
-
-// runTarget is what `pcocc run NAME` runs: an image, maybe through a
-// template.
-type runTarget struct {
-	image    container.Image
-	template *config.Template
-}
-
-// resolveTarget finds NAME: a template first (a template wins over an image
-// of the same name), else an image. REPO:NAME is always an image.
-func resolveTarget(ctx context.Context, g *Globals, name string) (runTarget, error) {
-	cfg := g.config()
-	if err := cfg.Err(config.KindContainers); err != nil {
-		return runTarget{}, err
-	}
-	if !strings.Contains(name, ":") {
-		t, err := cfg.Template(name)
-		if err == nil {
-			return templateTarget(ctx, g, t)
-		}
-		if !errors.Is(err, config.ErrNotFound) {
-			return runTarget{}, err
-		}
-	}
-	img, err := lookupImage(ctx, g, name)
-	if _, src := sourceRef(cfg, name); err != nil && src {
-		return runTarget{}, err // the import's own message
-	}
-	if err != nil {
-		if herr := sourceHint(name); herr != nil {
-			return runTarget{}, herr
-		}
-		return runTarget{}, noImageOrTemplate(g, name, err)
-	}
-	return runTarget{image: container.Image{Ref: name, Squashfs: img.Squashfs, Config: img.Meta.Config}}, nil
-}
-
-// noImageOrTemplate adds the known templates to an image lookup failure
-// for a bare name, and the closest image or template name: the user may
-// have mistyped either.
-func noImageOrTemplate(g *Globals, name string, err error) error {
-	if strings.Contains(name, ":") || !strings.Contains(err.Error(), "not found") {
-		return err
-	}
-	tpls, _ := g.config().Templates()
-	names := make([]string, 0, len(tpls))
-	for _, t := range tpls {
-		names = append(names, t.Name)
-	}
-	err = fmt.Errorf("%w, and no template %q (templates: %s)", err, name, strings.Join(names, ", "))
-	for _, c := range imageNames(quietly(&Globals{cfg: g.config()})) {
-		img, _, _ := strings.Cut(c, "\t") // a completion: NAME<TAB>description
-		names = append(names, img)
-	}
-	if s := config.Suggest(name, names); s != "" {
-		err = fmt.Errorf("%w; did you mean %q?", err, s)
-	}
-	return err
-}
-
-func templateTarget(ctx context.Context, g *Globals, t config.Template) (runTarget, error) {
-	if t.Host {
-		return runTarget{image: container.Image{Ref: t.Name, HostRoot: true}, template: &t}, nil
-	}
-	img, err := lookupImage(ctx, g, t.Rootfs)
-	if err != nil {
-		return runTarget{}, fmt.Errorf("template %q (%s): rootfs: %w", t.Name, t.Source, err)
-	}
-	return runTarget{
-		image:    container.Image{Ref: t.Rootfs, Squashfs: img.Squashfs, Config: img.Meta.Config},
-		template: &t,
-	}, nil
-}
 
 func newTemplateCmd(g *Globals) *cobra.Command {
 	c := &cobra.Command{
@@ -123,11 +48,12 @@ func runTemplateList(ctx context.Context, g *Globals) error {
 	g.warnOthers(config.KindContainers, config.KindRepositories)
 	const format = "%-24s %-28s %s\n"
 	row := func(a ...any) { fmt.Fprint(g.Stdout, strings.TrimRight(fmt.Sprintf(format, a...), " \n")+"\n") }
+	res := g.resolver()
 	row("Name", "Rootfs", "Description")
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
 	for _, t := range tpls {
 		desc := t.Description
-		if img := shadowedImage(ctx, g, t); img != "" {
+		if img := res.Shadowed(ctx, t); img != "" {
 			desc = strings.TrimSpace(desc + " [shadows image " + img + "]")
 		}
 		row(t.Name, t.Rootfs, desc)
@@ -136,19 +62,9 @@ func runTemplateList(ctx context.Context, g *Globals) error {
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
 	fmt.Fprintln(g.Stdout, plural(len(tpls), "template"))
 	if set, err := g.repos(); err == nil {
-		set.warnSkipped() // an image shadowed there would not be seen
+		set.WarnSkipped() // an image shadowed there would not be seen
 	}
 	return nil
-}
-
-// shadowedImage returns the image a template hides, if any: a failed
-// lookup is no error of this command.
-func shadowedImage(ctx context.Context, g *Globals, t config.Template) string {
-	img, err := lookupImage(ctx, g, t.Name)
-	if err != nil {
-		return ""
-	}
-	return img.Repo + ":" + img.Name
 }
 
 func newTemplateShowCmd(g *Globals) *cobra.Command {

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 func TestParseRegRef(t *testing.T) {
@@ -65,7 +66,7 @@ func TestParseRegRef(t *testing.T) {
 // and returns its address.
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	imagesrctest.Need(t, "docker-registry", "skopeo")
+	testutil.Need(t, "docker-registry", "skopeo")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

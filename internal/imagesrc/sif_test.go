@@ -16,7 +16,7 @@ import (
 	"github.com/sylabs/sif/v2/pkg/sif"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // sifRootfs writes a root file system with the metadata Apptainer writes
@@ -47,7 +47,7 @@ func sifRootfs(t *testing.T) string {
 
 // squashfsOf builds a squashfs of dir with gensquashfs.
 func squashfsOf(t *testing.T, dir string) string {
-	imagesrctest.Need(t, "gensquashfs", "rdsquashfs")
+	testutil.Need(t, "gensquashfs", "rdsquashfs")
 	out := filepath.Join(t.TempDir(), "root.sqfs")
 	if b, err := exec.Command("gensquashfs", "-q", "-D", dir, "-c", "gzip", out).CombinedOutput(); err != nil {
 		t.Fatalf("gensquashfs: %v\n%s", err, b)
@@ -102,7 +102,7 @@ func TestSIFLibrary(t *testing.T) {
 }
 
 func TestSIFsiftool(t *testing.T) {
-	imagesrctest.Need(t, "siftool")
+	testutil.Need(t, "siftool")
 	sqfs := squashfsOf(t, sifRootfs(t))
 	raw, err := os.ReadFile(sqfs)
 	if err != nil {

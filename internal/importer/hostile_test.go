@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/imagesrc"
-	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 type entry struct {
@@ -78,7 +78,7 @@ func makeOCIConfig(t *testing.T, config map[string]any, blobs [][]byte, diffIDs 
 }
 
 func TestImportHostile(t *testing.T) {
-	imagesrctest.Need(t, "tar2sqfs")
+	testutil.Need(t, "tar2sqfs")
 	good := layer(t, entry{typ: tar.TypeReg, name: "ok", body: "fine"})
 	bad := func(e entry) string { l := layer(t, e); return makeOCI(t, [][]byte{good, gz(l)}, ids(good, l)) }
 	full := gz(layer(t, entry{typ: tar.TypeReg, name: "big", body: strings.Repeat("data ", 20000)}))
@@ -124,7 +124,7 @@ func ids(layers ...[]byte) []string {
 // TestImportDigestMismatch serves a layer whose bytes are not those its
 // digest names: the import fails naming it and stores nothing under it.
 func TestImportDigestMismatch(t *testing.T) {
-	imagesrctest.Need(t, "tar2sqfs")
+	testutil.Need(t, "tar2sqfs")
 	l := layer(t, entry{typ: tar.TypeReg, name: "a", body: "a"})
 	other := layer(t, entry{typ: tar.TypeReg, name: "b", body: "b"})
 	ref := makeOCI(t, [][]byte{l}, ids(l))
@@ -152,7 +152,7 @@ func TestImportDigestMismatch(t *testing.T) {
 // An image whose configuration is over imagemeta's bounds (one that could
 // never run) is refused before anything is stored.
 func TestImportConfigBounds(t *testing.T) {
-	imagesrctest.Need(t, "tar2sqfs")
+	testutil.Need(t, "tar2sqfs")
 	l := layer(t, entry{typ: tar.TypeReg, name: "a", body: "a"})
 	env := []string{"BIG=" + strings.Repeat("x", 200000)}
 	sink := newDirSink(t)

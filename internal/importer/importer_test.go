@@ -10,6 +10,7 @@ import (
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 func importRef(t *testing.T, ref string, sink *dirSink) (*imagemeta.Meta, error) {
@@ -37,7 +38,7 @@ func sameTree(t *testing.T, want imagesrctest.Tree, img string) {
 // the squashfs file by file against `umoci unpack --rootless`, then rebuilds
 // it, exports it to each transport and imports the export again.
 func TestImportFixture(t *testing.T) {
-	imagesrctest.Need(t, "tar2sqfs", "sqfs2tar")
+	testutil.Need(t, "tar2sqfs", "sqfs2tar")
 	f := imagesrctest.Build(t)
 	want := imagesrctest.DirTree(t, f.Rootfs)
 	checkFixtureTree(t, want)

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/imagesrc"
-	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // TestRebuildSecondReadDiffers: in layer 1, b is a hard link to a; layer 2
@@ -22,7 +22,7 @@ import (
 // and leaves no squashfs: every byte of the image is covered by a verified
 // digest.
 func TestRebuildSecondReadDiffers(t *testing.T) {
-	imagesrctest.Need(t, "tar2sqfs", "rdsquashfs")
+	testutil.Need(t, "tar2sqfs", "rdsquashfs")
 	l1 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "GOOD"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
 	evil := layer(t, entry{typ: tar.TypeReg, name: "a", body: "EVIL"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
 	l2 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "new"})
@@ -78,7 +78,7 @@ func gzLevel(b []byte, level int) []byte {
 // The same holds for an import, whose source could change between its
 // two reads: the import fails and nothing of the layer is kept.
 func TestImportSecondReadDiffers(t *testing.T) {
-	imagesrctest.Need(t, "tar2sqfs")
+	testutil.Need(t, "tar2sqfs")
 	l1 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "GOOD"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
 	evil := layer(t, entry{typ: tar.TypeReg, name: "a", body: "EVIL"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
 	l2 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "new"})

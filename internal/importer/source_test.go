@@ -12,7 +12,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
-	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // stageSink is a dirSink that can also stage streamed blobs.
@@ -33,7 +33,7 @@ func (s stageSink) LinkBlob(d, p string) error {
 // A source's squashfs is copied byte for byte; its compression is read
 // from the superblock and the configuration from the copy.
 func TestImportSquashfsAsIs(t *testing.T) {
-	imagesrctest.Need(t, "gensquashfs")
+	testutil.Need(t, "gensquashfs")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "file"), []byte("content"), 0o644)
 	sq := filepath.Join(t.TempDir(), "in.sqfs")

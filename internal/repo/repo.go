@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -134,11 +135,15 @@ func (i *Image) HasSquashfs() bool {
 }
 
 // QualifiedName is REPO:NAME, or NAME in the user repository.
-func (i *Image) QualifiedName() string {
-	if i.Repo.Name == "user" {
-		return i.Name
+func (i *Image) QualifiedName() string { return QualifiedName(i.Repo.Name, i.Name) }
+
+// QualifiedName is the shortest reference to image name of repository
+// repoName: NAME in the user repository, REPO:NAME elsewhere.
+func QualifiedName(repoName, name string) string {
+	if repoName == config.UserRepo {
+		return name
 	}
-	return i.Repo.Name + ":" + i.Name
+	return repoName + ":" + name
 }
 
 // Get returns the image called name.

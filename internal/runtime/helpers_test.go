@@ -17,6 +17,7 @@ import (
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/mountspec"
 	"github.com/pcocc/pcocc/internal/sqfuse"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // TestMain lets the test binary be its own container init, as pcocc is.
@@ -79,16 +80,8 @@ func requireUnprivileged(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("runtime tests run as an unprivileged user: go test -c -o /tmp/rt.test ./internal/runtime && runuser -u tester -- /tmp/rt.test")
 	}
-	for _, p := range []string{"mksquashfs", "squashfuse_ll", "busybox"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not installed", p)
-		}
-	}
-	if f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0); err != nil {
-		t.Skipf("/dev/fuse unusable (chmod 0666 /dev/fuse): %v", err)
-	} else {
-		f.Close()
-	}
+	testutil.Need(t, "mksquashfs", "squashfuse_ll", "busybox")
+	testutil.NeedFUSE(t)
 }
 
 var (

@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // foreignEtcImage is a squashfs whose /etc and /etc/passwd belong to uid
@@ -44,13 +44,7 @@ func foreignEtcImage(t *testing.T) string {
 	add(&tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 4242, Gid: 4242},
 		[]byte("root:x:0:0:root:/root:/bin/sh\n"))
 	tw.Close()
-	img := filepath.Join(t.TempDir(), "foreign.sqfs")
-	cmd := exec.Command("tar2sqfs", "-q", "-f", img)
-	cmd.Stdin = &b
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar2sqfs: %v: %s", err, out)
-	}
-	return img
+	return testutil.Squashfs(t, b.Bytes())
 }
 
 // TestForeignOwnedEtc: the container still starts and knows the user; what

@@ -2,10 +2,11 @@ package runtime
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // TestRootHasNoPowerOverTheHost: run by root, the program must not write
@@ -18,11 +19,7 @@ func TestRootHasNoPowerOverTheHost(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the root case: run as root (go test ./internal/runtime -run TestRoot)")
 	}
-	for _, p := range []string{"mksquashfs", "busybox"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not installed", p)
-		}
-	}
+	testutil.Need(t, "mksquashfs", "busybox")
 	dir, err := os.MkdirTemp("/tmp", "pcocc-rt-root-")
 	if err != nil {
 		t.Fatal(err)

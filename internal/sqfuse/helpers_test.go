@@ -7,9 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -85,21 +82,6 @@ func writeTar(t *testing.T, files []tarFile) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-// buildImage runs tar2sqfs on the stream, as pcocc's import does.
-func buildImage(t *testing.T, stream []byte, args ...string) string {
-	t.Helper()
-	if _, err := exec.LookPath("tar2sqfs"); err != nil {
-		t.Skip("tar2sqfs not found (Debian package squashfs-tools-ng)")
-	}
-	out := filepath.Join(t.TempDir(), "img.sqfs")
-	cmd := exec.Command("tar2sqfs", append(append([]string{"-q", "-f"}, args...), out)...)
-	cmd.Stdin = bytes.NewReader(stream)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar2sqfs %s: %v: %s", strings.Join(args, " "), err, b)
-	}
-	return out
 }
 
 // pattern is data that compresses a little but not to nothing, so that

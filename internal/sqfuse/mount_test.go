@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // CompareEnv lists more squashfs files (colon-separated) for
@@ -27,8 +29,9 @@ const CompareEnv = "PCOCC_SQFUSE_COMPARE"
 // targets, link counts, devices, xattrs and file contents. Twice over the
 // sqfuse mount: the second pass is served from the kernel's caches.
 func TestMountMatchesSquashfuse(t *testing.T) {
-	needFUSE(t)
-	images := []string{buildImage(t, writeTar(t, testFiles()), "-c", "zstd")}
+	testutil.NeedFUSE(t)
+	testutil.Need(t, "squashfuse_ll", "fusermount3")
+	images := []string{testutil.Squashfs(t, writeTar(t, testFiles()), "-c", "zstd")}
 	if v := os.Getenv(CompareEnv); v != "" {
 		images = append(images, strings.Split(v, ":")...)
 	}
@@ -57,20 +60,6 @@ func TestMountBadImage(t *testing.T) {
 	out, err := exec.Command(os.Args[0], Arg, bad, t.TempDir()).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "not a squashfs") {
 		t.Fatalf("got %v, %q; want a failure saying it is not a squashfs", err, out)
-	}
-}
-
-func needFUSE(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("FUSE unusable: %v", err)
-	}
-	f.Close()
-	for _, p := range []string{"squashfuse_ll", "fusermount3"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not found", p)
-		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // testFiles covers what the reader must get right: blocks, fragments, tails,
@@ -190,7 +192,7 @@ func TestReader(t *testing.T) {
 		{"-c", "zstd", "-b", "4096"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			img := openImage(t, buildImage(t, stream, args...))
+			img := openImage(t, testutil.Squashfs(t, stream, args...))
 			got := walkImage(t, img)
 			// Directory link counts are the image's (2 + subdirectories).
 			for p, e := range got {
@@ -214,7 +216,7 @@ func TestReader(t *testing.T) {
 // with a panic or garbage.
 func TestReaderRejects(t *testing.T) {
 	stream := writeTar(t, testFiles())
-	_, err := Open(mustOpen(t, buildImage(t, stream, "-c", "lzo")), 0)
+	_, err := Open(mustOpen(t, testutil.Squashfs(t, stream, "-c", "lzo")), 0)
 	if !errors.Is(err, ErrUnsupported) {
 		t.Errorf("lzo image: got %v, want ErrUnsupported", err)
 	}
@@ -222,7 +224,7 @@ func TestReaderRejects(t *testing.T) {
 	if !errors.Is(err, ErrFormat) {
 		t.Errorf("text file: got %v, want ErrFormat", err)
 	}
-	good, err := os.ReadFile(buildImage(t, stream, "-c", "zstd"))
+	good, err := os.ReadFile(testutil.Squashfs(t, stream, "-c", "zstd"))
 	if err != nil {
 		t.Fatal(err)
 	}

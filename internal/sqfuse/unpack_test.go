@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // TestUnpack: the unpacked tree has the image's names, contents, modes,
@@ -22,7 +24,7 @@ import (
 // extended attribute.
 func TestUnpack(t *testing.T) {
 	files := testFiles()
-	img := openImage(t, buildImage(t, writeTar(t, files), "-c", "zstd"))
+	img := openImage(t, testutil.Squashfs(t, writeTar(t, files), "-c", "zstd"))
 	dir := filepath.Join(t.TempDir(), "rootfs")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -93,7 +95,7 @@ func openDir(t *testing.T, dir string) int {
 // and returns the directory and Unpack's error.
 func unpackTar(t *testing.T, ctx context.Context, files []tarFile, limit int64) (string, error) {
 	t.Helper()
-	img := openImage(t, buildImage(t, writeTar(t, files)))
+	img := openImage(t, testutil.Squashfs(t, writeTar(t, files)))
 	dir := filepath.Join(t.TempDir(), "rootfs")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -201,7 +203,7 @@ func TestUnpackCancelInFile(t *testing.T) {
 // unpacker reads the forged one.
 func forged(t *testing.T, files []tarFile, edit func(root []dirEntry) []dirEntry) *Image {
 	t.Helper()
-	img := openImage(t, buildImage(t, writeTar(t, files)))
+	img := openImage(t, testutil.Squashfs(t, writeTar(t, files)))
 	root, err := img.inode(img.sb.RootInode)
 	if err != nil {
 		t.Fatal(err)

@@ -15,26 +15,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // sqfsImage makes a squashfs with tar2sqfs from the tar entries that add
 // writes.
 func sqfsImage(t *testing.T, add func(tw *tar.Writer)) string {
 	t.Helper()
-	if _, err := exec.LookPath("tar2sqfs"); err != nil {
-		t.Skip("tar2sqfs not found")
-	}
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
 	add(tw)
 	tw.Close()
-	p := filepath.Join(t.TempDir(), "img.sqfs")
-	cmd := exec.Command("tar2sqfs", "-q", "-f", p)
-	cmd.Stdin = &b
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tar2sqfs: %v: %s", err, out)
-	}
-	return p
+	return testutil.Squashfs(t, b.Bytes())
 }
 
 // addFile writes a regular file entry.

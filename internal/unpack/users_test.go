@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // Helper processes of the tests between users: the test binary run as
@@ -83,17 +84,7 @@ func errString(err error) string {
 // tester2 (the attacker): root only. It returns a directory that both can
 // reach, the test binary copied there, and the two users' ids.
 func usersTest(t *testing.T) (dir, bin string, victim, attacker int) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root, to run helpers as the users tester and tester2")
-	}
-	ids := make([]int, 2)
-	for i, name := range []string{"tester", "tester2"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			t.Skipf("no user %s (scripts/deps.sh creates it)", name)
-		}
-		ids[i], _ = strconv.Atoi(u.Uid)
-	}
+	victim, attacker = testutil.UserID(t, testutil.Tester), testutil.UserID(t, testutil.Tester2)
 	dir, err := os.MkdirTemp("/var/tmp", "unpack-users-")
 	if err != nil {
 		t.Fatal(err)
@@ -104,14 +95,12 @@ func usersTest(t *testing.T) (dir, bin string, victim, attacker int) {
 	bin = filepath.Join(dir, "unpack.test")
 	copyFile(t, exe, bin)
 	os.Chmod(bin, 0o755)
-	return dir, bin, ids[0], ids[1]
+	return dir, bin, victim, attacker
 }
 
 // as runs the helper h as user name, with env.
 func as(name, bin, h string, env ...string) *exec.Cmd {
-	cmd := exec.Command("runuser", "-u", name, "--", "env", "-i", "PATH=/usr/bin:/bin", helperEnv+"="+h)
-	cmd.Args = append(append(cmd.Args, env...), bin)
-	return cmd
+	return testutil.AsUser(name, append([]string{helperEnv + "=" + h}, env...), bin)
 }
 
 // TestSwapByOtherUser: a cache below a directory of another user (a shared
@@ -142,7 +131,7 @@ func TestSwapByOtherUser(t *testing.T) {
 		}
 		return nil
 	})
-	swap := as("tester2", bin, "swap:"+scratch)
+	swap := as(testutil.Tester2, bin, "swap:"+scratch)
 	stop, err := swap.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +143,7 @@ func TestSwapByOtherUser(t *testing.T) {
 	defer stop.Close()
 	refused := 0
 	for i := 0; i < 30; i++ {
-		out, err := as("tester", bin, "run:"+img, DirEnv+"="+filepath.Join(scratch, "victim", "pcocc")).CombinedOutput()
+		out, err := as(testutil.Tester, bin, "run:"+img, DirEnv+"="+filepath.Join(scratch, "victim", "pcocc")).CombinedOutput()
 		got := strings.TrimSpace(string(out))
 		switch {
 		case err != nil:
@@ -185,7 +174,7 @@ func TestDefaultCacheOfOtherUser(t *testing.T) {
 		if link {
 			os.Symlink(elsewhere, filepath.Join(trap, "unpacked"))
 		}
-		out, err := as("tester", bin, "cachedir:", baseEnv+"="+base).CombinedOutput()
+		out, err := as(testutil.Tester, bin, "cachedir:", baseEnv+"="+base).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), trap+" belongs to uid "+strconv.Itoa(attacker)) {
 			t.Errorf("cache in another's directory: %v: %s", err, out)
 		}

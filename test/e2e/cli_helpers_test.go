@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // userEnv is a fresh user environment for Go-driven end-to-end tests: its own
@@ -33,7 +35,7 @@ func newUserEnv(t *testing.T) *userEnv {
 			t.Fatal(err)
 		}
 	}
-	bin, _ := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
+	bin := testutil.BinDir()
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "XDG_") && !strings.HasPrefix(kv, "PCOCC_") {
 			u.env = append(u.env, kv)
@@ -48,7 +50,7 @@ func newUserEnv(t *testing.T) *userEnv {
 func (u *userEnv) repoDir() string { return filepath.Join(u.home, ".local/share/pcocc/images") }
 
 func (u *userEnv) command(args ...string) *exec.Cmd {
-	bin, _ := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
+	bin := testutil.BinDir()
 	cmd := exec.Command(filepath.Join(bin, "pcocc"), args...)
 	cmd.Env = u.env // when PATH appears twice, exec uses the last one
 	return cmd

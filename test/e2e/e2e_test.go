@@ -53,6 +53,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // -testwork (keep the work directories) is testscript's own flag.
@@ -75,7 +77,7 @@ func missingHarness() string {
 	if os.Geteuid() == 0 {
 		return "end-to-end tests do not run as root (pcocc's users are unprivileged): " + how
 	}
-	dir := os.Getenv("PCOCC_BIN_DIR")
+	dir := testutil.BinDir()
 	if dir == "" {
 		return "PCOCC_BIN_DIR is not set: " + how
 	}
@@ -96,20 +98,12 @@ func requireHarness(t *testing.T) {
 
 func TestScripts(t *testing.T) {
 	requireHarness(t)
-	binDir, err := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	binDir := testutil.BinDir()
 	dir := os.Getenv("PCOCC_E2E_TESTDATA")
 	if dir == "" {
 		dir = "testdata"
 	}
-	fixtures := os.Getenv("PCOCC_FIXTURES")
-	if fixtures != "" {
-		if fixtures, err = filepath.Abs(fixtures); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fixtures := testutil.Fixtures()
 	u, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
@@ -154,21 +148,12 @@ func TestScripts(t *testing.T) {
 // conditions are probed for real, once per test binary run.
 var conditions = map[string]func() bool{
 	"fixtures": sync.OnceValue(func() bool {
-		d := os.Getenv("PCOCC_FIXTURES")
+		d := testutil.Fixtures()
 		fi, err := os.Stat(d)
 		return d != "" && err == nil && fi.IsDir()
 	}),
-	"userns": sync.OnceValue(func() bool {
-		return run(10*time.Second, "unshare", "--user", "--map-root-user", "--mount", "true") == nil
-	}),
-	"fuse": sync.OnceValue(func() bool {
-		f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
-		if err != nil {
-			return false
-		}
-		f.Close()
-		return true
-	}),
+	"userns": sync.OnceValue(func() bool { return testutil.UsernsWorks() == nil }),
+	"fuse":   sync.OnceValue(func() bool { return testutil.FUSEUsable() == nil }),
 	"slurm": sync.OnceValue(func() bool {
 		if os.Getenv("SLURM_CONF") == "" {
 			return false

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // example is one command of the user guide and what it must print.
@@ -142,7 +144,7 @@ func splitResults(out string) map[int]result {
 // image, and a SIF file built like Apptainer builds one.
 func prepareGuide(t *testing.T, work string) {
 	t.Helper()
-	src := filepath.Join(os.Getenv("PCOCC_FIXTURES"), "busybox.docker.tar")
+	src := filepath.Join(testutil.Fixtures(), "busybox.docker.tar")
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

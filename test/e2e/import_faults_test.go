@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 var goodLayer = []tarEntry{{name: "bin/", typ: '5', mode: 0o755}, {name: "etc/hello", body: "hello\n"}}
@@ -204,7 +206,7 @@ func TestImportConcurrent(t *testing.T) {
 func TestImportMissingTool(t *testing.T) {
 	requireHarness(t)
 	u := newUserEnv(t)
-	bin, _ := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
+	bin := testutil.BinDir()
 	u.env = append(u.env, "PATH="+bin) // no /usr/bin: no tar2sqfs
 	archive := dockerArchive(t, t.TempDir(), [][]byte{buildTar(t, goodLayer)}, nil)
 	_, errs, code := u.pcocc("image", "import", "docker-archive:"+archive, "img")
@@ -222,7 +224,7 @@ func TestImportDiskFull(t *testing.T) {
 	u := newUserEnv(t)
 	archive := bigArchive(t)
 	small := dockerArchive(t, t.TempDir(), [][]byte{buildTar(t, goodLayer)}, nil)
-	bin, _ := filepath.Abs(os.Getenv("PCOCC_BIN_DIR"))
+	bin := testutil.BinDir()
 	script := `set -u
 repo=$HOME/.local/share/pcocc
 mkdir -p "$repo" && mount -t tmpfs -o size=12m tmpfs "$repo" || exit 99

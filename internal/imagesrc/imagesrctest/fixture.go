@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // Fixture is a three-layer image in every layout pcocc reads, and the root
@@ -21,16 +23,6 @@ type Fixture struct {
 	DockerArchive string // docker-archive file, image named probe/multi:1
 	OCIArchive    string // oci-archive file, image tagged Tag
 	Rootfs        string // `umoci unpack --rootless` of the image
-}
-
-// Need skips the test unless every program is on PATH.
-func Need(t testing.TB, progs ...string) {
-	t.Helper()
-	for _, p := range progs {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("skipping: %s not found on PATH", p)
-		}
-	}
 }
 
 func run(t testing.TB, dir string, name string, args ...string) {
@@ -50,7 +42,7 @@ func run(t testing.TB, dir string, name string, args ...string) {
 // a file of layer 1.
 func Build(t testing.TB) *Fixture {
 	t.Helper()
-	Need(t, "umoci", "skopeo", "busybox")
+	testutil.Need(t, "umoci", "skopeo", "busybox")
 	d := t.TempDir()
 	f := &Fixture{Layout: filepath.Join(d, "layout"), Tag: "multi",
 		DockerArchive: filepath.Join(d, "multi-docker.tar"), OCIArchive: filepath.Join(d, "multi-oci.tar"),
