@@ -103,6 +103,8 @@ func (n *userNet) NetArgs(i int) []string {
 	return []string{"-netdev", opt}
 }
 
+func (n *userNet) MAC(int) string { return "" }
+
 func (n *userNet) Command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
 
 func (n *userNet) HostPort(vmName string, guestPort int) (int, bool) {

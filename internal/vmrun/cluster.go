@@ -19,6 +19,8 @@ import (
 type Network interface {
 	// NetArgs are the -netdev options (id net0) of VM i; nil: no NIC.
 	NetArgs(i int) []string
+	// MAC is VM i's address on the network (its DHCP lease's); "": the plan's.
+	MAC(i int) string
 	// Command runs a program where the VMs' taps are.
 	Command(name string, args ...string) *exec.Cmd
 	// HostPort is the host loopback port that reaches a guest port.
@@ -86,6 +88,9 @@ func MakeOverlay(ctx context.Context, v vm.VM) error {
 }
 
 func (c *Cluster) startVM(v vm.VM, accel vm.Accel) error {
+	if mac := c.net.MAC(v.Index); mac != "" {
+		v.MAC = mac
+	}
 	argv := vm.Argv(v, accel, c.net.NetArgs(v.Index))
 	log, err := os.OpenFile(v.Files.QemuLog, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
