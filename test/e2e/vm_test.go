@@ -296,11 +296,14 @@ func TestVMAllocShell(t *testing.T) {
 }
 
 // Two clusters of one user side by side: their own ids, names, sockets;
-// -J and -j target each; the end of one leaves the other running.
+// -J and -j target each; the end of one leaves the other running (its ps
+// loses the other within 20 s: the teardown may still run when the other's
+// script ends).
 func TestVMTwoClusters(t *testing.T) {
 	v := newVMEnv(t)
 	flag := filepath.Join(t.TempDir(), "go")
-	a := v.command("alloc", "-m", "256", "-J", "first", "-E", "while [ ! -e "+flag+" ]; do sleep 0.2; done; pcocc ps", "tiny")
+	a := v.command("alloc", "-m", "256", "-J", "first", "-E", "while [ ! -e "+flag+" ]; do sleep 0.2; done; "+
+		"for i in $(seq 100); do pcocc ps | grep -q second || break; sleep 0.2; done; pcocc ps", "tiny")
 	var aOut strings.Builder
 	a.Stdout = &aOut
 	if err := a.Start(); err != nil {
