@@ -10,6 +10,9 @@
 # imported into a private repository under $BENCH_DIR/run.
 #
 # Rows (IMG is the image, SQFS its squashfs file, DIR an unpacked copy):
+#   /bin/true        the machine's process start (through the same shell)
+#   empty Go         an empty static Go program: a Go runtime's start here
+#   pcocc --version  pcocc's own start, package initialisation included
 #   pcocc (M)        PCOCC_SQUASHFS_MOUNT=M pcocc run IMG true, for each M in $MOUNTS
 #                    (auto, the default, runs these images unpacked in the node cache)
 #   pcocc first run  the same with an empty node cache: auto unpacks the image first
@@ -20,7 +23,9 @@
 #   podman           podman run --rm IMG /bin/true (rootless, vfs storage, runc)
 # Environment: RUNS (default 30), WARMUP (default 3), IMAGES (default "busybox debian"),
 # MOUNTS (default "auto sqfuse squashfuse_ll"), BENCH_DIR, SKIP (rows to skip:
-# pcocc floor ch-run bwrap podman).
+# base pcocc floor ch-run bwrap podman; ch-run, bwrap and podman are skipped
+# when not installed). Below the tables: pcocc's package initialisation
+# (GODEBUG=inittrace=1, the least of 20 starts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -36,8 +41,11 @@ U=$PCOCC_TEST_USER
 FIXTURES=${FIXTURES:-$PCOCC_CI_DIR/fixtures}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PCOCC_CI_DIR/containers.conf}
 [[ -x bin/pcocc ]] || die "bin/pcocc is missing: run 'make build' first"
-for p in hyperfine bwrap ch-run podman squashfuse_ll fusermount3 unsquashfs; do
+for p in hyperfine squashfuse_ll fusermount3 unsquashfs; do
 	command -v "$p" >/dev/null || die "$p is missing"
+done
+for p in bwrap ch-run podman; do
+	command -v "$p" >/dev/null || { log "$p is not installed: no $p row"; SKIP+=" $p"; }
 done
 [[ $(stat -c %a /dev/fuse) == 666 ]] || die "/dev/fuse must be mode 0666 (chmod 0666 /dev/fuse)"
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
@@ -69,6 +77,16 @@ install -d -m 0755 "$W" "$W/bin"
 install -d -o "$U" -m 0755 "$THOME" "$W/mnt" "$W/tree"
 install -d -o "$U" -m 0700 "$W/xdg"
 install -m 0755 bin/pcocc bin/pcocc-init "$W/bin/"
+# The empty Go program, built as pcocc is (static, trimmed).
+empty_go() {
+	local d
+	d=$(mktemp -d)
+	printf 'module empty\n\ngo 1.21\n' >"$d/go.mod"
+	printf 'package main\n\nfunc main() {}\n' >"$d/main.go"
+	(cd "$d" && PATH=/usr/local/go/bin:$PATH CGO_ENABLED=0 go build -trimpath -o "$W/bin/empty-go" .) || die "building the empty Go program failed"
+	rm -rf "$d"
+}
+skip base || empty_go
 REPO=$THOME/.local/share/pcocc/images
 
 cleanup() {
@@ -112,6 +130,11 @@ for img in $IMAGES; do
 	S=${SQFS[$img]} D=$W/tree/$img M1=$W/mnt/$img-floor M2=$W/mnt/$img-bwrap
 	BW="--proc /proc --dev /dev /bin/true"
 	args=()
+	if ! skip base; then
+		args+=(-n "/bin/true" "/bin/true")
+		args+=(-n "empty static Go program" "empty-go")
+		args+=(-n "pcocc --version" "pcocc --version")
+	fi
 	if ! skip pcocc; then
 		for m in $MOUNTS; do args+=(-n "pcocc run ($m)" "PCOCC_SQUASHFS_MOUNT=$m pcocc run $img true"); done
 	fi
@@ -147,3 +170,8 @@ echo "Host: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d). hyperfine, $RUNS r
 	"page cache warm, as user $U. pcocc $(as_user pcocc --version 2>/dev/null | head -1)."
 echo
 printf '%s\n' "${TABLES[@]}"
+# pcocc's package initialisation, as every start of pcocc pays it: the least
+# of 20 starts, per package (a loaded machine inflates single readings).
+inits=$(for _ in $(seq 20); do as_user env GODEBUG=inittrace=1 pcocc --version 2>&1 >/dev/null; done |
+	awk '$1 == "init" { if (!($2 in m) || $5 < m[$2]) m[$2] = $5 } END { for (p in m) { s += m[p]; n++ }; printf "%.2f ms in %d packages", s, n }')
+echo "pcocc's package initialisation (GODEBUG=inittrace=1, least of 20 starts per package): $inits."

@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pcocc_exit.h"
 #include "pcocc_spank.h"
 
 #define RESULT_FD 3
 #define STOP_FD 4
-#define CODE_SETUP 125 /* as pcocc run: the container could not be set up */
 /* Bounds on what root reads from the user's helper: the result holds the
  * tasks' environment (execve refuses much more anyway), the log a few
  * messages. */
@@ -73,7 +73,7 @@ static void say(int fd, const char *what, int err)
 static void child_fail(int fd, const char *what)
 {
 	say(fd, what, errno);
-	_exit(CODE_SETUP);
+	_exit(PCOCC_EXIT_SETUP);
 }
 
 /* pcocc_check runs `pcocc __spank check` as the caller (srun, sbatch and
@@ -87,12 +87,12 @@ int pcocc_check(spank_t sp)
 	char **argv = helper_argv("check");
 	if (!argv) {
 		say(2, "preparing the --ctr check", errno);
-		exit(CODE_SETUP);
+		exit(PCOCC_EXIT_SETUP);
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		say(2, "running the --ctr check", errno);
-		exit(CODE_SETUP);
+		exit(PCOCC_EXIT_SETUP);
 	}
 	if (pid == 0) {
 		execv(pcocc_path, argv);
@@ -102,11 +102,11 @@ int pcocc_check(spank_t sp)
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {
 			say(2, "waiting for the --ctr check", errno);
-			exit(CODE_SETUP);
+			exit(PCOCC_EXIT_SETUP);
 		}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
-	exit(CODE_SETUP);
+	exit(PCOCC_EXIT_SETUP);
 }
 
 /* What the helper's child needs, gathered before the fork. */

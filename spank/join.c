@@ -15,14 +15,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "pcocc_exit.h"
 #include "pcocc_spank.h"
 
-#define CODE_SETUP 125 /* as pcocc run: the container could not be set up */
 
 static void fail(const char *what)
 {
 	dprintf(2, "pcocc: %s: %s\n", what, strerror(errno));
-	_exit(CODE_SETUP);
+	_exit(PCOCC_EXIT_SETUP);
 }
 
 static int ns_open(pid_t pid, const char *ns)
@@ -160,7 +160,7 @@ static void join_namespaces(int first)
 	if (chdir(n->cwd) < 0) {
 		if (n->cwd_strict) {
 			dprintf(2, "pcocc: --ctr-workdir %s: no such directory in the container\n", n->cwd);
-			_exit(CODE_SETUP);
+			_exit(PCOCC_EXIT_SETUP);
 		}
 		if (chdir("/") < 0)
 			fail("changing to the working directory");
@@ -245,7 +245,7 @@ int pcocc_join(spank_t sp)
 		spank_get_item(sp, S_TASK_ID, &local);
 		if (local == 0 && pcocc_node.log) /* once per node */
 			dprintf(2, "%s", pcocc_node.log);
-		_exit(CODE_SETUP);
+		_exit(PCOCC_EXIT_SETUP);
 	}
 	uint32_t global = 1;
 	spank_get_item(sp, S_TASK_GLOBAL_ID, &global);

@@ -12,12 +12,13 @@ import (
 	"os"
 
 	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != containerinit.InitArg {
 		fmt.Fprintln(os.Stderr, "pcocc-init: the container init of pcocc run, started by pcocc only")
-		os.Exit(containerinit.CodeSetup)
+		os.Exit(exitcode.Setup)
 	}
 	os.Exit(containerinit.Init(os.Args[2:]))
 }

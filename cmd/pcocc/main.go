@@ -4,12 +4,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/pcocc/pcocc/internal/cli"
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 func main() {
@@ -25,11 +27,11 @@ func run() int {
 	root := cli.NewRoot(os.Args[0])
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		var ee *cli.ExitError
-		if !asExit(err, &ee) || ee.Err != nil {
+		var ee *exitcode.Error
+		if !errors.As(err, &ee) || ee.Err != nil {
 			// Errors may quote what an image holds (entry names, labels).
 			fmt.Fprintf(os.Stderr, "%s: %s\n", root.Name(), cli.Printable(cli.CalledAs(root.Name(), err.Error())))
 		}
 	}
-	return cli.CodeOf(err)
+	return exitcode.Of(err)
 }

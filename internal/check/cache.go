@@ -17,8 +17,8 @@ func ImageCache(_ context.Context, e *Env) []Result {
 	if e.UnpackCache == nil {
 		return nil
 	}
-	switch e.FUSEServer {
-	case squashfs.ServerSqfuse, squashfs.ServerSquashfuse:
+	switch squashfs.Mode(e.FUSEServer) {
+	case squashfs.ModeSqfuse, squashfs.ModeSquashfuse:
 		return []Result{ok(itemCache, fmt.Sprintf("not used (%s=%s)", squashfs.MountEnv, e.FUSEServer))}
 	}
 	max, err := e.UnpackMax()
@@ -31,7 +31,7 @@ func ImageCache(_ context.Context, e *Env) []Result {
 			"remove or repair it, or set "+unpack.DirEnv+" to a directory of yours on a local disk")}
 	}
 	which := fmt.Sprintf("images of up to %d MiB are unpacked there", max)
-	if e.FUSEServer == squashfs.ServerUnpack {
+	if squashfs.Mode(e.FUSEServer) == squashfs.ModeUnpack {
 		which = "every image is unpacked there"
 	}
 	if !exists {

@@ -3,9 +3,9 @@ package check
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/lazy"
 	"github.com/pcocc/pcocc/internal/squashfs"
 	"github.com/pcocc/pcocc/internal/tools"
 )
@@ -30,7 +30,7 @@ var programs = []program{
 func Programs(ctx context.Context, e *Env) []Result {
 	out := make([]Result, 0, len(programs))
 	for _, p := range programs {
-		if p.name == squashfs.ServerSquashfuse && e.FUSEServer == squashfs.ServerSquashfuse {
+		if p.name == string(squashfs.ModeSquashfuse) && squashfs.Mode(e.FUSEServer) == squashfs.ModeSquashfuse {
 			p.required = true // chosen instead of pcocc's own server
 		}
 		out = append(out, checkProgram(ctx, e, p))
@@ -61,15 +61,15 @@ func checkProgram(ctx context.Context, e *Env, p program) Result {
 	return ok(item, path+", version unknown")
 }
 
-var versionRE = regexp.MustCompile(`\b\d+\.\d+(?:\.\d+)*\b`)
+var versionRE = lazy.Regexp(`\b\d+\.\d+(?:\.\d+)*\b`)
 
 // version returns the first dotted number of a program's version output.
 func version(text string) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
-	return versionRE.FindString(first)
+	return versionRE().FindString(first)
 }
 
-var ctrOption = regexp.MustCompile(`(?m)--ctr[=\s]`)
+var ctrOption = lazy.Regexp(`(?m)--ctr[=\s]`)
 
 // Slurm checks whether srun knows the pcocc plugin's --ctr option.
 func Slurm(ctx context.Context, e *Env) []Result {
@@ -80,7 +80,7 @@ func Slurm(ctx context.Context, e *Env) []Result {
 			fmt.Sprintf("to use srun --ctr, install the Debian package %q and the pcocc SPANK plugin", tools.Package("srun")))}
 	}
 	text, err := e.Output(ctx, srun, "--help")
-	if ctrOption.MatchString(text) {
+	if ctrOption().MatchString(text) {
 		return []Result{ok(item, "srun --ctr is available")}
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/check"
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // The namespace probe of `pcocc check` re-executes pcocc; register its
@@ -54,7 +55,7 @@ func runCheck(c *cobra.Command, g *Globals, format string) error {
 		return err
 	}
 	if check.Failed(rs) {
-		return &ExitError{Code: ExitFailure} // the lines above said why
+		return exitcode.Silent(exitcode.Failure) // the lines above said why
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/envspec"
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // config loads the configuration once per command.
@@ -45,7 +46,7 @@ func loadRepoDefs(g *Globals) ([]config.Repository, error) {
 	cfg := g.config()
 	repos, err := cfg.Repositories()
 	if err != nil {
-		return nil, WithCode(ExitUsage, err)
+		return nil, exitcode.Wrap(exitcode.Usage, err)
 	}
 	g.warnOthers(config.KindRepositories)
 	g.noticeOnce(cfg.Notices())

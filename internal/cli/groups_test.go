@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // A mistyped subcommand of a group is a usage error with a suggestion, not
@@ -27,8 +29,8 @@ func TestGroupsRejectUnknownSubcommands(t *testing.T) {
 		root.SetErr(&errOut)
 		root.SetArgs(tt.args)
 		err := root.ExecuteContext(context.Background())
-		if CodeOf(err) != ExitUsage || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%q: code %d, err %v; want 2 and %q", tt.args, CodeOf(err), err, tt.want)
+		if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: code %d, err %v; want 2 and %q", tt.args, exitcode.Of(err), err, tt.want)
 		}
 		if out.Len() > 0 {
 			t.Errorf("%q printed help:\n%s", tt.args, out.String())

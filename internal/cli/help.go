@@ -33,10 +33,13 @@ pcocc-repositories.yaml(5), pcocc-slurm(7), pcocc-environment(7).`,
 	return c
 }
 
-// rootTopicsTemplate is appended to the usage of the root command only.
-var rootTopicsTemplate = `{{if not .HasParent}}
+// rootTopicsTemplate is appended to the usage of the root command only;
+// the list is made when the usage is printed, not at every start.
+const rootTopicsTemplate = `{{if not .HasParent}}
 Help topics (` + "`{{.Name}} help TOPIC`" + `):
-` + topicList("  ") + `{{end}}`
+{{pcoccTopicList}}{{end}}`
+
+func init() { cobra.AddTemplateFunc("pcoccTopicList", func() string { return topicList("  ") }) }
 
 func topicList(indent string) string {
 	var b strings.Builder

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // execute runs pcocc with args and returns stdout and the exit code.
@@ -18,7 +20,7 @@ func execute(t *testing.T, args ...string) (string, int) {
 	if err != nil {
 		out.WriteString(err.Error())
 	}
-	return out.String(), CodeOf(err)
+	return out.String(), exitcode.Of(err)
 }
 
 func TestHelp(t *testing.T) {

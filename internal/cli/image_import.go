@@ -110,7 +110,7 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 // importInto flattens an opened source into a new image NAME of r, in one
 // transaction that is aborted on any failure. image import and the run
 // cache of sources (srccache.go) both import through it.
-func importInto(ctx context.Context, g *Globals, r *repo.Repo, name, source string, img *imagesrc.Image, o importOptions) error {
+func importInto(ctx context.Context, g *Globals, r *repo.Repo, name, source string, img imagesrc.Image, o importOptions) error {
 	tx, err := r.Begin()
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func importInto(ctx context.Context, g *Globals, r *repo.Repo, name, source stri
 	if err != nil {
 		return err
 	}
-	digest := img.Digest
+	digest := img.Digest()
 	if digest == "" {
 		digest = meta.Origin.Digest // a SIF's: the digest of its squashfs
 	}

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/pcocc/pcocc/internal/helptext"
+	"github.com/pcocc/pcocc/internal/lazy"
 )
 
 // topicPages are the man pages made from help topics; the first topic of
@@ -96,14 +96,14 @@ func manName(c *cobra.Command) string {
 // (groff's terminal devices have no "⛔", for instance).
 var glyphFallbacks = map[string]string{"26D4": "(forbidden sign)"}
 
-var unicodeEscape = regexp.MustCompile(`\\\[u([0-9A-F]{4,6})\]`)
+var unicodeEscape = lazy.Regexp(`\\\[u([0-9A-F]{4,6})\]`)
 
 // withFallbacks defines, after the .TH line, a fallback for each Unicode
 // character of page, so that groff prints it instead of warning.
 func withFallbacks(page string) string {
 	var defs []string
 	seen := map[string]bool{}
-	for _, m := range unicodeEscape.FindAllStringSubmatch(page, -1) {
+	for _, m := range unicodeEscape().FindAllStringSubmatch(page, -1) {
 		if seen[m[1]] {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/modules/nvidia"
 )
 
@@ -43,7 +44,7 @@ func newModuleListCmd(g *Globals) *cobra.Command {
 func runModuleList(g *Globals) error {
 	mods, err := g.config().Modules()
 	if err != nil {
-		return WithCode(ExitUsage, err)
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	g.warnOthers(config.KindContainers)
 	const format = "%-24s %-8s %s\n"

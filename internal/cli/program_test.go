@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/testutil"
 )
@@ -148,8 +149,8 @@ func TestProgramArgumentsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, _, _, err := dryRunRoot(t, tt.args...)
-		if CodeOf(err) != ExitRunError || err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, CodeOf(err), err, tt.want)
+		if exitcode.Of(err) != exitcode.Setup || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, exitcode.Of(err), err, tt.want)
 		}
 	}
 }

@@ -54,7 +54,7 @@ func (g *Globals) resolver() *resolve.Resolver {
 // FindImage finds a user's image name, [REPO:]NAME, in the repositories of
 // the default configuration, as 'pcocc image show' does; warnings about
 // unavailable repositories go to stderr. A bad name is a *resolve.RefError
-// (CodeOf: ExitUsage), an unknown one errors.Is(err, repo.ErrNotFound).
+// (exitcode.Of: exitcode.Usage), an unknown one errors.Is(err, repo.ErrNotFound).
 func FindImage(ref string) (*repo.Image, error) {
 	g := &Globals{Stdout: os.Stdout, Stderr: os.Stderr, Name: "pcocc"}
 	g.Log = newLogger(g)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/testutil"
@@ -45,8 +46,8 @@ func TestUnavailableRepositoryNamed(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Repo != "gone" || !strings.Contains(err.Error(), "repositories.yaml:2:3: repository gone is unavailable here: parent directory") {
 		t.Fatalf("findImage(gone:x) = %v; want the unavailable line at 2:3", err)
 	}
-	if CodeOf(err) != ExitFailure {
-		t.Errorf("exit status %d; want %d", CodeOf(err), ExitFailure)
+	if exitcode.Of(err) != exitcode.Failure {
+		t.Errorf("exit status %d; want %d", exitcode.Of(err), exitcode.Failure)
 	}
 	if log.Len() != 0 {
 		t.Errorf("naming the repository must fail without a warning, got %q", log)
@@ -85,10 +86,10 @@ func TestFindImage(t *testing.T) {
 	if err != nil || img.Repo.Name != config.UserRepo || img.Name != "img" {
 		t.Fatalf("FindImage(img) = %+v, %v", img, err)
 	}
-	if _, err := FindImage("nope"); !errors.Is(err, repo.ErrNotFound) || CodeOf(err) != ExitFailure {
-		t.Errorf("FindImage(nope) = %v (exit %d); want not found, exit %d", err, CodeOf(err), ExitFailure)
+	if _, err := FindImage("nope"); !errors.Is(err, repo.ErrNotFound) || exitcode.Of(err) != exitcode.Failure {
+		t.Errorf("FindImage(nope) = %v (exit %d); want not found, exit %d", err, exitcode.Of(err), exitcode.Failure)
 	}
-	if _, err := FindImage("a:b:c"); CodeOf(err) != ExitUsage {
-		t.Errorf("FindImage(a:b:c) = %v (exit %d); want exit %d", err, CodeOf(err), ExitUsage)
+	if _, err := FindImage("a:b:c"); exitcode.Of(err) != exitcode.Usage {
+		t.Errorf("FindImage(a:b:c) = %v (exit %d); want exit %d", err, exitcode.Of(err), exitcode.Usage)
 	}
 }

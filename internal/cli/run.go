@@ -13,6 +13,7 @@ import (
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/envspec"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/modules"
 	"github.com/pcocc/pcocc/internal/mountspec"
 	"github.com/pcocc/pcocc/internal/runtime"
@@ -106,16 +107,16 @@ See docs/running.md.`
 // say how to give it one.
 func runFlagError(c *cobra.Command, err error) error {
 	if h := foreignOptionHint(err); h != "" {
-		return WithCode(ExitRunError, fmt.Errorf("%w: %s", err, h))
+		return exitcode.Wrap(exitcode.Setup, fmt.Errorf("%w: %s", err, h))
 	}
-	return WithCode(ExitRunError, fmt.Errorf("%w (the options before the command are pcocc's: see '%s --help'; to pass options to the image's entrypoint, put them after '--': %s IMAGE -- -OPT)", err, c.CommandPath(), c.CommandPath()))
+	return exitcode.Wrap(exitcode.Setup, fmt.Errorf("%w (the options before the command are pcocc's: see '%s --help'; to pass options to the image's entrypoint, put them after '--': %s IMAGE -- -OPT)", err, c.CommandPath(), c.CommandPath()))
 }
 
 // needTarget: run without an image is an error of pcocc run (125), as
 // every failure to start the container.
 func needTarget(c *cobra.Command, args []string) error {
 	if len(args) == 0 {
-		return WithCode(ExitRunError, fmt.Errorf("no image or template named (%s IMAGE [CMD [ARGS...]]; images: '%s image list')", c.CommandPath(), c.Root().Name()))
+		return exitcode.Wrap(exitcode.Setup, fmt.Errorf("no image or template named (%s IMAGE [CMD [ARGS...]]; images: '%s image list')", c.CommandPath(), c.Root().Name()))
 	}
 	return nil
 }
@@ -123,15 +124,15 @@ func needTarget(c *cobra.Command, args []string) error {
 func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error {
 	spec, err := planRun(cmd, g, o, args)
 	if err != nil {
-		if CodeOf(err) > exitSignalOff { // an interrupted import of an image source
+		if exitcode.Of(err) > exitcode.Signaled { // an interrupted import of an image source
 			return err
 		}
-		return WithCode(ExitRunError, err)
+		return exitcode.Wrap(exitcode.Setup, err)
 	}
 	if o.dryRun {
 		b, err := json.MarshalIndent(spec, "", "  ")
 		if err != nil {
-			return WithCode(ExitRunError, err)
+			return exitcode.Wrap(exitcode.Setup, err)
 		}
 		_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
 		return err
@@ -143,10 +144,10 @@ func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error 
 		Log: g.Log,
 	})
 	if err != nil {
-		return WithCode(code, err)
+		return exitcode.Wrap(code, err)
 	}
 	if code != 0 {
-		return &ExitError{Code: code} // the program spoke for itself
+		return exitcode.Silent(code) // the program spoke for itself
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/testutil"
 )
@@ -119,8 +120,8 @@ func TestRunErrorsAre125(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := dryRun(t, tt.args...)
-		if CodeOf(err) != ExitRunError || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, CodeOf(err), err, tt.want)
+		if exitcode.Of(err) != exitcode.Setup || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("run %q: code %d, err %v; want 125 and %q", tt.args, exitcode.Of(err), err, tt.want)
 		}
 	}
 }
@@ -128,8 +129,8 @@ func TestRunErrorsAre125(t *testing.T) {
 func TestRunNoCommand(t *testing.T) {
 	withImages(t, programHome(t), imagemeta.Config{})
 	_, err := dryRun(t, "img")
-	if CodeOf(err) != ExitRunError || !strings.Contains(err.Error(), "no entrypoint and no command") {
-		t.Fatalf("code %d err %v", CodeOf(err), err)
+	if exitcode.Of(err) != exitcode.Setup || !strings.Contains(err.Error(), "no entrypoint and no command") {
+		t.Fatalf("code %d err %v", exitcode.Of(err), err)
 	}
 }
 

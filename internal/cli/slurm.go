@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/slurm"
@@ -43,13 +44,13 @@ func newSpankCmd(g *Globals) *cobra.Command {
 			if err == nil {
 				err = runtime.Preflight(spec)
 			}
-			return WithCode(ExitRunError, err)
+			return exitcode.Wrap(exitcode.Setup, err)
 		},
 	}
 	start := &cobra.Command{
 		Use: "start", Short: "Set up this node's container of a step and hold it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return WithCode(ExitRunError, startSpank(cmd, g, o))
+			return exitcode.Wrap(exitcode.Setup, startSpank(cmd, g, o))
 		},
 	}
 	for _, sub := range []*cobra.Command{check, start} {

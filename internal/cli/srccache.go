@@ -147,11 +147,11 @@ func cachedImage(r *repo.Repo, name string) (*resolve.Image, error) {
 // (see fileDigest) so that later runs do not read it again; a directory, the
 // Docker engine or a registry by the digest of the image's manifest (or
 // config), which names its layers: the opened source is returned for reuse.
-func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, *imagesrc.Image, error) {
+func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, imagesrc.Image, error) {
 	var id string
-	var src *imagesrc.Image
-	switch ref.Transport {
-	case imagesrc.DockerArchive, imagesrc.OCIArchive, imagesrc.SIF:
+	var src imagesrc.Image
+	switch {
+	case ref.IsFile():
 		d, err := fileDigest(ctx, filepath.Join(dir, "memo"), ref.Path)
 		if err != nil {
 			return "", nil, fmt.Errorf("opening %s: %w", ref, err)
@@ -162,10 +162,7 @@ func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, *imag
 		if err != nil {
 			return "", nil, err
 		}
-		src, id = img, img.Digest
-		if id == "" {
-			id = img.ConfigDigest
-		}
+		src, id = img, img.Digest()
 	}
 	// The reference inside the file (a tag of a multi-image archive) is
 	// part of what is run.

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/modules"
 )
 
@@ -43,7 +44,7 @@ image, which 'pcocc run NAME' no longer reaches: use REPO:NAME for the image.`,
 func runTemplateList(ctx context.Context, g *Globals) error {
 	tpls, err := g.config().Templates()
 	if err != nil {
-		return WithCode(ExitUsage, err)
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	g.warnOthers(config.KindContainers, config.KindRepositories)
 	const format = "%-24s %-28s %s\n"
@@ -89,7 +90,7 @@ func runTemplateShow(g *Globals, name string) error {
 	cfg := g.config()
 	t, err := cfg.Template(name)
 	if err != nil {
-		return WithCode(ExitUsage, err)
+		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	g.warnOthers(config.KindContainers)
 	r := &modules.Resolver{Config: cfg}

@@ -6,12 +6,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 
 	"github.com/pcocc/pcocc/internal/imageref"
+	"github.com/pcocc/pcocc/internal/lazy"
 )
 
 // ReposFile is the original pcocc's repository file. It is read in every
@@ -110,14 +110,14 @@ func (d *decoder) reposEntry(item ast.Node) (Repository, bool) {
 	return r, d.setRepoPath(&r, raw, pathNode, ctxName)
 }
 
-var originalTemplate = regexp.MustCompile(`%\{([^}]*)\}`)
+var originalTemplate = lazy.Regexp(`%\{([^}]*)\}`)
 
 // originalTemplates turns the original's path templates into variables:
 // %{homedir} is $HOME, %{user} is $USER, %{env:VAR} is $VAR. The others
 // (cluster directories) mean nothing for a repository.
 func originalTemplates(p string) (string, error) {
 	var bad string
-	out := originalTemplate.ReplaceAllStringFunc(p, func(m string) string {
+	out := originalTemplate().ReplaceAllStringFunc(p, func(m string) string {
 		name := m[2 : len(m)-1]
 		switch {
 		case name == "homedir":

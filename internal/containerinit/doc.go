@@ -11,8 +11,9 @@
 // itself, a socket and a log for that server. Init then:
 //
 //   - builds the root (rootfs.go): every mount private, a scratch tmpfs for
-//     its own directories, the image (an unpacked tree bind-mounted, or the
-//     squashfs through FUSE or the kernel) under an overlay whose upper layer
+//     its own directories, the image as Config.Image says (an unpacked tree
+//     bind-mounted, or the squashfs through the launcher's FUSE server, a
+//     server of its own, or the kernel) under an overlay whose upper layer
 //     is in the tmpfs, the mounts of the plan (their targets resolved inside
 //     the root, never through the image's links onto the host: targets.go),
 //     /etc/passwd and /etc/group (passwd.go), then pivot_root; or the host's
@@ -20,7 +21,7 @@
 //   - starts the program (program.go) with no_new_privs, unprivileged in a
 //     nested user namespace where the caller is their own uid again (as root
 //     with an empty capability bounding set), and reports its pid, or the
-//     failure with its exit code (125, 126, 127);
+//     failure with its exit code (internal/exitcode: 125, 126, 127);
 //   - forwards nothing itself: it ignores the signals sent to the process
 //     group (signals.go), which the launcher forwards to the program, and
 //     exits with the program's status.

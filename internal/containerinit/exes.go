@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
-	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
 // minExeFD: the descriptors of the programs init runs are kept at or above
@@ -34,8 +33,8 @@ func pinExecutables(cfg *Config) (func(), error) {
 		return done, nil
 	}
 	for _, p := range []*string{&cfg.SqfuseExe, &cfg.Squashfuse} {
-		if *p == "" || *p == squashfs.SelfServer {
-			continue // nothing, or this very program (a magic link)
+		if *p == "" {
+			continue
 		}
 		f, err := openExecutable(*p)
 		if err != nil {
@@ -61,14 +60,13 @@ func openExecutable(path string) (*os.File, error) {
 	return os.NewFile(uintptr(high), path), nil
 }
 
-// startsServers: whether init will start a FUSE server, for the image (not
-// served by the launcher, not unpacked) or for a squashfs mount. As root the
-// kernel mounts them all.
+// startsServers: whether init will start a FUSE server, for the image or
+// for a squashfs mount. As root the kernel mounts them all.
 func startsServers(cfg *Config) bool {
 	if cfg.Kernel {
 		return false
 	}
-	if !cfg.Spec.HostRoot && !cfg.Server && cfg.Unpacked == "" {
+	if cfg.Image == ImageFUSE {
 		return true
 	}
 	for i, m := range cfg.Spec.Mounts {

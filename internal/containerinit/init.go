@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
@@ -35,22 +36,22 @@ func Init(args []string) int {
 	st := &statusWriter{f: os.NewFile(statusFD, "status")}
 	defer st.close()
 	if closeErr != nil {
-		st.send(StatusMsg{Error: fmt.Sprintf("container init: marking descriptors close-on-exec: %v", closeErr), Code: CodeSetup})
-		return CodeSetup
+		st.send(StatusMsg{Error: fmt.Sprintf("container init: marking descriptors close-on-exec: %v", closeErr), Code: exitcode.Setup})
+		return exitcode.Setup
 	}
 	if ignoreErr != nil {
-		st.send(StatusMsg{Error: fmt.Sprintf("container init: ignoring the group's signals: %v", ignoreErr), Code: CodeSetup})
-		return CodeSetup
+		st.send(StatusMsg{Error: fmt.Sprintf("container init: ignoring the group's signals: %v", ignoreErr), Code: exitcode.Setup})
+		return exitcode.Setup
 	}
 	cfg, err := readConfig(os.NewFile(configFD, "config"))
 	if err != nil {
-		st.send(StatusMsg{Error: fmt.Sprintf("container init: reading the launch configuration: %v", err), Code: CodeSetup})
-		return CodeSetup
+		st.send(StatusMsg{Error: fmt.Sprintf("container init: reading the launch configuration: %v", err), Code: exitcode.Setup})
+		return exitcode.Setup
 	}
 	if cfg.Protocol != Protocol {
 		exe, _ := os.Executable()
-		st.send(StatusMsg{Error: fmt.Sprintf("container init %s is from another version of pcocc (protocol %d, pcocc sent %d): reinstall pcocc", exe, Protocol, cfg.Protocol), Code: CodeSetup})
-		return CodeSetup
+		st.send(StatusMsg{Error: fmt.Sprintf("container init %s is from another version of pcocc (protocol %d, pcocc sent %d): reinstall pcocc", exe, Protocol, cfg.Protocol), Code: exitcode.Setup})
+		return exitcode.Setup
 	}
 	return runInit(cfg, st)
 }
@@ -60,15 +61,15 @@ func runInit(cfg *Config, st *statusWriter) int {
 	servers, err := setupRoot(cfg, st)
 	defer stopServers(servers)
 	if err != nil {
-		st.send(StatusMsg{Error: err.Error(), Code: CodeSetup})
-		return CodeSetup
+		st.send(StatusMsg{Error: err.Error(), Code: exitcode.Setup})
+		return exitcode.Setup
 	}
 	if cfg.Hold {
 		return holdForever(st)
 	}
 	pid, err := startProgram(cfg, st)
 	if err != nil {
-		code := codeOf(err)
+		code := exitcode.OfOr(err, exitcode.Setup)
 		st.send(StatusMsg{Error: err.Error(), Code: code})
 		return code
 	}

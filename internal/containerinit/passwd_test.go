@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 func TestMergePasswdAndGroup(t *testing.T) {
@@ -30,16 +31,15 @@ func TestExecErrorCodes(t *testing.T) {
 		err  error
 		code int
 	}{
-		{&codedError{CodeNotFound, nil}, CodeNotFound},
-		{execError("x", errnoErr(2)), CodeNotFound}, // ENOENT
-		{execError("x", errnoErr(13)), CodeNotExec}, // EACCES
-		{execError("x", errnoErr(8)), CodeNotExec},  // ENOEXEC
-		{execError("x", errnoErr(21)), CodeNotExec}, // EISDIR
-		{execError("x", errnoErr(12)), CodeSetup},   // ENOMEM: pcocc's problem
+		{execError("x", errnoErr(2)), exitcode.NotFound}, // ENOENT
+		{execError("x", errnoErr(13)), exitcode.NotExec}, // EACCES
+		{execError("x", errnoErr(8)), exitcode.NotExec},  // ENOEXEC
+		{execError("x", errnoErr(21)), exitcode.NotExec}, // EISDIR
+		{execError("x", errnoErr(12)), exitcode.Setup},   // ENOMEM: pcocc's problem
 	}
 	for _, tt := range tests {
-		if got := codeOf(tt.err); got != tt.code {
-			t.Errorf("codeOf(%v) = %d, want %d", tt.err, got, tt.code)
+		if got := exitcode.OfOr(tt.err, exitcode.Setup); got != tt.code {
+			t.Errorf("code of %v = %d, want %d", tt.err, got, tt.code)
 		}
 	}
 }

@@ -13,24 +13,8 @@ import (
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/envspec"
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
-
-// codedError is an init failure with the exit code it maps to.
-type codedError struct {
-	code int
-	err  error
-}
-
-func (e *codedError) Error() string { return e.err.Error() }
-func (e *codedError) Unwrap() error { return e.err }
-
-func codeOf(err error) int {
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	return CodeSetup
-}
 
 // startProgram starts the program in the container (init has pivoted into
 // it), with no privilege: see programSysProcAttr. It returns its pid.
@@ -69,11 +53,11 @@ func waitProgram(pid int) int {
 			break
 		}
 		if err != syscall.EINTR {
-			return CodeSetup
+			return exitcode.Setup
 		}
 	}
 	if ws.Signaled() {
-		return CodeSignalShift + int(ws.Signal())
+		return exitcode.Signaled + int(ws.Signal())
 	}
 	return ws.ExitStatus()
 }
@@ -167,9 +151,9 @@ func lookPath(name, pathEnv, cwd string) (string, error) {
 		}
 	}
 	if notExec != "" {
-		return "", &codedError{CodeNotExec, fmt.Errorf("%s: permission denied (not executable)", notExec)}
+		return "", exitcode.Wrap(exitcode.NotExec, fmt.Errorf("%s: permission denied (not executable)", notExec))
 	}
-	return "", &codedError{CodeNotFound, fmt.Errorf("%q: command not found in the container (PATH=%s)", name, pathEnv)}
+	return "", exitcode.Wrap(exitcode.NotFound, fmt.Errorf("%q: command not found in the container (PATH=%s)", name, pathEnv))
 }
 
 // execError maps the failure of execve to docker's exit codes.
@@ -180,9 +164,9 @@ func execError(name string, err error) error {
 	}
 	switch {
 	case errors.Is(errno, fs.ErrNotExist):
-		return &codedError{CodeNotFound, fmt.Errorf("%q: no such file or directory in the container", name)}
+		return exitcode.Wrap(exitcode.NotFound, fmt.Errorf("%q: no such file or directory in the container", name))
 	case errno == unix.EACCES, errno == unix.EPERM, errno == unix.ENOEXEC, errno == unix.EISDIR, errno == unix.ETXTBSY:
-		return &codedError{CodeNotExec, fmt.Errorf("%q: cannot execute: %v", name, errno)}
+		return exitcode.Wrap(exitcode.NotExec, fmt.Errorf("%q: cannot execute: %v", name, errno))
 	}
 	return fmt.Errorf("starting %q: %w", name, err)
 }

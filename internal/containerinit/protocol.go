@@ -14,7 +14,7 @@ import (
 const InitArg = "__pcocc_init"
 
 // Protocol versions Config and StatusMsg: bump it when either changes.
-const Protocol = 3
+const Protocol = 4
 
 // Descriptors the launcher gives init (os/exec's ExtraFiles start at 3).
 const (
@@ -27,12 +27,25 @@ const (
 	serverLogFD  = 6
 )
 
-// Exit codes of pcocc run's own failures (like docker run's).
+// ImageMount is how init mounts the image: decided by the launcher, once,
+// in the plan it sends (runtime.imageMount).
+type ImageMount string
+
+// The ways to mount the image.
 const (
-	CodeSetup       = 125 // the container could not be set up
-	CodeNotExec     = 126 // the command exists but cannot be executed
-	CodeNotFound    = 127 // the command was not found in the container
-	CodeSignalShift = 128 // 128+N: killed by signal N
+	ImageNone ImageMount = "none" // no image: the host's root (Spec.HostRoot)
+	// ImageKernel: the caller is root; the kernel's squashfs, on a loop
+	// device.
+	ImageKernel ImageMount = "kernel"
+	// ImageUnpacked: the image's tree unpacked in the node-local cache
+	// (squashfs.ModeUnpack), bind-mounted read-only instead of the
+	// squashfs: Config.Unpacked, if it is still Config.UnpackedID.
+	ImageUnpacked ImageMount = "unpacked"
+	// ImageServed: FUSE, served by the launcher's sqfuse (it starts while
+	// init does; see runtime/server.go), which waits on serverSockFD.
+	ImageServed ImageMount = "served"
+	// ImageFUSE: FUSE, served by a server init starts (Config.Squashfuse).
+	ImageFUSE ImageMount = "fuse"
 )
 
 // Config is what init needs: the plan, plus what the launcher found out.
@@ -41,19 +54,17 @@ type Config struct {
 	// Protocol must be this package's Protocol: pcocc and a pcocc-init of
 	// another version refuse to work together.
 	Protocol int `json:"protocol"`
-	// Squashfuse is the absolute path of squashfuse_ll, or
-	// squashfs.SelfServer for sqfuse; empty with Kernel.
+	// Image is how to mount the image.
+	Image ImageMount `json:"image"`
+	// Squashfuse is the absolute path of squashfuse_ll, the FUSE server of
+	// the squashfs mounts init makes itself; empty: pcocc's own (sqfuse).
 	Squashfuse string `json:"squashfuse,omitempty"`
 	// SqfuseExe is the pcocc binary, which serves squashfs images with
 	// sqfuse (squashfs.SqfuseArg) for the mounts init makes itself.
 	SqfuseExe string `json:"sqfuse_exe,omitempty"`
-	// Server: the launcher started the image's sqfuse server (it starts
-	// while init does; see launch.go), which waits on serverSockFD.
-	Server bool `json:"server,omitempty"`
-	// Unpacked: the image's tree unpacked in the node-local cache
-	// (PCOCC_SQUASHFS_MOUNT=unpack), bind-mounted read-only instead of the
-	// squashfs, and only if it is still the directory the launcher checked:
-	// UnpackedID, its device and inode (see unpack.Entry.ID).
+	// Unpacked and UnpackedID, with ImageUnpacked: the image's unpacked
+	// tree, and its device and inode as the launcher checked them (see
+	// unpack.Entry.ID).
 	Unpacked   string    `json:"unpacked,omitempty"`
 	UnpackedID [2]uint64 `json:"unpacked_id"`
 	// Kernel: the caller is root; use the kernel's squashfs and no user

@@ -140,7 +140,7 @@ func (s *imageSource) Close() error {
 }
 
 func (r *root) openImage() (*imageSource, error) {
-	if r.cfg.Unpacked == "" {
+	if r.cfg.Image != ImageUnpacked {
 		f, err := os.Open(r.cfg.Spec.Rootfs)
 		if err != nil {
 			return nil, err
@@ -190,30 +190,38 @@ func openUnpacked(path string, id [2]uint64) (int, error) {
 	return fd, nil
 }
 
-// mountLower puts the image on lower: its squashfs, or its unpacked tree.
+// mountLower puts the image on lower, as the plan says.
 func (r *root) mountLower(image *imageSource, lower string) error {
-	if image.tree < 0 {
+	switch r.cfg.Image {
+	case ImageUnpacked:
+		return unix.MoveMount(image.tree, "", unix.AT_FDCWD, lower, unix.MOVE_MOUNT_F_EMPTY_PATH)
+	case ImageServed:
+		return mountServed(image.file, lower)
+	case ImageKernel, ImageFUSE:
 		return r.mountSquashfs(image.file, lower, "image")
 	}
-	return unix.MoveMount(image.tree, "", unix.AT_FDCWD, lower, unix.MOVE_MOUNT_F_EMPTY_PATH)
+	return fmt.Errorf("unknown way to mount the image %q", r.cfg.Image)
+}
+
+// mountServed mounts /dev/fuse on target and sends it to the launcher's
+// server (fd 5), which reports an image it cannot read on fd 6.
+func mountServed(f *os.File, target string) error {
+	sock := os.NewFile(serverSockFD, "sqfuse-socket")
+	log := os.NewFile(serverLogFD, "sqfuse-log")
+	defer log.Close()
+	srv, err := squashfs.MountSqfuseSend(sock, f, target, log)
+	if err != nil {
+		return err
+	}
+	return srv.Ready(target)
 }
 
 // mountSquashfs mounts a squashfs file on target: with the kernel driver as
-// root, else with squashfuse_ll. name names its log file in the scratch.
+// root, else with a FUSE server of its own. name names the server's log in
+// the scratch.
 func (r *root) mountSquashfs(f *os.File, target, name string) error {
 	if r.cfg.Kernel {
 		return squashfs.MountKernel(f, target, squashfs.MountOptions{})
-	}
-	if r.cfg.Server && name == "image" {
-		r.cfg.Server = false // one server, for the image only
-		sock := os.NewFile(serverSockFD, "sqfuse-socket")
-		log := os.NewFile(serverLogFD, "sqfuse-log")
-		defer log.Close()
-		srv, err := squashfs.MountSqfuseSend(sock, f, target, log)
-		if err != nil {
-			return err
-		}
-		return srv.Ready(target)
 	}
 	log, err := os.Create(filepath.Join(scratch, name+".log"))
 	if err != nil {

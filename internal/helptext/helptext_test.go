@@ -38,7 +38,7 @@ func TestTopics(t *testing.T) {
 func TestTopicsCoverTheSyntax(t *testing.T) {
 	need := map[string][]string{
 		"environment": {"`VAR`", "`VAR=VAL`", "`re(REGEX)`", "`pp(VAR)=VAL`", "`ps(VAR)=VAL`", "PCOCC_CONFIG_PATH", "PCOCC_CHECK_FUSE_DEV",
-			"PCOCC_SQUASHFS_MOUNT", "PCOCC_UNPACK_DIR", "PCOCC_UNPACK_MAX_MIB"},
+			"PCOCC_SQUASHFS_MOUNT", "PCOCC_UNPACK_DIR", "PCOCC_UNPACK_MAX_MIB", "PCOCC_SQFUSE_PRELOAD_MIB"},
 		"slurm":        {"--ctr=", "--ctr-mount=", "--ctr-module=", "--ctr-env=", "--ctr-no-defaults", "--ctr-workdir="},
 		"containers":   {"`source`", "`destination`", "`readonly`", "`type`", "`optional`", "type=bind|squashfs"},
 		"templates":    {"`rootfs`", "`no_defaults`", "host-passthrough"},

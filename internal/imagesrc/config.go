@@ -1,13 +1,10 @@
 package imagesrc
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
-	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -27,13 +24,27 @@ type configFile struct {
 	} `json:"rootfs"`
 }
 
+// newImage reads the configuration blob (checked against its digest cd)
+// of an image digested d: the configuration must name one diff ID per
+// layer of the manifest (what, in errors).
+func newImage(blob []byte, cd, d, what string, layers int) (*layered, []string, error) {
+	cfg, diffIDs, err := parseConfig(blob)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(diffIDs) != layers {
+		return nil, nil, fmt.Errorf("%s names %d layers, the configuration %d", what, layers, len(diffIDs))
+	}
+	return &layered{config: cfg, blob: blob, configDigest: cd, digest: d}, diffIDs, nil
+}
+
 func parseConfig(blob []byte) (imagemeta.Config, []string, error) {
 	var c configFile
 	if err := json.Unmarshal(blob, &c); err != nil {
 		return imagemeta.Config{}, nil, fmt.Errorf("decoding image configuration: %w", err)
 	}
 	for _, d := range c.RootFS.DiffIDs {
-		if !validDigest(d) {
+		if !digest.Valid(d) {
 			return imagemeta.Config{}, nil, fmt.Errorf("image configuration: invalid diff_id %q", d)
 		}
 	}
@@ -48,31 +59,10 @@ func parseConfig(blob []byte) (imagemeta.Config, []string, error) {
 	return cfg, c.RootFS.DiffIDs, nil
 }
 
-var sha256Hex = lazyRegexp(`^[0-9a-f]{64}$`)
-
-// validDigest accepts sha256:<64 hex>, the only algorithm images use.
-func validDigest(d string) bool {
-	alg, h, ok := strings.Cut(d, ":")
-	return ok && alg == "sha256" && sha256Hex().MatchString(h)
-}
-
-// Digest returns the sha256 digest of b in the sha256:<hex> form.
-func Digest(b []byte) string {
-	s := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(s[:])
-}
-
 // blobPath is where an OCI layout keeps a blob.
-func blobPath(digest string) (string, error) {
-	if !validDigest(digest) {
-		return "", fmt.Errorf("unsupported or invalid digest %q", digest)
+func blobPath(d string) (string, error) {
+	if err := digest.Digest(d).Validate(); err != nil {
+		return "", err
 	}
-	return "blobs/sha256/" + digest[len("sha256:"):], nil
+	return "blobs/sha256/" + digest.Digest(d).Hex(), nil
 }
-
-// hasher computes a sha256 digest while data is written to it.
-type hasher struct{ hash.Hash }
-
-func newHash() hasher { return hasher{sha256.New()} }
-
-func (h hasher) digest() string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }

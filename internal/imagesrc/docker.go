@@ -6,27 +6,44 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 	"github.com/pcocc/pcocc/internal/rootfs"
 )
 
-// dockerManifest is one entry of a docker-archive's manifest.json.
-type dockerManifest struct {
+// DockerManifest is one entry of a docker-archive's manifest.json, as
+// docker save and podman save write it.
+type DockerManifest struct {
 	Config   string
 	RepoTags []string
 	Layers   []string
 }
 
-// Media types of docker-archive layers, told by their content.
-var dockerLayerTypes = map[rootfs.Compression]string{
-	rootfs.Uncompressed: "application/vnd.docker.image.rootfs.diff.tar",
-	rootfs.Gzip:         "application/vnd.docker.image.rootfs.diff.tar.gzip",
-	rootfs.Zstd:         "application/vnd.docker.image.rootfs.diff.tar.zstd",
+// NewDockerManifest returns the manifest.json entry of an image written
+// the way docker ≥ 25 and podman do: each blob named by its digest (the
+// configuration HEX.json, the layers HEX.tar), tagged tag unless it is ""
+// or an @N index. BlobName gives where each blob goes.
+func NewDockerManifest(config string, layers []string, tag string) DockerManifest {
+	m := DockerManifest{Config: DockerBlobName(config, ".json"), RepoTags: []string{}}
+	if tag != "" && !strings.HasPrefix(tag, "@") {
+		m.RepoTags = []string{tag}
+	}
+	for _, l := range layers {
+		m.Layers = append(m.Layers, DockerBlobName(l, ".tar"))
+	}
+	return m
 }
 
-func openDockerArchive(ref Ref) (*Image, error) {
+// DockerBlobName is the name of a blob in a docker-archive written by
+// pcocc: its digest's hex and ext.
+func DockerBlobName(d, ext string) string { return digest.Digest(d).Hex() + ext }
+
+func openDockerArchive(ref Ref) (*layered, error) {
 	st, err := openTarStore(ref.Path)
 	if err != nil {
 		return nil, err
@@ -36,22 +53,24 @@ func openDockerArchive(ref Ref) (*Image, error) {
 		st.close()
 		return nil, err
 	}
-	img.Close = st.close
+	img.close = st.close
 	return img, nil
 }
 
-func readDockerArchive(st *tarStore, ref Ref) (*Image, error) {
+// readDockerArchive reads the image ref.Ref names in a docker-archive, a
+// file or an engine's stream.
+func readDockerArchive(st *tarStore, ref Ref) (*layered, error) {
 	raw, err := readSmall(st, "manifest.json")
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, ok := st.entries["oci-layout"]; ok {
-			return nil, fmt.Errorf("%q is an OCI archive, not a docker archive: use oci-archive:%s", ref.Path, ref.Path)
+		if _, ok := st.entries[manifest.LayoutFile]; ok {
+			return nil, fmt.Errorf("%q is an OCI archive, not a docker archive: use oci-archive:%s", st.name, st.name)
 		}
-		return nil, fmt.Errorf("%q is not a docker archive: no manifest.json", ref.Path)
+		return nil, fmt.Errorf("%q is not a docker archive: no manifest.json", st.name)
 	}
 	if err != nil {
 		return nil, err
 	}
-	var ms []dockerManifest
+	var ms []DockerManifest
 	if err := json.Unmarshal(raw, &ms); err != nil {
 		return nil, fmt.Errorf("decoding manifest.json: %w", err)
 	}
@@ -59,44 +78,44 @@ func readDockerArchive(st *tarStore, ref Ref) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, diffIDs, err := readDockerConfig(st, m.Config)
+	blob, cd, err := readDockerConfig(st, m.Config)
 	if err != nil {
 		return nil, err
 	}
-	if len(diffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("manifest.json names %d layers, the configuration %d", len(m.Layers), len(diffIDs))
+	img, diffIDs, err := newImage(blob, cd, cd, "manifest.json", len(m.Layers))
+	if err != nil {
+		return nil, err
 	}
 	for i, name := range m.Layers {
 		l, err := dockerLayer(st, name, diffIDs[i])
 		if err != nil {
 			return nil, err
 		}
-		img.Layers = append(img.Layers, l)
+		img.layers = append(img.layers, l)
 	}
 	return img, nil
 }
 
-func readDockerConfig(st *tarStore, name string) (*Image, []string, error) {
+// readDockerConfig reads the configuration blob and checks it against the
+// digest its name states.
+func readDockerConfig(st *tarStore, name string) ([]byte, string, error) {
 	blob, err := readSmall(st, name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("manifest names missing blob %q", name)
+		return nil, "", fmt.Errorf("manifest names missing blob %q", name)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
-	d := Digest(blob)
+	d := string(digest.FromBytes(blob))
 	if want := digestInName(name); want != "" && want != d {
-		return nil, nil, fmt.Errorf("configuration %q does not match its digest (%s)", name, d)
+		return nil, "", fmt.Errorf("configuration %q does not match its digest (%s)", name, d)
 	}
-	cfg, diffIDs, err := parseConfig(blob)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: d, Digest: d}, diffIDs, nil
+	return blob, d, nil
 }
 
-// dockerLayer describes one layer file. Its digest is in its name when the
-// archive was written by podman, skopeo or docker ≥ 25; docker < 25 writes
+// dockerLayer describes one layer file. A streamed layer's digest was
+// computed as it passed. A file's is in its name when the archive was
+// written by podman, skopeo or docker ≥ 25; docker < 25 writes
 // uncompressed layers, whose digest is their diff ID; only a compressed
 // layer with an opaque name has to be read to know its digest.
 func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
@@ -111,13 +130,17 @@ func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
 	n, _ := io.ReadFull(rc, head)
 	rc.Close()
 	comp := rootfs.Detect(head[:n])
-	l := Layer{DiffID: diffID, MediaType: dockerLayerTypes[comp], Size: size, Open: opener(st, name)}
+	l := Layer{DiffID: diffID, MediaType: mediatype.DockerLayerFor(comp), Size: size, Open: opener(st, name)}
 	if l.MediaType == "" {
 		return Layer{}, fmt.Errorf("layer %q: %s compression is not supported", name, comp)
 	}
-	switch d := digestInName(name); {
-	case d != "":
-		l.Digest = d
+	switch known, named := st.knownDigest(name), digestInName(name); {
+	case known != "" && named != "" && known != named:
+		return Layer{}, fmt.Errorf("layer %q does not match its digest (%s)", name, known)
+	case known != "":
+		l.Digest = known
+	case named != "":
+		l.Digest = named
 	case comp == rootfs.Uncompressed:
 		l.Digest = diffID
 	default:
@@ -128,27 +151,32 @@ func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
 	return l, nil
 }
 
-var nameDigest = lazyRegexp(`(?:^|/)(?:sha256/)?([0-9a-f]{64})(?:\.tar|\.json)?$`)
-
-// digestInName returns the digest a layout file name states, or "".
+// digestInName returns the digest a layout file name states (its last
+// component is HEX, HEX.tar or HEX.json), or "".
 func digestInName(name string) string {
-	m := nameDigest().FindStringSubmatch(name)
-	if m == nil {
+	base := path.Base(name)
+	if b, ok := strings.CutSuffix(base, ".tar"); ok {
+		base = b
+	} else {
+		base = strings.TrimSuffix(base, ".json")
+	}
+	d, err := digest.FromHex(base)
+	if err != nil {
 		return ""
 	}
-	return "sha256:" + m[1]
+	return string(d)
 }
 
 // pickDocker selects the image ref.Ref names: a repository tag, or @N.
-func pickDocker(ms []dockerManifest, ref Ref) (dockerManifest, error) {
+func pickDocker(ms []DockerManifest, ref Ref) (DockerManifest, error) {
 	if len(ms) == 0 {
-		return dockerManifest{}, errors.New("the archive holds no image")
+		return DockerManifest{}, errors.New("the archive holds no image")
 	}
 	want := ref.Ref
 	if n, ok := strings.CutPrefix(want, "@"); ok {
 		i, err := strconv.Atoi(n)
 		if err != nil || i < 0 || i >= len(ms) {
-			return dockerManifest{}, fmt.Errorf("no image %q in the archive, which holds %d", want, len(ms))
+			return DockerManifest{}, fmt.Errorf("no image %q in the archive, which holds %d", want, len(ms))
 		}
 		return ms[i], nil
 	}
@@ -156,7 +184,7 @@ func pickDocker(ms []dockerManifest, ref Ref) (dockerManifest, error) {
 		if len(ms) == 1 {
 			return ms[0], nil
 		}
-		return dockerManifest{}, fmt.Errorf("the archive holds %d images (%s): name one as %s:%s:REF",
+		return DockerManifest{}, fmt.Errorf("the archive holds %d images (%s): name one as %s:%s:REF",
 			len(ms), allTags(ms), ref.Transport, ref.Path)
 	}
 	for _, m := range ms {
@@ -166,10 +194,10 @@ func pickDocker(ms []dockerManifest, ref Ref) (dockerManifest, error) {
 			}
 		}
 	}
-	return dockerManifest{}, fmt.Errorf("no image %q in the archive (it holds %s)", want, allTags(ms))
+	return DockerManifest{}, fmt.Errorf("no image %q in the archive (it holds %s)", want, allTags(ms))
 }
 
-func allTags(ms []dockerManifest) string {
+func allTags(ms []DockerManifest) string {
 	var tags []string
 	for i, m := range ms {
 		if len(m.RepoTags) == 0 {

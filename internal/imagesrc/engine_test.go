@@ -17,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/engine"
 )
 
 // dirSpool is a Spool keeping blobs as files of a directory.
@@ -34,37 +37,35 @@ func (s *dirSpool) Put(r io.Reader, want string) (Spooled, error) {
 		return Spooled{}, err
 	}
 	defer f.Close()
-	h := newHash()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(f, h), r)
 	if err != nil {
 		return Spooled{}, err
 	}
-	if want != "" && h.digest() != want {
+	if want != "" && string(h.Digest()) != want {
 		return Spooled{}, fmt.Errorf("blob does not match its digest %s", want)
 	}
 	s.mu.Lock()
 	s.puts++
 	s.mu.Unlock()
 	name := f.Name()
-	return Spooled{Digest: h.digest(), Size: n, Open: func() (io.ReadCloser, error) { return os.Open(name) }}, nil
+	return Spooled{Digest: string(h.Digest()), Size: n, Open: func() (io.ReadCloser, error) { return os.Open(name) }}, nil
 }
 
 // needEngine returns a client of the Docker engine at DOCKER_HOST, or
 // skips the test when none answers there.
-func needEngine(t *testing.T) *Engine {
+func needEngine(t *testing.T) *engine.Client {
 	t.Helper()
 	if os.Getenv("DOCKER_HOST") == "" {
 		t.Skip("skipping: DOCKER_HOST is not set (scripts/services.sh starts a private dockerd)")
 	}
-	e, err := NewEngine()
+	e, err := engine.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := e.do(context.Background(), http.MethodGet, "/_ping", nil)
-	if err != nil {
+	if err := e.Ping(context.Background()); err != nil {
 		t.Skipf("skipping: no Docker engine answers at %s: %v", e.Where(), err)
 	}
-	resp.Body.Close()
 	return e
 }
 
@@ -78,9 +79,9 @@ func testArchive(t *testing.T, tag string) []byte {
 	cfg, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
 		"config": map[string]any{"Env": []string{"FOO=bar"}, "Cmd": []string{"/bin/keep"}},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{Digest(l1), Digest(l2)}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{sha(l1), sha(l2)}},
 	})
-	cfgName := strings.TrimPrefix(Digest(cfg), "sha256:") + ".json"
+	cfgName := strings.TrimPrefix(sha(cfg), "sha256:") + ".json"
 	manifest, _ := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{tag}, "Layers": []string{"l1/layer.tar", "l2/layer.tar"}}})
 	return tarOf(t, map[string][]byte{"l1/layer.tar": l1, "l2/layer.tar": l2, cfgName: cfg, "manifest.json": manifest})
 }
@@ -109,24 +110,26 @@ func TestEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if resp, err := e.do(context.Background(), http.MethodDelete, "/images/"+escapeName(tag), nil); err == nil {
-			resp.Body.Close()
-		}
+		e.Remove(context.Background(), tag)
 	})
-	img, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: tag})
+	src, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: tag})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer img.Close()
+	defer src.Close()
 	sp := &dirSpool{dir: t.TempDir()}
-	if err := img.Fetch(context.Background(), sp); err != nil {
+	img, err := src.(Streamed).Fetch(context.Background(), sp)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(img.Layers) != 2 || sp.puts != 1 {
-		t.Fatalf("%d layers, %d spooled: want 2 layers, the large one spooled", len(img.Layers), sp.puts)
+	if src.Digest() != img.Digest() {
+		t.Errorf("digest %s before the fetch, %s after", src.Digest(), img.Digest())
 	}
-	if strings.Join(img.Config.Env, " ") != "FOO=bar" || img.Digest != img.ConfigDigest {
-		t.Errorf("config %+v, digest %s", img.Config, img.Digest)
+	if len(img.Layers()) != 2 || sp.puts != 1 {
+		t.Fatalf("%d layers, %d spooled: want 2 layers, the large one spooled", len(img.Layers()), sp.puts)
+	}
+	if strings.Join(img.Config().Env, " ") != "FOO=bar" || img.Digest() != img.ConfigDigest() {
+		t.Errorf("config %+v, digest %s", img.Config(), img.Digest())
 	}
 	checkImage(t, img)
 }
@@ -135,16 +138,16 @@ func TestEngineFaults(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "none.sock")
 	t.Setenv("DOCKER_HOST", "unix://"+sock)
 	_, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "busybox"})
-	if !errors.Is(err, ErrEngineUnreachable) || !strings.Contains(err.Error(), sock) {
+	if !errors.Is(err, engine.ErrUnreachable) || !strings.Contains(err.Error(), sock) {
 		t.Errorf("unreachable: %v", err)
 	}
 	t.Setenv("DOCKER_HOST", "")
-	_, err = NewEngine()
-	if e, _ := NewEngine(); err != nil || !strings.Contains(e.Where(), "/var/run/docker.sock") {
+	_, err = engine.New()
+	if e, _ := engine.New(); err != nil || !strings.Contains(e.Where(), "/var/run/docker.sock") {
 		t.Errorf("default engine: %v", err)
 	}
 	t.Setenv("DOCKER_HOST", "ssh://host")
-	if _, err := NewEngine(); err == nil {
+	if _, err := engine.New(); err == nil {
 		t.Error("ssh:// accepted")
 	}
 	// An engine that knows no such image.
@@ -160,7 +163,7 @@ func TestEngineFaults(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	t.Setenv("DOCKER_HOST", "unix://"+l.Addr().String())
 	_, err = Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "nope:1"})
-	if !errors.Is(err, ErrNotInEngine) || strings.Contains(err.Error(), "\n") {
+	if !errors.Is(err, engine.ErrNotFound) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("not in engine: %v", err)
 	}
 }
@@ -169,7 +172,7 @@ func TestEngineFaults(t *testing.T) {
 func TestEngineNoImage(t *testing.T) {
 	needEngine(t)
 	_, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "pcocc-test/no-such-image:0"})
-	if !errors.Is(err, ErrNotInEngine) {
-		t.Errorf("error %v, want ErrNotInEngine", err)
+	if !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("error %v, want engine.ErrNotFound", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
@@ -18,27 +17,88 @@ type Layer struct {
 	Open      func() (io.ReadCloser, error) // the raw blob bytes; callers verify digests
 }
 
-// Image is an image opened in a source. Digests are those the source claims
-// (the config blob is checked): the importer verifies the layers as it
-// reads them.
-type Image struct {
-	Config       imagemeta.Config
-	ConfigBlob   []byte // raw configuration JSON as in the source; nil with Squashfs
-	ConfigDigest string
-	Digest       string  // manifest digest when there is one, else the config digest
-	Layers       []Layer // bottom first
-	Close        func() error
-
-	// Squashfs, when set, is a root file system the source already holds
-	// as a squashfs (a SIF): it is copied as it is, and there are no
-	// layers nor configuration blob.
-	Squashfs *SquashfsRoot
-
-	// Fetch, when set, must be called before anything else is read: the
-	// source is a stream (an engine's export, a registry) whose blobs must
-	// be kept in sp before the image is known. It fills the fields above.
-	Fetch func(ctx context.Context, sp Spool) error
+// Image is an image opened in a source; what it gives is said by the
+// interfaces below it also implements (one of them): Layered, Streamed or
+// SquashfsImage. Digests are those the source claims (a configuration blob
+// is checked): the importer verifies the layers as it reads them.
+type Image interface {
+	// Digest names the image in its source: its manifest's digest when
+	// it has one, else its configuration's; "" for a SIF.
+	Digest() string
+	Close() error
 }
+
+// Layered is an image of layers and a configuration (OCI, Docker).
+type Layered interface {
+	Image
+	Config() imagemeta.Config
+	// ConfigBlob is the raw configuration JSON as in the source.
+	ConfigBlob() []byte
+	ConfigDigest() string
+	// Layers are bottom first.
+	Layers() []Layer
+}
+
+// Streamed is an image whose blobs must be kept before it can be read (an
+// engine's export, a registry): Fetch keeps them in sp, then returns the
+// image, reading from sp.
+type Streamed interface {
+	Image
+	Fetch(ctx context.Context, sp Spool) (Layered, error)
+}
+
+// SquashfsImage is an image whose root file system the source holds as a
+// squashfs already (a SIF): it is copied as it is, and there are no layers
+// nor configuration blob.
+type SquashfsImage interface {
+	Image
+	Squashfs() *SquashfsRoot
+}
+
+// layered is the Layered image every layout reader builds.
+type layered struct {
+	config       imagemeta.Config
+	blob         []byte
+	configDigest string
+	digest       string
+	layers       []Layer
+	close        func() error
+}
+
+func (l *layered) Digest() string           { return l.digest }
+func (l *layered) Config() imagemeta.Config { return l.config }
+func (l *layered) ConfigBlob() []byte       { return l.blob }
+func (l *layered) ConfigDigest() string     { return l.configDigest }
+func (l *layered) Layers() []Layer          { return l.layers }
+
+func (l *layered) Close() error {
+	if l.close == nil {
+		return nil
+	}
+	return l.close()
+}
+
+// streamed is a Streamed image: fetch does the work.
+type streamed struct {
+	digest string
+	fetch  func(ctx context.Context, sp Spool) (Layered, error)
+}
+
+func (s *streamed) Digest() string { return s.digest }
+func (s *streamed) Close() error   { return nil }
+func (s *streamed) Fetch(ctx context.Context, sp Spool) (Layered, error) {
+	return s.fetch(ctx, sp)
+}
+
+// squashfsImage is a SquashfsImage.
+type squashfsImage struct {
+	root  *SquashfsRoot
+	close func() error
+}
+
+func (s *squashfsImage) Digest() string          { return "" }
+func (s *squashfsImage) Close() error            { return s.close() }
+func (s *squashfsImage) Squashfs() *SquashfsRoot { return s.root }
 
 // SquashfsRoot is a squashfs to take as it is.
 type SquashfsRoot struct {
@@ -69,7 +129,7 @@ type Spooled struct {
 }
 
 // Open opens the image ref names.
-func Open(ctx context.Context, ref Ref) (*Image, error) {
+func Open(ctx context.Context, ref Ref) (Image, error) {
 	img, err := open(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", ref, err)
@@ -77,33 +137,12 @@ func Open(ctx context.Context, ref Ref) (*Image, error) {
 	return img, nil
 }
 
-func open(ctx context.Context, ref Ref) (*Image, error) {
-	switch ref.Transport {
-	case DockerArchive:
-		return openDockerArchive(ref)
-	case OCI:
-		if fi, err := os.Stat(ref.Path); err == nil && !fi.IsDir() {
-			return nil, fmt.Errorf("%q is a file, not an OCI layout directory: a tar file is oci-archive:%s (or docker-archive:%s)", ref.Path, ref.Path, ref.Path)
-		}
-		return openOCI(dirStore{ref.Path}, ref, nopClose)
-	case OCIArchive:
-		st, err := openTarStore(ref.Path)
-		if err != nil {
-			return nil, err
-		}
-		img, err := openOCI(st, ref, st.close)
-		if err != nil {
-			st.close()
-		}
-		return img, err
-	case SIF:
-		return openSIF(ref.Path)
-	case DockerDaemon:
-		return openDaemon(ctx, ref.Ref)
-	case Docker:
-		return openRegistry(ctx, ref.Ref)
+func open(ctx context.Context, ref Ref) (Image, error) {
+	t, ok := Lookup(ref.Transport)
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTransport, ref.Transport)
 	}
-	return nil, fmt.Errorf("%w %q", ErrUnknownTransport, ref.Transport)
+	return t.Open(ctx, ref)
 }
 
 func nopClose() error { return nil }

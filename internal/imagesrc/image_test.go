@@ -5,25 +5,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/rootfs"
 )
 
 // checkImage is the conformance check every transport passes: the blobs
 // match the digests the image states.
-func checkImage(t *testing.T, img *Image) {
+func checkImage(t *testing.T, img Layered) {
 	t.Helper()
-	if Digest(img.ConfigBlob) != img.ConfigDigest || !validDigest(img.Digest) {
-		t.Errorf("config digest %s, image digest %s", img.ConfigDigest, img.Digest)
+	if sha(img.ConfigBlob()) != img.ConfigDigest() || !digest.Valid(img.Digest()) {
+		t.Errorf("config digest %s, image digest %s", img.ConfigDigest(), img.Digest())
 	}
-	for i, l := range img.Layers {
+	for i, l := range img.Layers() {
 		rc, err := l.Open()
 		if err != nil {
 			t.Fatalf("layer %d: %v", i, err)
@@ -33,16 +33,16 @@ func checkImage(t *testing.T, img *Image) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if Digest(blob) != l.Digest || (l.Size >= 0 && int64(len(blob)) != l.Size) {
-			t.Errorf("layer %d: digest %s size %d, stated %s %d", i, Digest(blob), len(blob), l.Digest, l.Size)
+		if sha(blob) != l.Digest || (l.Size >= 0 && int64(len(blob)) != l.Size) {
+			t.Errorf("layer %d: digest %s size %d, stated %s %d", i, sha(blob), len(blob), l.Digest, l.Size)
 		}
 		dr, err := rootfs.Decompress(bytes.NewReader(blob))
 		if err != nil {
 			t.Fatal(err)
 		}
 		plain, err := io.ReadAll(dr)
-		if err != nil || Digest(plain) != l.DiffID {
-			t.Errorf("layer %d: diff ID %s, stated %s (%v)", i, Digest(plain), l.DiffID, err)
+		if err != nil || sha(plain) != l.DiffID {
+			t.Errorf("layer %d: diff ID %s, stated %s (%v)", i, sha(plain), l.DiffID, err)
 		}
 	}
 }
@@ -65,15 +65,15 @@ func TestOpenFixture(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, err := Open(context.Background(), ref)
+			img, err := openLayered(context.Background(), ref)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer img.Close()
-			if len(img.Layers) != 3 {
-				t.Fatalf("%d layers, want 3", len(img.Layers))
+			if len(img.Layers()) != 3 {
+				t.Fatalf("%d layers, want 3", len(img.Layers()))
 			}
-			c := img.Config
+			c := img.Config()
 			if strings.Join(c.Entrypoint, " ") != "/bin/sh -c" || strings.Join(c.Cmd, " ") != "cat /opt/app/file" ||
 				c.WorkingDir != "/opt" || c.User != "1000:1000" || c.Labels["org.test"] != "yes" ||
 				!strings.Contains(strings.Join(c.Env, " "), "FOO=bar") {
@@ -121,7 +121,7 @@ func configJSON(diffIDs ...string) string {
 	return string(b)
 }
 
-func manifestJSON(ms ...dockerManifest) string {
+func manifestJSON(ms ...DockerManifest) string {
 	b, _ := json.Marshal(ms)
 	return string(b)
 }
@@ -130,9 +130,9 @@ func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
 
 func TestDockerArchiveLayouts(t *testing.T) {
 	layer := layerTar(t, "hello", "world")
-	ld := Digest([]byte(layer))
+	ld := sha([]byte(layer))
 	cfg := configJSON(ld)
-	cd := Digest([]byte(cfg))
+	cd := sha([]byte(cfg))
 	id := strings.Repeat("ab", 32)
 	tests := []struct {
 		name     string
@@ -140,17 +140,17 @@ func TestDockerArchiveLayouts(t *testing.T) {
 		symlinks map[string]string
 	}{
 		{"docker <id>/layer.tar", map[string]string{
-			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			id + "/layer.tar":   layer,
 		}, nil},
 		{"podman <digest>.tar and symlink", map[string]string{
-			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
+			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
 		{"manifest naming the symlink", map[string]string{
-			"manifest.json":     manifestJSON(dockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
@@ -158,12 +158,12 @@ func TestDockerArchiveLayouts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := dockerArchive(t, tc.files, tc.symlinks)
-			img, err := Open(context.Background(), Ref{Transport: DockerArchive, Path: p})
+			img, err := openLayered(context.Background(), Ref{Transport: DockerArchive, Path: p})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer img.Close()
-			if len(img.Layers) != 1 || img.Layers[0].Digest != ld || img.Config.Env[0] != "A=1" || img.Digest != cd {
+			if len(img.Layers()) != 1 || img.Layers()[0].Digest != ld || img.Config().Env[0] != "A=1" || img.Digest() != cd {
 				t.Fatalf("image %+v", img)
 			}
 			checkImage(t, img)
@@ -173,10 +173,10 @@ func TestDockerArchiveLayouts(t *testing.T) {
 
 func TestOpenFaults(t *testing.T) {
 	layer := layerTar(t, "hello", "world")
-	ld := Digest([]byte(layer))
+	ld := sha([]byte(layer))
 	cfg := configJSON(ld)
-	cd := Digest([]byte(cfg))
-	m := dockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
+	cd := sha([]byte(cfg))
+	m := DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
 	m2 := m
 	m2.RepoTags = []string{"b:2"}
 	good := map[string]string{"manifest.json": manifestJSON(m), hexOf(cd) + ".json": cfg, hexOf(ld) + ".tar": layer}
@@ -240,16 +240,16 @@ func TestOpenOCIFaults(t *testing.T) {
 		t.Errorf("unknown tag: error %v", err)
 	}
 	// A layer blob removed from the layout.
-	img, err := Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
+	img, err := openLayered(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob, _ := blobPath(img.Layers[2].Digest)
+	blob, _ := blobPath(img.Layers()[2].Digest)
 	if err := os.Remove(filepath.Join(f.Layout, blob)); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
-	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers[2].Digest) {
+	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers()[2].Digest) {
 		t.Errorf("missing blob: error %v", err)
 	}
 }

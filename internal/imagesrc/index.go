@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pcocc/pcocc/internal/manifest"
 )
 
 // BlobOpener opens a blob by digest and returns its size. A missing blob is
@@ -17,8 +17,8 @@ type BlobOpener func(digest string) (io.ReadCloser, int64, error)
 // the original pcocc keeps it (the index in an image's metadata, the blobs
 // in its object store): the same checks as an OCI layout on disk. tag picks
 // the index entry ("" for the only one).
-func OpenIndex(index []byte, open BlobOpener, tag string) (*Image, error) {
-	var idx ocispec.Index
+func OpenIndex(index []byte, open BlobOpener, tag string) (Layered, error) {
+	var idx manifest.Index
 	if err := json.Unmarshal(index, &idx); err != nil {
 		return nil, fmt.Errorf("decoding the OCI index: %w", err)
 	}
@@ -30,7 +30,7 @@ func OpenIndex(index []byte, open BlobOpener, tag string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.Close = func() error { return nil }
+	img.close = func() error { return nil }
 	return img, nil
 }
 

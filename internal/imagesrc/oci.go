@@ -9,32 +9,27 @@ import (
 	"runtime"
 	"strings"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/manifest"
 )
 
-// Media types of indexes and manifests, OCI and Docker.
-const (
-	dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-	dockerManifestV2   = "application/vnd.docker.distribution.manifest.v2+json"
-)
-
-func openOCI(st store, ref Ref, closeFn func() error) (*Image, error) {
-	if _, err := readSmall(st, ocispec.ImageLayoutFile); err != nil {
+func openOCI(st store, ref Ref, closeFn func() error) (*layered, error) {
+	if _, err := readSmall(st, manifest.LayoutFile); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, derr := readSmall(st, "manifest.json"); derr == nil {
 				return nil, fmt.Errorf("%q is a docker archive, not an OCI one: use docker-archive:%s", ref.Path, ref.Path)
 			}
-			return nil, fmt.Errorf("%q is not an OCI layout: no %s", ref.Path, ocispec.ImageLayoutFile)
+			return nil, fmt.Errorf("%q is not an OCI layout: no %s", ref.Path, manifest.LayoutFile)
 		}
 		return nil, err
 	}
-	raw, err := readSmall(st, ocispec.ImageIndexFile)
+	raw, err := readSmall(st, manifest.IndexFile)
 	if err != nil {
 		return nil, err
 	}
-	var idx ocispec.Index
+	var idx manifest.Index
 	if err := json.Unmarshal(raw, &idx); err != nil {
-		return nil, fmt.Errorf("decoding %s: %w", ocispec.ImageIndexFile, err)
+		return nil, fmt.Errorf("decoding %s: %w", manifest.IndexFile, err)
 	}
 	desc, err := pickTag(idx.Manifests, ref.Ref)
 	if err != nil {
@@ -44,15 +39,15 @@ func openOCI(st store, ref Ref, closeFn func() error) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.Close = closeFn
+	img.close = closeFn
 	return img, nil
 }
 
 // pickTag selects the index entry tagged tag, or the only one.
-func pickTag(ds []ocispec.Descriptor, tag string) (ocispec.Descriptor, error) {
+func pickTag(ds []manifest.Descriptor, tag string) (manifest.Descriptor, error) {
 	var tags []string
 	for _, d := range ds {
-		t := d.Annotations[ocispec.AnnotationRefName]
+		t := d.Annotations[manifest.AnnotationRefName]
 		if tag != "" && t == tag {
 			return d, nil
 		}
@@ -62,18 +57,18 @@ func pickTag(ds []ocispec.Descriptor, tag string) (ocispec.Descriptor, error) {
 	}
 	switch {
 	case len(ds) == 0:
-		return ocispec.Descriptor{}, errors.New("the layout holds no image")
+		return manifest.Descriptor{}, errors.New("the layout holds no image")
 	case tag != "":
-		return ocispec.Descriptor{}, fmt.Errorf("unknown tag %q (tags: %s)", tag, strings.Join(tags, ", "))
+		return manifest.Descriptor{}, fmt.Errorf("unknown tag %q (tags: %s)", tag, strings.Join(tags, ", "))
 	case len(ds) > 1:
-		return ocispec.Descriptor{}, fmt.Errorf("the layout holds %d images (tags: %s): name one with :TAG",
+		return manifest.Descriptor{}, fmt.Errorf("the layout holds %d images (tags: %s): name one with :TAG",
 			len(ds), strings.Join(tags, ", "))
 	}
 	return ds[0], nil
 }
 
 // readBlob reads a small blob and checks its digest.
-func readBlob(st store, d ocispec.Descriptor) ([]byte, error) {
+func readBlob(st store, d manifest.Descriptor) ([]byte, error) {
 	name, err := blobPath(string(d.Digest))
 	if err != nil {
 		return nil, err
@@ -85,22 +80,14 @@ func readBlob(st store, d ocispec.Descriptor) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got := Digest(b); got != string(d.Digest) {
+	if got := string(digest.FromBytes(b)); got != string(d.Digest) {
 		return nil, fmt.Errorf("blob %s does not match its digest (%s)", d.Digest, got)
 	}
 	return b, nil
 }
 
-// manifestOrIndex holds the fields of both an image manifest and an index.
-type manifestOrIndex struct {
-	MediaType string               `json:"mediaType"`
-	Config    ocispec.Descriptor   `json:"config"`
-	Layers    []ocispec.Descriptor `json:"layers"`
-	Manifests []ocispec.Descriptor `json:"manifests"`
-}
-
 // readManifest reads an image manifest, descending through indexes.
-func readManifest(st store, d ocispec.Descriptor, depth int) (*Image, error) {
+func readManifest(st store, d manifest.Descriptor, depth int) (*layered, error) {
 	if depth > 4 {
 		return nil, errors.New("indexes nested too deeply")
 	}
@@ -108,19 +95,18 @@ func readManifest(st store, d ocispec.Descriptor, depth int) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m manifestOrIndex
+	var m manifest.Doc
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("decoding manifest %s: %w", d.Digest, err)
 	}
-	switch {
-	case m.MediaType == ocispec.MediaTypeImageIndex, m.MediaType == dockerManifestList,
-		m.MediaType == "" && m.Manifests != nil:
+	switch m.Kind() {
+	case manifest.KindIndex:
 		sub, err := pickPlatform(m.Manifests)
 		if err != nil {
 			return nil, err
 		}
 		return readManifest(st, sub, depth+1)
-	case m.MediaType == ocispec.MediaTypeImageManifest, m.MediaType == dockerManifestV2, m.MediaType == "":
+	case manifest.KindManifest:
 		return imageFromManifest(st, m, string(d.Digest))
 	}
 	return nil, fmt.Errorf("manifest %s: unsupported media type %q", d.Digest, m.MediaType)
@@ -128,7 +114,7 @@ func readManifest(st store, d ocispec.Descriptor, depth int) (*Image, error) {
 
 // pickPlatform selects the entry of an index made for this machine
 // (linux and the architecture pcocc runs on).
-func pickPlatform(ds []ocispec.Descriptor) (ocispec.Descriptor, error) {
+func pickPlatform(ds []manifest.Descriptor) (manifest.Descriptor, error) {
 	var seen []string
 	for _, d := range ds {
 		p := d.Platform
@@ -143,23 +129,19 @@ func pickPlatform(ds []ocispec.Descriptor) (ocispec.Descriptor, error) {
 		}
 		seen = append(seen, p.OS+"/"+p.Architecture)
 	}
-	return ocispec.Descriptor{}, fmt.Errorf("no image for linux/%s in the index (it has %s)",
+	return manifest.Descriptor{}, fmt.Errorf("no image for linux/%s in the index (it has %s)",
 		runtime.GOARCH, strings.Join(seen, ", "))
 }
 
-func imageFromManifest(st store, m manifestOrIndex, digest string) (*Image, error) {
+func imageFromManifest(st store, m manifest.Doc, md string) (*layered, error) {
 	blob, err := readBlob(st, m.Config)
 	if err != nil {
 		return nil, err
 	}
-	cfg, diffIDs, err := parseConfig(blob)
+	img, diffIDs, err := newImage(blob, string(m.Config.Digest), md, "manifest "+md, len(m.Layers))
 	if err != nil {
 		return nil, err
 	}
-	if len(diffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("manifest %s names %d layers, the configuration %d", digest, len(m.Layers), len(diffIDs))
-	}
-	img := &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: string(m.Config.Digest), Digest: digest}
 	for i, l := range m.Layers {
 		name, err := blobPath(string(l.Digest))
 		if err != nil {
@@ -173,7 +155,7 @@ func imageFromManifest(st store, m manifestOrIndex, digest string) (*Image, erro
 			return nil, err
 		}
 		rc.Close()
-		img.Layers = append(img.Layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i],
+		img.layers = append(img.layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i],
 			MediaType: l.MediaType, Size: size, Open: opener(st, name)})
 	}
 	return img, nil
@@ -186,9 +168,9 @@ func hashBlob(open func() (io.ReadCloser, error)) (string, error) {
 		return "", err
 	}
 	defer rc.Close()
-	h := newHash()
+	h := digest.NewHasher()
 	if _, err := io.Copy(h, rc); err != nil {
 		return "", err
 	}
-	return h.digest(), nil
+	return string(h.Digest()), nil
 }

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/regclient"
 )
 
 // Transports.
@@ -23,16 +25,12 @@ const (
 	SIF           = "sif"
 )
 
-// Transports lists every transport ParseRef knows, in the order error
-// messages give them.
-var Transports = []string{DockerArchive, OCI, OCIArchive, DockerDaemon, Docker, SIF}
-
 // Errors returned by ParseRef and Open, matched with errors.Is.
 var (
 	ErrNoTransport      = errors.New("no transport")
 	ErrUnknownTransport = errors.New("unknown transport")
 	ErrNotSupported     = errors.New("transport not supported yet")
-	ErrBadRef           = errors.New("invalid image reference")
+	ErrBadRef           = regclient.ErrBadRef
 )
 
 // Ref is a parsed image source or destination: TRANSPORT:PATH[:REF].
@@ -45,8 +43,9 @@ type Ref struct {
 // String gives the reference back in the TRANSPORT:PATH[:REF] form.
 func (r Ref) String() string {
 	var rest string
-	switch r.Transport {
-	case DockerDaemon, Docker:
+	form := r.form()
+	switch form {
+	case NameOnly, URLName:
 		rest = r.Ref
 	default:
 		rest = r.Path
@@ -54,7 +53,7 @@ func (r Ref) String() string {
 			rest += ":" + r.Ref
 		}
 	}
-	if r.Transport == Docker || strings.HasPrefix(rest, "//") {
+	if form == URLName || strings.HasPrefix(rest, "//") {
 		return r.Transport + "://" + rest // ParseRef drops one leading "//"
 	}
 	return r.Transport + ":" + rest
@@ -71,25 +70,22 @@ func ParseRef(s string) (Ref, error) {
 	transport, rest, ok := strings.Cut(s, ":")
 	if !ok {
 		return Ref{}, fmt.Errorf("parsing image reference %q: %w: want TRANSPORT:PATH, with TRANSPORT one of %s",
-			s, ErrNoTransport, strings.Join(Transports, ", "))
+			s, ErrNoTransport, strings.Join(Transports(), ", "))
 	}
-	if !known(transport) {
+	t, known := Lookup(transport)
+	if !known {
 		return Ref{}, fmt.Errorf("parsing image reference %q: %w %q (known: %s)",
-			s, ErrUnknownTransport, transport, strings.Join(Transports, ", "))
+			s, ErrUnknownTransport, transport, strings.Join(Transports(), ", "))
 	}
-	if transport == Docker && !strings.HasPrefix(rest, "//") {
-		// skopeo's "docker:" alone is an error too: a registry pull must
-		// be asked for, not guessed from a slip for docker-archive: or
-		// docker-daemon:.
-		return Ref{}, fmt.Errorf("parsing image reference %q: %w: a registry image is docker://%s; the local Docker engine's is docker-daemon:%s, a saved file docker-archive:FILE",
-			s, ErrBadRef, rest, rest)
+	if t.Form == URLName && !strings.HasPrefix(rest, "//") {
+		return Ref{}, fmt.Errorf("parsing image reference %q: %w: %s", s, ErrBadRef, urlHint(transport, rest))
 	}
 	rest = strings.TrimPrefix(rest, "//")
 	r := Ref{Transport: transport}
-	switch transport {
-	case DockerDaemon, Docker:
+	switch t.Form {
+	case NameOnly, URLName:
 		r.Ref = rest
-	case SIF:
+	case FileOnly:
 		r.Path = rest
 	default:
 		r.Path, r.Ref, ok = strings.Cut(rest, ":")
@@ -97,17 +93,29 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, fmt.Errorf("parsing image reference %q: %w: empty name after ':'", s, ErrBadRef)
 		}
 	}
-	if err := r.check(); err != nil {
+	if err := r.check(t.Form); err != nil {
 		return Ref{}, fmt.Errorf("parsing image reference %q: %w", s, err)
 	}
 	return r, nil
 }
 
-func (r Ref) check() error {
+// urlHint says how to write a URL-like reference given without its "//".
+func urlHint(transport, rest string) string {
+	if transport == Docker {
+		// skopeo's "docker:" alone is an error too: a registry pull must
+		// be asked for, not guessed from a slip for docker-archive: or
+		// docker-daemon:.
+		return fmt.Sprintf("a registry image is docker://%s; the local Docker engine's is docker-daemon:%s, a saved file docker-archive:FILE", rest, rest)
+	}
+	return fmt.Sprintf("want %s://%s", transport, rest)
+}
+
+func (r Ref) check(form Form) error {
+	named := form == NameOnly || form == URLName
 	switch {
-	case (r.Transport == DockerDaemon || r.Transport == Docker) && r.Ref == "":
+	case named && r.Ref == "":
 		return fmt.Errorf("%w: no image name", ErrBadRef)
-	case r.Transport != DockerDaemon && r.Transport != Docker && r.Path == "":
+	case !named && r.Path == "":
 		return fmt.Errorf("%w: no path", ErrBadRef)
 	case strings.ContainsAny(r.Path+r.Ref, "\x00\n"):
 		return fmt.Errorf("%w: control character", ErrBadRef)
@@ -115,11 +123,15 @@ func (r Ref) check() error {
 	return nil
 }
 
-func known(t string) bool {
-	for _, k := range Transports {
-		if k == t {
-			return true
-		}
-	}
-	return false
+// form is how r's transport names images (FileRef for an unknown one).
+func (r Ref) form() Form {
+	t, _ := Lookup(r.Transport)
+	return t.Form
+}
+
+// IsFile says whether r names a file (an archive, a SIF): its content
+// says what the image is.
+func (r Ref) IsFile() bool {
+	f := r.form()
+	return f == FileRef || f == FileOnly
 }

@@ -54,7 +54,7 @@ func TestParseRef(t *testing.T) {
 
 func TestParseRefUnknownListsKnown(t *testing.T) {
 	_, err := ParseRef("foo:bar")
-	for _, tr := range Transports {
+	for _, tr := range Transports() {
 		if !strings.Contains(err.Error(), tr) {
 			t.Errorf("error %q does not list %q", err, tr)
 		}
@@ -73,7 +73,7 @@ func FuzzParseRef(f *testing.F) {
 			}
 			return
 		}
-		if !known(r.Transport) || r.Path == "" && r.Ref == "" {
+		if !isKnown(r.Transport) || r.Path == "" && r.Ref == "" {
 			t.Fatalf("ParseRef(%q) = %+v", s, r)
 		}
 		// Round trip: what String prints parses to the same Ref.
@@ -82,4 +82,9 @@ func FuzzParseRef(f *testing.F) {
 			t.Fatalf("ParseRef(%q) = %+v; String %q parses to %+v, %v", s, r, r.String(), back, err)
 		}
 	})
+}
+
+func isKnown(name string) bool {
+	_, ok := Lookup(name)
+	return ok
 }

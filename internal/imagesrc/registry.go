@@ -5,36 +5,32 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/manifest"
+	"github.com/pcocc/pcocc/internal/mediatype"
+	"github.com/pcocc/pcocc/internal/regclient"
 )
 
 // parallelBlobs is how many layers are downloaded at once.
 const parallelBlobs = 4
 
-// Layer media types pcocc can flatten.
-var layerTypes = []string{
-	ocispec.MediaTypeImageLayer, ocispec.MediaTypeImageLayerGzip, ocispec.MediaTypeImageLayerZstd,
-	"application/vnd.docker.image.rootfs.diff.tar.gzip",
-	"application/vnd.docker.image.rootfs.diff.tar",
-}
-
 // openRegistry opens docker://[REGISTRY/]REPO[:TAG|@DIGEST]: manifests and
 // the configuration are read now; the layers are downloaded by Fetch, in
 // parallel, into the spool (the repository's blob store), checked against
 // their digests, then flattened.
-func openRegistry(ctx context.Context, s string) (*Image, error) {
-	ref, err := parseRegRef(s)
+func openRegistry(ctx context.Context, s string) (Image, error) {
+	ref, err := regclient.ParseRef(s)
 	if err != nil {
 		return nil, err
 	}
-	c, err := newRegClient(ref)
+	rc, err := regclient.New(ref, retryPause)
 	if err != nil {
 		return nil, err
 	}
-	m, digest, err := c.resolve(ctx, ref.reference(), ref.digest, 0)
+	c := &registrySource{c: rc, reg: ref.Registry()}
+	m, digest, err := c.resolve(ctx, ref.Reference(), ref.Digest(), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -42,89 +38,99 @@ func openRegistry(ctx context.Context, s string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.Fetch = func(ctx context.Context, sp Spool) error { return c.fetchLayers(ctx, img, sp) }
-	return img, nil
+	return &streamed{digest: digest, fetch: func(ctx context.Context, sp Spool) (Layered, error) {
+		if err := c.fetchLayers(ctx, img, sp); err != nil {
+			return nil, err
+		}
+		return img, nil
+	}}, nil
+}
+
+// retryPause is the pause before the first retry of a blob download (a
+// variable for tests).
+var retryPause = regclient.DefaultRetry
+
+// registrySource reads an image through a registry client.
+type registrySource struct {
+	c   *regclient.Client
+	reg string // the registry, for messages
 }
 
 // resolve fetches the image manifest, descending through an index to the
 // entry for this machine.
-func (c *regClient) resolve(ctx context.Context, ref, want string, depth int) (*manifestOrIndex, string, error) {
+func (c *registrySource) resolve(ctx context.Context, ref, want string, depth int) (*manifest.Doc, string, error) {
 	if depth > 2 {
-		return nil, "", fmt.Errorf("registry %s: indexes nested too deeply", c.ref.registry)
+		return nil, "", fmt.Errorf("registry %s: indexes nested too deeply", c.reg)
 	}
-	b, digest, err := c.manifest(ctx, ref, want)
+	b, digest, err := c.c.Manifest(ctx, ref, want)
 	if err != nil {
 		return nil, "", err
 	}
-	var m manifestOrIndex
+	var m manifest.Doc
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, "", fmt.Errorf("registry %s: decoding manifest %s: %w", c.ref.registry, digest, err)
+		return nil, "", fmt.Errorf("registry %s: decoding manifest %s: %w", c.reg, digest, err)
 	}
 	switch m.MediaType {
-	case ocispec.MediaTypeImageIndex, dockerManifestList:
+	case mediatype.OCIIndex, mediatype.DockerManifestList:
 		d, err := pickPlatform(m.Manifests)
 		if err != nil {
-			return nil, "", fmt.Errorf("registry %s: %s: %w", c.ref.registry, c.ref, err)
+			return nil, "", fmt.Errorf("registry %s: %s: %w", c.reg, c.c.Ref(), err)
 		}
 		return c.resolve(ctx, string(d.Digest), string(d.Digest), depth+1)
-	case ocispec.MediaTypeImageManifest, dockerManifestV2:
+	case mediatype.OCIManifest, mediatype.DockerManifest:
 		return &m, digest, nil
 	case "":
 		if m.Manifests != nil {
-			return nil, "", fmt.Errorf("registry %s: manifest %s: an index without a media type", c.ref.registry, digest)
+			return nil, "", fmt.Errorf("registry %s: manifest %s: an index without a media type", c.reg, digest)
 		}
 		if m.Config.Digest != "" {
 			return &m, digest, nil // OCI manifests may omit mediaType
 		}
 	}
-	return nil, "", fmt.Errorf("registry %s: manifest %s: unsupported media type %q", c.ref.registry, digest, m.MediaType)
+	return nil, "", fmt.Errorf("registry %s: manifest %s: unsupported media type %q", c.reg, digest, m.MediaType)
 }
 
 // image reads the configuration and checks the layer list.
-func (c *regClient) image(ctx context.Context, m *manifestOrIndex, digest string) (*Image, error) {
+func (c *registrySource) image(ctx context.Context, m *manifest.Doc, mdigest string) (*layered, error) {
 	for _, l := range m.Layers {
-		if !slices.Contains(layerTypes, l.MediaType) {
-			return nil, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.ref.registry, l.Digest, l.MediaType)
+		if !mediatype.IsLayer(l.MediaType) {
+			return nil, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.reg, l.Digest, l.MediaType)
 		}
-		if !validDigest(string(l.Digest)) || l.Size < 0 {
-			return nil, fmt.Errorf("registry %s: layer with invalid digest %q or size", c.ref.registry, l.Digest)
+		if !digest.Valid(string(l.Digest)) || l.Size < 0 {
+			return nil, fmt.Errorf("registry %s: layer with invalid digest %q or size", c.reg, l.Digest)
 		}
 	}
 	cd := string(m.Config.Digest)
-	if !validDigest(cd) || m.Config.Size > maxJSON {
-		return nil, fmt.Errorf("registry %s: invalid configuration descriptor %q", c.ref.registry, cd)
+	if !digest.Valid(cd) || m.Config.Size > maxJSON {
+		return nil, fmt.Errorf("registry %s: invalid configuration descriptor %q", c.reg, cd)
 	}
 	blob, err := c.smallBlob(ctx, cd, m.Config.Size)
 	if err != nil {
 		return nil, err
 	}
-	cfg, diffIDs, err := parseConfig(blob)
+	img, diffIDs, err := newImage(blob, cd, mdigest, "manifest "+mdigest, len(m.Layers))
 	if err != nil {
 		return nil, err
 	}
-	if len(diffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("manifest %s names %d layers, the configuration %d", digest, len(m.Layers), len(diffIDs))
-	}
-	img := &Image{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: digest, Close: nopClose}
 	for i, l := range m.Layers {
-		img.Layers = append(img.Layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
+		img.layers = append(img.layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
 	}
 	return img, nil
 }
 
 // smallBlob downloads a configuration blob and checks its digest.
-func (c *regClient) smallBlob(ctx context.Context, digest string, size int64) ([]byte, error) {
-	r := c.blob(ctx, digest, size)
+func (c *registrySource) smallBlob(ctx context.Context, want string, size int64) ([]byte, error) {
+	r := c.c.Blob(ctx, want, size)
 	defer r.Close()
 	b, err := io.ReadAll(io.LimitReader(r, size+1))
 	if err == nil && int64(len(b)) != size {
 		err = fmt.Errorf("%d bytes, the manifest says %d", len(b), size)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("registry %s: reading configuration %s: %w", c.ref.registry, digest, err)
+		return nil, fmt.Errorf("registry %s: reading configuration %s: %w", c.reg, want, err)
 	}
-	if got := Digest(b); got != digest {
-		return nil, fmt.Errorf("registry %s: configuration %s does not match its digest (got %s)", c.ref.registry, digest, got)
+	if got := string(digest.FromBytes(b)); got != want {
+		return nil, fmt.Errorf("registry %s: configuration %s does not match its digest (got %s)", c.reg, want, got)
 	}
 	return b, nil
 }
@@ -132,27 +138,27 @@ func (c *regClient) smallBlob(ctx context.Context, digest string, size int64) ([
 // fetchLayers downloads the layers, parallelBlobs at a time, into sp and
 // points the image's layers at the stored blobs. The first error stops
 // the others.
-func (c *regClient) fetchLayers(ctx context.Context, img *Image, sp Spool) error {
+func (c *registrySource) fetchLayers(ctx context.Context, img *layered, sp Spool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var total int64
-	for _, l := range img.Layers {
+	for _, l := range img.layers {
 		total += l.Size
 	}
-	sp.Expect(total, len(img.Layers))
+	sp.Expect(total, len(img.layers))
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once
 		first error
 		sem   = make(chan struct{}, parallelBlobs)
 	)
-	for i := range img.Layers {
+	for i := range img.layers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := c.fetchLayer(ctx, &img.Layers[i], sp); err != nil {
+			if err := c.fetchLayer(ctx, &img.layers[i], sp); err != nil {
 				once.Do(func() { first = err; cancel() })
 			}
 		}()
@@ -161,18 +167,18 @@ func (c *regClient) fetchLayers(ctx context.Context, img *Image, sp Spool) error
 	return first
 }
 
-func (c *regClient) fetchLayer(ctx context.Context, l *Layer, sp Spool) error {
+func (c *registrySource) fetchLayer(ctx context.Context, l *Layer, sp Spool) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	r := c.blob(ctx, l.Digest, l.Size)
+	r := c.c.Blob(ctx, l.Digest, l.Size)
 	defer r.Close()
 	s, err := sp.Put(r, l.Digest)
 	if err != nil {
 		return fmt.Errorf("downloading layer %s: %w", l.Digest, err)
 	}
 	if s.Size != l.Size {
-		return fmt.Errorf("registry %s: layer %s has %d bytes, the manifest says %d", c.ref.registry, l.Digest, s.Size, l.Size)
+		return fmt.Errorf("registry %s: layer %s has %d bytes, the manifest says %d", c.reg, l.Digest, s.Size, l.Size)
 	}
 	l.Open = s.Open
 	return nil

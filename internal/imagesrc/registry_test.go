@@ -23,44 +23,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/mediatype"
+	"github.com/pcocc/pcocc/internal/regclient"
 	"github.com/pcocc/pcocc/internal/testutil"
 )
-
-func TestParseRegRef(t *testing.T) {
-	t.Setenv(EnvDefaultRegistry, "")
-	t.Setenv(EnvInsecureRegistries, "mirror.site:5000")
-	tests := []struct {
-		in   string
-		want regRef
-	}{
-		{"busybox", regRef{registry: "docker.io", host: dockerHubAPI, repo: "library/busybox", tag: "latest"}},
-		{"user/img:1.0", regRef{registry: "docker.io", host: dockerHubAPI, repo: "user/img", tag: "1.0"}},
-		{"quay.io/org/img@sha256:" + strings.Repeat("a", 64), regRef{registry: "quay.io", host: "quay.io", repo: "org/img", digest: "sha256:" + strings.Repeat("a", 64)}},
-		{"localhost:5000/img:t", regRef{registry: "localhost:5000", host: "localhost:5000", repo: "img", tag: "t", insecure: true}},
-		{"127.0.0.1:15000/a/b", regRef{registry: "127.0.0.1:15000", host: "127.0.0.1:15000", repo: "a/b", tag: "latest", insecure: true}},
-		{"mirror.site:5000/img", regRef{registry: "mirror.site:5000", host: "mirror.site:5000", repo: "img", tag: "latest", insecure: true}},
-		{"localhost/img", regRef{registry: "localhost", host: "localhost", repo: "img", tag: "latest", insecure: true}},
-	}
-	for _, tt := range tests {
-		got, err := parseRegRef(tt.in)
-		if err != nil {
-			t.Errorf("%s: %v", tt.in, err)
-			continue
-		}
-		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(regRef{})); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tt.in, diff)
-		}
-	}
-	t.Setenv(EnvDefaultRegistry, "mirror.site:5000")
-	if got, _ := parseRegRef("img"); got.String() != "mirror.site:5000/img:latest" || !got.insecure {
-		t.Errorf("with a default registry: %+v", got)
-	}
-	for _, bad := range []string{"UPPER/case", "img:bad tag", "img@sha256:short", "a//b"} {
-		if _, err := parseRegRef(bad); !errors.Is(err, ErrBadRef) {
-			t.Errorf("%q: error %v, want ErrBadRef", bad, err)
-		}
-	}
-}
 
 // startRegistry runs the Debian docker-registry on a free loopback port
 // and returns its address.
@@ -98,7 +64,7 @@ func startRegistry(t *testing.T) string {
 func TestRegistry(t *testing.T) {
 	addr := startRegistry(t)
 	f := imagesrctest.Build(t)
-	local, err := Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: f.Tag})
+	local, err := openLayered(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: f.Tag})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,24 +76,25 @@ func TestRegistry(t *testing.T) {
 				"oci:"+f.Layout+":"+f.Tag, dest).CombinedOutput(); err != nil {
 				t.Fatalf("skopeo: %v\n%s", err, b)
 			}
-			img, err := Open(context.Background(), Ref{Transport: Docker, Ref: addr + "/probe/multi:" + format})
+			src, err := Open(context.Background(), Ref{Transport: Docker, Ref: addr + "/probe/multi:" + format})
 			if err != nil {
 				t.Fatal(err)
 			}
 			sp := &dirSpool{dir: t.TempDir()}
-			if err := img.Fetch(context.Background(), sp); err != nil {
+			img, err := src.(Streamed).Fetch(context.Background(), sp)
+			if err != nil {
 				t.Fatal(err)
 			}
 			checkImage(t, img)
-			if sp.puts != len(img.Layers) || len(img.Layers) != len(local.Layers) {
-				t.Fatalf("%d layers, %d spooled; the layout has %d", len(img.Layers), sp.puts, len(local.Layers))
+			if sp.puts != len(img.Layers()) || len(img.Layers()) != len(local.Layers()) {
+				t.Fatalf("%d layers, %d spooled; the layout has %d", len(img.Layers()), sp.puts, len(local.Layers()))
 			}
-			for i := range img.Layers {
-				if img.Layers[i].DiffID != local.Layers[i].DiffID {
-					t.Errorf("layer %d: diff ID %s, the layout's %s", i, img.Layers[i].DiffID, local.Layers[i].DiffID)
+			for i := range img.Layers() {
+				if img.Layers()[i].DiffID != local.Layers()[i].DiffID {
+					t.Errorf("layer %d: diff ID %s, the layout's %s", i, img.Layers()[i].DiffID, local.Layers()[i].DiffID)
 				}
 			}
-			if diff := cmp.Diff(local.Config, img.Config); diff != "" {
+			if diff := cmp.Diff(local.Config(), img.Config()); diff != "" {
 				t.Errorf("config (-layout +registry):\n%s", diff)
 			}
 		})
@@ -154,7 +121,7 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 	zw.Close()
 	f := &fakeRegistry{layer: gz.Bytes(), blobGets: map[string]int{}}
 	f.config, _ = json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
-		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{Digest(plain)}}})
+		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{sha(plain)}}})
 	f.manifest = f.manifestWith("application/vnd.docker.image.rootfs.diff.tar.gzip")
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
@@ -162,9 +129,9 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 }
 
 func (f *fakeRegistry) manifestWith(layerType string) []byte {
-	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": dockerManifestV2,
-		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": Digest(f.config), "size": len(f.config)},
-		"layers": []map[string]any{{"mediaType": layerType, "digest": Digest(f.layer), "size": len(f.layer)}}})
+	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": mediatype.DockerManifest,
+		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": sha(f.config), "size": len(f.config)},
+		"layers": []map[string]any{{"mediaType": layerType, "digest": sha(f.layer), "size": len(f.layer)}}})
 	return m
 }
 
@@ -193,9 +160,9 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`)
 	case strings.Contains(r.URL.Path, "/manifests/"):
 		f.serveManifest(w, repo)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+Digest(f.config)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+sha(f.config)):
 		w.Write(f.config)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+Digest(f.layer)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+sha(f.layer)):
 		f.serveLayer(w, r, repo)
 	default:
 		w.WriteHeader(http.StatusNotFound)
@@ -204,7 +171,7 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeRegistry) serveManifest(w http.ResponseWriter, repo string) {
 	m := f.manifest
-	w.Header().Set("Content-Type", dockerManifestV2)
+	w.Header().Set("Content-Type", mediatype.DockerManifest)
 	switch repo {
 	case "badsum":
 		w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64))
@@ -253,12 +220,13 @@ func dockerConfigFor(t *testing.T, host string) {
 func pull(t *testing.T, f *fakeRegistry, repo string) (*dirSpool, error) {
 	t.Helper()
 	host := strings.TrimPrefix(f.URL, "http://")
-	img, err := Open(context.Background(), Ref{Transport: Docker, Ref: host + "/" + repo})
+	src, err := Open(context.Background(), Ref{Transport: Docker, Ref: host + "/" + repo})
 	if err != nil {
 		return nil, err
 	}
 	sp := &dirSpool{dir: t.TempDir()}
-	if err := img.Fetch(context.Background(), sp); err != nil {
+	img, err := src.(Streamed).Fetch(context.Background(), sp)
+	if err != nil {
 		return sp, err
 	}
 	checkImage(t, img)
@@ -281,9 +249,9 @@ func TestRegistryFaults(t *testing.T) {
 		is   error
 		want string
 	}{
-		{"deny/img", ErrDenied, "access denied (HTTP 403): denied: requested access to the resource is denied"},
-		{"missing/img", ErrNotFound, "not found (HTTP 404): manifest_unknown"},
-		{"ok/img:nope", ErrNotFound, "manifest ok/img:nope"},
+		{"deny/img", regclient.ErrDenied, "access denied (HTTP 403): denied: requested access to the resource is denied"},
+		{"missing/img", regclient.ErrNotFound, "not found (HTTP 404): manifest_unknown"},
+		{"ok/img:nope", regclient.ErrNotFound, "manifest ok/img:nope"},
 		{"badsum/img", nil, "does not match its digest"},
 		{"ok/img@sha256:" + strings.Repeat("1", 64), nil, "does not match its digest"},
 		{"cutalways/img", nil, "after 4 tries: unexpected EOF"},
@@ -303,7 +271,7 @@ func TestRegistryFaults(t *testing.T) {
 	t.Run("no credentials", func(t *testing.T) {
 		t.Setenv("DOCKER_CONFIG", t.TempDir())
 		_, err := pull(t, f, "ok/img")
-		if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "no credentials") {
+		if !errors.Is(err, regclient.ErrUnauthorized) || !strings.Contains(err.Error(), "no credentials") {
 			t.Errorf("error %v", err)
 		}
 	})

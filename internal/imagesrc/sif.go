@@ -10,15 +10,14 @@ import (
 	"strings"
 
 	"github.com/sylabs/sif/v2/pkg/sif"
-)
 
-// squashfsMagic starts every squashfs superblock ("hsqs", little endian).
-const squashfsMagic = "hsqs"
+	"github.com/pcocc/pcocc/internal/sqfsformat"
+)
 
 // openSIF opens a Singularity/Apptainer image file. Its primary system
 // partition is a squashfs already: the importer copies it untouched, then
 // reads the Apptainer metadata (/.singularity.d) out of the copy.
-func openSIF(path string) (*Image, error) {
+func openSIF(path string) (Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -33,7 +32,7 @@ func openSIF(path string) (*Image, error) {
 		f.Close()
 		return nil, fmt.Errorf("%q is not a SIF file: %w", path, err)
 	}
-	part, labels, warns, err := sifParts(fimg, fi.Size())
+	part, labels, warns, err := sifParts(fimg, f, fi.Size())
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -45,7 +44,7 @@ func openSIF(path string) (*Image, error) {
 		},
 	}
 	root.Config = sifConfig(labels, warns)
-	return &Image{Squashfs: root, Close: f.Close}, nil
+	return &squashfsImage{root: root, close: f.Close}, nil
 }
 
 // readOnly lets the sif library load a file opened read-only: it never
@@ -56,7 +55,7 @@ func (readOnly) Truncate(int64) error { return errors.New("read-only") }
 
 // sifParts finds and checks the primary system partition; it also returns
 // the labels of a JSON labels object and warnings about what is not kept.
-func sifParts(fimg *sif.FileImage, fileSize int64) (sif.Descriptor, map[string]string, []string, error) {
+func sifParts(fimg *sif.FileImage, f io.ReaderAt, fileSize int64) (sif.Descriptor, map[string]string, []string, error) {
 	var warns []string
 	if ds, _ := fimg.GetDescriptors(sif.WithDataType(sif.DataSignature)); len(ds) > 0 {
 		warns = append(warns, "the SIF is signed: pcocc does not verify SIF signatures (check them with 'apptainer verify' first)")
@@ -65,7 +64,7 @@ func sifParts(fimg *sif.FileImage, fileSize int64) (sif.Descriptor, map[string]s
 	if err != nil {
 		return part, nil, nil, fmt.Errorf("no primary system partition in the SIF (it holds: %s)", sifObjects(fimg))
 	}
-	if err := checkSIFPart(part, fimg, fileSize); err != nil {
+	if err := checkSIFPart(part, f, fileSize); err != nil {
 		return part, nil, nil, err
 	}
 	labels, err := sifLabels(fimg)
@@ -75,7 +74,7 @@ func sifParts(fimg *sif.FileImage, fileSize int64) (sif.Descriptor, map[string]s
 	return part, labels, warns, nil
 }
 
-func checkSIFPart(part sif.Descriptor, fimg *sif.FileImage, fileSize int64) error {
+func checkSIFPart(part sif.Descriptor, f io.ReaderAt, fileSize int64) error {
 	fs, _, arch, err := part.PartitionMetadata()
 	switch {
 	case err != nil:
@@ -90,9 +89,8 @@ func checkSIFPart(part sif.Descriptor, fimg *sif.FileImage, fileSize int64) erro
 		return fmt.Errorf("the SIF is truncated: its system partition ends at byte %d, the file has %d bytes",
 			part.Offset()+part.Size(), fileSize)
 	}
-	magic := make([]byte, 4)
-	if _, err := io.ReadFull(part.GetReader(), magic); err != nil || string(magic) != squashfsMagic {
-		return errors.New("the system partition is not a squashfs (no squashfs superblock)")
+	if _, err := sqfsformat.ReadSuperblock(io.NewSectionReader(f, part.Offset(), part.Size()), 0); err != nil {
+		return fmt.Errorf("the system partition: %w", err)
 	}
 	return nil
 }

@@ -1,19 +1,20 @@
 package imagesrc
 
 import (
-	"bufio"
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
-	"os/exec"
+	"os"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/envscript"
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/tools"
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // Where Apptainer keeps an image's metadata inside its root file system.
@@ -30,14 +31,24 @@ const (
 // prompt, --env-file and prepend/append PATH options): not image content.
 var sifRuntimeScripts = []string{"94-appsbase.sh", "95-apps.sh", "99-base.sh", "99-runtimevars.sh"}
 
-// sifConfig returns the SquashfsRoot.Config of a SIF: the environment
-// scripts are evaluated by the parser of envscript_*.go, never run; the
-// runscript becomes the entrypoint so that running the image with
-// arguments behaves as 'apptainer run'.
+// sifConfig returns the SquashfsRoot.Config of a SIF: the files are read
+// with pcocc's own squashfs reader (nothing is mounted and nothing of the
+// image runs); the environment scripts are evaluated by the envscript
+// package's parser, never run; the runscript becomes the entrypoint so that
+// running the image with arguments behaves as 'apptainer run'.
 func sifConfig(objLabels map[string]string, warns []string) func(context.Context, string) (imagemeta.Config, []string, error) {
-	return func(ctx context.Context, sqfs string) (imagemeta.Config, []string, error) {
-		rd := &sqfsReader{ctx: ctx, path: sqfs}
+	return func(_ context.Context, sqfs string) (imagemeta.Config, []string, error) {
 		var cfg imagemeta.Config
+		f, err := os.Open(sqfs)
+		if err != nil {
+			return cfg, nil, err
+		}
+		defer f.Close()
+		img, err := sqfuse.Open(f, 0)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("reading the image's metadata: %w", err)
+		}
+		rd := sqfsReader{img}
 		top, err := rd.list(sifMetaDir)
 		if err != nil {
 			return cfg, nil, err
@@ -45,13 +56,13 @@ func sifConfig(objLabels map[string]string, warns []string) func(context.Context
 		if top == nil {
 			return cfg, append(warns, "the image has no "+sifMetaDir+": no environment, labels nor runscript to keep"), nil
 		}
-		if t := top["runscript"]; t == '-' || t == 'l' {
+		if t, ok := top["runscript"]; ok && (t.IsRegular() || t == fs.ModeSymlink) {
 			cfg.Entrypoint = []string{sifRunscript}
 		}
 		if cfg.Labels, err = rd.labels(top, objLabels); err != nil {
 			return cfg, nil, err
 		}
-		if top["env"] == 'd' {
+		if t, ok := top["env"]; ok && t.IsDir() {
 			if cfg.Env, warns, err = rd.env(warns); err != nil {
 				return cfg, nil, err
 			}
@@ -60,9 +71,9 @@ func sifConfig(objLabels map[string]string, warns []string) func(context.Context
 	}
 }
 
-func (rd *sqfsReader) labels(top map[string]byte, extra map[string]string) (map[string]string, error) {
+func (rd sqfsReader) labels(top map[string]fs.FileMode, extra map[string]string) (map[string]string, error) {
 	labels := map[string]string{}
-	if top["labels.json"] == '-' {
+	if t, ok := top["labels.json"]; ok && t.IsRegular() {
 		b, err := rd.cat(sifLabelsFile, maxJSON)
 		if err != nil {
 			return nil, err
@@ -79,19 +90,19 @@ func (rd *sqfsReader) labels(top map[string]byte, extra map[string]string) (map[
 }
 
 // env evaluates the scripts in the order Apptainer sources them.
-func (rd *sqfsReader) env(warns []string) ([]string, []string, error) {
+func (rd sqfsReader) env(warns []string) ([]string, []string, error) {
 	entries, err := rd.list(sifEnvDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	names := slices.Sorted(maps.Keys(entries))
-	st := newEnvState()
+	st := envscript.New()
 	for _, name := range names {
 		if !strings.HasSuffix(name, ".sh") || slices.Contains(sifRuntimeScripts, name) {
 			continue
 		}
 		file := path.Join(sifEnvDir, name)
-		if entries[name] != '-' {
+		if !entries[name].IsRegular() {
 			warns = append(warns, fmt.Sprintf("%s: skipped: not a regular file", file))
 			continue
 		}
@@ -99,100 +110,65 @@ func (rd *sqfsReader) env(warns []string) ([]string, []string, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		st.evalScript(file, string(b))
+		st.Eval(file, string(b))
 	}
-	return st.Env(), append(warns, st.warnings...), nil
+	return st.Env(), append(warns, st.Warnings()...), nil
 }
 
-// sqfsReader reads files out of a squashfs with rdsquashfs
-// (squashfs-tools-ng): nothing is mounted and nothing of the image runs.
-type sqfsReader struct {
-	ctx  context.Context
-	path string
-}
+// sqfsReader reads the metadata files out of an image, by their absolute
+// path in the container.
+type sqfsReader struct{ img *sqfuse.Image }
 
-func (rd *sqfsReader) run(limit int64, args ...string) ([]byte, bool, error) {
-	bin, err := tools.Find("rdsquashfs")
+// list returns the entries of a directory and their type; nil when the
+// directory does not exist.
+func (rd sqfsReader) list(dir string) (map[string]fs.FileMode, error) {
+	ents, err := rd.img.ReadDir(strings.TrimPrefix(dir, "/"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, false, err
+		return nil, fmt.Errorf("reading %s from the squashfs: %w", dir, unwrapPath(err))
 	}
-	cmd := exec.CommandContext(rd.ctx, bin, append(args, rd.path)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, false, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, false, err
-	}
-	b, rerr := io.ReadAll(io.LimitReader(out, limit+1))
-	io.Copy(io.Discard, out)
-	werr := cmd.Wait()
-	switch {
-	case rerr != nil:
-		return nil, false, rerr
-	case werr != nil && strings.Contains(stderr.String(), "no such file or directory"):
-		return nil, false, nil
-	case werr != nil:
-		return nil, false, fmt.Errorf("rdsquashfs %s: %s", strings.Join(args, " "), firstLine(stderr.String(), werr))
-	case int64(len(b)) > limit:
-		return nil, false, fmt.Errorf("%s is larger than %d bytes", args[len(args)-1], limit)
-	}
-	return b, true, nil
-}
-
-func firstLine(s string, err error) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	if s == "" {
-		return err.Error()
-	}
-	return s
-}
-
-// list returns the entries of a directory and their type ('-' file, 'd'
-// directory, 'l' link, ...); nil when the directory does not exist.
-func (rd *sqfsReader) list(dir string) (map[string]byte, error) {
-	b, ok, err := rd.run(16<<20, "-l", dir)
-	if err != nil || !ok {
-		return nil, err
-	}
-	entries := map[string]byte{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		mode, name, ok := listEntry(sc.Text())
-		if ok {
-			entries[name] = mode
-		}
+	entries := make(map[string]fs.FileMode, len(ents))
+	for _, e := range ents {
+		entries[e.Name()] = e.Type()
 	}
 	return entries, nil
 }
 
-// cat returns a regular file's content.
-func (rd *sqfsReader) cat(file string, limit int64) ([]byte, error) {
-	b, ok, err := rd.run(limit, "-c", file)
-	if err == nil && !ok {
-		err = fmt.Errorf("%s: no such file", file)
-	}
+// cat returns a regular file's content, of at most limit bytes.
+func (rd sqfsReader) cat(file string, limit int64) ([]byte, error) {
+	b, err := rd.read(strings.TrimPrefix(file, "/"), limit)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s from the squashfs: %w", file, err)
+		return nil, fmt.Errorf("reading %s from the squashfs: %w", file, unwrapPath(err))
 	}
 	return b, nil
 }
 
-// listEntry parses a line of 'rdsquashfs -l': "-rwxr-xr-x 0/0  29 runscript",
-// "lrwxrwxrwx 0/0 9 name -> target" (the size is right-aligned).
-func listEntry(line string) (byte, string, bool) {
-	rest := line
-	var f [3]string
-	for i := range f {
-		var ok bool
-		if f[i], rest, ok = strings.Cut(strings.TrimLeft(rest, " "), " "); !ok || f[i] == "" {
-			return 0, "", false
-		}
+func (rd sqfsReader) read(name string, limit int64) ([]byte, error) {
+	f, err := rd.img.Open(name)
+	if err != nil {
+		return nil, err
 	}
-	if f[0][0] == 'l' {
-		rest, _, _ = strings.Cut(rest, " -> ")
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, errors.New("not a regular file")
+	case fi.Size() > limit:
+		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
-	return f[0][0], rest, rest != ""
+	return io.ReadAll(f)
+}
+
+// unwrapPath drops the *fs.PathError's own "open NAME:" (the callers name
+// the file as the container sees it).
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

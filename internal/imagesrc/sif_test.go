@@ -16,6 +16,7 @@ import (
 	"github.com/sylabs/sif/v2/pkg/sif"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 	"github.com/pcocc/pcocc/internal/testutil"
 )
 
@@ -47,7 +48,7 @@ func sifRootfs(t *testing.T) string {
 
 // squashfsOf builds a squashfs of dir with gensquashfs.
 func squashfsOf(t *testing.T, dir string) string {
-	testutil.Need(t, "gensquashfs", "rdsquashfs")
+	testutil.Need(t, "gensquashfs")
 	out := filepath.Join(t.TempDir(), "root.sqfs")
 	if b, err := exec.Command("gensquashfs", "-q", "-D", dir, "-c", "gzip", out).CombinedOutput(); err != nil {
 		t.Fatalf("gensquashfs: %v\n%s", err, b)
@@ -135,23 +136,23 @@ func checkSIF(t *testing.T, p string, raw []byte, extraLabels map[string]string)
 		t.Fatal(err)
 	}
 	defer img.Close()
-	if img.Squashfs == nil || len(img.Layers) != 0 || img.ConfigBlob != nil {
+	if _, ok := img.(Layered); ok || img.(SquashfsImage).Squashfs() == nil {
 		t.Fatalf("image %+v: want a squashfs and no layers", img)
 	}
-	rc, err := img.Squashfs.Open()
+	rc, err := img.(SquashfsImage).Squashfs().Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(rc)
 	rc.Close()
-	if !bytes.Equal(got, raw) || img.Squashfs.Size != int64(len(raw)) {
-		t.Fatalf("partition: %d bytes (size %d), not the squashfs put in (%d bytes)", len(got), img.Squashfs.Size, len(raw))
+	if !bytes.Equal(got, raw) || img.(SquashfsImage).Squashfs().Size != int64(len(raw)) {
+		t.Fatalf("partition: %d bytes (size %d), not the squashfs put in (%d bytes)", len(got), img.(SquashfsImage).Squashfs().Size, len(raw))
 	}
 	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
 	if err := os.WriteFile(copyPath, got, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, warns, err := img.Squashfs.Config(context.Background(), copyPath)
+	cfg, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), copyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +171,31 @@ func checkSIF(t *testing.T, p string, raw []byte, extraLabels map[string]string)
 	if len(warns) != 1 || !strings.Contains(warns[0], "/.singularity.d/env/90-environment.sh:5: skipping a command: command substitution") {
 		t.Errorf("warnings %q: want one for the $(id -u) of 90-environment.sh line 5", warns)
 	}
+}
+
+// TestSIFCorruptPartition: a system partition whose super block is sound but
+// whose tables are not is refused with one line when its metadata is read.
+func TestSIFCorruptPartition(t *testing.T) {
+	raw, err := os.ReadFile(squashfsOf(t, sifRootfs(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sqfsformat.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := sb.InodeTableStart; i < sb.IDTableStart; i++ {
+		raw[i] = 0xff // metadata block headers of 32 KiB: more than a block may hold
+	}
+	p := filepath.Join(t.TempDir(), "corrupt.sqfs")
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = sifConfig(nil, nil)(context.Background(), p)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "bad metadata block header") {
+		t.Fatalf("error %v, want one line saying the metadata is bad", err)
+	}
+	t.Log(err)
 }
 
 func TestSIFFaults(t *testing.T) {
@@ -228,7 +254,7 @@ func TestSIFSignedWarns(t *testing.T) {
 	defer img.Close()
 	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
 	os.WriteFile(copyPath, raw, 0o644)
-	_, warns, err := img.Squashfs.Config(context.Background(), copyPath)
+	_, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), copyPath)
 	if err != nil || len(warns) == 0 || !strings.Contains(warns[0], "does not verify SIF signatures") {
 		t.Errorf("warnings %q, error %v", warns, err)
 	}
@@ -245,7 +271,7 @@ func TestSIFNoMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer img.Close()
-	cfg, warns, err := img.Squashfs.Config(context.Background(), sqfs)
+	cfg, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), sqfs)
 	if err != nil || !errors.Is(err, nil) || len(cfg.Env)+len(cfg.Entrypoint) != 0 || len(warns) != 1 {
 		t.Errorf("config %+v, warnings %q, error %v", cfg, warns, err)
 	}

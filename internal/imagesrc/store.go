@@ -2,6 +2,7 @@ package imagesrc
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/rootfs"
 )
 
@@ -42,18 +44,25 @@ func (d dirStore) open(name string) (io.ReadCloser, int64, error) {
 
 func (d dirStore) close() error { return nil }
 
+// tarEntry is one member of an archive: a link, or a file found at an
+// offset of an uncompressed archive, or (streamed archive) kept in memory
+// or in the spool as it passed.
 type tarEntry struct {
 	off, size int64
 	typ       byte
-	link      string // normalised target of a link
+	link      string   // normalised target of a link
+	data      []byte   // streamed: a small file's content
+	spooled   *Spooled // streamed: a large file's blob
 }
 
-// tarStore is a layout inside a tar archive. An uncompressed archive is
-// indexed once (headers only, data is skipped by seeking) and its files are
-// read in place through io.SectionReader. A compressed archive cannot be
-// read at an offset: each open decompresses it again up to the file.
+// tarStore is a layout inside a tar archive: a docker-archive or an
+// oci-archive file, or the docker-archive an engine streams. A file is
+// indexed once (headers only, data is skipped by seeking) and its members
+// are read in place through io.SectionReader; a compressed file cannot be
+// read at an offset: each open decompresses it again up to the member. A
+// stream is read once, its members kept as they pass (see readStream).
 type tarStore struct {
-	file    *os.File
+	file    *os.File // nil for a stream
 	name    string
 	comp    rootfs.Compression
 	entries map[string]tarEntry
@@ -94,10 +103,24 @@ func (s *tarStore) index() error {
 		defer dr.Close()
 		r = dr
 	}
-	return s.scan(tar.NewReader(r), fi.Size())
+	return s.scan(tar.NewReader(r), func(_ io.Reader, h *tar.Header, e *tarEntry) error {
+		if s.comp != rootfs.Uncompressed {
+			return nil
+		}
+		var err error
+		if e.off, err = s.file.Seek(0, io.SeekCurrent); err != nil {
+			return err
+		}
+		if e.off+e.size > fi.Size() {
+			return fmt.Errorf("%q is truncated", h.Name)
+		}
+		return nil
+	})
 }
 
-func (s *tarStore) scan(tr *tar.Reader, size int64) error {
+// scan reads the archive's headers into s.entries; keep records where a
+// regular file's content is (it may read it from the reader it is given).
+func (s *tarStore) scan(tr *tar.Reader, keep func(io.Reader, *tar.Header, *tarEntry) error) error {
 	for first := true; ; first = false {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) && !first {
@@ -109,21 +132,19 @@ func (s *tarStore) scan(tr *tar.Reader, size int64) error {
 			}
 			return fmt.Errorf("reading archive %q: %w", s.name, err)
 		}
+		name := cleanMember(h.Name)
 		e := tarEntry{size: h.Size, typ: h.Typeflag}
-		if s.comp == rootfs.Uncompressed {
-			if e.off, err = s.file.Seek(0, io.SeekCurrent); err != nil {
-				return err
-			}
-			if e.off+e.size > size {
-				return fmt.Errorf("reading archive %q: %q is truncated", s.name, h.Name)
-			}
-		}
-		if h.Typeflag == tar.TypeSymlink {
-			e.link = path.Join(path.Dir(cleanMember(h.Name)), h.Linkname)
-		} else if h.Typeflag == tar.TypeLink {
+		switch h.Typeflag {
+		case tar.TypeSymlink:
+			e.link = path.Join(path.Dir(name), h.Linkname)
+		case tar.TypeLink:
 			e.link = cleanMember(h.Linkname)
+		case tar.TypeReg:
+			if err := keep(tr, h, &e); err != nil {
+				return fmt.Errorf("reading archive %q: %w", s.name, err)
+			}
 		}
-		s.entries[cleanMember(h.Name)] = e
+		s.entries[name] = e
 	}
 }
 
@@ -153,14 +174,32 @@ func (s *tarStore) resolve(name string) (string, tarEntry, error) {
 
 func (s *tarStore) open(name string) (io.ReadCloser, int64, error) {
 	name, e, err := s.resolve(name)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, 0, err
-	}
-	if s.comp == rootfs.Uncompressed {
+	case e.spooled != nil:
+		rc, err := e.spooled.Open()
+		return rc, e.spooled.Size, err
+	case s.file == nil:
+		return io.NopCloser(bytes.NewReader(e.data)), int64(len(e.data)), nil
+	case s.comp == rootfs.Uncompressed:
 		return io.NopCloser(io.NewSectionReader(s.file, e.off, e.size)), e.size, nil
 	}
 	rc, err := s.rescan(name)
 	return rc, e.size, err
+}
+
+// knownDigest is the digest of a streamed member, computed as it passed;
+// "" for a member of a file.
+func (s *tarStore) knownDigest(name string) string {
+	_, e, err := s.resolve(name)
+	switch {
+	case err != nil || s.file != nil:
+		return ""
+	case e.spooled != nil:
+		return e.spooled.Digest
+	}
+	return string(digest.FromBytes(e.data))
 }
 
 // rescan decompresses the archive again up to the named file.
@@ -189,7 +228,12 @@ type readCloser struct {
 
 func (r readCloser) Close() error { return r.close() }
 
-func (s *tarStore) close() error { return s.file.Close() }
+func (s *tarStore) close() error {
+	if s.file == nil {
+		return nil
+	}
+	return s.file.Close()
+}
 
 // maxJSON bounds the manifests and configurations read in memory.
 const maxJSON = 32 << 20

@@ -7,6 +7,4 @@ var (
 	// ErrNoLayers: the image was imported as a squashfs (from a SIF) and
 	// has no layers to export or rebuild from.
 	ErrNoLayers = errors.New("the image has no layers (it was imported from a squashfs, as SIF images are)")
-
-	errLoadStopped = errors.New("the Docker engine stopped reading")
 )

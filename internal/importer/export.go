@@ -1,47 +1,26 @@
 package importer
 
 import (
-	"archive/tar"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 )
 
 // Export writes an imported image to dest (docker-archive:FILE[:REF],
-// oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:REF) from its stored blobs, which
-// open returns by digest. Archive files are written under a temporary name
-// and renamed at the end; into an OCI directory, blobs are added first and
-// index.json is replaced last.
+// oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:REF) from its
+// stored blobs, which open returns by digest: the transport writes it (see
+// imagesrc.Write), verifying each blob as it copies it.
 func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest string) (io.ReadCloser, error), dest imagesrc.Ref) error {
 	if len(meta.Layers) == 0 && meta.ConfigDigest == "" {
 		return fmt.Errorf("exporting to %s: %w", dest, ErrNoLayers)
 	}
-	e, err := newExport(meta, open)
-	if err != nil {
-		return fmt.Errorf("exporting to %s: %w", dest, err)
-	}
-	e.ctx = ctx
-	switch dest.Transport {
-	case imagesrc.DockerArchive:
-		err = writeAtomically(dest.Path, func(w io.Writer) error { return e.dockerArchive(w, dest.Ref) })
-	case imagesrc.OCIArchive:
-		err = writeAtomically(dest.Path, func(w io.Writer) error { return e.ociArchive(w, dest.Ref) })
-	case imagesrc.OCI:
-		err = e.ociDir(dest.Path, dest.Ref)
-	case imagesrc.DockerDaemon:
-		err = e.toEngine(dest.Ref)
-	default:
-		err = fmt.Errorf("%w: export to %s", imagesrc.ErrNotSupported, dest.Transport)
+	img, err := storedImage(meta, open)
+	if err == nil {
+		err = imagesrc.Write(ctx, img, dest)
 	}
 	if err != nil {
 		return fmt.Errorf("exporting to %s: %w", dest, err)
@@ -49,14 +28,8 @@ func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest string) 
 	return nil
 }
 
-type export struct {
-	ctx    context.Context
-	meta   *imagemeta.Meta
-	open   func(string) (io.ReadCloser, error)
-	config []byte
-}
-
-func newExport(meta *imagemeta.Meta, open func(string) (io.ReadCloser, error)) (*export, error) {
+// storedImage is the image meta describes, read from the repository.
+func storedImage(meta *imagemeta.Meta, open func(string) (io.ReadCloser, error)) (imagesrc.Layered, error) {
 	rc, err := open(meta.ConfigDigest)
 	if err != nil {
 		return nil, fmt.Errorf("reading image configuration: %w", err)
@@ -66,171 +39,16 @@ func newExport(meta *imagemeta.Meta, open func(string) (io.ReadCloser, error)) (
 	if err != nil {
 		return nil, fmt.Errorf("reading image configuration: %w", err)
 	}
-	if imagesrc.Digest(cfg) != meta.ConfigDigest {
+	if string(digest.FromBytes(cfg)) != meta.ConfigDigest {
 		return nil, fmt.Errorf("stored configuration does not match its digest %s", meta.ConfigDigest)
 	}
-	for _, l := range meta.Layers {
+	layers := make([]imagesrc.Layer, len(meta.Layers))
+	for i, l := range meta.Layers {
 		if l.Size < 0 {
 			return nil, fmt.Errorf("layer %s: size unknown", l.Digest)
 		}
+		layers[i] = imagesrc.Layer{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: l.Size,
+			Open: func() (io.ReadCloser, error) { return open(l.Digest) }}
 	}
-	return &export{meta: meta, open: open, config: cfg}, nil
-}
-
-// writeAtomically writes path through a temporary file renamed at the end.
-func writeAtomically(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // fails harmlessly after the rename
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
-// copyBlob copies a stored blob of known size and digest to w, verifying it.
-func (e *export) copyBlob(w io.Writer, digest string, size int64) error {
-	if err := e.ctx.Err(); err != nil {
-		return err
-	}
-	rc, err := e.open(digest)
-	if err != nil {
-		return fmt.Errorf("reading blob %s: %w", digest, err)
-	}
-	defer rc.Close()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(rc, size+1))
-	if err != nil {
-		return fmt.Errorf("copying blob %s: %w", digest, err)
-	}
-	if got := digestOf(h); n != size || got != digest {
-		return fmt.Errorf("stored blob %s is corrupt (%d bytes, digest %s)", digest, n, got)
-	}
-	return nil
-}
-
-func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
-
-// tarBlobs writes the config and layer blobs into tw, each once, named by name.
-func (e *export) tarBlobs(tw *tar.Writer, name func(digest, ext string) string, layerExt string) error {
-	if err := tarFile(tw, name(e.meta.ConfigDigest, ".json"), e.config); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, l := range e.meta.Layers {
-		if seen[l.Digest] {
-			continue
-		}
-		seen[l.Digest] = true
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name(l.Digest, layerExt), Size: l.Size, Mode: 0o644}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if err := e.copyBlob(tw, l.Digest, l.Size); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func tarFile(tw *tar.Writer, name string, b []byte) error {
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(b)), Mode: 0o644}); err != nil {
-		return err
-	}
-	_, err := tw.Write(b)
-	return err
-}
-
-// dockerArchive writes the layout of `docker save` / `podman save`: layers
-// named <digest>.tar (docker load takes compressed ones too).
-func (e *export) dockerArchive(w io.Writer, ref string) error {
-	tw := tar.NewWriter(w)
-	m := map[string]any{"Config": hexOf(e.meta.ConfigDigest) + ".json", "RepoTags": []string{}}
-	if ref != "" && !strings.HasPrefix(ref, "@") {
-		m["RepoTags"] = []string{ref}
-	}
-	var layers []string
-	for _, l := range e.meta.Layers {
-		layers = append(layers, hexOf(l.Digest)+".tar")
-	}
-	m["Layers"] = layers
-	name := func(d, ext string) string { return hexOf(d) + ext }
-	if err := e.tarBlobs(tw, name, ".tar"); err != nil {
-		return err
-	}
-	mj, _ := json.Marshal([]any{m})
-	if err := tarFile(tw, "manifest.json", mj); err != nil {
-		return err
-	}
-	return tw.Close()
-}
-
-// ociLayerType gives the OCI media type of a stored layer.
-func ociLayerType(mt string) string {
-	switch mt {
-	case "application/vnd.docker.image.rootfs.diff.tar", "":
-		return ocispec.MediaTypeImageLayer
-	case "application/vnd.docker.image.rootfs.diff.tar.gzip":
-		return ocispec.MediaTypeImageLayerGzip
-	case "application/vnd.docker.image.rootfs.diff.tar.zstd":
-		return ocispec.MediaTypeImageLayerZstd
-	}
-	return mt
-}
-
-// manifest returns the OCI manifest of the image and its index entry.
-func (e *export) manifest(tag string) ([]byte, ocispec.Descriptor) {
-	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest,
-		Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig,
-			Digest: digestT(e.meta.ConfigDigest), Size: int64(len(e.config))}}
-	m.SchemaVersion = 2
-	for _, l := range e.meta.Layers {
-		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ociLayerType(l.MediaType),
-			Digest: digestT(l.Digest), Size: l.Size})
-	}
-	b, _ := json.Marshal(m)
-	d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
-		Digest: digestT(imagesrc.Digest(b)), Size: int64(len(b))}
-	if tag != "" {
-		d.Annotations = map[string]string{ocispec.AnnotationRefName: tag}
-	}
-	return b, d
-}
-
-func ociName(d, _ string) string { return "blobs/sha256/" + hexOf(d) }
-
-const ociLayoutFile = `{"imageLayoutVersion":"1.0.0"}`
-
-func (e *export) ociArchive(w io.Writer, tag string) error {
-	tw := tar.NewWriter(w)
-	if err := tarFile(tw, ocispec.ImageLayoutFile, []byte(ociLayoutFile)); err != nil {
-		return err
-	}
-	if err := e.tarBlobs(tw, ociName, ""); err != nil {
-		return err
-	}
-	mb, desc := e.manifest(tag)
-	if err := tarFile(tw, ociName(string(desc.Digest), ""), mb); err != nil {
-		return err
-	}
-	idx, _ := json.Marshal(index([]ocispec.Descriptor{desc}))
-	if err := tarFile(tw, ocispec.ImageIndexFile, idx); err != nil {
-		return err
-	}
-	return tw.Close()
-}
-
-func index(ds []ocispec.Descriptor) ocispec.Index {
-	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: ds}
-	idx.SchemaVersion = 2
-	return idx
+	return imagesrc.NewLayered(meta.Config, cfg, meta.ConfigDigest, layers), nil
 }

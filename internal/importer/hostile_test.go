@@ -57,7 +57,7 @@ func makeOCIConfig(t *testing.T, config map[string]any, blobs [][]byte, diffIDs 
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "blobs/sha256"), 0o755)
 	put := func(b []byte) string {
-		d := imagesrc.Digest(b)
+		d := sha(b)
 		os.WriteFile(filepath.Join(dir, "blobs/sha256", strings.TrimPrefix(d, "sha256:")), b, 0o644)
 		return d
 	}
@@ -116,7 +116,7 @@ func TestImportHostile(t *testing.T) {
 func ids(layers ...[]byte) []string {
 	var out []string
 	for _, l := range layers {
-		out = append(out, imagesrc.Digest(l))
+		out = append(out, sha(l))
 	}
 	return out
 }
@@ -129,24 +129,25 @@ func TestImportDigestMismatch(t *testing.T) {
 	other := layer(t, entry{typ: tar.TypeReg, name: "b", body: "b"})
 	ref := makeOCI(t, [][]byte{l}, ids(l))
 	r, _ := imagesrc.ParseRef(ref)
-	img, err := imagesrc.Open(context.Background(), r)
+	src, err := imagesrc.Open(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer img.Close()
+	defer src.Close()
+	img := src.(imagesrc.Layered)
 	// Replace the blob after Open, as a source changing under us would.
-	p := filepath.Join(r.Path, "blobs/sha256", strings.TrimPrefix(img.Layers[0].Digest, "sha256:"))
+	p := filepath.Join(r.Path, "blobs/sha256", strings.TrimPrefix(img.Layers()[0].Digest, "sha256:"))
 	if err := os.WriteFile(p, other, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sink := newDirSink(t)
 	_, err = Import(context.Background(), img, sink, Options{})
-	want := "layer 1/1 (" + img.Layers[0].Digest[:19] + "): blob does not match its digest " + img.Layers[0].Digest
+	want := "layer 1/1 (" + img.Layers()[0].Digest[:19] + "): blob does not match its digest " + img.Layers()[0].Digest
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want %q", err, want)
 	}
 	noFile(t, sink.sqfs)
-	noFile(t, sink.path(img.Layers[0].Digest))
+	noFile(t, sink.path(img.Layers()[0].Digest))
 }
 
 // An image whose configuration is over imagemeta's bounds (one that could

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/progress"
@@ -65,28 +66,35 @@ func (o Options) withDefaults() Options {
 // Import stores img into sink and builds its squashfs at sink.SquashfsPath.
 // On error the caller discards the transaction: blobs already committed to
 // it are verified ones, but the image is not complete.
-func Import(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
+func Import(ctx context.Context, src imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
 	opt = opt.withDefaults()
-	if img.Fetch != nil {
-		if err := fetch(ctx, img, sink, opt); err != nil {
+	if s, ok := src.(imagesrc.Streamed); ok {
+		l, err := fetch(ctx, s, sink, opt)
+		if err != nil {
 			return nil, err
 		}
+		src = l
 	}
-	if img.Squashfs != nil {
-		return importSquashfs(ctx, img, sink, opt)
+	if s, ok := src.(imagesrc.SquashfsImage); ok {
+		return importSquashfs(ctx, s.Squashfs(), sink, opt)
 	}
-	if err := img.Config.Check(); err != nil {
+	img, ok := src.(imagesrc.Layered)
+	if !ok {
+		return nil, fmt.Errorf("the source gives neither layers nor a squashfs (%T)", src)
+	}
+	cfg := img.Config()
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	if err := storeConfig(img, sink); err != nil {
 		return nil, err
 	}
-	p, err := newPipeline(img.Layers, sink, opt)
+	p, err := newPipeline(img.Layers(), sink, opt)
 	if err != nil {
 		return nil, err
 	}
 	out := sink.SquashfsPath()
-	opt.Log.Info("importing image", "digest", img.Digest, "layers", len(img.Layers), "squashfs", out)
+	opt.Log.Info("importing image", "digest", img.Digest(), "layers", len(img.Layers()), "squashfs", out)
 	if err := p.run(ctx, out, opt.Compression); err != nil {
 		return nil, err
 	}
@@ -97,9 +105,9 @@ func Import(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*
 	return &imagemeta.Meta{
 		Format:       imagemeta.FormatVersion,
 		Type:         imagemeta.TypeContainer,
-		Config:       img.Config,
-		Origin:       imagemeta.Origin{Digest: img.Digest},
-		ConfigDigest: img.ConfigDigest,
+		Config:       cfg,
+		Origin:       imagemeta.Origin{Digest: img.Digest()},
+		ConfigDigest: img.ConfigDigest(),
 		Layers:       p.metaLayers(),
 		Squashfs:     sq,
 	}, nil
@@ -125,15 +133,16 @@ func Rebuild(ctx context.Context, meta *imagemeta.Meta, open func(digest string)
 	return p.run(ctx, out, opt.Compression)
 }
 
-func storeConfig(img *imagesrc.Image, sink Sink) error {
-	if got := imagesrc.Digest(img.ConfigBlob); got != img.ConfigDigest {
-		return fmt.Errorf("image configuration does not match its digest %s (got %s)", img.ConfigDigest, got)
+func storeConfig(img imagesrc.Layered, sink Sink) error {
+	blob, want := img.ConfigBlob(), img.ConfigDigest()
+	if got := string(digest.FromBytes(blob)); got != want {
+		return fmt.Errorf("image configuration does not match its digest %s (got %s)", want, got)
 	}
-	w, err := sink.BlobWriter(img.ConfigDigest)
+	w, err := sink.BlobWriter(want)
 	if err != nil || w == nil {
 		return err
 	}
-	if _, err := w.Write(img.ConfigBlob); err != nil {
+	if _, err := w.Write(blob); err != nil {
 		w.Abort()
 		return fmt.Errorf("storing image configuration: %w", err)
 	}

@@ -104,7 +104,7 @@ func checkMeta(t *testing.T, meta *imagemeta.Meta, sink *dirSink) {
 	stored := strings.Join(sink.blobs(t), " ")
 	for _, d := range append([]string{meta.ConfigDigest}, meta.Layers[0].Digest, meta.Layers[1].Digest, meta.Layers[2].Digest) {
 		b, err := os.ReadFile(sink.path(d))
-		if err != nil || imagesrc.Digest(b) != d {
+		if err != nil || sha(b) != d {
 			t.Errorf("blob %s not stored or corrupt (stored: %s)", d, stored)
 		}
 	}

@@ -1,14 +1,11 @@
 package importer
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
-	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/rootfs"
@@ -24,20 +21,11 @@ type pipeline struct {
 
 func newPipeline(layers []imagesrc.Layer, sink Sink, opt Options) (*pipeline, error) {
 	for i, l := range layers {
-		if !validDigest(l.Digest) || !validDigest(l.DiffID) {
+		if !digest.Valid(l.Digest) || !digest.Valid(l.DiffID) {
 			return nil, fmt.Errorf("layer %d: invalid digest %q or diff ID %q", i+1, l.Digest, l.DiffID)
 		}
 	}
 	return &pipeline{layers: layers, sink: sink, opt: opt, sizes: make([]int64, len(layers))}, nil
-}
-
-func validDigest(d string) bool {
-	h, ok := strings.CutPrefix(d, "sha256:")
-	if !ok || len(h) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(h)
-	return err == nil && strings.ToLower(h) == h
 }
 
 func (p *pipeline) total() int64 {
@@ -115,8 +103,8 @@ type verifier struct {
 	src      io.Reader // raw, teed
 	dec      io.ReadCloser
 	r        io.Reader // dec, teed
-	blobHash hash.Hash
-	diffHash hash.Hash
+	blobHash digest.Hasher
+	diffHash *digest.Hasher
 	blob     Blob
 	n        counter
 	eof      bool
@@ -125,7 +113,7 @@ type verifier struct {
 }
 
 func newVerifier(raw io.ReadCloser, l imagesrc.Layer, blob Blob, count func(io.Reader) io.Reader) (*verifier, error) {
-	v := &verifier{layer: l, raw: raw, blobHash: sha256.New(), blob: blob}
+	v := &verifier{layer: l, raw: raw, blobHash: digest.NewHasher(), blob: blob}
 	sinks := []io.Writer{v.blobHash, &v.n}
 	if blob != nil {
 		sinks = append(sinks, blob)
@@ -140,8 +128,9 @@ func newVerifier(raw io.ReadCloser, l imagesrc.Layer, blob Blob, count func(io.R
 	// An uncompressed blob (docker save) is its own diff: hashing the same
 	// bytes twice would cost a whole SHA-256 pass on the import's hot path.
 	if comp != rootfs.Uncompressed || l.DiffID != l.Digest {
-		v.diffHash = sha256.New()
-		v.r = io.TeeReader(dec, v.diffHash)
+		h := digest.NewHasher()
+		v.diffHash = &h
+		v.r = io.TeeReader(dec, h)
 	}
 	return v, nil
 }
@@ -194,13 +183,13 @@ func (v *verifier) finish() error {
 	if _, err := io.Copy(io.Discard, v.src); err != nil {
 		return err
 	}
-	if got := digestOf(v.blobHash); got != v.layer.Digest {
+	if got := string(v.blobHash.Digest()); got != v.layer.Digest {
 		return fmt.Errorf("blob does not match its digest %s (got %s)", v.layer.Digest, got)
 	}
 	if v.diffHash == nil {
 		return nil // uncompressed, and its digest is its diff ID: checked above
 	}
-	if got := digestOf(v.diffHash); got != v.layer.DiffID {
+	if got := string(v.diffHash.Digest()); got != v.layer.DiffID {
 		return fmt.Errorf("uncompressed layer does not match its diff ID %s (got %s)", v.layer.DiffID, got)
 	}
 	return nil
@@ -208,8 +197,6 @@ func (v *verifier) finish() error {
 
 // errNotVerified is what closing a layer before its end returns.
 var errNotVerified = errors.New("closed before its end: not verified")
-
-func digestOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
 
 type counter int64
 

@@ -83,13 +83,14 @@ func TestImportSecondReadDiffers(t *testing.T) {
 	evil := layer(t, entry{typ: tar.TypeReg, name: "a", body: "EVIL"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
 	l2 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "new"})
 	r, _ := imagesrc.ParseRef(makeOCI(t, [][]byte{gz(l1), gz(l2)}, ids(l1, l2)))
-	img, err := imagesrc.Open(context.Background(), r)
+	src, err := imagesrc.Open(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer img.Close()
-	reads, first := 0, img.Layers[0].Open
-	img.Layers[0].Open = func() (io.ReadCloser, error) {
+	defer src.Close()
+	img := src.(imagesrc.Layered)
+	reads, first := 0, img.Layers()[0].Open
+	img.Layers()[0].Open = func() (io.ReadCloser, error) {
 		if reads++; reads == 2 {
 			return io.NopCloser(bytes.NewReader(gz(evil))), nil
 		}
@@ -97,7 +98,7 @@ func TestImportSecondReadDiffers(t *testing.T) {
 	}
 	sink := newDirSink(t)
 	_, err = Import(context.Background(), img, sink, Options{})
-	want := "layer 1/2 (" + img.Layers[0].Digest[:19] + ")"
+	want := "layer 1/2 (" + img.Layers()[0].Digest[:19] + ")"
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("error %v, want one naming %s and the mismatch", err, want)
 	}

@@ -42,7 +42,7 @@ func TestImportSquashfsAsIs(t *testing.T) {
 	}
 	raw, _ := os.ReadFile(sq)
 	var readFrom string
-	img := &imagesrc.Image{Squashfs: &imagesrc.SquashfsRoot{
+	img := squashfsSource{&imagesrc.SquashfsRoot{
 		Size: int64(len(raw)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil },
 		Config: func(_ context.Context, p string) (imagemeta.Config, []string, error) {
@@ -60,7 +60,7 @@ func TestImportSquashfsAsIs(t *testing.T) {
 		t.Errorf("squashfs not copied as is (%d bytes of %d), configuration read from %q", len(got), len(raw), readFrom)
 	}
 	if meta.Squashfs == nil || meta.Squashfs.Compression != "xz" || meta.Squashfs.Size != int64(len(raw)) ||
-		len(meta.Layers) != 0 || meta.ConfigDigest != "" || meta.Origin.Digest != imagesrc.Digest(raw) ||
+		len(meta.Layers) != 0 || meta.ConfigDigest != "" || meta.Origin.Digest != sha(raw) ||
 		strings.Join(meta.Config.Env, ",") != "A=1" {
 		t.Errorf("meta %+v, squashfs %+v", meta, meta.Squashfs)
 	}
@@ -72,7 +72,7 @@ func TestImportSquashfsAsIs(t *testing.T) {
 // A squashfs source that is not a squashfs fails, leaving no file.
 func TestImportSquashfsGarbage(t *testing.T) {
 	raw := []byte("this is not a squashfs superblock at all, but it is long enough to read one: " + strings.Repeat("x", 100))
-	img := &imagesrc.Image{Squashfs: &imagesrc.SquashfsRoot{Size: int64(len(raw)),
+	img := squashfsSource{&imagesrc.SquashfsRoot{Size: int64(len(raw)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil },
 		Config: func(context.Context, string) (imagemeta.Config, []string, error) {
 			t.Error("config read")
@@ -84,7 +84,7 @@ func TestImportSquashfsGarbage(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 	// A short read is an error too.
-	img.Squashfs.Size++
+	img.root.Size++
 	if _, err := Import(context.Background(), img, newDirSink(t), Options{}); err == nil || !strings.Contains(err.Error(), "read") {
 		t.Errorf("short read: %v", err)
 	}
@@ -96,19 +96,19 @@ func TestImportFetch(t *testing.T) {
 	sink := stageSink{newDirSink(t), t.TempDir()}
 	blob := []byte("blob content")
 	var spooled imagesrc.Spooled
-	img := &imagesrc.Image{Fetch: func(_ context.Context, sp imagesrc.Spool) error {
+	img := fetchSource(func(_ context.Context, sp imagesrc.Spool) error {
 		sp.Expect(int64(len(blob)), 1)
 		var err error
-		spooled, err = sp.Put(bytes.NewReader(blob), imagesrc.Digest(blob))
+		spooled, err = sp.Put(bytes.NewReader(blob), sha(blob))
 		return err
-	}}
-	if err := fetch(context.Background(), img, sink, Options{}.withDefaults()); err != nil {
+	})
+	if _, err := fetch(context.Background(), img, sink, Options{}.withDefaults()); err != nil {
 		t.Fatal(err)
 	}
-	if spooled.Digest != imagesrc.Digest(blob) || spooled.Size != int64(len(blob)) {
+	if spooled.Digest != sha(blob) || spooled.Size != int64(len(blob)) {
 		t.Errorf("spooled %+v", spooled)
 	}
-	if got := sink.blobs(t); len(got) != 1 || got[0] != imagesrc.Digest(blob) {
+	if got := sink.blobs(t); len(got) != 1 || got[0] != sha(blob) {
 		t.Errorf("staged %v", got)
 	}
 	rc, err := spooled.Open()
@@ -122,11 +122,11 @@ func TestImportFetch(t *testing.T) {
 	}
 
 	bad := stageSink{newDirSink(t), t.TempDir()}
-	img.Fetch = func(_ context.Context, sp imagesrc.Spool) error {
+	img = fetchSource(func(_ context.Context, sp imagesrc.Spool) error {
 		_, err := sp.Put(bytes.NewReader(blob), "sha256:"+strings.Repeat("0", 64))
 		return err
-	}
-	err = fetch(context.Background(), img, bad, Options{}.withDefaults())
+	})
+	_, err = fetch(context.Background(), img, bad, Options{}.withDefaults())
 	if err == nil || !strings.Contains(err.Error(), "does not match its digest") {
 		t.Errorf("mismatch: %v", err)
 	}
@@ -137,7 +137,23 @@ func TestImportFetch(t *testing.T) {
 		t.Errorf("spool file left behind: %v", ents)
 	}
 	// A sink that cannot stage refuses streamed sources.
-	if err := fetch(context.Background(), img, newDirSink(t), Options{}.withDefaults()); err == nil {
+	if _, err := fetch(context.Background(), img, newDirSink(t), Options{}.withDefaults()); err == nil {
 		t.Error("a sink without Stager accepted a streamed source")
 	}
+}
+
+// squashfsSource is an imagesrc.SquashfsImage.
+type squashfsSource struct{ root *imagesrc.SquashfsRoot }
+
+func (squashfsSource) Digest() string                     { return "" }
+func (squashfsSource) Close() error                       { return nil }
+func (s squashfsSource) Squashfs() *imagesrc.SquashfsRoot { return s.root }
+
+// fetchSource is an imagesrc.Streamed image: the function keeps blobs.
+type fetchSource func(ctx context.Context, sp imagesrc.Spool) error
+
+func (fetchSource) Digest() string { return "" }
+func (fetchSource) Close() error   { return nil }
+func (f fetchSource) Fetch(ctx context.Context, sp imagesrc.Spool) (imagesrc.Layered, error) {
+	return nil, f(ctx, sp)
 }

@@ -2,13 +2,13 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/progress"
 )
@@ -24,10 +24,10 @@ type Stager interface {
 }
 
 // fetch runs a streamed source's Fetch with a spool into sink.
-func fetch(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) error {
+func fetch(ctx context.Context, img imagesrc.Streamed, sink Sink, opt Options) (imagesrc.Layered, error) {
 	st, ok := sink.(Stager)
 	if !ok {
-		return errors.New("this repository cannot keep streamed blobs")
+		return nil, errors.New("this repository cannot keep streamed blobs")
 	}
 	sp := &spool{st: st, progress: opt.FetchProgress}
 	defer sp.done()
@@ -64,12 +64,12 @@ func (s *spool) Put(r io.Reader, want string) (imagesrc.Spooled, error) {
 	if err != nil {
 		return imagesrc.Spooled{}, err
 	}
-	h := sha256.New()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(f, h), s.progress.Reader(r))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	d := digestOf(h)
+	d := string(h.Digest())
 	if err == nil && want != "" && d != want {
 		err = fmt.Errorf("blob does not match its digest %s (got %s)", want, d)
 	}

@@ -2,24 +2,20 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
-
-// squashfsCompressors names the compressor ids of a squashfs superblock.
-var squashfsCompressors = map[uint16]string{1: "gzip", 2: "lzma", 3: "lzo", 4: "xz", 5: "lz4", 6: "zstd"}
 
 // importSquashfs copies a source's squashfs as it is (no decompression, no
 // recompression: the image keeps the SIF's compression and layout), then
 // reads the image configuration out of the copy.
-func importSquashfs(ctx context.Context, img *imagesrc.Image, sink Sink, opt Options) (*imagemeta.Meta, error) {
-	root := img.Squashfs
+func importSquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, sink Sink, opt Options) (*imagemeta.Meta, error) {
 	out := sink.SquashfsPath()
 	opt.Log.Info("copying squashfs", "size", root.Size, "squashfs", out)
 	digest, err := copySquashfs(ctx, root, out, opt)
@@ -62,7 +58,7 @@ func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, 
 	}
 	opt.Progress.Start(root.Size, 1)
 	defer opt.Progress.Done()
-	h := sha256.New()
+	h := digest.NewHasher()
 	n, err := io.Copy(io.MultiWriter(f, h), opt.Progress.Reader(ctxReader{ctx, rc}))
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -75,7 +71,7 @@ func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, 
 		return "", err
 	}
 	opt.Progress.LayerDone()
-	return digestOf(h), nil
+	return string(h.Digest()), nil
 }
 
 // squashfsCompression reads the compressor of a squashfs from its superblock.
@@ -85,15 +81,11 @@ func squashfsCompression(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	sb := make([]byte, 96)
-	if _, err := io.ReadFull(f, sb); err != nil || string(sb[:4]) != "hsqs" {
-		return "", fmt.Errorf("the copied file is not a squashfs (no superblock)")
+	sb, err := sqfsformat.ReadSuperblock(f, 0)
+	if err != nil {
+		return "", fmt.Errorf("the copied file: %w", err)
 	}
-	id := binary.LittleEndian.Uint16(sb[20:22])
-	if name, ok := squashfsCompressors[id]; ok {
-		return name, nil
-	}
-	return "", fmt.Errorf("the squashfs uses an unknown compressor (id %d)", id)
+	return sb.CompressorName(), nil
 }
 
 // ContextReader reads r until ctx is cancelled: a long copy (a large

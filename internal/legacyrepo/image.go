@@ -99,8 +99,8 @@ func (s *store) image(r *repo.Repo, p string, rec *Record) (*repo.Image, error) 
 		return img, fmt.Errorf("%s: %w", p, err)
 	}
 	m := &img.Meta
-	m.Config, m.ConfigDigest, m.Origin.Digest = src.Config, src.ConfigDigest, src.Digest
-	for _, l := range src.Layers {
+	m.Config, m.ConfigDigest, m.Origin.Digest = src.Config(), src.ConfigDigest(), src.Digest()
+	for _, l := range src.Layers() {
 		m.Layers = append(m.Layers, imagemeta.Layer{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: l.Size})
 	}
 	s.attachSquashfs(img, rec)

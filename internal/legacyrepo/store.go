@@ -11,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/repo"
 )
 
@@ -98,10 +99,10 @@ func (s *store) Writable() bool {
 
 // BlobPath accepts the two spellings data_blobs use: "sha256:HEX" (the blobs
 // of an OCI layout) and "HEX" (qcow2 layers).
-func (s *store) BlobPath(digest string) (string, error) {
-	hex := strings.TrimPrefix(digest, "sha256:")
-	if len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("invalid blob hash %q", digest)
+func (s *store) BlobPath(name string) (string, error) {
+	d, err := digest.FromHex(strings.TrimPrefix(name, "sha256:"))
+	if err != nil {
+		return "", fmt.Errorf("invalid blob hash %q", name)
 	}
-	return filepath.Join(s.path, "data", hex[:2], hex), nil
+	return filepath.Join(s.path, "data", d.Hex()[:2], d.Hex()), nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -217,10 +218,9 @@ func (r *Repo) OpenBlob(digest string) (*os.File, error) {
 	return f, nil
 }
 
-func digestHex(digest string) (string, error) {
-	hex, ok := strings.CutPrefix(digest, "sha256:")
-	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
-		return "", fmt.Errorf("invalid digest %q", digest)
+func digestHex(d string) (string, error) {
+	if err := digest.Digest(d).Validate(); err != nil {
+		return "", err
 	}
-	return hex, nil
+	return digest.Digest(d).Hex(), nil
 }

@@ -1,6 +1,9 @@
 package resolve
 
-import "github.com/pcocc/pcocc/internal/repo"
+import (
+	"github.com/pcocc/pcocc/internal/exitcode"
+	"github.com/pcocc/pcocc/internal/repo"
+)
 
 // RefError is a reference that cannot name what is asked: bad syntax, or a
 // revision where a new image is named. It is the user's mistake, not a
@@ -12,6 +15,9 @@ type RefError struct {
 
 func (e *RefError) Error() string { return e.Err.Error() }
 func (e *RefError) Unwrap() error { return e.Err }
+
+// PcoccExitCode makes a bad reference a usage error (exit status 2).
+func (e *RefError) PcoccExitCode() int { return exitcode.Usage }
 
 // NotFoundError is an image that no repository searched has; it is
 // errors.Is(err, repo.ErrNotFound). Its text names where it looked, since

@@ -14,6 +14,7 @@ import (
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/envspec"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/mountspec"
 	"github.com/pcocc/pcocc/internal/sqfuse"
@@ -30,6 +31,9 @@ func TestMain(m *testing.M) {
 	}
 	if len(os.Args) > 2 && os.Args[1] == testLaunchArg {
 		os.Exit(testLaunch(os.Args[2]))
+	}
+	if len(os.Args) > 2 && os.Args[1] == testHoldArg {
+		os.Exit(testHold(os.Args[2]))
 	}
 	code := m.Run()
 	if imageDir != "" {
@@ -54,7 +58,7 @@ func testLaunch(specFile string) int {
 	code, err := Run(context.Background(), &spec, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pcocc:", err)
-		return err.(*LaunchError).Code
+		return err.(*exitcode.Error).Code
 	}
 	return code
 }

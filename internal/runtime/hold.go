@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/signal"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 
@@ -40,7 +38,7 @@ type Held struct {
 
 // Preflight checks spec as Run would before creating any namespace.
 func Preflight(spec *container.Spec) error {
-	_, err := preflight(spec)
+	_, _, err := preflight(spec)
 	return err
 }
 
@@ -51,16 +49,11 @@ func Preflight(spec *container.Spec) error {
 // of the container is left. Signals that would end a launcher are ignored: only SIGKILL (or the
 // death of the caller's parent, through a parent death signal the caller
 // sets) ends a held container, so that tasks finishing on SIGTERM keep their
-// files. A *LaunchError says the container could not be set up.
+// files. An *exitcode.Error says the container could not be set up.
 func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan struct{}) error {
-	cfg, err := preflight(spec)
-	if err != nil {
-		return err
-	}
-	cfg.Hold = true
 	o = o.withDefaults()
 	// Only SIGKILL ends a held container (see above): nothing cancels its unpack.
-	entry, err := unpackImage(context.Background(), cfg, o.Log)
+	cfg, entry, err := prepare(context.Background(), spec, true, o.Log)
 	if err != nil {
 		return err
 	}
@@ -70,52 +63,35 @@ func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan s
 		return setupErr(fmt.Errorf("becoming a child subreaper: %w", err))
 	}
 	defer reapAll()
-	cmd, toInit, fromInit, err := initCommand(cfg, o)
-	if err != nil {
-		return setupErr(err)
-	}
-	// init's parent death signal fires when this thread exits: never let it.
-	runtime.LockOSThread()
-	err = cmd.Start()
-	for _, f := range cmd.ExtraFiles {
-		f.Close()
-	}
-	if err != nil {
-		toInit.Close()
-		fromInit.Close()
-		return setupErr(fmt.Errorf("starting the container: %w", err))
-	}
-	sent := sendConfig(toInit, cfg)
-	pid, fail := readHoldStatus(fromInit, o)
-	if fail != nil || pid == 0 {
-		waitErr := cmd.Wait()
-		if _, err := exitStatus(cmd, waitErr, fail, sent); err != nil {
+	_, err = withInit(cfg, o, nil, func(p *initProc) (int, error) {
+		return 0, holdInit(p, ready, stop)
+	})
+	return err
+}
+
+// holdInit calls ready once init reports the container built, then waits
+// for init, which is killed when stop is closed or ready fails.
+func holdInit(p *initProc, ready func(Held) error, stop <-chan struct{}) error {
+	if fail := p.statusEnded(); fail != nil || p.pid == 0 {
+		if _, err := p.wait(); err != nil {
 			return err
 		}
 		return setupErr(errors.New("container init ended before the container was ready"))
 	}
-	err = ready(Held{Init: pid})
+	err := ready(Held{Init: p.pid})
 	if err == nil {
 		go func() {
 			<-stop
-			_ = cmd.Process.Kill()
+			_ = p.cmd.Process.Kill()
 		}()
 	} else {
-		_ = cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 	}
-	_ = cmd.Wait() // however init ends now, the container is over
+	_ = p.cmd.Wait() // however init ends now, the container is over
 	if err != nil {
 		return setupErr(err)
 	}
 	return nil
-}
-
-// readHoldStatus reads init's messages to EOF: warnings to the log, then
-// init's pid (it is ready) or the failure.
-func readHoldStatus(r *os.File, o Options) (int, *containerinit.StatusMsg) {
-	var pid int
-	fail := readMessages(r, o.Log, func(p int) { pid = p })
-	return pid, fail
 }
 
 // reapAll waits for every child left, init's orphans included (they die of

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/sqfuse"
 	"github.com/pcocc/pcocc/internal/squashfs"
 	"github.com/pcocc/pcocc/internal/unpack"
@@ -19,10 +20,21 @@ import (
 
 // preflight checks on the host what can be checked before any namespace
 // exists, so that the common mistakes get a plain one-line error: a bad
-// image file, a missing mount source, no squashfuse_ll, no usable /dev/fuse.
-func preflight(spec *container.Spec) (*containerinit.Config, error) {
+// image file, a missing mount source, a bad mount mode, no squashfuse_ll,
+// no usable /dev/fuse. It returns init's configuration but for the image's
+// mount (see prepare), and the mount mode ("" when nothing is mounted with
+// FUSE).
+func preflight(spec *container.Spec) (*containerinit.Config, squashfs.Mode, error) {
+	cfg, mode, err := checkSpec(spec)
+	if err != nil {
+		return nil, "", setupErr(err)
+	}
+	return cfg, mode, nil
+}
+
+func checkSpec(spec *container.Spec) (*containerinit.Config, squashfs.Mode, error) {
 	if spec == nil || len(spec.Argv) == 0 {
-		return nil, setupErr(errors.New("empty launch spec"))
+		return nil, "", errors.New("empty launch spec")
 	}
 	cfg := &containerinit.Config{Protocol: containerinit.Protocol, Spec: spec, Kernel: os.Geteuid() == 0}
 	// The init's own sqfuse servers (squashfs mounts of modules) are this
@@ -32,30 +44,29 @@ func preflight(spec *container.Spec) (*containerinit.Config, error) {
 	}
 	if !spec.HostRoot {
 		if err := squashfs.Check(spec.Rootfs, 0); err != nil {
-			return nil, setupErr(fmt.Errorf("image %q: %w", spec.Image, err))
+			return nil, "", fmt.Errorf("image %q: %w", spec.Image, err)
 		}
 	}
 	for i, m := range spec.Mounts {
 		skip, err := checkSource(m)
 		if err != nil {
-			return nil, setupErr(err)
+			return nil, "", err
 		}
 		if skip {
 			cfg.Skip = append(cfg.Skip, i)
 		}
 	}
 	if cfg.Kernel || !needsFUSE(spec) {
-		return cfg, nil
+		return cfg, "", nil
 	}
-	p, err := squashfs.FUSEProgram(os.Getenv(squashfs.MountEnv))
+	mode, err := squashfs.ModeFromEnv()
 	if err != nil {
-		return nil, setupErr(err)
+		return nil, "", err
 	}
-	cfg.Squashfuse = p
-	if err := checkFUSE(); err != nil {
-		return nil, setupErr(err)
+	if cfg.Squashfuse, err = mode.Squashfuse(); err != nil {
+		return nil, "", err
 	}
-	return cfg, nil
+	return cfg, mode, checkFUSE()
 }
 
 // checkSource reports whether an optional mount must be skipped, or why a
@@ -101,18 +112,18 @@ func checkFUSE() error {
 }
 
 // unpackImage points cfg at the image unpacked in the node-local cache
-// (unpacking it on the first run of the node) when PCOCC_SQUASHFS_MOUNT is
-// unpack, or auto (the default) and the image is small enough (unpack.Small;
-// to unpack it, the cache also needs unpack.Room); not when the kernel mounts it (root) or there is none
-// (host root). The entry it returns must be held (closed) until the
+// (unpacking it on the first run of the node) when mode is unpack, or auto
+// (the default) and the image is small enough (unpack.Small; to unpack it,
+// the cache also needs unpack.Room); not when the kernel mounts it (root)
+// or there is none (host root). The entry it returns must be held (closed) until the
 // container is gone: it keeps other runs from pruning it. A damaged image
 // is an error; a cache that cannot be used is worth a warning, not a failed
 // job: FUSE serves the image.
-func unpackImage(ctx context.Context, cfg *containerinit.Config, log *slog.Logger) (*unpack.Entry, error) {
+func unpackImage(ctx context.Context, cfg *containerinit.Config, mode squashfs.Mode, log *slog.Logger) (*unpack.Entry, error) {
 	if cfg.Kernel || cfg.Spec.HostRoot {
 		return nil, nil
 	}
-	use, auto, err := unpackWanted(cfg.Spec.Rootfs)
+	use, auto, err := unpackWanted(cfg.Spec.Rootfs, mode)
 	if !use || err != nil {
 		return nil, err
 	}
@@ -132,7 +143,7 @@ func unpackImage(ctx context.Context, cfg *containerinit.Config, log *slog.Logge
 			kept = "it is unpacked for the next run"
 		}
 		e.Close()
-		return nil, &LaunchError{Code: 128 + int(sig),
+		return nil, &exitcode.Error{Code: exitcode.Signaled + int(sig),
 			Err: fmt.Errorf("image %q: interrupted (%v) while unpacking it; %s", cfg.Spec.Image, sig, kept)}
 	}
 	if ctx.Err() != nil {
@@ -155,14 +166,13 @@ func id(e *unpack.Entry) [2]uint64 {
 	return [2]uint64{dev, ino}
 }
 
-// unpackWanted reads PCOCC_SQUASHFS_MOUNT: whether the squashfs file at
-// path is to be unpacked, and whether by the automatic choice (which also
-// wants room for it).
-func unpackWanted(path string) (use, auto bool, err error) {
-	switch os.Getenv(squashfs.MountEnv) {
-	case squashfs.ServerUnpack:
+// unpackWanted: whether mode has the squashfs file at path unpacked, and
+// whether by the automatic choice (which also wants room for it).
+func unpackWanted(path string, mode squashfs.Mode) (use, auto bool, err error) {
+	switch mode {
+	case squashfs.ModeUnpack:
 		return true, false, nil
-	case "", squashfs.ServerAuto:
+	case squashfs.ModeAuto:
 		max, err := unpack.MaxMiB()
 		if err != nil {
 			return false, false, setupErr(err)

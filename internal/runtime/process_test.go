@@ -21,6 +21,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
@@ -263,9 +264,9 @@ func TestContextEndsTheContainer(t *testing.T) {
 	}()
 	spec := launch{mounts: []string{"src=" + dir + ",dst=/out"}, opts: args("sh", "-c", "echo $$ > /out/pid; exec sleep 1000")}.spec(t)
 	r := runSpecCtx(ctx, t, spec, "")
-	var le *LaunchError
+	var le *exitcode.Error
 	if !errors.As(r.err, &le) || r.code != 128+int(syscall.SIGKILL) {
-		t.Fatalf("Run returned %d, %v; want 137 and a LaunchError", r.code, r.err)
+		t.Fatalf("Run returned %d, %v; want 137 and a exitcode.Error", r.code, r.err)
 	}
 	b, _ := os.ReadFile(pidFile)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
-	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -80,7 +80,7 @@ func TestWorkingDirectory(t *testing.T) {
 		{name: "host cwd missing falls back to /", hostCwd: "/nonexistent/dir", want: "/"},
 		{name: "image dir wins", hostCwd: host, imageDir: "/app", want: "/app"},
 		{name: "--cwd wins", hostCwd: host, imageDir: "/app", cwdOpt: "/etc", want: "/etc"},
-		{name: "--cwd missing is an error", hostCwd: host, cwdOpt: "/nonexistent", code: containerinit.CodeSetup},
+		{name: "--cwd missing is an error", hostCwd: host, cwdOpt: "/nonexistent", code: exitcode.Setup},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +137,7 @@ func TestEntrypoint(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := launch{config: cfg, opts: tt.opts}.run(t)
 			if tt.want == "" { // CMD "default" is not a program: 127 proves it ran CMD, not the entrypoint
-				if r.code != containerinit.CodeNotFound || !strings.Contains(r.err.Error(), `"default"`) {
+				if r.code != exitcode.NotFound || !strings.Contains(r.err.Error(), `"default"`) {
 					t.Fatalf("code %d err %v", r.code, r.err)
 				}
 				return
@@ -169,11 +169,11 @@ func TestExitCodes(t *testing.T) {
 		{"success", []string{"true"}, 0, false},
 		{"status", []string{"sh", "-c", "exit 3"}, 3, false},
 		{"killed by signal", []string{"sh", "-c", "kill -TERM $$"}, 128 + 15, false},
-		{"not executable", []string{"/bin/noexec"}, containerinit.CodeNotExec, true},
-		{"not executable in PATH", []string{"noexec"}, containerinit.CodeNotExec, true},
-		{"directory", []string{"/etc"}, containerinit.CodeNotExec, true},
-		{"not found", []string{"no-such-command"}, containerinit.CodeNotFound, true},
-		{"not found by path", []string{"/no/such/file"}, containerinit.CodeNotFound, true},
+		{"not executable", []string{"/bin/noexec"}, exitcode.NotExec, true},
+		{"not executable in PATH", []string{"noexec"}, exitcode.NotExec, true},
+		{"directory", []string{"/etc"}, exitcode.NotExec, true},
+		{"not found", []string{"no-such-command"}, exitcode.NotFound, true},
+		{"not found by path", []string{"/no/such/file"}, exitcode.NotFound, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,8 +278,8 @@ func TestFaults(t *testing.T) {
 			spec := launch{opts: args("true")}.spec(t)
 			tt.edit(spec)
 			r := runSpec(t, spec, "")
-			if r.code != containerinit.CodeSetup || r.err == nil || !strings.Contains(r.err.Error(), tt.errHas) {
-				t.Fatalf("code %d err %v, want %d and %q", r.code, r.err, containerinit.CodeSetup, tt.errHas)
+			if r.code != exitcode.Setup || r.err == nil || !strings.Contains(r.err.Error(), tt.errHas) {
+				t.Fatalf("code %d err %v, want %d and %q", r.code, r.err, exitcode.Setup, tt.errHas)
 			}
 		})
 	}

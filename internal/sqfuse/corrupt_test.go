@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
 
 // craft is a hand-made squashfs of one directory holding one file, written
@@ -73,10 +75,10 @@ func (c craft) image() []byte {
 	dt = le.AppendUint16(dt, uint16(len(name)-1))
 	dt = append(dt, name...)
 
-	img := make([]byte, superblockSize)
-	sb := superblock{Magic: magic, InodeCount: 2, BlockSize: 1 << 17, BlockLog: 17, Compression: compZstd,
-		IDCount: 1, VersionMajor: 4, XattrIDTableStart: noTable, FragmentTableStart: noTable,
-		ExportTableStart: noTable, FragmentCount: c.fragments}
+	img := make([]byte, sqfsformat.SuperblockSize)
+	sb := sqfsformat.Superblock{Magic: 0x73717368, InodeCount: 2, BlockSize: 1 << 17, BlockLog: 17, Compression: sqfsformat.Zstd,
+		IDCount: 1, VersionMajor: 4, XattrIDTableStart: sqfsformat.NoTable, FragmentTableStart: sqfsformat.NoTable,
+		ExportTableStart: sqfsformat.NoTable, FragmentCount: c.fragments}
 	if c.inodeCount != 0 {
 		sb.InodeCount = c.inodeCount
 	}

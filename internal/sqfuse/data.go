@@ -2,6 +2,7 @@ package sqfuse
 
 import (
 	"fmt"
+	"sync"
 	"syscall"
 )
 
@@ -92,6 +93,7 @@ func (img *Image) tail(in *inode, n int) ([]byte, error) {
 	return b[in.fragOff:], nil
 }
 
-var zeroBlock = make([]byte, 1<<20)
+// zeroBlock is made on first use: every pcocc process links this package.
+var zeroBlock = sync.OnceValue(func() []byte { return make([]byte, 1<<20) })
 
-func zeros(n int) []byte { return zeroBlock[:n] }
+func zeros(n int) []byte { return zeroBlock()[:n] }

@@ -12,35 +12,9 @@ import (
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
-)
 
-// Compressor ids of the super block.
-const (
-	compGzip = 1
-	compLzma = 2
-	compLzo  = 3
-	compXz   = 4
-	compLz4  = 5
-	compZstd = 6
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
-
-func compressionName(id uint16) string {
-	switch id {
-	case compGzip:
-		return "gzip"
-	case compLzma:
-		return "lzma"
-	case compLzo:
-		return "lzo"
-	case compXz:
-		return "xz"
-	case compLz4:
-		return "lz4"
-	case compZstd:
-		return "zstd"
-	}
-	return fmt.Sprintf("unknown compressor %d", id)
-}
 
 // decompressor decompresses one block into dst (its capacity is the most the
 // block may hold) and returns the result. It is safe for concurrent use.
@@ -52,7 +26,7 @@ var ErrUnsupported = fmt.Errorf("%w: unsupported compressor", ErrFormat)
 
 func newDecompressor(id uint16) (decompressor, error) {
 	switch id {
-	case compZstd:
+	case sqfsformat.Zstd:
 		// DecodeAll is safe for concurrent use; one decoder per CPU.
 		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)),
 			zstd.WithDecoderMaxMemory(1<<24))
@@ -60,19 +34,19 @@ func newDecompressor(id uint16) (decompressor, error) {
 			return nil, err
 		}
 		return func(dst, src []byte) ([]byte, error) { return d.DecodeAll(src, dst[:0]) }, nil
-	case compGzip:
+	case sqfsformat.Gzip:
 		return zlibDecompress, nil
-	case compLz4:
+	case sqfsformat.Lz4:
 		return func(dst, src []byte) ([]byte, error) {
 			n, err := lz4.UncompressBlock(src, dst[:cap(dst)])
 			return dst[:n], err
 		}, nil
-	case compXz:
+	case sqfsformat.Xz:
 		return streamDecompress(func(r io.Reader) (io.Reader, error) { return xz.NewReader(r) }), nil
-	case compLzma:
+	case sqfsformat.Lzma:
 		return streamDecompress(func(r io.Reader) (io.Reader, error) { return lzma.NewReader(r) }), nil
 	}
-	return nil, fmt.Errorf("%w %s", ErrUnsupported, compressionName(id))
+	return nil, fmt.Errorf("%w %s", ErrUnsupported, sqfsformat.CompressorName(id))
 }
 
 // zlib readers are reused: allocating one per block costs more than the

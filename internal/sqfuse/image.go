@@ -14,48 +14,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
-)
 
-// superblock is the first 96 bytes of a squashfs image (all little-endian).
-type superblock struct {
-	Magic              uint32
-	InodeCount         uint32
-	ModTime            uint32
-	BlockSize          uint32
-	FragmentCount      uint32
-	Compression        uint16
-	BlockLog           uint16
-	Flags              uint16
-	IDCount            uint16
-	VersionMajor       uint16
-	VersionMinor       uint16
-	RootInode          uint64
-	BytesUsed          uint64
-	IDTableStart       uint64
-	XattrIDTableStart  uint64
-	InodeTableStart    uint64
-	DirTableStart      uint64
-	FragmentTableStart uint64
-	ExportTableStart   uint64
-}
-
-const (
-	superblockSize = 96
-	magic          = 0x73717368 // "hsqs"
-	noTable        = ^uint64(0) // an absent optional table
-	flagNoXattrs   = 0x0200
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
 
 // ErrFormat says that the file is not a squashfs this reader can serve.
-var ErrFormat = errors.New("squashfs")
+var ErrFormat = sqfsformat.ErrFormat
 
 // Image is an open squashfs image. It is safe for concurrent use: every
 // cache is guarded, and the file is read with ReadAt only.
 type Image struct {
 	r      io.ReaderAt
 	base   int64 // where the squashfs starts in r (SIF images)
-	sb     superblock
+	sb     sqfsformat.Superblock
 	dec    decompressor
 	ids    []uint32
 	frags  []fragment // the fragment table, read at open (16 bytes each)
@@ -66,6 +37,7 @@ type Image struct {
 	inodes *inodeCache
 	dirs   *dirCache
 	pre    prefetcher
+	tables *preload // the inode and directory tables, when preloaded
 }
 
 // fragment is an entry of the fragment table: where a block of file tails is.
@@ -77,27 +49,11 @@ type fragment struct {
 // Open reads the super block and the small tables of the squashfs at offset
 // base in r. Nothing else is read until asked for.
 func Open(r io.ReaderAt, base int64) (*Image, error) {
-	img := &Image{r: r, base: base}
-	buf := make([]byte, superblockSize)
-	if _, err := r.ReadAt(buf, base); err != nil {
-		return nil, fmt.Errorf("%w: reading the super block: %v", ErrFormat, err)
-	}
-	if _, err := binary.Decode(buf, binary.LittleEndian, &img.sb); err != nil {
+	sb, err := sqfsformat.ReadSuperblock(r, base)
+	if err != nil {
 		return nil, err
 	}
-	sb := &img.sb
-	switch {
-	case sb.Magic != magic:
-		return nil, fmt.Errorf("%w: bad magic (not a squashfs file)", ErrFormat)
-	case sb.VersionMajor != 4 || sb.VersionMinor != 0:
-		return nil, fmt.Errorf("%w: version %d.%d, want 4.0", ErrFormat, sb.VersionMajor, sb.VersionMinor)
-	case sb.BlockSize < 4096 || sb.BlockSize > 1<<20 || bits.OnesCount32(sb.BlockSize) != 1 ||
-		uint32(1)<<sb.BlockLog != sb.BlockSize:
-		return nil, fmt.Errorf("%w: bad block size %d", ErrFormat, sb.BlockSize)
-	}
-	if err := img.checkLength(); err != nil {
-		return nil, err
-	}
+	img := &Image{r: r, base: base, sb: sb}
 	dec, err := newDecompressor(sb.Compression)
 	if err != nil {
 		return nil, err
@@ -108,41 +64,30 @@ func Open(r io.ReaderAt, base int64) (*Image, error) {
 	img.inodes = newInodeCache(1 << 18)
 	img.dirs = newDirCache(1 << 20)
 	if err := img.readIDs(); err != nil {
-		return nil, fmt.Errorf("%w: id table: %v", ErrFormat, err)
+		return nil, tableErr("id table", err)
 	}
 	if err := img.readFragments(); err != nil {
-		return nil, fmt.Errorf("%w: fragment table: %v", ErrFormat, err)
+		return nil, tableErr("fragment table", err)
 	}
 	if err := img.readXattrTable(); err != nil {
-		return nil, fmt.Errorf("%w: xattr table: %v", ErrFormat, err)
+		return nil, tableErr("xattr table", err)
 	}
 	return img, nil
 }
 
+// tableErr names the table an error is about, once marked as a format error.
+func tableErr(table string, err error) error {
+	if errors.Is(err, ErrFormat) {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrFormat, table, err)
+}
+
 // Compression names the image's compressor.
-func (img *Image) Compression() string { return compressionName(img.sb.Compression) }
+func (img *Image) Compression() string { return img.sb.CompressorName() }
 
 // BlockSize is the image's data block size.
 func (img *Image) BlockSize() uint32 { return img.sb.BlockSize }
-
-// checkLength makes sure that the file holds the bytes_used the super block
-// claims: every other size and count is then bounded by it (readAt refuses
-// what lies beyond), so that a forged header cannot make the reader
-// allocate for data that is not there.
-func (img *Image) checkLength() error {
-	if img.sb.BytesUsed < superblockSize || img.sb.BytesUsed > 1<<56 {
-		return fmt.Errorf("%w: corrupt image: bytes_used %d", ErrFormat, img.sb.BytesUsed)
-	}
-	var last [1]byte
-	n, err := img.r.ReadAt(last[:], img.base+int64(img.sb.BytesUsed)-1)
-	switch {
-	case n == 1:
-		return nil
-	case err == nil || errors.Is(err, io.EOF):
-		return fmt.Errorf("%w: corrupt image: truncated (the super block says %d bytes)", ErrFormat, img.sb.BytesUsed)
-	}
-	return err
-}
 
 // readAt reads len(p) bytes at offset off of the squashfs.
 func (img *Image) readAt(p []byte, off uint64) error {
@@ -211,7 +156,7 @@ func (img *Image) readIDs() error {
 }
 
 func (img *Image) readFragments() error {
-	if img.sb.FragmentCount == 0 || img.sb.FragmentTableStart == noTable {
+	if img.sb.FragmentCount == 0 || img.sb.FragmentTableStart == sqfsformat.NoTable {
 		return nil
 	}
 	b, err := img.readTable(img.sb.FragmentTableStart, 16*uint64(img.sb.FragmentCount))

@@ -9,36 +9,55 @@ import (
 const metaBlockSize = 8192
 
 // metaBlock returns the decompressed metadata block at pos (from the start of
-// the squashfs) and the position of the block after it. A metadata block is a
-// 16-bit header (size on disk; bit 15: stored uncompressed) and its data.
+// the squashfs) and the position of the block after it: from the preloaded
+// tables when it is one of theirs, else through the metadata cache.
 func (img *Image) metaBlock(pos uint64) ([]byte, uint64, error) {
-	return img.meta.get(pos, func() ([]byte, uint64, error) {
+	c := img.tablesBlock(pos)
+	if c == nil {
+		c = img.meta
+	}
+	return c.get(pos, func() ([]byte, uint64, error) {
 		var h [2]byte
 		if err := img.readAt(h[:], pos); err != nil {
 			return nil, 0, err
 		}
-		hdr := binary.LittleEndian.Uint16(h[:])
-		size := int(hdr & 0x7fff)
+		size := int(binary.LittleEndian.Uint16(h[:]) & 0x7fff)
 		if size == 0 || size > metaBlockSize {
 			return nil, 0, fmt.Errorf("%w: bad metadata block header at %d", ErrFormat, pos)
 		}
-		raw := make([]byte, size)
-		if err := img.readAt(raw, pos+2); err != nil {
+		b := make([]byte, 2+size)
+		if err := img.readAt(b, pos); err != nil {
 			return nil, 0, err
 		}
-		next := pos + 2 + uint64(size)
-		if hdr&0x8000 != 0 {
-			return raw, next, nil
-		}
-		out, err := img.dec(make([]byte, 0, metaBlockSize), raw)
-		if err == nil && len(out) > metaBlockSize {
-			err = fmt.Errorf("holds more than %d bytes", metaBlockSize)
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("%w: metadata block at %d: %v", ErrFormat, pos, err)
-		}
-		return out, next, nil
+		return img.decodeMeta(b, pos)
 	})
+}
+
+// decodeMeta decompresses the metadata block that b starts with (at pos in
+// the image). A metadata block is a 16-bit header (size on disk; bit 15:
+// stored uncompressed) and its data.
+func (img *Image) decodeMeta(b []byte, pos uint64) ([]byte, uint64, error) {
+	if len(b) < 2 {
+		return nil, 0, fmt.Errorf("%w: bad metadata block header at %d", ErrFormat, pos)
+	}
+	hdr := binary.LittleEndian.Uint16(b)
+	size := int(hdr & 0x7fff)
+	if size == 0 || size > metaBlockSize || 2+size > len(b) {
+		return nil, 0, fmt.Errorf("%w: bad metadata block header at %d", ErrFormat, pos)
+	}
+	raw := b[2 : 2+size]
+	next := pos + 2 + uint64(size)
+	if hdr&0x8000 != 0 {
+		return append([]byte(nil), raw...), next, nil // not an alias of a buffer the caller drops
+	}
+	out, err := img.dec(make([]byte, 0, metaBlockSize), raw)
+	if err == nil && len(out) > metaBlockSize {
+		err = fmt.Errorf("holds more than %d bytes", metaBlockSize)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: metadata block at %d: %v", ErrFormat, pos, err)
+	}
+	return out, next, nil
 }
 
 // metaReader reads a stream of metadata that may cross block boundaries (an

@@ -68,11 +68,9 @@ func serve(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	// While waiting for the device (when it comes over a socket): parse the
-	// root and its entries, which the container's set-up looks up first;
-	// this also readies the decompressor. Best effort; the caches are safe
-	// to share with the requests.
-	go warm(img)
+	if err := startWarm(img); err != nil {
+		return err
+	}
 	if pos[1], err = receiveDevice(pos[1]); err != nil {
 		return err
 	}
@@ -94,9 +92,11 @@ func ServeSent(image io.ReaderAt, name string, sock *os.File, setupLog, runLog i
 	img, openErr := Open(image, 0)
 	if openErr != nil {
 		openErr = fmt.Errorf("%s: %w", name, openErr)
-		fmt.Fprintf(setupLog, "sqfuse: %v\n", openErr)
 	} else {
-		go warm(img)
+		openErr = startWarm(img)
+	}
+	if openErr != nil {
+		fmt.Fprintf(setupLog, "sqfuse: %v\n", openErr)
 	}
 	fd, err := receiveFD(sock)
 	if err != nil {
@@ -146,6 +146,23 @@ const (
 	startGCLimit = 64 << 20
 	startGCTime  = 2 * time.Second
 )
+
+// startWarm starts, in the background, what makes the first requests
+// fast: the preload of the tables (within PreloadEnv's bound), and the
+// parse of the root and its entries, which the container's set-up looks up
+// first (this also readies the decompressor). It runs while the server waits
+// for the device, when it comes over a socket. Best effort: a preload that
+// fails leaves the requests to read on demand, and to report what is
+// damaged; the caches are safe to share with the requests.
+func startWarm(img *Image) error {
+	limit, err := PreloadLimit()
+	if err != nil {
+		return err
+	}
+	_, _ = img.Preload(limit)
+	go warm(img)
+	return nil
+}
 
 // warm parses the root directory and the inodes of its entries.
 func warm(img *Image) {

@@ -3,6 +3,8 @@ package sqfuse
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
 
 // xattrTable is the xattr id table: for each xattr index an inode holds,
@@ -23,7 +25,7 @@ const xattrValueOutOfLine = 0x100
 
 func (img *Image) readXattrTable() error {
 	sb := &img.sb
-	if sb.XattrIDTableStart == noTable || sb.Flags&flagNoXattrs != 0 {
+	if sb.XattrIDTableStart == sqfsformat.NoTable || sb.Flags&sqfsformat.FlagNoXattrs != 0 {
 		return nil
 	}
 	var h [16]byte

@@ -11,64 +11,69 @@ import (
 )
 
 // MountEnv names the environment variable that chooses how unprivileged
-// runs mount images: "auto" (the default), "unpack" (see internal/unpack),
-// or a FUSE server, "sqfuse" (pcocc's own, see internal/sqfuse) or
-// "squashfuse_ll". Root always uses the kernel's squashfs.
+// runs mount images (a Mode). Root always uses the kernel's squashfs.
 const MountEnv = "PCOCC_SQUASHFS_MOUNT"
 
-// Server names accepted in MountEnv.
+// Mode is how unprivileged runs mount images: the value of MountEnv, read
+// once per launch (ModeFromEnv) into its plan.
+type Mode string
+
+// The modes.
 const (
-	ServerSqfuse     = "sqfuse"
-	ServerSquashfuse = "squashfuse_ll"
-	DefaultServer    = ServerSqfuse // see docs/benchmarks.md
-	// ServerUnpack is no server: pcocc run bind-mounts the image unpacked
-	// in a node-local cache (internal/unpack); other squashfs mounts (of
+	// ModeAuto, the default: ModeUnpack for images small enough
+	// (unpack.Small, unpack.Room), the default server for the others.
+	ModeAuto Mode = "auto"
+	// ModeUnpack is no server: pcocc run bind-mounts the image unpacked in
+	// a node-local cache (internal/unpack); other squashfs mounts (of
 	// modules) get the default server.
-	ServerUnpack = "unpack"
-	// ServerAuto, the default: ServerUnpack for images small enough
-	// (unpack.Small, unpack.Room), DefaultServer for the others.
-	ServerAuto = "auto"
+	ModeUnpack Mode = "unpack"
+	// ModeSqfuse: pcocc's own FUSE server (internal/sqfuse), the default
+	// server (see docs/benchmarks.md).
+	ModeSqfuse Mode = "sqfuse"
+	// ModeSquashfuse: squashfuse_ll.
+	ModeSquashfuse Mode = "squashfuse_ll"
 )
+
+// ParseMode reads a MountEnv value ("" is ModeAuto).
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case "":
+		return ModeAuto, nil
+	case ModeAuto, ModeUnpack, ModeSqfuse, ModeSquashfuse:
+		return m, nil
+	}
+	return "", fmt.Errorf("%s=%q: unknown way to mount images (known: %s, %s, %s, %s)", MountEnv, s,
+		ModeAuto, ModeUnpack, ModeSqfuse, ModeSquashfuse)
+}
+
+// ModeFromEnv is ParseMode of this process's MountEnv.
+func ModeFromEnv() (Mode, error) { return ParseMode(os.Getenv(MountEnv)) }
+
+// Squashfuse returns the FUSE server program that mode runs for squashfs
+// mounts: the path of squashfuse_ll (an error says how to install it when
+// it is missing), or "" for pcocc's own server.
+func (m Mode) Squashfuse() (string, error) {
+	if m == ModeSquashfuse {
+		return tools.Find(string(ModeSquashfuse))
+	}
+	return "", nil
+}
 
 // SqfuseArg is argv[1] of a program that serves a squashfs with pcocc's own
 // server: sqfuse.Arg, which this package does not import, so that the
 // container init stays small (cmd/pcocc-init); a test checks they agree.
 const SqfuseArg = "__pcocc_sqfuse"
 
-// SelfServer is the program FUSEProgram gives for sqfuse: a binary that
-// handles SqfuseArg. MountServer runs the one it is given (the container
-// init gets pcocc's path from the launcher), or the running binary.
-const SelfServer = "/proc/self/exe"
-
-// FUSEProgram returns the FUSE server program that MountServer should run,
-// for a MountEnv value ("" is DefaultServer): SelfServer, or the path of
-// squashfuse_ll (an error says how to install it when it is missing).
-func FUSEProgram(choice string) (string, error) {
-	switch choice {
-	case "":
-		return FUSEProgram(DefaultServer)
-	case ServerSqfuse:
-		return SelfServer, nil
-	case ServerSquashfuse:
-		return tools.Find(ServerSquashfuse)
-	case ServerUnpack, ServerAuto:
-		return FUSEProgram(DefaultServer)
-	}
-	return "", fmt.Errorf("%s=%q: unknown way to mount images (known: %s, %s, %s, %s)", MountEnv, choice,
-		ServerAuto, ServerUnpack, ServerSqfuse, ServerSquashfuse)
-}
-
-// MountServer mounts image on target with the FUSE server program that
-// FUSEProgram returned: pcocc's own for SelfServer, else squashfuse_ll.
-// For SelfServer, sqfuse is the binary that serves it: "" is the running
-// one (/proc/self/exe); the container init, a smaller program of its own,
-// gets pcocc's path from the launcher.
-func MountServer(program, sqfuse string, image *os.File, target string, o MountOptions, log *os.File) (*FUSEServer, error) {
-	if program != SelfServer {
-		return MountFUSE(program, image, target, o, log)
+// MountServer mounts image on target with a FUSE server: squashfuse_ll
+// when squashfuse is its path, else pcocc's own, run from sqfuse, a binary
+// that handles SqfuseArg ("": the running one; the container init, a
+// smaller program of its own, gets pcocc's path from the launcher).
+func MountServer(squashfuse, sqfuse string, image *os.File, target string, o MountOptions, log *os.File) (*FUSEServer, error) {
+	if squashfuse != "" {
+		return MountFUSE(squashfuse, image, target, o, log)
 	}
 	if sqfuse == "" {
-		sqfuse = SelfServer
+		sqfuse = "/proc/self/exe"
 	}
 	return MountSqfuse(sqfuse, image, target, o, log)
 }
@@ -116,7 +121,7 @@ func MountSqfuseSend(sock *os.File, image *os.File, target string, log *os.File)
 }
 
 // sqfuseCommand is pcocc's own server (program: /proc/self/exe or a binary
-// that handles sqfuse.Arg), with an empty environment: it needs none.
+// that handles SqfuseArg), with an empty environment: it needs none.
 func sqfuseCommand(program string, o MountOptions, fd3, image, log *os.File) *exec.Cmd {
 	cmd := serverCommand(program, []string{SqfuseArg}, o, fd3, image, log)
 	cmd.Args[0] = "pcocc-sqfuse" // what ps shows

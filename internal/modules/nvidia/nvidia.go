@@ -19,9 +19,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/lazy"
 )
 
 // Where the driver's files appear in the container.
@@ -90,14 +91,14 @@ func version(root string) (string, error) {
 		return "", fmt.Errorf("reading the NVIDIA driver version: no version in %s", proc)
 	}
 	if b, err := os.ReadFile(filepath.Join(root, "sys/module/nvidia/version")); err == nil {
-		if v := strings.TrimSpace(string(b)); versionRe.MatchString(v) {
+		if v := strings.TrimSpace(string(b)); versionRe().MatchString(v) {
 			return v, nil
 		}
 	}
 	return "", fmt.Errorf("%w: %s does not exist (the nvidia kernel module is not loaded)", ErrNoDriver, proc)
 }
 
-var versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)+$`)
+var versionRe = lazy.Regexp(`^[0-9]+(\.[0-9]+)+$`)
 
 // parseVersion finds the version in /proc/driver/nvidia/version:
 // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb ...".
@@ -107,7 +108,7 @@ func parseVersion(s string) string {
 			continue
 		}
 		for _, w := range strings.Fields(line) {
-			if versionRe.MatchString(w) {
+			if versionRe().MatchString(w) {
 				return w
 			}
 		}

@@ -1,4 +1,8 @@
-package imagesrc
+// Package engine is a client of the Docker Engine HTTP API (no docker CLI):
+// it inspects an image, streams it out as a docker-archive (save) and loads
+// one in (load). It reaches the engine DOCKER_HOST names, as the docker CLI
+// does.
+package engine
 
 import (
 	"bufio"
@@ -15,29 +19,34 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
 // DefaultDockerHost is where the Docker engine listens when DOCKER_HOST is
 // not set.
 const DefaultDockerHost = "unix:///var/run/docker.sock"
 
-// Errors of the Docker engine client, matched with errors.Is.
+// Errors of the client, matched with errors.Is.
 var (
-	ErrEngineUnreachable = errors.New("cannot reach the Docker engine")
-	ErrNotInEngine       = errors.New("no such image in the Docker engine")
+	ErrUnreachable = errors.New("cannot reach the Docker engine")
+	ErrNotFound    = errors.New("no such image in the Docker engine")
 )
 
-// Engine talks to a Docker engine through its HTTP API (no docker CLI).
-type Engine struct {
+// maxJSON bounds the engine's answers read in memory.
+const maxJSON = 32 << 20
+
+// Client talks to a Docker engine.
+type Client struct {
 	client *http.Client
 	base   string // URL prefix of the API
 	where  string // DOCKER_HOST as the user would recognise it, for messages
 }
 
-// NewEngine returns a client for the engine DOCKER_HOST names (unix:// or
+// New returns a client for the engine DOCKER_HOST names (unix:// or
 // tcp://, with TLS when DOCKER_TLS_VERIFY or DOCKER_CERT_PATH is set), else
 // for /var/run/docker.sock.
-func NewEngine() (*Engine, error) {
+func New() (*Client, error) {
 	host := os.Getenv("DOCKER_HOST")
 	where := host
 	if host == "" {
@@ -48,7 +57,7 @@ func NewEngine() (*Engine, error) {
 		return nil, fmt.Errorf("parsing DOCKER_HOST %q: %w", host, err)
 	}
 	tr := &http.Transport{Proxy: nil, DisableCompression: true}
-	e := &Engine{client: &http.Client{Transport: tr}, where: where}
+	e := &Client{client: &http.Client{Transport: tr}, where: where}
 	switch u.Scheme {
 	case "unix":
 		sock := u.Path
@@ -104,9 +113,9 @@ func engineTLS() (*tls.Config, error) {
 }
 
 // Where says which engine this client talks to.
-func (e *Engine) Where() string { return e.where }
+func (e *Client) Where() string { return e.where }
 
-func (e *Engine) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+func (e *Client) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, e.base+path, body)
 	if err != nil {
 		return nil, err
@@ -119,7 +128,7 @@ func (e *Engine) do(ctx context.Context, method, path string, body io.Reader) (*
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w at %s: %v", ErrEngineUnreachable, e.where, dialCause(err))
+		return nil, fmt.Errorf("%w at %s: %v", ErrUnreachable, e.where, dialCause(err))
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
@@ -157,8 +166,8 @@ func apiMessage(r io.Reader) string {
 	return strings.TrimSpace(string(b))
 }
 
-// engineImage is what the engine says of an image (GET /images/NAME/json).
-type engineImage struct {
+// Image is what the engine says of an image (GET /images/NAME/json).
+type Image struct {
 	ID     string `json:"Id"`
 	Size   int64  `json:"Size"`
 	RootFS struct {
@@ -166,28 +175,30 @@ type engineImage struct {
 	} `json:"RootFS"`
 }
 
-func (e *Engine) inspect(ctx context.Context, name string) (*engineImage, error) {
+// Inspect describes the image name (a name or an ID) the engine holds; an
+// image it does not hold is ErrNotFound.
+func (e *Client) Inspect(ctx context.Context, name string) (*Image, error) {
 	resp, err := e.do(ctx, http.MethodGet, "/images/"+escapeName(name)+"/json", nil)
 	var ee *engineError
 	if errors.As(err, &ee) && ee.status == http.StatusNotFound {
-		return nil, fmt.Errorf("%w: %q (engine at %s)", ErrNotInEngine, name, e.where)
+		return nil, fmt.Errorf("%w: %q (engine at %s)", ErrNotFound, name, e.where)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var img engineImage
+	var img Image
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSON)).Decode(&img); err != nil {
 		return nil, fmt.Errorf("decoding the engine's description of %q: %w", name, err)
 	}
-	if !validDigest(img.ID) {
+	if !digest.Valid(img.ID) {
 		return nil, fmt.Errorf("the engine gives %q an invalid ID %q", name, img.ID)
 	}
 	return &img, nil
 }
 
-// save streams the image as a docker-archive (GET /images/ID/get).
-func (e *Engine) save(ctx context.Context, id string) (io.ReadCloser, error) {
+// Save streams the image as a docker-archive (GET /images/ID/get).
+func (e *Client) Save(ctx context.Context, id string) (io.ReadCloser, error) {
 	resp, err := e.do(ctx, http.MethodGet, "/images/"+escapeName(id)+"/get", nil)
 	if err != nil {
 		return nil, err
@@ -196,7 +207,7 @@ func (e *Engine) save(ctx context.Context, id string) (io.ReadCloser, error) {
 }
 
 // Load loads a docker-archive stream into the engine (POST /images/load).
-func (e *Engine) Load(ctx context.Context, archive io.Reader) error {
+func (e *Client) Load(ctx context.Context, archive io.Reader) error {
 	resp, err := e.do(ctx, http.MethodPost, "/images/load?quiet=1", archive)
 	if err != nil {
 		return err
@@ -214,6 +225,24 @@ func (e *Engine) Load(ctx context.Context, archive io.Reader) error {
 		}
 	}
 	return sc.Err()
+}
+
+// Ping checks that the engine answers.
+func (e *Client) Ping(ctx context.Context) error {
+	resp, err := e.do(ctx, http.MethodGet, "/_ping", nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// Remove deletes the image name from the engine.
+func (e *Client) Remove(ctx context.Context, name string) error {
+	resp, err := e.do(ctx, http.MethodDelete, "/images/"+escapeName(name), nil)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
 }
 
 // escapeName escapes an image name for a URL path; the engine's router

@@ -1,4 +1,4 @@
-package imagesrc
+package regclient
 
 import (
 	"context"
@@ -112,7 +112,7 @@ func cutParam(s string) (string, string) {
 }
 
 // fetchToken gets a bearer token from the realm a challenge names.
-func (c *regClient) fetchToken(ctx context.Context, ch challenge) (string, error) {
+func (c *Client) fetchToken(ctx context.Context, ch challenge) (string, error) {
 	realm := ch.params["realm"]
 	u, err := url.Parse(realm)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {

@@ -1,4 +1,11 @@
-package imagesrc
+// Package envscript evaluates the environment scripts of a SIF
+// (/.singularity.d/env/*.sh) without running them: a lexer and an evaluator
+// for the subset of shell Apptainer writes (assignments, export, unset,
+// quoting, $VAR and ${VAR...} expansions). What is outside it (commands,
+// control flow, substitutions) is skipped with a warning naming its file
+// and line, and the evaluation is bounded: hostile scripts cost at most
+// maxExpansion bytes of work and give an environment execve accepts.
+package envscript
 
 import (
 	"fmt"
@@ -22,10 +29,10 @@ const (
 // set one (its action scripts "fix" an unset PATH to this).
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// envState is the shell environment the scripts build, evaluated in order
+// State is the shell environment the scripts build, evaluated in order
 // from an empty environment (plus PATH) as Apptainer sources them before
 // running a command.
-type envState struct {
+type State struct {
 	vars     map[string]string
 	exported map[string]bool
 	order    []string // first assignment order, for a stable Env
@@ -37,8 +44,9 @@ type envState struct {
 	stopped  bool // maxExpansion reached: nothing more is evaluated
 }
 
-func newEnvState() *envState {
-	return &envState{
+// New returns the environment before the first script.
+func New() *State {
+	return &State{
 		vars:     map[string]string{"PATH": defaultPath},
 		exported: map[string]bool{"PATH": true},
 		order:    []string{"PATH"},
@@ -49,7 +57,7 @@ func newEnvState() *envState {
 
 // Env returns the exported variables the scripts set, as KEY=VALUE; PATH
 // only when a script changed it.
-func (s *envState) Env() []string {
+func (s *State) Env() []string {
 	var env []string
 	for _, k := range s.order {
 		v, set := s.vars[k]
@@ -60,7 +68,7 @@ func (s *envState) Env() []string {
 	return env
 }
 
-func (s *envState) warn(line int, format string, a ...any) {
+func (s *State) warn(line int, format string, a ...any) {
 	switch {
 	case len(s.warnings) < maxWarnings:
 		s.warnings = append(s.warnings, fmt.Sprintf("%s:%d: %s", s.file, line, fmt.Sprintf(format, a...)))
@@ -75,7 +83,7 @@ func entrySize(name, value string) int { return len(name) + 1 + len(value) + 1 }
 // assignChecked sets name to an expanded value (ok: it was expanded
 // whole), unless it is over a bound: then the variable keeps its value,
 // with a warning.
-func (s *envState) assignChecked(line int, name, value string, ok bool) {
+func (s *State) assignChecked(line int, name, value string, ok bool) {
 	old, had := s.vars[name]
 	grow := entrySize(name, value)
 	if had {
@@ -93,7 +101,7 @@ func (s *envState) assignChecked(line int, name, value string, ok bool) {
 	}
 }
 
-func (s *envState) set(name, value string) {
+func (s *State) set(name, value string) {
 	if old, ok := s.vars[name]; ok {
 		s.size -= entrySize(name, old)
 	} else if !slices.Contains(s.order, name) {
@@ -107,9 +115,13 @@ func (s *envState) set(name, value string) {
 // blockOpeners and their closers: a compound command is skipped whole.
 var blockClosers = map[string]string{"if": "fi", "for": "done", "while": "done", "until": "done", "case": "esac", "{": "}"}
 
-// evalScript evaluates one script; what it cannot evaluate is skipped and
-// reported in s.warnings.
-func (s *envState) evalScript(file, src string) {
+// Warnings says what the scripts evaluated so far hold that was skipped,
+// each as FILE:LINE: what.
+func (s *State) Warnings() []string { return s.warnings }
+
+// Eval evaluates one script, named file in warnings; what it cannot
+// evaluate is skipped and reported in Warnings.
+func (s *State) Eval(file, src string) {
 	s.file = file
 	cmds := lexScript(src)
 	for i := 0; i < len(cmds) && !s.stopped; i++ {
@@ -171,7 +183,7 @@ func skipBlock(cmds []command, i int) int {
 	return len(cmds) - 1
 }
 
-func (s *envState) evalCommand(c command) {
+func (s *State) evalCommand(c command) {
 	if c.bad != "" {
 		s.warn(c.line, "skipping a command: %s", c.bad)
 		return
@@ -230,7 +242,7 @@ func validName(n string) bool {
 }
 
 // assign evaluates NAME=WORD.
-func (s *envState) assign(line int, w word, export bool) {
+func (s *State) assign(line int, w word, export bool) {
 	name, rest, _ := strings.Cut(w.parts[0].lit, "=")
 	parts := append([]wordPart{{lit: rest}}, w.parts[1:]...)
 	v, ok := s.expand(line, parts)
@@ -240,7 +252,7 @@ func (s *envState) assign(line int, w word, export bool) {
 	}
 }
 
-func (s *envState) export(line int, args []word) {
+func (s *State) export(line int, args []word) {
 	for _, a := range args {
 		switch {
 		case isAssignment(a):
@@ -253,7 +265,7 @@ func (s *envState) export(line int, args []word) {
 	}
 }
 
-func (s *envState) unset(line int, args []word) {
+func (s *State) unset(line int, args []word) {
 	for _, a := range args {
 		if a.bare == "-v" {
 			continue
@@ -273,7 +285,7 @@ func (s *envState) unset(line int, args []word) {
 // expand gives the value of word parts: no field splitting nor pathname
 // expansion, as in an assignment. A value longer than imagemeta.MaxArg is
 // cut there, and so is one that the evaluation stopped in: ok is false.
-func (s *envState) expand(line int, parts []wordPart) (string, bool) {
+func (s *State) expand(line int, parts []wordPart) (string, bool) {
 	var b strings.Builder
 	for _, p := range parts {
 		v, ok := p.lit, true
@@ -289,14 +301,14 @@ func (s *envState) expand(line int, parts []wordPart) (string, bool) {
 }
 
 // expandWarn expands a word quoted in a warning.
-func (s *envState) expandWarn(line int, parts []wordPart) string {
+func (s *State) expandWarn(line int, parts []wordPart) string {
 	v, _ := s.expand(line, parts)
 	return v
 }
 
 // spend counts n bytes of expansion; past maxExpansion it stops the
 // evaluation, with one warning.
-func (s *envState) spend(line, n int) bool {
+func (s *State) spend(line, n int) bool {
 	if s.stopped {
 		return false
 	}
@@ -316,7 +328,7 @@ func short(v string) string {
 	return v
 }
 
-func (s *envState) param(line int, p *paramExp) (string, bool) {
+func (s *State) param(line int, p *paramExp) (string, bool) {
 	v, set := s.vars[p.name]
 	null := !set || v == ""
 	if strings.HasPrefix(p.op, ":") {

@@ -1,4 +1,4 @@
-package importer
+package imagesrc
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/imagesrc"
 )
 
 // slowCloser takes its time to close, as a blob of a repository being
@@ -33,23 +32,14 @@ func (s slowCloser) Close() error {
 func TestStreamToEngineStopsGenerator(t *testing.T) {
 	cfg := []byte(`{"rootfs":{"type":"layers","diff_ids":[]}}`)
 	blob := bytes.Repeat([]byte("layer data "), 100000)
-	meta := &imagemeta.Meta{ConfigDigest: imagesrc.Digest(cfg),
-		Layers: []imagemeta.Layer{{Digest: imagesrc.Digest(blob), Size: int64(len(blob))}}}
 	var open atomic.Int32
-	opener := func(d string) (io.ReadCloser, error) {
+	layer := Layer{Digest: sha(blob), Size: int64(len(blob)), Open: func() (io.ReadCloser, error) {
 		open.Add(1)
-		if d == meta.ConfigDigest {
-			return slowCloser{bytes.NewReader(cfg), &open}, nil
-		}
 		return slowCloser{bytes.NewReader(blob), &open}, nil
-	}
-	e, err := newExport(meta, opener)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ctx = context.Background()
+	}}
+	e := &writer{ctx: context.Background(), img: NewLayered(imagemeta.Config{}, cfg, sha(cfg), []Layer{layer})}
 	refused := errors.New("engine refused the archive")
-	err = e.streamTo("x:1", func(r io.Reader) error {
+	err := e.streamTo("x:1", func(r io.Reader) error {
 		io.ReadFull(r, make([]byte, 8192))
 		return refused
 	})

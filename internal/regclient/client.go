@@ -1,4 +1,4 @@
-package imagesrc
+package regclient
 
 import (
 	"context"
@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/mediatype"
 )
 
 // Errors of the registry client, matched with errors.Is.
@@ -19,15 +23,17 @@ var (
 	ErrNotFound     = errors.New("not found")
 )
 
-// retryPause is the pause before the first retry of a blob download (a
-// variable for tests).
-var retryPause = 500 * time.Millisecond
+// maxJSON bounds the manifests read in memory.
+const maxJSON = 32 << 20
 
-// regClient speaks the Docker Registry HTTP API v2 / OCI distribution API
+// DefaultRetry is the pause before the first retry of a blob download.
+const DefaultRetry = 500 * time.Millisecond
+
+// Client speaks the Docker Registry HTTP API v2 / OCI distribution API
 // to one repository with net/http: bearer tokens and basic authentication
 // answer the registry's challenges.
-type regClient struct {
-	ref   regRef
+type Client struct {
+	ref   Ref
 	http  *http.Client
 	creds *credentials
 	retry time.Duration // pause before the first retry; doubled after each
@@ -36,16 +42,21 @@ type regClient struct {
 	auth string // Authorization header that worked
 }
 
-func newRegClient(ref regRef) (*regClient, error) {
+// New returns a client of the repository ref names; retry is the pause
+// before the first retry of a blob download (doubled after each).
+func New(ref Ref, retry time.Duration) (*Client, error) {
 	creds, err := loadCredentials(ref.registry)
 	if err != nil {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	return &regClient{ref: ref, http: &http.Client{Transport: tr}, creds: creds, retry: retryPause}, nil
+	return &Client{ref: ref, http: &http.Client{Transport: tr}, creds: creds, retry: retry}, nil
 }
 
-func (c *regClient) url(kind, ref string) string {
+// Ref is what the client was made for.
+func (c *Client) Ref() Ref { return c.ref }
+
+func (c *Client) url(kind, ref string) string {
 	scheme := "https"
 	if c.ref.insecure {
 		scheme = "http"
@@ -54,7 +65,7 @@ func (c *regClient) url(kind, ref string) string {
 }
 
 // get sends a GET, answering one authentication challenge.
-func (c *regClient) get(ctx context.Context, url string, hdr http.Header) (*http.Response, error) {
+func (c *Client) get(ctx context.Context, url string, hdr http.Header) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -86,7 +97,7 @@ func (c *regClient) get(ctx context.Context, url string, hdr http.Header) (*http
 	}
 }
 
-func (c *regClient) authenticate(ctx context.Context, ch challenge) error {
+func (c *Client) authenticate(ctx context.Context, ch challenge) error {
 	var auth string
 	switch ch.scheme {
 	case "bearer":
@@ -112,7 +123,7 @@ func (c *regClient) authenticate(ctx context.Context, ch challenge) error {
 }
 
 // statusError turns an unexpected answer into one line.
-func (c *regClient) statusError(resp *http.Response, what string) error {
+func (c *Client) statusError(resp *http.Response, what string) error {
 	msg := registryMessage(resp.Body)
 	var sentinel error
 	switch resp.StatusCode {
@@ -146,18 +157,11 @@ func registryMessage(r io.Reader) string {
 	return ""
 }
 
-// Media types pcocc accepts for manifests.
-var manifestTypes = []string{
-	"application/vnd.oci.image.manifest.v1+json",
-	"application/vnd.oci.image.index.v1+json",
-	dockerManifestV2,
-	dockerManifestList,
-}
-
-// manifest fetches a manifest by tag or digest and checks it against the
-// digest when one is known.
-func (c *regClient) manifest(ctx context.Context, ref, want string) ([]byte, string, error) {
-	resp, err := c.get(ctx, c.url("manifests", ref), http.Header{"Accept": {strings.Join(manifestTypes, ", ")}})
+// Manifest fetches a manifest by tag or digest and checks it against the
+// digest when one is known (want, or the one the registry states); it
+// returns the manifest and its digest.
+func (c *Client) Manifest(ctx context.Context, ref, want string) ([]byte, string, error) {
+	resp, err := c.get(ctx, c.url("manifests", ref), http.Header{"Accept": {strings.Join(mediatype.Manifests, ", ")}})
 	if err != nil {
 		return nil, "", err
 	}
@@ -169,8 +173,8 @@ func (c *regClient) manifest(ctx context.Context, ref, want string) ([]byte, str
 	if err != nil || len(b) > maxJSON {
 		return nil, "", fmt.Errorf("registry %s: reading manifest %s: %v", c.ref.registry, ref, errOr(err, "too large"))
 	}
-	d := Digest(b)
-	if h := resp.Header.Get("Docker-Content-Digest"); want == "" && validDigest(h) {
+	d := string(digest.FromBytes(b))
+	if h := resp.Header.Get("Docker-Content-Digest"); want == "" && digest.Valid(h) {
 		want = h // pulled by tag: the registry states the digest
 	}
 	if want != "" && d != want {
@@ -184,4 +188,13 @@ func errOr(err error, s string) any {
 		return err
 	}
 	return s
+}
+
+// dialCause drops the URL net/http puts in front of a transport error.
+func dialCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -1,4 +1,4 @@
-package imagesrc
+package regclient
 
 import (
 	"regexp"

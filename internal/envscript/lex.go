@@ -1,15 +1,10 @@
-package imagesrc
+package envscript
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
-
-// The environment scripts of a SIF (/.singularity.d/env/*.sh) are shell.
-// They are never run on the host: this lexer and the evaluator in
-// envscript_eval.go understand the subset Apptainer writes (assignments,
-// export, unset, quoting, $VAR and ${VAR...} expansions) and report the rest
-// so that it can be skipped with a warning.
 
 // wordPart is a piece of a shell word: literal text or a parameter
 // expansion.
@@ -48,9 +43,17 @@ type lexer struct {
 	line int
 }
 
-// unsupported is raised (as a panic caught by next) when a word uses a
-// feature the evaluator refuses.
-type unsupported struct{ why string }
+// The lexer's errors say which feature of a word the evaluator refuses:
+// the command holding it is skipped with a warning.
+var (
+	errBackticks    = errors.New("command substitution (`...`) is never run")
+	errTilde        = errors.New("tilde expansion needs the user's home directory, known only at run time")
+	errSingle       = errors.New("unterminated single quote")
+	errDouble       = errors.New("unterminated double quote")
+	errSubst        = errors.New("command substitution and arithmetic ($(...)) are never run")
+	errBraceForm    = errors.New("this ${...} form is not supported")
+	errUnterminated = errors.New("unterminated ${...}")
+)
 
 func lexScript(src string) []command {
 	l := &lexer{src: []rune(src), line: 1}
@@ -119,17 +122,12 @@ func (l *lexer) skipComment() {
 // word reads one word; why says what in it is not supported.
 func (l *lexer) word() (w word, why string) {
 	start := l.pos
-	defer func() {
-		if r := recover(); r != nil {
-			u, ok := r.(unsupported)
-			if !ok {
-				panic(r)
-			}
-			why = u.why
-			l.skipWord()
-		}
-	}()
-	w.parts = l.parts(func(r rune) bool { return strings.ContainsRune(" \t\r\n;&|<>()", r) }, false, false)
+	parts, err := l.parts(func(r rune) bool { return strings.ContainsRune(" \t\r\n;&|<>()", r) }, false, false)
+	if err != nil {
+		l.skipWord()
+		return word{}, err.Error()
+	}
+	w.parts = parts
 	w.plain = !strings.ContainsAny(string(l.src[start:l.pos]), `'"\$`)
 	if w.plain {
 		w.bare = string(l.src[start:l.pos])
@@ -150,7 +148,7 @@ func (l *lexer) skipWord() {
 
 // parts reads word parts until end says stop (outside quotes).
 // Inside a double-quoted ${...}, single quotes are plain characters.
-func (l *lexer) parts(end func(rune) bool, inBraces, inDouble bool) []wordPart {
+func (l *lexer) parts(end func(rune) bool, inBraces, inDouble bool) ([]wordPart, error) {
 	var ps []wordPart
 	var lit strings.Builder
 	flush := func() {
@@ -176,18 +174,30 @@ func (l *lexer) parts(end func(rune) bool, inBraces, inDouble bool) []wordPart {
 				l.pos++
 				continue
 			}
-			lit.WriteString(l.single())
+			q, err := l.single()
+			if err != nil {
+				return nil, err
+			}
+			lit.WriteString(q)
 		case '"':
 			flush()
-			ps = append(ps, l.double()...)
+			q, err := l.double()
+			if err != nil {
+				return nil, err
+			}
+			ps = append(ps, q...)
 		case '$':
 			flush()
-			ps = append(ps, l.dollar(false))
+			p, err := l.dollar(false)
+			if err != nil {
+				return nil, err
+			}
+			ps = append(ps, p)
 		case '`':
-			panic(unsupported{"command substitution (`...`) is never run"})
+			return nil, errBackticks
 		case '~':
 			if l.pos == 0 || !inBraces && len(ps) == 0 && lit.Len() == 0 || l.src[l.pos-1] == '=' {
-				panic(unsupported{"tilde expansion needs the user's home directory, known only at run time"})
+				return nil, errTilde
 			}
 			lit.WriteRune(r)
 			l.pos++
@@ -200,10 +210,10 @@ func (l *lexer) parts(end func(rune) bool, inBraces, inDouble bool) []wordPart {
 		}
 	}
 	flush()
-	return ps
+	return ps, nil
 }
 
-func (l *lexer) single() string {
+func (l *lexer) single() (string, error) {
 	l.pos++ // '
 	start := l.pos
 	for l.pos < len(l.src) && l.src[l.pos] != '\'' {
@@ -213,28 +223,28 @@ func (l *lexer) single() string {
 		l.pos++
 	}
 	if l.pos >= len(l.src) {
-		panic(unsupported{"unterminated single quote"})
+		return "", errSingle
 	}
 	s := string(l.src[start:l.pos])
 	l.pos++
-	return s
+	return s, nil
 }
 
 // double reads a double-quoted string: only \$ \` \" \\ and \newline are
 // escapes there.
-func (l *lexer) double() []wordPart {
+func (l *lexer) double() ([]wordPart, error) {
 	l.pos++                     // "
 	ps := []wordPart{{lit: ""}} // "" is an empty word, not no word
 	var lit strings.Builder
 	for {
 		if l.pos >= len(l.src) {
-			panic(unsupported{"unterminated double quote"})
+			return nil, errDouble
 		}
 		r := l.src[l.pos]
 		switch {
 		case r == '"':
 			l.pos++
-			return append(ps, wordPart{lit: lit.String()})
+			return append(ps, wordPart{lit: lit.String()}), nil
 		case r == '\\' && strings.ContainsRune("$`\"\\\n", l.peek(1)):
 			if l.peek(1) == '\n' {
 				l.line++
@@ -243,10 +253,14 @@ func (l *lexer) double() []wordPart {
 			}
 			l.pos += 2
 		case r == '$':
-			ps = append(ps, wordPart{lit: lit.String()}, l.dollar(true))
+			p, err := l.dollar(true)
+			if err != nil {
+				return nil, err
+			}
+			ps = append(ps, wordPart{lit: lit.String()}, p)
 			lit.Reset()
 		case r == '`':
-			panic(unsupported{"command substitution (`...`) is never run"})
+			return nil, errBackticks
 		default:
 			if r == '\n' {
 				l.line++
@@ -262,28 +276,29 @@ func isNameStart(r rune) bool { return r == '_' || r >= 'a' && r <= 'z' || r >= 
 func isNameChar(r rune) bool { return isNameStart(r) || r >= '0' && r <= '9' }
 
 // dollar reads what follows a '$'.
-func (l *lexer) dollar(inDouble bool) wordPart {
+func (l *lexer) dollar(inDouble bool) (wordPart, error) {
 	l.pos++ // $
 	r := l.peek(0)
 	switch {
 	case r == '(':
-		panic(unsupported{"command substitution and arithmetic ($(...)) are never run"})
+		return wordPart{}, errSubst
 	case r == '{':
-		return wordPart{param: l.braced(inDouble)}
+		p, err := l.braced(inDouble)
+		return wordPart{param: p}, err
 	case isNameStart(r):
 		start := l.pos
 		for isNameChar(l.peek(0)) {
 			l.pos++
 		}
-		return wordPart{param: &paramExp{name: string(l.src[start:l.pos])}}
+		return wordPart{param: &paramExp{name: string(l.src[start:l.pos])}}, nil
 	case r != 0 && strings.ContainsRune("@*#?$!-0123456789", r):
-		panic(unsupported{fmt.Sprintf("special parameter $%c is only known at run time", r)})
+		return wordPart{}, fmt.Errorf("special parameter $%c is only known at run time", r)
 	}
-	return wordPart{lit: "$"}
+	return wordPart{lit: "$"}, nil
 }
 
 // braced reads ${NAME} and ${NAME OP WORD}.
-func (l *lexer) braced(inDouble bool) *paramExp {
+func (l *lexer) braced(inDouble bool) (*paramExp, error) {
 	l.pos++ // {
 	start := l.pos
 	for isNameChar(l.peek(0)) {
@@ -291,12 +306,12 @@ func (l *lexer) braced(inDouble bool) *paramExp {
 	}
 	name := string(l.src[start:l.pos])
 	if name == "" || !isNameStart(l.src[start]) {
-		panic(unsupported{"this ${...} form is not supported"})
+		return nil, errBraceForm
 	}
 	p := &paramExp{name: name}
 	if l.peek(0) == '}' {
 		l.pos++
-		return p
+		return p, nil
 	}
 	for _, op := range []string{":-", ":=", ":+", "-", "=", "+"} {
 		if strings.HasPrefix(string(l.src[l.pos:min(l.pos+2, len(l.src))]), op) {
@@ -306,12 +321,16 @@ func (l *lexer) braced(inDouble bool) *paramExp {
 		}
 	}
 	if p.op == "" {
-		panic(unsupported{fmt.Sprintf("${%s%c...} is not supported", name, l.peek(0))})
+		return nil, fmt.Errorf("${%s%c...} is not supported", name, l.peek(0))
 	}
-	p.word = l.parts(func(r rune) bool { return r == '}' }, true, inDouble)
+	w, err := l.parts(func(r rune) bool { return r == '}' }, true, inDouble)
+	if err != nil {
+		return nil, err
+	}
 	if l.peek(0) != '}' {
-		panic(unsupported{"unterminated ${...}"})
+		return nil, errUnterminated
 	}
+	p.word = w
 	l.pos++
-	return p
+	return p, nil
 }

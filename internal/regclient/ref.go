@@ -1,11 +1,19 @@
-package imagesrc
+// Package regclient is a client of the Docker Registry HTTP API v2 / OCI
+// distribution API, on net/http: it parses docker:// image names as docker
+// does, answers the registry's bearer-token and basic challenges with the
+// credentials of ~/.docker/config.json, and downloads manifests and blobs,
+// resuming a blob download that was cut.
+package regclient
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
 // Registry settings read from the environment.
@@ -19,8 +27,8 @@ const (
 	dockerHubAPI = "registry-1.docker.io"
 )
 
-// regRef is a parsed docker:// reference.
-type regRef struct {
+// Ref is a parsed docker:// reference.
+type Ref struct {
 	registry string // as written (or the default), for messages and credentials
 	host     string // where the API is
 	repo     string
@@ -29,7 +37,7 @@ type regRef struct {
 	insecure bool // plain HTTP
 }
 
-func (r regRef) String() string {
+func (r Ref) String() string {
 	s := r.registry + "/" + r.repo
 	if r.digest != "" {
 		return s + "@" + r.digest
@@ -37,8 +45,14 @@ func (r regRef) String() string {
 	return s + ":" + r.tag
 }
 
-// reference is the tag or digest to ask the registry for.
-func (r regRef) reference() string {
+// Registry is the registry as written (or the default one).
+func (r Ref) Registry() string { return r.registry }
+
+// Digest is the digest the name pins, or "".
+func (r Ref) Digest() string { return r.digest }
+
+// Reference is the tag or digest to ask the registry for.
+func (r Ref) Reference() string {
 	if r.digest != "" {
 		return r.digest
 	}
@@ -50,15 +64,18 @@ var (
 	tagRe  = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 )
 
-// parseRegRef parses [REGISTRY/]REPO[:TAG|@DIGEST] as docker does: the
+// ErrBadRef is the error of ParseRef, matched with errors.Is.
+var ErrBadRef = errors.New("invalid image reference")
+
+// ParseRef parses [REGISTRY/]REPO[:TAG|@DIGEST] as docker does: the
 // first component names a registry when it has a '.' or a ':' or is
 // localhost.
-func parseRegRef(s string) (regRef, error) {
-	var r regRef
+func ParseRef(s string) (Ref, error) {
+	var r Ref
 	rest := s
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		rest, r.digest = rest[:i], rest[i+1:]
-		if !validDigest(r.digest) {
+		if !digest.Valid(r.digest) {
 			return r, fmt.Errorf("%w: invalid digest %q", ErrBadRef, r.digest)
 		}
 	}

@@ -1,4 +1,4 @@
-package imagesrc
+package envscript
 
 import (
 	"fmt"
@@ -59,8 +59,8 @@ func TestEnvScript(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newEnvState()
-			s.evalScript("t.sh", tt.src)
+			s := New()
+			s.Eval("t.sh", tt.src)
 			if diff := cmp.Diff(tt.env, s.Env()); diff != "" {
 				t.Errorf("env (-want +got):\n%s", diff)
 			}
@@ -79,9 +79,9 @@ func TestEnvScript(t *testing.T) {
 // Later scripts see what earlier ones set, as when Apptainer sources
 // them in order.
 func TestEnvScriptsInOrder(t *testing.T) {
-	s := newEnvState()
-	s.evalScript("10-docker2singularity.sh", "export PATH=\"/usr/local/bin:/usr/bin\"\nexport LANG=\"${LANG:-\"C.UTF-8\"}\"")
-	s.evalScript("90-environment.sh", "export PATH=/opt/app/bin:$PATH\nexport GREETING=\"hello $LANG\"")
+	s := New()
+	s.Eval("10-docker2singularity.sh", "export PATH=\"/usr/local/bin:/usr/bin\"\nexport LANG=\"${LANG:-\"C.UTF-8\"}\"")
+	s.Eval("90-environment.sh", "export PATH=/opt/app/bin:$PATH\nexport GREETING=\"hello $LANG\"")
 	want := []string{"PATH=/opt/app/bin:/usr/local/bin:/usr/bin", "LANG=C.UTF-8", "GREETING=hello C.UTF-8"}
 	if diff := cmp.Diff(want, s.Env()); diff != "" || len(s.warnings) > 0 {
 		t.Errorf("env (-want +got):\n%s\nwarnings %q", diff, s.warnings)
@@ -89,7 +89,7 @@ func TestEnvScriptsInOrder(t *testing.T) {
 }
 
 // checkBounds fails unless the evaluation stayed within its bounds.
-func checkBounds(t *testing.T, s *envState) {
+func checkBounds(t *testing.T, s *State) {
 	t.Helper()
 	total := 0
 	for _, e := range s.Env() {
@@ -134,8 +134,8 @@ func TestEnvScriptBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newEnvState()
-			s.evalScript("t.sh", tt.src)
+			s := New()
+			s.Eval("t.sh", tt.src)
 			checkBounds(t, s)
 			if len(s.Env()) != tt.env {
 				t.Errorf("%d variables, want %d", len(s.Env()), tt.env)
@@ -147,7 +147,7 @@ func TestEnvScriptBounds(t *testing.T) {
 	}
 }
 
-func FuzzEnvScript(f *testing.F) {
+func FuzzEval(f *testing.F) {
 	for _, src := range []string{
 		doubling(22),
 		`export FOO="${FOO:-"bar"}"`,
@@ -159,8 +159,8 @@ func FuzzEnvScript(f *testing.F) {
 		f.Add(src)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		s := newEnvState()
-		s.evalScript("f.sh", src)
+		s := New()
+		s.Eval("f.sh", src)
 		checkBounds(t, s)
 	})
 }

@@ -1,4 +1,4 @@
-package imagesrc
+package regclient
 
 import (
 	"context"
@@ -17,7 +17,7 @@ const maxBlobTries = 4
 // connection or a server error. The digest is checked by the spool.
 type blobReader struct {
 	ctx    context.Context
-	c      *regClient
+	c      *Client
 	digest string
 	size   int64
 	off    int64
@@ -26,7 +26,9 @@ type blobReader struct {
 	last   error
 }
 
-func (c *regClient) blob(ctx context.Context, digest string, size int64) *blobReader {
+// Blob reads a blob of size bytes (-1: unknown), resuming after a cut
+// connection or a server error; the caller checks its digest.
+func (c *Client) Blob(ctx context.Context, digest string, size int64) io.ReadCloser {
 	return &blobReader{ctx: ctx, c: c, digest: digest, size: size}
 }
 

@@ -1,0 +1,91 @@
+// Package digest is the one place that knows how pcocc names content:
+// "sha256:" followed by 64 lowercase hexadecimal digits, the only form
+// images and repositories use. It depends on the standard library alone:
+// github.com/opencontainers/go-digest compiles regular expressions when its
+// package is initialised, a cost every pcocc start would pay.
+package digest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"strings"
+)
+
+// Digest is a content digest in its canonical form, sha256:<64 hex>. A
+// Digest obtained from Parse, FromBytes or a Hasher is valid; a conversion
+// from a string is not checked (Validate says).
+type Digest string
+
+// Algorithm is the only algorithm pcocc accepts.
+const Algorithm = "sha256"
+
+const (
+	prefix = Algorithm + ":"
+	hexLen = 2 * sha256.Size
+)
+
+// Parse checks s and returns it as a Digest. The error names s.
+func Parse(s string) (Digest, error) {
+	if err := Digest(s).Validate(); err != nil {
+		return "", err
+	}
+	return Digest(s), nil
+}
+
+// FromHex returns the digest whose hexadecimal part is h (a file name in a
+// blobs/sha256 directory).
+func FromHex(h string) (Digest, error) {
+	return Parse(prefix + h)
+}
+
+// Valid says whether s is a digest in canonical form.
+func Valid(s string) bool { return Digest(s).Validate() == nil }
+
+// Validate returns an error unless d is sha256:<64 lowercase hex>.
+func (d Digest) Validate() error {
+	h, ok := strings.CutPrefix(string(d), prefix)
+	if !ok || len(h) != hexLen || !isLowerHex(h) {
+		return fmt.Errorf("invalid digest %q: want %s:<%d lowercase hexadecimal digits>", string(d), Algorithm, hexLen)
+	}
+	return nil
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Hex returns the hexadecimal part of d (what names its blob file).
+func (d Digest) Hex() string { return strings.TrimPrefix(string(d), prefix) }
+
+// String returns d as it is written.
+func (d Digest) String() string { return string(d) }
+
+// Short returns d cut to its algorithm and first 12 hex digits, for
+// messages.
+func (d Digest) Short() string { return string(d)[:min(len(d), len(prefix)+12)] }
+
+// FromBytes returns the digest of b.
+func FromBytes(b []byte) Digest {
+	s := sha256.Sum256(b)
+	return Digest(prefix + hex.EncodeToString(s[:]))
+}
+
+// Hasher computes a digest of what is written to it.
+type Hasher struct{ h hash.Hash }
+
+// NewHasher returns an empty Hasher.
+func NewHasher() Hasher { return Hasher{sha256.New()} }
+
+// Write adds p to the digested content; it never fails.
+func (h Hasher) Write(p []byte) (int, error) { return h.h.Write(p) }
+
+// Digest returns the digest of what was written so far.
+func (h Hasher) Digest() Digest { return Digest(prefix + hex.EncodeToString(h.h.Sum(nil))) }

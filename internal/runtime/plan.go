@@ -1,0 +1,49 @@
+package runtime
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/containerinit"
+	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/unpack"
+)
+
+// prepare is what Run and Hold do before init starts: the preflight, the
+// image unpacked when the mount mode wants it, and the image's mount
+// decided, once, in init's configuration. The entry it returns must be
+// closed once the container is gone (nil-safe).
+func prepare(ctx context.Context, spec *container.Spec, hold bool, log *slog.Logger) (*containerinit.Config, *unpack.Entry, error) {
+	cfg, mode, err := preflight(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Hold = hold
+	entry, err := unpackImage(ctx, cfg, mode, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Image = imageMount(spec.HostRoot, cfg.Kernel, cfg.Unpacked != "", hold, mode)
+	return cfg, entry, nil
+}
+
+// imageMount decides how init mounts the image. The launcher serves it
+// (sqfuse in goroutines: no server process to start, and the image is open
+// while init starts) unless squashfuse_ll is asked for, or the container is
+// held: a held container serves every task of the node for the whole step,
+// and its init keeps a server process of its own, as it always did (the
+// launcher's server is not tried under slurmstepd).
+func imageMount(hostRoot, kernel, unpacked, hold bool, mode squashfs.Mode) containerinit.ImageMount {
+	switch {
+	case hostRoot:
+		return containerinit.ImageNone
+	case kernel:
+		return containerinit.ImageKernel
+	case unpacked:
+		return containerinit.ImageUnpacked
+	case hold, mode == squashfs.ModeSquashfuse:
+		return containerinit.ImageFUSE
+	}
+	return containerinit.ImageServed
+}
