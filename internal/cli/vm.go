@@ -7,6 +7,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // vmProgramName is the program that runs the VM commands (cmd/pcocc-vm). It
@@ -58,7 +60,7 @@ func execVM(g *Globals, name string, args []string) error {
 	}
 	argv := append([]string{g.Name, name}, args...)
 	err = syscall.Exec(prog, argv, os.Environ())
-	return WithCode(ExitFailure, fmt.Errorf("%s: %w", prog, err))
+	return exitcode.Wrap(exitcode.Failure, fmt.Errorf("%s: %w", prog, err))
 }
 
 // vmProgram finds pcocc-vm next to pcocc, then in ../libexec/pcocc, as the
@@ -66,7 +68,7 @@ func execVM(g *Globals, name string, args []string) error {
 func vmProgram() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return "", WithCode(ExitFailure, fmt.Errorf("cannot find %s: %w", vmProgramName, err))
+		return "", exitcode.Wrap(exitcode.Failure, fmt.Errorf("cannot find %s: %w", vmProgramName, err))
 	}
 	dir := filepath.Dir(exe)
 	for _, p := range []string{
@@ -77,6 +79,6 @@ func vmProgram() (string, error) {
 			return p, nil
 		}
 	}
-	return "", WithCode(ExitFailure, fmt.Errorf("%s is not installed next to %s nor in %s: VM commands need it (make install puts it there)",
+	return "", exitcode.Wrap(exitcode.Failure, fmt.Errorf("%s is not installed next to %s nor in %s: VM commands need it (make install puts it there)",
 		vmProgramName, exe, filepath.Join(dir, "..", "libexec", "pcocc")))
 }

@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // TestPcoccLinksNoVMCode: pcocc's start is on the path of every container
@@ -34,7 +36,7 @@ func TestVMProgramMissing(t *testing.T) {
 	if err == nil {
 		t.Skip("a pcocc-vm lies next to the test binary")
 	}
-	if CodeOf(err) != ExitFailure || !strings.Contains(err.Error(), "pcocc-vm is not installed") || strings.Contains(err.Error(), "\n") {
-		t.Errorf("got %d %q", CodeOf(err), err)
+	if exitcode.Of(err) != exitcode.Failure || !strings.Contains(err.Error(), "pcocc-vm is not installed") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("got %d %q", exitcode.Of(err), err)
 	}
 }

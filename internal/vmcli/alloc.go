@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmjob"
 	"github.com/pcocc/pcocc/internal/vmrun"
@@ -126,7 +127,7 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 	if err != nil {
 		net.Close()
 		if bootCtx.Err() != nil && ctx.Err() == nil {
-			return &exitError{code: 130, err: errors.New("interrupted")}
+			return exitcode.Wrap(130, errors.New("interrupted"))
 		}
 		return err
 	}
@@ -165,7 +166,7 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 			return cl.Crash(x)
 		case <-ctx.Done():
 			hangUp(signalShell, shDone)
-			return &exitError{code: 143, err: errors.New("terminated")}
+			return exitcode.Wrap(143, errors.New("terminated"))
 		case <-ints:
 			if job.ShellGroup {
 				signalShell(syscall.SIGINT)
@@ -220,9 +221,9 @@ func shellStatus(err error) error {
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
 		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return &exitError{code: 128 + int(ws.Signal())}
+			return exitcode.Silent(128 + int(ws.Signal()))
 		}
-		return &exitError{code: xe.ExitCode()}
+		return exitcode.Silent(xe.ExitCode())
 	}
 	return err
 }

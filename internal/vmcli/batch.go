@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
 // runBatch starts `alloc -E SCRIPT` detached (own session, output to a
@@ -59,7 +61,7 @@ func runBatch(ctx context.Context, e *env, o *allocOpts, def string) error {
 		cmd.Wait()
 		b, _ := os.ReadFile(tmp.Name())
 		os.Remove(tmp.Name())
-		return &exitError{code: exitFailure, err: fmt.Errorf("batch: %s", strings.TrimSpace(strings.TrimPrefix(string(b), e.name+": ")))}
+		return exitcode.Wrap(exitcode.Failure, fmt.Errorf("batch: %s", strings.TrimSpace(strings.TrimPrefix(string(b), e.name+": "))))
 	}
 	final := strings.ReplaceAll(abs, "%j", strconv.Itoa(id))
 	if err := os.Rename(tmp.Name(), final); err != nil {

@@ -15,32 +15,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vmjob"
 	"github.com/pcocc/pcocc/internal/vmrun"
 )
 
-// Exit codes (docs/vms.md): a script's own status passes through alloc.
-const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
-)
-
-// exitError carries an exit status; a nil err prints nothing.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
-}
-
 func usageErr(format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+	return exitcode.Wrap(exitcode.Usage, fmt.Errorf(format, args...))
 }
 
 // env is what every command sees.
@@ -68,18 +49,11 @@ func Main(argv []string) int {
 	root := newRoot(e)
 	root.SetArgs(argv[1:])
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return exitOK
+	var ee *exitcode.Error
+	if err != nil && (!errors.As(err, &ee) || ee.Err != nil) {
+		fmt.Fprintf(e.stderr, "%s: %s\n", name, err)
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(e.stderr, "%s: %s\n", name, ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintf(e.stderr, "%s: %s\n", name, err)
-	return exitFailure
+	return exitcode.Of(err)
 }
 
 func newRoot(e *env) *cobra.Command {

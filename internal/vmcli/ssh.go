@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vmjob"
 )
 
@@ -216,10 +217,7 @@ func execAll(ctx context.Context, e *env, job *vmjob.Job, vms []vmjob.VM, user s
 		go func() {
 			defer wg.Done()
 			if err := shellStatus(cmd.Run()); err != nil {
-				codes[i] = exitFailure
-				if xe, ok := err.(*exitError); ok {
-					codes[i] = xe.code
-				}
+				codes[i] = exitcode.Of(err)
 			}
 		}()
 	}
@@ -230,7 +228,7 @@ func execAll(ctx context.Context, e *env, job *vmjob.Job, vms []vmjob.VM, user s
 		worst = max(worst, codes[i])
 	}
 	if worst != 0 {
-		return &exitError{code: worst}
+		return exitcode.Silent(worst)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmjob"
 )
@@ -50,7 +51,7 @@ func templateLookup(e *env) func(string) (vm.Template, error) {
 			}
 			var m map[string]tplYAML
 			if err := yaml.Unmarshal(b, &m); err != nil {
-				return t, &exitError{code: exitUsage, err: fmt.Errorf("%s: %v", file, err)}
+				return t, exitcode.Wrap(exitcode.Usage, fmt.Errorf("%s: %v", file, err))
 			}
 			y, ok := m[name]
 			if !ok {
