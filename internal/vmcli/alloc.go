@@ -126,8 +126,11 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 	stopBoot()
 	if err != nil {
 		net.Close()
-		if bootCtx.Err() != nil && ctx.Err() == nil {
-			return exitcode.Wrap(130, errors.New("interrupted"))
+		switch {
+		case ctx.Err() != nil:
+			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated while the VMs started"))
+		case bootCtx.Err() != nil:
+			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGINT), errors.New("interrupted while the VMs started"))
 		}
 		return err
 	}
@@ -166,7 +169,7 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 			return cl.Crash(x)
 		case <-ctx.Done():
 			hangUp(signalShell, shDone)
-			return exitcode.Wrap(143, errors.New("terminated"))
+			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated"))
 		case <-ints:
 			if job.ShellGroup {
 				signalShell(syscall.SIGINT)
