@@ -20,6 +20,8 @@ PACKAGES=(
 	openmpi-bin libopenmpi-dev
 	# VMs
 	qemu-system-x86 qemu-utils genisoimage socat cpio etcd-server
+	# VM networks (internal/vmnet): bridge and taps, DHCP+DNS, NAT; guests
+	iproute2 dnsmasq-base nftables e2fsprogs openssh-client
 	# docs and benchmarks
 	man-db hyperfine time
 )

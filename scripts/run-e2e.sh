@@ -22,7 +22,8 @@ if [[ $(id -u) != 0 ]]; then
 	fixtures=$PWD/test/fixtures/cache
 	bash test/fixtures/make-images.sh "$fixtures"
 	$fixtures_only && exit 0
-	PCOCC_BIN_DIR=$PWD/bin PCOCC_FIXTURES=$fixtures exec go test -buildvcs=false -count=1 -v ./test/e2e "$@"
+	PCOCC_VM_IMAGES=${PCOCC_VM_IMAGES:-$PCOCC_CI_DIR/vm-images} \
+		PCOCC_BIN_DIR=$PWD/bin PCOCC_FIXTURES=$fixtures exec go test -buildvcs=false -count=1 -v ./test/e2e "$@"
 fi
 
 id "$PCOCC_TEST_USER" >/dev/null 2>&1 || die "user $PCOCC_TEST_USER is missing: run scripts/deps.sh"
@@ -38,7 +39,7 @@ if [[ -f test/fixtures/debian-image.sh ]]; then
 fi
 $fixtures_only && exit 0
 
-rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/user-guide.md"
+rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/vmnet.test" "$E/vmclient.test" "$E/user-guide.md"
 install -d -m 0755 "$E/bin"
 install -m 0755 bin/pcocc bin/pcocc-init bin/pcocc-vm "$E/bin/"
 ln -s pcocc "$E/bin/pcocc-rs"
@@ -49,13 +50,19 @@ go test -buildvcs=false -c -o "$E/e2e.test" ./test/e2e
 # The runtime package's tests launch real containers and skip as root: run
 # them as the user too.
 go test -buildvcs=false -c -o "$E/runtime.test" ./internal/runtime
+# The VM network's and the SSH client's tests start real namespaces,
+# dnsmasq, slirp4netns and sshd: as the user too.
+go test -buildvcs=false -c -o "$E/vmnet.test" ./internal/vmnet
+go test -buildvcs=false -c -o "$E/vmclient.test" ./internal/vmclient
 chmod -R a+rX "$E"
 
 vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
 	HOME="$(getent passwd "$PCOCC_TEST_USER" | cut -d: -f6)"
 	USER="$PCOCC_TEST_USER" LOGNAME="$PCOCC_TEST_USER"
 	PCOCC_BIN_DIR="$E/bin" PCOCC_FIXTURES="$fixtures" PCOCC_E2E_TESTDATA="$E/testdata"
-	PCOCC_GUIDE="$E/user-guide.md")
+	PCOCC_GUIDE="$E/user-guide.md"
+	# The VM tests' guests (scripts/vm-images.sh; a test skips without them).
+	PCOCC_VM_IMAGES="${PCOCC_VM_IMAGES:-$PCOCC_CI_DIR/vm-images}")
 for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
 	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
 done
@@ -77,6 +84,19 @@ log "again with pcocc's FUSE server, sqfuse"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=sqfuse PCOCC_TEST_CONCURRENT_ROUNDS=20 ./runtime.test -test.count=1 -test.timeout=20m || rc=1
 log "again with squashfuse_ll as the FUSE server"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=squashfuse_ll PCOCC_TEST_CONCURRENT_ROUNDS=20 ./runtime.test -test.count=1 -test.timeout=20m || rc=1
+fi
+# PCOCC_E2E_SKIP_VMNET=1: not the VM network and SSH client tests.
+if [[ ${PCOCC_E2E_SKIP_VMNET:-} != 1 ]]; then
+	log "running the VM network's tests as $PCOCC_TEST_USER, and as root those between two users"
+	runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./vmnet.test -test.count=1 -test.timeout=5m || rc=1
+	./vmnet.test -test.count=1 -test.timeout=5m -test.run '^TestOtherUser$' || rc=1
+	if sshd=$(bash "$checkout/test/fixtures/sshd.sh" "$PCOCC_CI_DIR/sshd"); then
+		log "running the SSH client's tests as $PCOCC_TEST_USER (sshd: $sshd)"
+		runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_TEST_SSHD="$sshd" \
+			./vmclient.test -test.count=1 -test.timeout=5m || rc=1
+	else
+		log "error: no sshd for the SSH client's tests (test/fixtures/sshd.sh)"; rc=1
+	fi
 fi
 log "running the end-to-end tests as $PCOCC_TEST_USER"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1

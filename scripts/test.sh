@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # THE test command (README, .ci/run), as root on Debian 12: installs what is
-# needed, starts the services (munge, Slurm, dockerd, registry), runs every
-# test (`make lint`: go vet, staticcheck, gofmt; the unit tests; then the
-# end-to-end tests as the unprivileged user "tester"), stops the services.
+# needed, starts the services (munge, Slurm, dockerd, registry), builds the
+# VM test guests (scripts/vm-images.sh), runs every test (`make lint`: go vet,
+# staticcheck, gofmt; the unit tests; then the end-to-end tests as the
+# unprivileged user "tester"), stops the services.
 # Exit status: the tests'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,11 @@ phase deps bash scripts/deps.sh
 phase services bash scripts/services.sh start
 trap 'bash scripts/services.sh stop || true; summary' EXIT
 rc=0
+# The VM tests' guests (cached): the tiny one always (seconds); the Debian one
+# (minutes, debootstrap) only with PCOCC_TEST_VM_IMAGES=full or when cached.
+guests=(tiny)
+if [[ ${PCOCC_TEST_VM_IMAGES:-} == full ]] || bash scripts/vm-images.sh --cached debian; then guests+=(debian); fi
+phase vm-images bash scripts/vm-images.sh "${guests[@]}" || rc=1
 phase lint make --no-print-directory lint || rc=1
 phase unit make --no-print-directory test-unit || rc=1
 phase e2e make --no-print-directory test-e2e || rc=1

@@ -20,7 +20,8 @@ func newHelpCmd(root *cobra.Command) *cobra.Command {
 		Long: `Show the help of a command (pcocc help image import) or a help topic:
 ` + topicList("  ") + `
 The topics are also man pages: pcocc-containers.yaml(5),
-pcocc-repositories.yaml(5), pcocc-slurm(7), pcocc-environment(7).`,
+pcocc-repositories.yaml(5), pcocc-templates.yaml(5), pcocc-slurm(7),
+pcocc-environment(7).`,
 		Example: `  pcocc help modules
   pcocc help image list`,
 		ValidArgsFunction: completeHelp,

@@ -32,7 +32,7 @@ func TestRunForeignHabits(t *testing.T) {
 		{[]string{"lolcow.sif"}, "'pcocc image import sif:lolcow.sif lolcow', then 'pcocc run lolcow'"},
 		{[]string{"./x.tar"}, "run it as 'pcocc run docker-archive:./x.tar' (imported once into your cache)"},
 		// A transport reference runs (from the cache of sources:
-		// run_source.txtar); here lookupImage is a stub.
+		// run_source.txtar); here the repositories are empty.
 	}
 	for _, tt := range tests {
 		_, _, _, err := dryRunRoot(t, tt.args...)

@@ -7,7 +7,8 @@ func newImageCmd(g *Globals) *cobra.Command {
 		Use:   "image",
 		Short: "Import, list and manage images in repositories",
 		Long: `Images live in repositories (see 'pcocc help repositories'). An image is
-named NAME (searched in every repository, the user's first) or REPO:NAME.`,
+named NAME (searched in every repository, the user's first) or REPO:NAME.
+A VM image has revisions: NAME@REV selects one, NAME the newest.`,
 	}
 	c.AddCommand(
 		newImageImportCmd(g),
@@ -17,6 +18,7 @@ named NAME (searched in every repository, the user's first) or REPO:NAME.`,
 		newImageRebuildCmd(g),
 		newImageCopyCmd(g),
 		newImageExportCmd(g),
+		newImageResizeCmd(g),
 		newImageRepoCmd(g),
 		newImageCacheCmd(g),
 	)

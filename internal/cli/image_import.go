@@ -19,9 +19,11 @@ import (
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/vmimage"
 )
 
 type importOptions struct {
+	format   string // of a VM disk file ("": from its extension or qemu-img)
 	compress string
 	force    bool
 	noLayers bool
@@ -30,7 +32,7 @@ type importOptions struct {
 func newImageImportCmd(g *Globals) *cobra.Command {
 	var o importOptions
 	c := &cobra.Command{
-		Use:   "import [--compress C] [-f] [--no-layers] SOURCE [REPO:]NAME",
+		Use:   "import [--compress C] [-f] [--no-layers] [-t FMT] SOURCE [REPO:]NAME",
 		Short: "Import an image into a repository",
 		Long: `Import an image into a repository (the user repository when no REPO is given).
 The layers are flattened in one streaming pass into a squashfs file.
@@ -46,12 +48,17 @@ SOURCE is TRANSPORT:PATH (TRANSPORT://PATH also works):
                               $PCOCC_DEFAULT_REGISTRY, else docker.io)
   sif:FILE                    a Singularity/Apptainer SIF: its squashfs is
                               copied as it is (--compress does not apply);
-                              its environment, labels and runscript are kept`,
+                              its environment, labels and runscript are kept
+
+A SOURCE with no transport is a VM disk file: raw, qcow2, qed, vdi, vpc or
+vmdk (from --fmt, else the extension, else what qemu-img reads), converted
+to qcow2 as revision 0 of a VM image (see 'pcocc help vm-images').`,
 		Example: `  docker save my_docker_image -o my_docker_image.tar
   pcocc image import docker-archive:my_docker_image.tar my_docker_image
   pcocc image import docker-daemon:myubuntu:latest myubuntu
   pcocc image import docker://ubuntu:24.04 ubuntu
-  pcocc image import sif:lolcow.sif lolcow`,
+  pcocc image import sif:lolcow.sif lolcow
+  pcocc image import ./debian.qcow2 mydebian`,
 		Args: exactArgs(2, "SOURCE and NAME"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runImport(c.Context(), g, o, args[0], args[1])
@@ -59,6 +66,7 @@ SOURCE is TRANSPORT:PATH (TRANSPORT://PATH also works):
 	}
 	addCompressFlag(c, &o.compress)
 	c.Flags().BoolVarP(&o.force, "force", "f", false, "replace an existing image of that name")
+	c.Flags().StringVarP(&o.format, "fmt", "t", "", "format of a VM disk file: "+strings.Join(vmimage.Formats, ", "))
 	c.Flags().BoolVar(&o.noLayers, "no-layers", false,
 		"keep only the squashfs, not the layers (less disk; no 'image rebuild' nor 'image export')")
 	return c
@@ -72,8 +80,14 @@ func runImport(ctx context.Context, g *Globals, o importOptions, source, dest st
 
 func doImport(ctx context.Context, g *Globals, o importOptions, source, dest string) error {
 	ref, err := imagesrc.ParseRef(source)
+	if isVMFile(source, err) {
+		return importVM(ctx, g, o, source, dest)
+	}
 	if err != nil {
 		return usageError("SOURCE: %v", err)
+	}
+	if o.format != "" {
+		return usageError("--fmt: only a VM disk file (a SOURCE with no transport) has a format to give")
 	}
 	if err := checkCompression(g, o.compress); err != nil {
 		return err

@@ -116,8 +116,11 @@ func collectImages(g *Globals, only string, re *regexp.Regexp) ([]listedImage, e
 func toListed(img *repo.Image, u repo.Usage) listedImage {
 	l := listedImage{Repo: img.Repo.Name, Name: img.Name, Ref: img.QualifiedName(), Revision: img.Revision,
 		Type: img.Meta.Type, Modified: img.Meta.Origin.Date, Squashfs: img.HasSquashfs(), Size: u.Total(), Disk: u}
-	if img.Revision != "" { // a repository of the original pcocc: NAME@REV is the newest revision
+	if img.Revision != "" { // a VM image, or a repository of the original pcocc: NAME@REV is the newest revision
 		l.Ref += "@" + img.Revision
+	}
+	if latest := img.Meta.VM.Latest(); latest != nil {
+		l.Modified = latest.Date
 	}
 	if l.Type == "" {
 		l.Type = "container"

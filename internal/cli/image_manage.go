@@ -6,14 +6,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
 )
 
 func newImageDeleteCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
-		Use:               "delete [REPO:]NAME...",
+		Use:               "delete [REPO:]NAME[@REV]...",
 		Aliases:           []string{"rm"},
-		Short:             "Delete images",
+		Short:             "Delete images, or one revision of a VM image (NAME@REV)",
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeImages(g, -1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -26,11 +27,17 @@ func newImageDeleteCmd(g *Globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := img.Repo.Delete(img.Name); err != nil {
+				what := img.QualifiedName()
+				if img.Meta.Type == imagemeta.TypeVM {
+					what, err = deleteVM(img, a)
+				} else {
+					err = img.Repo.Delete(img.Name)
+				}
+				if err != nil {
 					return err
 				}
 				if !g.Quiet {
-					fmt.Fprintf(g.Stdout, "Deleted %s\n", img.QualifiedName())
+					fmt.Fprintf(g.Stdout, "Deleted %s\n", what)
 				}
 			}
 			return nil
@@ -41,7 +48,7 @@ func newImageDeleteCmd(g *Globals) *cobra.Command {
 func newImageCopyCmd(g *Globals) *cobra.Command {
 	var force bool
 	c := &cobra.Command{
-		Use:               "copy [REPO:]NAME [REPO:]NAME",
+		Use:               "copy [REPO:]NAME[@REV] [REPO:]NAME",
 		Aliases:           []string{"cp"},
 		Short:             "Copy an image within a repository or to another one",
 		Args:              exactArgs(2, "a source and a destination image name"),
@@ -58,6 +65,9 @@ func newImageCopyCmd(g *Globals) *cobra.Command {
 			dst, name, err := set.Dest(args[1])
 			if err != nil {
 				return err
+			}
+			if src.Meta.Type == imagemeta.TypeVM {
+				return copyVM(c.Context(), g, src, dst, name, force)
 			}
 			if err := dst.Copy(src, name, force, set.Def(dst.Name).DropLayers); err != nil {
 				return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/pcocc/pcocc/internal/importer"
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/vmimage"
 )
 
 func newImageRebuildCmd(g *Globals) *cobra.Command {
@@ -68,19 +70,30 @@ func newImageRebuildCmd(g *Globals) *cobra.Command {
 }
 
 func newImageExportCmd(g *Globals) *cobra.Command {
-	return &cobra.Command{
-		Use:               "export [REPO:]NAME DEST",
-		Short:             "Export an image to docker-archive:FILE[:REF], oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:NAME[:TAG]",
+	var format string
+	c := &cobra.Command{
+		Use:   "export [-t FMT] [REPO:]NAME[@REV] DEST",
+		Short: "Export an image to docker-archive:FILE[:REF], oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:NAME[:TAG]; a VM image to a disk file",
+		Long: `Export a container image to DEST, a TRANSPORT:PATH as 'image import' reads
+(docker-archive:FILE[:REF], oci:DIR[:TAG], oci-archive:FILE[:TAG],
+docker-daemon:NAME[:TAG]); or a revision of a VM image, flattened, to the disk
+file DEST in the format of --fmt, else of DEST's extension, else qcow2.`,
 		Args:              exactArgs(2, "NAME and DEST"),
 		ValidArgsFunction: completeImages(g, 1),
 		RunE: func(c *cobra.Command, args []string) error {
-			dest, err := imagesrc.ParseRef(args[1])
-			if err != nil {
-				return usageError("DEST: %v", err)
-			}
 			img, err := g.findImage(args[0])
 			if err != nil {
 				return err
+			}
+			if img.Meta.Type == imagemeta.TypeVM {
+				return exportVM(c.Context(), g, img, args[1], format)
+			}
+			if format != "" {
+				return usageError("--fmt: only a VM image is exported to a disk format")
+			}
+			dest, err := imagesrc.ParseRef(args[1])
+			if err != nil {
+				return usageError("DEST: %v", err)
 			}
 			if err := checkLayersKept(img, "export"); err != nil {
 				return err
@@ -94,6 +107,8 @@ func newImageExportCmd(g *Globals) *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().StringVarP(&format, "fmt", "t", "", "disk format of an exported VM image: "+strings.Join(vmimage.Formats, ", "))
+	return c
 }
 
 // checkLayersKept refuses to rebuild or export an image whose layer blobs

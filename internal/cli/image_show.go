@@ -7,13 +7,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
 )
 
 func newImageShowCmd(g *Globals) *cobra.Command {
 	var format string
 	c := &cobra.Command{
-		Use:               "show [REPO:]NAME",
+		Use:               "show [REPO:]NAME[@REV]",
 		Short:             "Show an image's configuration and origin",
 		Args:              exactArgs(1, "one image name"),
 		ValidArgsFunction: completeImages(g, 1),
@@ -36,6 +37,9 @@ func newImageShowCmd(g *Globals) *cobra.Command {
 }
 
 func showImage(w io.Writer, img *repo.Image) error {
+	if img.Meta.Type == imagemeta.TypeVM {
+		return showVMImage(w, img)
+	}
 	m := img.Meta
 	kv := func(k string, v any) { fmt.Fprintf(w, "%-12s %s\n", k+":", Printable(fmt.Sprint(v))) }
 	kv("Name", img.QualifiedName())

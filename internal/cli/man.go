@@ -29,8 +29,10 @@ var topicPages = []struct {
 }{
 	{"pcocc-containers.yaml", "5", []string{"containers", "modules", "templates"}},
 	{"pcocc-repositories.yaml", "5", []string{"repositories"}},
+	{"pcocc-templates.yaml", "5", []string{"templates-yaml"}},
 	{"pcocc-slurm", "7", []string{"slurm"}},
 	{"pcocc-environment", "7", []string{"environment"}},
+	{"pcocc-vm-images", "7", []string{"vm-images"}},
 	{"pcocc-vms", "7", []string{"vms"}},
 }
 

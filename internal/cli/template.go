@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,10 +17,12 @@ import (
 func newTemplateCmd(g *Globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "template",
-		Short: "List and show container templates",
+		Short: "List and show container and VM templates",
 		Long: `A container template is an image with launch options (modules, env,
 mounts), usable wherever an image name is. Templates are defined under
-"containers:" in containers.yaml (see 'pcocc help templates').`,
+"containers:" in containers.yaml (see 'pcocc help templates').
+A VM template is a VM image and how to boot it, defined in templates.yaml
+(see 'pcocc help templates-yaml'); 'pcocc alloc TEMPLATE:N' starts N VMs.`,
 	}
 	c.AddCommand(newTemplateListCmd(g), newTemplateShowCmd(g))
 	return c
@@ -28,10 +31,11 @@ mounts), usable wherever an image name is. Templates are defined under
 func newTemplateListCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List container templates",
-		Long: `List every container template: name, root file system, description and
-the file that defines it. A template marked "shadows image" has the name of an
-image, which 'pcocc run NAME' no longer reaches: use REPO:NAME for the image.`,
+		Short: "List container and VM templates",
+		Long: `List every template: name, kind (container or vm), image, description, the
+file that defines it and the template it inherits. A container template marked
+"shadows image" has the name of an image, which 'pcocc run NAME' no longer
+reaches: use REPO:NAME for the image.`,
 		Example: `  pcocc template list
   pcocc run my_template -- cmd`,
 		Args: exactArgs(0, "no argument"),
@@ -42,26 +46,36 @@ image, which 'pcocc run NAME' no longer reaches: use REPO:NAME for the image.`,
 }
 
 func runTemplateList(ctx context.Context, g *Globals) error {
-	tpls, err := g.config().Templates()
-	if err != nil {
+	cfg := g.config()
+	tpls, err := cfg.Templates()
+	vms, verr := cfg.VM().Templates()
+	if err = errors.Join(err, verr); err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	g.warnOthers(config.KindContainers, config.KindRepositories)
-	const format = "%-24s %-28s %s\n"
+	g.warnOthers(append(vmTemplateKinds, config.KindContainers, config.KindRepositories)...)
+	const format = "%-24s %-9s %-28s %s\n"
 	row := func(a ...any) { fmt.Fprint(g.Stdout, strings.TrimRight(fmt.Sprintf(format, a...), " \n")+"\n") }
 	res := g.resolver()
-	row("Name", "Rootfs", "Description")
+	row("Name", "Kind", "Image", "Description")
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
 	for _, t := range tpls {
 		desc := t.Description
 		if img := res.Shadowed(ctx, t); img != "" {
 			desc = strings.TrimSpace(desc + " [shadows image " + img + "]")
 		}
-		row(t.Name, t.Rootfs, desc)
+		row(t.Name, "container", t.Rootfs, desc)
 		fmt.Fprintf(g.Stdout, "%-24s %s\n", "", "defined at "+t.Source.String())
 	}
+	for _, t := range vms {
+		row(t.Name, "vm", vmImageColumn(t), t.Description)
+		where := "defined at " + t.Source.String()
+		if t.Inherits != "" {
+			where += ", inherits " + t.Inherits
+		}
+		fmt.Fprintf(g.Stdout, "%-24s %s\n", "", where)
+	}
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
-	fmt.Fprintln(g.Stdout, plural(len(tpls), "template"))
+	fmt.Fprintln(g.Stdout, plural(len(tpls)+len(vms), "template"))
 	if set, err := g.repos(); err == nil {
 		set.WarnSkipped() // an image shadowed there would not be seen
 	}
@@ -71,11 +85,13 @@ func runTemplateList(ctx context.Context, g *Globals) error {
 func newTemplateShowCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show NAME",
-		Short: "Show what a container template applies",
-		Long: `Show a template's root file system, then the modules it applies (default
-ones unless no_defaults, then its own), and every mount and env entry in the
-order a launch applies them, each with the file:line:col it comes from.
-Generators are named, not run.`,
+		Short: "Show what a template applies",
+		Long: `Show a container template's root file system, then the modules it applies
+(default ones unless no_defaults, then its own), and every mount and env entry
+in the order a launch applies them, each with the file:line:col it comes from.
+Generators are named, not run.
+Show a VM template's settings, each marked as set by the template, inherited
+(the chain of templates is listed) or default.`,
 		Example: `  pcocc template show my_template
   pcocc template show host-passthrough`,
 		Args:              exactArgs(1, "a template name"),
@@ -89,11 +105,31 @@ Generators are named, not run.`,
 func runTemplateShow(g *Globals, name string) error {
 	cfg := g.config()
 	t, err := cfg.Template(name)
-	if err != nil {
+	vt, verr := cfg.VM().Template(name)
+	switch {
+	case err == nil && verr == nil:
+		g.warnOthers(append(vmTemplateKinds, config.KindContainers)...)
+		if err := showContainerTemplate(g, t); err != nil {
+			return err
+		}
+		fmt.Fprintln(g.Stdout)
+		printVMTemplate(g.Stdout, vt)
+		return nil
+	case err == nil && errors.Is(verr, config.ErrNotFound):
+		g.warnOthers(config.KindContainers)
+		return showContainerTemplate(g, t)
+	case verr == nil && errors.Is(err, config.ErrNotFound):
+		g.warnOthers(vmTemplateKinds...)
+		printVMTemplate(g.Stdout, vt)
+		return nil
+	case errors.Is(err, config.ErrNotFound) && errors.Is(verr, config.ErrNotFound):
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
-	g.warnOthers(config.KindContainers)
-	r := &modules.Resolver{Config: cfg}
+	return exitcode.Wrap(exitcode.Usage, errors.Join(ignoreNotFound(err), ignoreNotFound(verr)))
+}
+
+func showContainerTemplate(g *Globals, t config.Template) error {
+	r := &modules.Resolver{Config: g.config()}
 	applied, err := r.Explain(modules.Request{Template: &t})
 	if err != nil {
 		return err

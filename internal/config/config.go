@@ -36,6 +36,8 @@ type Config struct {
 	templates   []Template
 	errs        map[Kind][]error
 	notices     []Notice
+	env         func(string) string
+	vm          *VMConfig // loaded by VM() on first use
 }
 
 // Load reads every configuration file of every kind in dirs, expanding
@@ -46,7 +48,7 @@ func Load(dirs Dirs, env func(string) string, opts ...Option) *Config {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c := &Config{dirs: dirs, errs: map[Kind][]error{}}
+	c := &Config{dirs: dirs, errs: map[Kind][]error{}, env: env}
 	c.loadRepositories(env)
 	c.loadContainers(env, o)
 	return c

@@ -18,8 +18,8 @@ const (
 	KindContainers   Kind = "containers"
 )
 
-// kinds lists every kind Load reads.
-var kinds = []Kind{KindRepositories, KindContainers}
+// kinds lists every kind Load reads, then those VM() reads.
+var kinds = []Kind{KindRepositories, KindContainers, KindVMTemplates, KindResources, KindNetworks, KindBatch}
 
 // kindFiles lists the files of kind k in dir: k.yaml first, then
 // k.d/*.yaml sorted by name. Hidden files (editor leftovers) are skipped.

@@ -7,7 +7,7 @@ import (
 )
 
 func TestTopics(t *testing.T) {
-	want := []string{"containers", "environment", "modules", "repositories", "slurm", "templates", "vms"}
+	want := []string{"containers", "environment", "modules", "repositories", "slurm", "templates", "templates-yaml", "vm-images", "vms"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("topics %v, want %v", got, want)
 	}
@@ -39,11 +39,16 @@ func TestTopicsCoverTheSyntax(t *testing.T) {
 	need := map[string][]string{
 		"environment": {"`VAR`", "`VAR=VAL`", "`re(REGEX)`", "`pp(VAR)=VAL`", "`ps(VAR)=VAL`", "PCOCC_CONFIG_PATH", "PCOCC_CHECK_FUSE_DEV",
 			"PCOCC_SQUASHFS_MOUNT", "PCOCC_UNPACK_DIR", "PCOCC_UNPACK_MAX_MIB", "PCOCC_SQFUSE_PRELOAD_MIB"},
-		"slurm":        {"--ctr=", "--ctr-mount=", "--ctr-module=", "--ctr-env=", "--ctr-no-defaults", "--ctr-workdir="},
-		"containers":   {"`source`", "`destination`", "`readonly`", "`type`", "`optional`", "type=bind|squashfs"},
-		"templates":    {"`rootfs`", "`no_defaults`", "host-passthrough"},
+		"slurm":      {"--ctr=", "--ctr-mount=", "--ctr-module=", "--ctr-env=", "--ctr-no-defaults", "--ctr-workdir="},
+		"containers": {"`source`", "`destination`", "`readonly`", "`type`", "`optional`", "type=bind|squashfs"},
+		"templates":  {"`rootfs`", "`no_defaults`", "host-passthrough"},
+		"templates-yaml": {"`image`", "`inherits`", "`resource-set`", "`user-data`", "`instance-id`",
+			"`mount-points`", "`persistent-drives`", "`custom-args`", "`qemu-bin`", "`machine-type`",
+			"`cpu-model`", "`nic-model`", "`disk-model`", "`disk-cache`", "`emulator-cores`",
+			"`bind-vcpus`", "`kernel`", "`initrd`", "`append`", "`ports`"},
 		"modules":      {"`default`", "`generator`", "--no-defaults"},
 		"repositories": {"PCOCC_CONFIG_PATH", "REPO:NAME", "read-only", "image rebuild"},
+		"vm-images":    {"NAME@REV", "image resize", "image export", "image copy", "image delete", "--fmt", "raw, qcow2, qed, vdi, vpc and vmdk"},
 	}
 	for name, words := range need {
 		tp, _ := Lookup(name)

@@ -61,4 +61,67 @@ type Meta struct {
 	// false); the image cannot be rebuilt nor exported.
 	NoLayers bool      `json:"noLayers,omitempty"`
 	Squashfs *Squashfs `json:"squashfs,omitempty"` // nil: no squashfs was built
+	// VM holds the revisions of a VM image (Type "vm"); nil for containers,
+	// so the meta.json of a container image is the same as before VMs.
+	VM *VM `json:"vm,omitempty"`
+}
+
+// VM is what a repository records about a VM image: its revisions, oldest
+// first. Each revision lists its whole chain of qcow2 layers, so that
+// deleting one revision never takes a layer another one needs.
+type VM struct {
+	Revisions []VMRevision `json:"revisions"`
+}
+
+// VMRevision is one revision NAME@Rev of a VM image.
+type VMRevision struct {
+	Rev int `json:"rev"`
+	// Layers are the digests of the revision's qcow2 blobs, base first;
+	// each one's backing file is the previous one, named by a path
+	// relative to it (the blobs sit in one directory).
+	Layers      []string  `json:"layers"`
+	VirtualSize int64     `json:"virtualSize"` // disk size the guest sees, in bytes
+	Date        time.Time `json:"date"`
+	Owner       string    `json:"owner"`
+	Source      string    `json:"source"` // what made it: "import FILE", "resize", "save", "copy of REF"
+}
+
+// Latest returns the newest revision, or nil when there is none.
+func (v *VM) Latest() *VMRevision {
+	if v == nil || len(v.Revisions) == 0 {
+		return nil
+	}
+	return &v.Revisions[len(v.Revisions)-1]
+}
+
+// VMLayers is every layer blob the revisions of a VM image use, each once
+// (none for a container image).
+func (m *Meta) VMLayers() []string {
+	if m.VM == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range m.VM.Revisions {
+		for _, d := range r.Layers {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// Revision returns revision rev, or nil.
+func (v *VM) Revision(rev int) *VMRevision {
+	if v == nil {
+		return nil
+	}
+	for i := range v.Revisions {
+		if v.Revisions[i].Rev == rev {
+			return &v.Revisions[i]
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
@@ -87,6 +88,7 @@ func (s *store) image(r *repo.Repo, p string, rec *Record) (*repo.Image, error) 
 		}}}
 	if rec.Kind == KindVM {
 		img.Meta.Type = imagemeta.TypeVM
+		img.Meta.VM = vmRevision(rec, img.Meta.Origin)
 		return img, s.checkBlobs(p, rec.DataBlobs)
 	}
 	img.Meta.Type = imagemeta.TypeContainer
@@ -168,4 +170,18 @@ func (s *store) checkBlobs(p string, blobs []string) error {
 		}
 	}
 	return nil
+}
+
+// vmRevision describes a VM record as the one revision pcocc's VM code
+// (internal/vmimage) reads: its data blobs are its qcow2 chain, base first.
+// The disk size is not recorded by the original pcocc (0: unknown).
+func vmRevision(rec *Record, o imagemeta.Origin) *imagemeta.VM {
+	rv := imagemeta.VMRevision{Rev: rec.Revision, Date: o.Date, Owner: o.Owner, Source: "the original pcocc"}
+	for _, d := range rec.DataBlobs {
+		if !strings.HasPrefix(d, "sha256:") {
+			d = "sha256:" + d
+		}
+		rv.Layers = append(rv.Layers, d)
+	}
+	return &imagemeta.VM{Revisions: []imagemeta.VMRevision{rv}}
 }

@@ -113,6 +113,9 @@ func (refs *references) addBlobs(metaPath string) {
 	for _, l := range m.Layers {
 		refs.blobs[l.Digest] = true
 	}
+	for _, d := range m.VMLayers() {
+		refs.blobs[d] = true
+	}
 }
 
 // removeChildren removes the entries of dir that doom selects and returns

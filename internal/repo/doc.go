@@ -4,11 +4,15 @@
 //	  pcocc-repo.json        marker: {"format": 1}
 //	  .lock                  flock: shared while a command changes the repository,
 //	                         exclusive while it is cleaned (gc)
-//	  blobs/sha256/HEX       layer and config blobs, content-addressed, shared by images
+//	  blobs/sha256/HEX       layer and config blobs, content-addressed, shared by images;
+//	                         also the qcow2 layers of VM images, each backed by its
+//	                         parent's bare HEX (see internal/vmimage)
 //	  store/ID/              one immutable directory per imported image version:
 //	    meta.json              config, origin, layers (imagemeta.Meta)
-//	    rootfs.sqfs            the flattened root filesystem
+//	    rootfs.sqfs            the flattened root filesystem (container images;
+//	                           a VM image lists its revisions in meta.json's "vm")
 //	  images/NAME -> ../store/ID   the name of an image is a symlink
+//	  locks/NAME.lock        flock serialising new revisions of a VM image
 //	  tmp/ID/                work in progress of one command; tmp/ID/.lock is held
 //	                         (flock) by its owner while it lives
 //

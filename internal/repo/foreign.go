@@ -1,9 +1,11 @@
 package repo
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
@@ -62,17 +64,37 @@ func (r *Repo) Format() string {
 	return r.foreign.Describe()
 }
 
-// GetRevision returns revision rev of an image ("" for the newest). Only
-// repositories in the original pcocc's format have revisions: in the others
-// NAME@REV is not found.
+// GetRevision returns revision rev of an image ("" for the newest). VM
+// images and the images of repositories in the original pcocc's format have
+// revisions: NAME@REV of a container image of pcocc's own is not found.
 func (r *Repo) GetRevision(name, rev string) (*Image, error) {
 	if r.foreign != nil {
 		return r.foreign.Get(r, name, rev)
 	}
-	if rev != "" {
-		return nil, fmt.Errorf("%w: %q in repository %q (its images have no revisions)", ErrNotFound, name+"@"+rev, r.Name)
+	img, err := r.Get(name)
+	if errors.Is(err, ErrNotFound) && rev != "" {
+		return nil, fmt.Errorf("%w: %q in repository %q", ErrNotFound, name+"@"+rev, r.Name)
 	}
-	return r.Get(name)
+	if err != nil || rev == "" {
+		return img, err
+	}
+	n, _ := strconv.Atoi(rev)
+	if img.Meta.VM == nil {
+		return nil, fmt.Errorf("%w: %q in repository %q (a container image has no revisions)", ErrNotFound, name+"@"+rev, r.Name)
+	}
+	if img.Meta.VM.Revision(n) == nil {
+		return nil, fmt.Errorf("%w: %q in repository %q (its revisions: %s)", ErrNotFound, name+"@"+rev, r.Name, revList(img.Meta.VM))
+	}
+	img.Revision = strconv.Itoa(n)
+	return img, nil
+}
+
+func revList(v *imagemeta.VM) string {
+	s := make([]string, len(v.Revisions))
+	for i, r := range v.Revisions {
+		s[i] = strconv.Itoa(r.Rev)
+	}
+	return strings.Join(s, ", ")
 }
 
 // errForeignWrite refuses a change pcocc does not make to another tool's repository.

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -43,4 +44,32 @@ func (l *fileLock) close() {
 		l.f.Close()
 		l.f = nil
 	}
+}
+
+// LockName holds, until the returned function is called, a lock that
+// serialises the changes to the image called name which read it before
+// writing it (a new revision of a VM image): two saves of one image then
+// make two revisions instead of one losing the other's. Lock files live in
+// locks/, made on first use; they are never removed (one is a few bytes,
+// and removing one would race with its next user).
+func (r *Repo) LockName(name string) (func(), error) {
+	if r.ReadOnly {
+		return nil, r.readOnlyError()
+	}
+	if r.foreign != nil {
+		return nil, r.errForeignWrite("change its images with the original pcocc")
+	}
+	if err := os.MkdirAll(r.join("locks"), 0o755); err != nil {
+		return nil, fmt.Errorf("locking image %q: %w", name, err)
+	}
+	l, err := openLock(r.join("locks", name+".lock"))
+	if err == nil {
+		if err = l.exclusive(); err != nil {
+			l.close()
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("locking image %q of repository %q: %w", name, r.Name, err)
+	}
+	return l.close, nil
 }

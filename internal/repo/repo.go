@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -109,15 +110,16 @@ type Image struct {
 	Dir  string // its store directory
 	Meta imagemeta.Meta
 	Err  error // set when the image is listed but its metadata cannot be read
-	// Revision is the image's revision in a repository of the original
-	// pcocc (see Foreign); "" in pcocc's own repositories.
+	// Revision is the image's selected revision: in a repository of the
+	// original pcocc (see Foreign), or of a VM image (the newest unless
+	// NAME@REV chose another); "" for pcocc's own container images.
 	Revision string
 }
 
 // SquashfsPath returns the image's squashfs, or a *NoSquashfsError.
 func (i *Image) SquashfsPath() (string, error) {
 	if i.Meta.Type == imagemeta.TypeVM {
-		return "", fmt.Errorf("%s is a VM image (a qcow2 chain): it is not run as a container", i.QualifiedName())
+		return "", fmt.Errorf("%s is a VM image: it is not run as a container; start a VM of it with 'pcocc alloc %s'", i.QualifiedName(), i.QualifiedName())
 	}
 	if i.Meta.Squashfs == nil {
 		return "", &NoSquashfsError{Name: i.QualifiedName()}
@@ -163,6 +165,9 @@ func (r *Repo) Get(name string) (*Image, error) {
 	img.Dir = filepath.Clean(img.Dir)
 	if err := imagemeta.ReadFile(filepath.Join(img.Dir, metaFile), &img.Meta); err != nil {
 		return img, fmt.Errorf("reading image %q: %w", name, err)
+	}
+	if latest := img.Meta.VM.Latest(); latest != nil {
+		img.Revision = strconv.Itoa(latest.Rev)
 	}
 	return img, nil
 }

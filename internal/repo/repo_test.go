@@ -230,8 +230,9 @@ func TestNoSquashfsMessage(t *testing.T) {
 	}
 }
 
-// NAME@REV selects revisions of the original pcocc's repositories only: in
-// pcocc's own it is not found, so a search goes on to the next repository.
+// NAME@REV selects revisions of VM images and of the original pcocc's
+// repositories: a missing one is not found, so a search goes on to the next
+// repository.
 func TestRevisionNotFoundInOwnFormat(t *testing.T) {
 	r, err := Open("user", filepath.Join(t.TempDir(), "r"))
 	if err != nil {
@@ -243,4 +244,29 @@ func TestRevisionNotFoundInOwnFormat(t *testing.T) {
 	if r.Format() != "" {
 		t.Errorf("Format() = %q for pcocc's own format", r.Format())
 	}
+}
+
+// A container image's meta.json is written as before VM images existed
+// (no "vm" key) and its name lock refuses nothing a reader does.
+func TestContainerMetaUnchanged(t *testing.T) {
+	r := newRepo(t)
+	if err := importFake(t, r, "x", "sq", false); err != nil {
+		t.Fatal(err)
+	}
+	img, _ := r.Get("x")
+	data, _ := os.ReadFile(filepath.Join(img.Dir, metaFile))
+	if strings.Contains(string(data), `"vm"`) || img.Revision != "" {
+		t.Errorf("meta.json %s, revision %q", data, img.Revision)
+	}
+	if _, err := r.GetRevision("x", "0"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "a container image has no revisions") {
+		t.Errorf("GetRevision(x, 0) = %v", err)
+	}
+	unlock, err := r.LockName("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Get("x"); err != nil {
+		t.Error(err)
+	}
+	unlock()
 }

@@ -81,6 +81,9 @@ func (i *Image) blobDigests() []string {
 	for _, l := range i.Meta.Layers {
 		add(l.Digest)
 	}
+	for _, d := range i.Meta.VMLayers() {
+		add(d)
+	}
 	return out
 }
 

@@ -177,7 +177,7 @@ func (s *Repos) Dest(ref string) (*repo.Repo, string, error) {
 		return nil, "", &RefError{Ref: ref, Err: err}
 	}
 	if r.Revision != "" {
-		return nil, "", &RefError{Ref: ref, Err: fmt.Errorf("%q: a revision (@%s) selects an existing image of a repository made by the original pcocc; it cannot name a new image", ref, r.Revision)}
+		return nil, "", &RefError{Ref: ref, Err: fmt.Errorf("%q: a revision (@%s) selects an existing revision; it cannot name a new image", ref, r.Revision)}
 	}
 	if r.Repo == "" {
 		r.Repo = config.UserRepo

@@ -34,6 +34,11 @@ var packages = map[string]string{
 	"newgidmap":          "uidmap",
 	"genisoimage":        "genisoimage",
 	"busybox":            "busybox-static",
+	"ip":                 "iproute2",
+	"nft":                "nftables",
+	"dnsmasq":            "dnsmasq-base",
+	"nsenter":            "util-linux",
+	"setpriv":            "util-linux",
 }
 
 // ErrNotFound is matched by every *MissingError.
