@@ -9,8 +9,9 @@ import (
 type Template struct {
 	Name string
 	// Image is the qcow2 file the VM's overlay backs onto; "" for a VM with
-	// no disk (a kernel and initrd only).
-	Image                  string
+	// no disk (a kernel and initrd only). ImageRef names its revision
+	// ([REPO:]NAME@REV), for save.
+	Image, ImageRef        string
 	Kernel, Initrd, Append string
 	Cores                  int // per VM; 0: the cluster's default
 	MemMiB                 int // per VM; 0: the cluster's default

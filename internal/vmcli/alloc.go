@@ -81,7 +81,7 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	if err != nil {
 		return err
 	}
-	lookup := templateLookup(e)
+	lookup := newCatalog(e).Template
 	// Templates first: a bad name or configuration is one line before
 	// anything starts.
 	for _, r := range reqs {

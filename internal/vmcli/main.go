@@ -17,6 +17,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vmjob"
+	"github.com/pcocc/pcocc/internal/vmnet"
 	"github.com/pcocc/pcocc/internal/vmrun"
 )
 
@@ -37,6 +38,9 @@ type env struct {
 func Main(argv []string) int {
 	if len(argv) == 3 && argv[1] == vmrun.ReaperArg {
 		return vmrun.Reap(argv[2], os.Stdin)
+	}
+	if len(argv) >= 2 && argv[1] == vmnet.HolderCommand {
+		return vmnet.HolderMain()
 	}
 	name := filepath.Base(argv[0])
 	if name != "pcocc-rs" {

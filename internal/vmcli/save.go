@@ -39,7 +39,7 @@ changed, on top of the revision it booted (--full: a standalone copy).`,
 			if err := vmrun.Save(ctx, files, layer, v.Image, full); err != nil {
 				return err
 			}
-			ref, err := publishSave(ctx, e, v.Template, v.Image, dest, layer, full)
+			ref, err := publishSave(ctx, e, v, dest, layer)
 			if err != nil {
 				return err
 			}

@@ -24,10 +24,11 @@ import (
 type VM struct {
 	Name     string `json:"name"`
 	Template string `json:"template"`
-	Image    string `json:"image,omitempty"`    // the image the overlay backs onto
-	Pid      int    `json:"pid,omitempty"`      // qemu
-	SSHPort  int    `json:"ssh_port,omitempty"` // host loopback port forwarded to the VM's port 22
-	Addr     string `json:"addr,omitempty"`     // on the cluster network
+	Image    string `json:"image,omitempty"`     // the image the overlay backs onto
+	ImageRef string `json:"image_ref,omitempty"` // its revision, [REPO:]NAME@REV
+	Pid      int    `json:"pid,omitempty"`       // qemu
+	SSHPort  int    `json:"ssh_port,omitempty"`  // host loopback port forwarded to the VM's port 22
+	Addr     string `json:"addr,omitempty"`      // on the cluster network
 	// Ports maps the guest's forwarded TCP ports (22 and the template's)
 	// to host loopback ports.
 	Ports map[int]int `json:"ports,omitempty"`

@@ -107,7 +107,7 @@ func (c *Cluster) startVM(v vm.VM, accel vm.Accel) error {
 	}
 	p := proc{cmd: cmd, done: make(chan struct{})}
 	c.procs = append(c.procs, p)
-	st := vmjob.VM{Name: v.Name, Template: v.Template.Name, Image: v.Template.Image, Pid: cmd.Process.Pid, Ports: map[int]int{}}
+	st := vmjob.VM{Name: v.Name, Template: v.Template.Name, Image: v.Template.Image, ImageRef: v.Template.ImageRef, Pid: cmd.Process.Pid, Ports: map[int]int{}}
 	for _, guest := range append([]int{22}, v.Template.Ports...) {
 		if p, ok := c.net.HostPort(v.Name, guest); ok {
 			st.Ports[guest] = p

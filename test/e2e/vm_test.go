@@ -15,8 +15,8 @@ import (
 )
 
 // vmEnv is a user environment with a VM template "tiny" (the guest of
-// scripts/vm-images.sh in $PCOCC_VM_IMAGES/tiny: vmlinuz, initrd.gz,
-// disk.qcow2; its console prints PCOCC-TINY-GUEST-READY and its port 8080
+// scripts/vm-images.sh in $PCOCC_VM_IMAGES/tiny: vmlinuz, initrd.gz, and
+// disk.qcow2 imported as the VM image tinydisk; its console prints PCOCC-TINY-GUEST-READY and its port 8080
 // answers "pcocc-tiny HOSTNAME"), TCG forced and a private job directory
 // ($XDG_RUNTIME_DIR).
 type vmEnv struct {
@@ -34,8 +34,8 @@ func newVMEnv(t *testing.T) *vmEnv {
 	u := newUserEnv(t)
 	conf := filepath.Join(u.home, "conf")
 	os.MkdirAll(conf, 0o755)
-	tpl := fmt.Sprintf("tiny:\n  image: %s/disk.qcow2\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.gz\n  append: console=ttyS0 quiet panic=-1\n  ports: [8080]\n",
-		guest, guest, guest)
+	tpl := fmt.Sprintf("tiny:\n  image: user:tinydisk\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.gz\n  append: console=ttyS0 quiet panic=-1\n  ports: [8080]\n",
+		guest, guest)
 	if err := os.WriteFile(filepath.Join(conf, "templates.yaml"), []byte(tpl), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +46,7 @@ func newVMEnv(t *testing.T) *vmEnv {
 	os.Chmod(rt, 0o700)
 	t.Cleanup(func() { os.RemoveAll(rt) })
 	u.env = append(u.env, "PCOCC_CONFIG_PATH="+conf, "XDG_RUNTIME_DIR="+rt, "PCOCC_VM_ACCEL=tcg")
+	u.mustPcocc("image", "import", filepath.Join(guest, "disk.qcow2"), "tinydisk")
 	return &vmEnv{userEnv: u, runtime: rt}
 }
 
@@ -330,6 +331,25 @@ pcocc reset vm0 && echo reset-own; pcocc console -l -j 999 vm0; echo "j999=$?"; 
 	}
 	if !strings.Contains(aOut.String(), "first") || strings.Contains(aOut.String(), "second") {
 		t.Errorf("first cluster's ps after the second ended:\n%s", aOut.String())
+	}
+	v.assertNothingLeft()
+}
+
+// The cluster network: each VM gets its lease (address, hostname vmN);
+// vm0 pings vm1 by name; a template port is reachable from the host.
+func TestVMNetwork(t *testing.T) {
+	v := newVMEnv(t)
+	script := waitReady + `ready vm0; ready vm1; pcocc console -l vm1 | grep -a PCOCC-TINY-GUEST-NET;
+(sleep 1; echo 'ping -c 1 -W 5 vm1 >/dev/null && echo PING-$((6*7))'; sleep 8) | pcocc console vm0 | grep -a -o PING-42;
+pcocc nc vm1 8080 </dev/null`
+	out, errs, code := v.pcocc("alloc", "-m", "256", "-E", script, "tiny:2")
+	if code != 0 {
+		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"ip=10.200.0.11/24 hostname=vm1", "PING-42", "pcocc-tiny vm1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 	v.assertNothingLeft()
 }
