@@ -353,3 +353,30 @@ pcocc nc vm1 8080 </dev/null`
 	}
 	v.assertNothingLeft()
 }
+
+// save: what a VM wrote to its disk becomes a new revision of its image;
+// a new cluster boots it; the revision it booted from is unchanged.
+func TestVMSave(t *testing.T) {
+	v := newVMEnv(t)
+	conf := filepath.Join(v.home, "conf", "templates.yaml")
+	b, _ := os.ReadFile(conf)
+	old := strings.ReplaceAll(string(b), "tiny:", "tiny0:")
+	os.WriteFile(conf, []byte(string(b)+strings.Replace(old, "user:tinydisk", "user:tinydisk@0", 1)), 0o644)
+	script := waitReady + `ready vm0;
+(sleep 1; echo 'echo saved-$((6*7)) >/mnt/pcocc-disk; sync; echo WROTE-$((1+1))'; sleep 6) | pcocc console vm0 | grep -a -o WROTE-2;
+pcocc save vm0`
+	out, errs, code := v.pcocc("alloc", "-m", "256", "-E", script, "tiny")
+	if code != 0 || !strings.Contains(out, "WROTE-2") || !strings.Contains(out, "vm0 saved as tinydisk@1") {
+		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
+	}
+	script = waitReady + `ready vm0; ready vm1; pcocc console -l vm0 | grep -a GUEST-DISK; pcocc console -l vm1 | grep -a GUEST-DISK`
+	out, errs, code = v.pcocc("alloc", "-m", "256", "-E", script, "tiny:1,tiny0:1")
+	if code != 0 {
+		t.Fatalf("second alloc: exit %d\n%s\n%s", code, out, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "saved-42") || strings.Contains(lines[1], "saved-42") {
+		t.Errorf("disks seen by the VMs (want the saved revision in vm0, revision 0 unchanged in vm1):\n%s", out)
+	}
+	v.assertNothingLeft()
+}
