@@ -33,6 +33,10 @@ func Argv(v VM, accel Accel, netArgs []string) []string {
 		a = append(a, "-drive", "file="+v.Files.Overlay+",if=none,id=disk0,format=qcow2,cache="+orDefault(t.DiskCache, "writeback"))
 		a = append(a, "-device", diskDevice(t.DiskModel)+",drive=disk0")
 	}
+	if v.HasSeed {
+		a = append(a, "-drive", "file="+v.Files.Seed+",if=none,id=seed,format=raw,readonly=on",
+			"-device", "virtio-blk-pci,drive=seed")
+	}
 	if len(netArgs) > 0 {
 		a = append(a, netArgs...)
 		a = append(a, "-device", orDefault(t.NICModel, "virtio-net-pci")+",netdev=net0,mac="+v.MAC)

@@ -12,6 +12,8 @@ func TestArgv(t *testing.T) {
 	custom := base
 	custom.Template = Template{QemuBin: "/opt/qemu", MachineType: "pc", CPUModel: "qemu64", NICModel: "e1000",
 		DiskModel: "ide", DiskCache: "none", Image: "/i.qcow2", CustomArgs: []string{"-rtc", "base=utc"}}
+	seeded := withDisk
+	seeded.HasSeed = true
 	for _, tc := range []struct {
 		name     string
 		vm       VM
@@ -23,10 +25,12 @@ func TestArgv(t *testing.T) {
 			has: []string{"qemu-system-x86_64 -name vm1 ", "-accel tcg,tb-size=64 -cpu max -smp 2 -m 256M",
 				"-qmp unix:/j/vm1.qmp,server=on,wait=off",
 				"-chardev socket,id=con,path=/j/vm1.con,server=on,wait=off,logfile=/j/vm1.log -serial chardev:con"},
-			not: []string{"-drive", "-kernel", "netdev"}},
+			not: []string{"-drive", "-kernel", "netdev", "seed"}},
 		{name: "kvm disk kernel", vm: withDisk, accel: AccelKVM,
 			has: []string{"-accel kvm -cpu host", "-drive file=/j/vm1.qcow2,if=none,id=disk0,format=qcow2,cache=writeback -device virtio-blk-pci,drive=disk0",
 				"-kernel /k -initrd /i -append console=ttyS0 quiet"}},
+		{name: "seed after the disk", vm: seeded, accel: AccelTCG,
+			has: []string{"-device virtio-blk-pci,drive=disk0 -drive file=/j/vm1-seed.iso,if=none,id=seed,format=raw,readonly=on -device virtio-blk-pci,drive=seed"}},
 		{name: "net", vm: base, accel: AccelTCG, net: []string{"-netdev", "tap,id=net0,ifname=vmtap1"},
 			has: []string{"-netdev tap,id=net0,ifname=vmtap1 -device virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01"}},
 		{name: "template overrides", vm: custom, accel: AccelTCG, net: []string{"-netdev", "user,id=net0"},

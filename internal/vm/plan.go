@@ -39,6 +39,7 @@ const (
 // Files are a VM's files in the job directory.
 type Files struct {
 	Overlay, QMP, Console, ConsoleLog, QemuLog string
+	Seed                                       string // cloud-init NoCloud seed (ISO)
 }
 
 // FilesFor names VM i's files in dir. Socket paths stay short (108 bytes).
@@ -50,6 +51,7 @@ func FilesFor(dir string, i int) Files {
 		Console:    filepath.Join(dir, n+".con"),
 		ConsoleLog: filepath.Join(dir, n+".log"),
 		QemuLog:    filepath.Join(dir, n+".qemu"),
+		Seed:       filepath.Join(dir, n+"-seed.iso"),
 	}
 }
 
@@ -62,6 +64,8 @@ type VM struct {
 	MemMiB   int
 	MAC      string
 	Files    Files
+	// HasSeed: the VM gets Files.Seed as a second, read-only disk.
+	HasSeed bool
 }
 
 // Plan expands requests into VMs vm0..vmN-1 in the order given, checking

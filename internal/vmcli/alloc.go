@@ -81,7 +81,8 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	if err != nil {
 		return err
 	}
-	lookup := newCatalog(e).Template
+	cat := newCatalog(e)
+	lookup := cat.Template
 	// Templates first: a bad name or configuration is one line before
 	// anything starts.
 	for _, r := range reqs {
@@ -106,6 +107,9 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	defer reaped()
 	vms, err := vm.Plan(reqs, lookup, res, job.Dir)
 	if err != nil {
+		return err
+	}
+	if err := cat.prepareGuests(vms); err != nil {
 		return err
 	}
 	return runCluster(ctx, e, o, job, vms)

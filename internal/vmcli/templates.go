@@ -17,10 +17,11 @@ type catalog struct {
 	e     *env
 	cfg   *config.Config
 	repos *resolve.Repos
+	used  map[string]config.VMTemplate // by name: what Template returned
 }
 
 func newCatalog(e *env) *catalog {
-	return &catalog{e: e, cfg: config.Load(config.DefaultDirs(e.getenv), e.getenv)}
+	return &catalog{e: e, cfg: config.Load(config.DefaultDirs(e.getenv), e.getenv), used: map[string]config.VMTemplate{}}
 }
 
 // Repos are the configured image repositories.
@@ -47,6 +48,7 @@ func (c *catalog) Template(name string) (vm.Template, error) {
 	if err != nil {
 		return vm.Template{}, exitcode.Wrap(exitcode.Usage, err)
 	}
+	c.used[name] = t
 	out := vm.Template{Name: t.Name, Kernel: t.Kernel, Initrd: t.Initrd, Append: t.Append, QemuBin: t.QemuBin,
 		MachineType: t.MachineType, CPUModel: t.CPUModel, NICModel: t.NICModel, DiskModel: t.DiskModel,
 		DiskCache: t.DiskCache, CustomArgs: t.CustomArgs, Ports: t.Ports}

@@ -112,7 +112,7 @@ sleep 2; pcocc nc vm0 8080 </dev/null; pcocc nc vm0 9 </dev/null; echo "nc9=$?";
 	if code != 3 {
 		t.Fatalf("alloc: exit %d, want the script's 3\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, want := range []string{"JOBID", "two", "PCOCC-TINY-GUEST-BOOTED", "pcocc-tiny", "reset-ok", "vm2=1", "nc9=1"} {
+	for _, want := range []string{"JOBID", "two", "PCOCC-TINY-GUEST-BOOTED hostname=vm1", "pcocc-tiny", "reset-ok", "vm2=1", "nc9=1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -121,6 +121,10 @@ sleep 2; pcocc nc vm0 8080 </dev/null; pcocc nc vm0 9 </dev/null; echo "nc9=$?";
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errs)
 		}
+	}
+	// The user's key pair, made on first use for the VMs' cloud-init seeds.
+	if _, err := os.Stat(filepath.Join(v.home, ".local/share/pcocc/ssh/id_ed25519")); err != nil {
+		t.Errorf("no user key pair: %v", err)
 	}
 	v.assertNothingLeft()
 }
