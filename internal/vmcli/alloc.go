@@ -112,11 +112,11 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	if err := cat.prepareGuests(vms); err != nil {
 		return err
 	}
-	return runCluster(ctx, e, o, job, vms)
+	return runCluster(ctx, e, o, job, vms, cat.accelerator())
 }
 
 // runCluster starts the VMs, runs the shell or script and tears down.
-func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms []vm.VM) error {
+func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms []vm.VM, forced string) error {
 	// Until the shell runs, Ctrl-C ends the allocation.
 	bootCtx, stopBoot := signal.NotifyContext(ctx, os.Interrupt)
 	net, err := newNetwork(bootCtx, job, vms)
@@ -124,7 +124,7 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 		stopBoot()
 		return err
 	}
-	accel := vmrun.DetectAccel(bootCtx, e.getenv("PCOCC_VM_ACCEL"), filepath.Dir(job.Dir))
+	accel := vmrun.DetectAccel(bootCtx, forced, filepath.Dir(job.Dir))
 	fmt.Fprintf(e.stderr, "%s: job %d: starting %d VM(s) (%s)\n", e.name, job.ID, len(vms), accel)
 	cl, err := vmrun.Start(bootCtx, job, vms, accel, net)
 	stopBoot()

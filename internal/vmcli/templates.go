@@ -69,6 +69,18 @@ func (c *catalog) Template(name string) (vm.Template, error) {
 	return out, nil
 }
 
+// accelerator is the accelerator forced by PCOCC_VM_ACCEL, else by
+// batch.yaml ("kvm" or "tcg"); "" or "auto": probe KVM.
+func (c *catalog) accelerator() string {
+	if a := c.e.getenv("PCOCC_VM_ACCEL"); a != "" {
+		return a
+	}
+	if b, err := c.cfg.VM().Batch(); err == nil {
+		return b.Accelerator
+	}
+	return ""
+}
+
 // revision finds the VM image revision ref names.
 func (c *catalog) revision(ref string) (*vmimage.Revision, error) {
 	rs, err := c.Repos()
