@@ -83,6 +83,10 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	}
 	cat := newCatalog(e)
 	lookup := cat.Template
+	accel, err := cat.accelerator()
+	if err != nil {
+		return err
+	}
 	// Templates first: a bad name or configuration is one line before
 	// anything starts.
 	for _, r := range reqs {
@@ -112,7 +116,7 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	if err := cat.prepareGuests(vms); err != nil {
 		return err
 	}
-	return runCluster(ctx, e, o, job, vms, cat.accelerator())
+	return runCluster(ctx, e, o, job, vms, accel)
 }
 
 // runCluster starts the VMs, runs the shell or script and tears down.

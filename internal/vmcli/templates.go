@@ -71,14 +71,18 @@ func (c *catalog) Template(name string) (vm.Template, error) {
 
 // accelerator is the accelerator forced by PCOCC_VM_ACCEL, else by
 // batch.yaml ("kvm" or "tcg"); "" or "auto": probe KVM.
-func (c *catalog) accelerator() string {
+func (c *catalog) accelerator() (string, error) {
 	if a := c.e.getenv("PCOCC_VM_ACCEL"); a != "" {
-		return a
+		if a != "auto" && a != "kvm" && a != "tcg" {
+			return "", exitcode.Wrap(exitcode.Usage, fmt.Errorf("PCOCC_VM_ACCEL=%q: expected kvm, tcg or auto", a))
+		}
+		return a, nil
 	}
-	if b, err := c.cfg.VM().Batch(); err == nil {
-		return b.Accelerator
+	b, err := c.cfg.VM().Batch()
+	if err != nil {
+		return "", exitcode.Wrap(exitcode.Usage, err)
 	}
-	return ""
+	return b.Accelerator, nil
 }
 
 // revision finds the VM image revision ref names.

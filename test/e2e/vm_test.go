@@ -204,6 +204,11 @@ func TestVMAllocBadInput(t *testing.T) {
 			t.Errorf("pcocc %v: exit %d, stdout %q, stderr %q; want exit %d and one line with %q", tc.args, code, out, errs, tc.code, tc.want)
 		}
 	}
+	v.env = append(v.env, "PCOCC_VM_ACCEL=kvm2")
+	out, errs, code := v.pcocc("alloc", "tiny")
+	if code != 2 || out != "" || strings.TrimSpace(errs) != `pcocc: PCOCC_VM_ACCEL="kvm2": expected kvm, tcg or auto` {
+		t.Errorf("bad PCOCC_VM_ACCEL: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
 	v.assertNothingLeft()
 }
 
