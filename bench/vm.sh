@@ -10,7 +10,7 @@
 #   pcocc alloc, 1 VM          pcocc alloc -E (wait for the marker), same guest
 #   pcocc alloc, 2 VMs         two VMs, both to the marker
 # The guest: $PCOCC_VM_IMAGES/tiny (vmlinuz, initrd.gz, disk.qcow2, whose
-# console prints PCOCC-TINY-GUEST-READY; scripts/vm-images.sh builds it). Environment:
+# console prints PCOCC-TINY-GUEST-BOOTED; scripts/vm-images.sh builds it). Environment:
 # RUNS (default 3; the median is kept), PCOCC_BIN_DIR (default bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,14 +49,14 @@ bare() {
 		-serial "file:$log" -kernel "$G/vmlinuz" -initrd "$G/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
 		-drive "file=$W/ov.qcow2,if=virtio,format=qcow2" &
 	local pid=$!
-	until grep -q PCOCC-TINY-GUEST-READY "$log" 2>/dev/null; do sleep 0.05; done
+	until grep -q PCOCC-TINY-GUEST-BOOTED "$log" 2>/dev/null; do sleep 0.05; done
 	kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 bare_run() { qemu-img create -q -f qcow2 -b "$G/disk.qcow2" -F qcow2 "$W/ov.qcow2"; bare; rm -f "$W/ov.qcow2"; }
 wait_vms() {
 	local s='for v in'
 	for ((i = 0; i < $1; i++)); do s+=" vm$i"; done
-	s+='; do until pcocc console -l $v | grep -q PCOCC-TINY-GUEST-READY; do sleep 0.05; done; done'
+	s+='; do until pcocc console -l $v | grep -q PCOCC-TINY-GUEST-BOOTED; do sleep 0.05; done; done'
 	PATH=$BIN:$PATH pcocc alloc -m 256 -E "$s" "tiny:$1"
 }
 
