@@ -28,7 +28,7 @@ CONTRIBDIR := $(DESTDIR)$(PREFIX)/share/pcocc/contrib
 all: build
 
 help:
-	@echo 'make build            bin/pcocc and the bin/pcocc-rs link (VERSION=$(VERSION))'
+	@echo 'make build            bin/pcocc, bin/pcocc-init, bin/pcocc-vm and the bin/pcocc-rs link (VERSION=$(VERSION))'
 	@echo 'make test             test-unit, then test-e2e'
 	@echo 'make test-unit        go test of every package but test/e2e'
 	@echo 'make test-e2e         build, fixtures, end-to-end scripts as an unprivileged user'
@@ -46,6 +46,7 @@ help:
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc ./cmd/pcocc
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/pcocc-init ./cmd/pcocc-init
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc-vm ./cmd/pcocc-vm
 	ln -sf pcocc bin/pcocc-rs
 
 spank:
@@ -70,6 +71,7 @@ install: build
 	ln -sf pcocc $(BINDIR)/pcocc-rs
 	install -d $(LIBEXECDIR)
 	install -m 0755 bin/pcocc-init $(LIBEXECDIR)/pcocc-init
+	install -m 0755 bin/pcocc-vm $(LIBEXECDIR)/pcocc-vm
 	install -m 0644 README.md $(DOCDIR)/
 	if [ -d docs ]; then find docs -maxdepth 1 -name '*.md' -exec install -m 0644 {} $(DOCDIR)/ \; ; fi
 	if [ -d etc ]; then cp -r etc $(DOCDIR)/examples; fi
@@ -92,7 +94,7 @@ install: build
 	done
 
 uninstall:
-	rm -f $(BINDIR)/pcocc $(BINDIR)/pcocc-rs $(LIBEXECDIR)/pcocc-init $(BASHCOMP)/pcocc $(BASHCOMP)/pcocc-rs \
+	rm -f $(BINDIR)/pcocc $(BINDIR)/pcocc-rs $(LIBEXECDIR)/pcocc-init $(LIBEXECDIR)/pcocc-vm $(BASHCOMP)/pcocc $(BASHCOMP)/pcocc-rs \
 		$(ZSHCOMP)/_pcocc $(ZSHCOMP)/_pcocc-rs $(FISHCOMP)/pcocc.fish $(FISHCOMP)/pcocc-rs.fish
 	rm -f $(MANDIR)/man1/pcocc.1 $(MANDIR)/man1/pcocc-rs.1 $(MANDIR)/man1/pcocc-*.1 \
 		$(MANDIR)/man5/pcocc-*.5 $(MANDIR)/man7/pcocc-*.7

@@ -33,6 +33,7 @@ var topicPages = []struct {
 	{"pcocc-slurm", "7", []string{"slurm"}},
 	{"pcocc-environment", "7", []string{"environment"}},
 	{"pcocc-vm-images", "7", []string{"vm-images"}},
+	{"pcocc-vms", "7", []string{"vms"}},
 }
 
 func newManCmd(g *Globals) *cobra.Command {

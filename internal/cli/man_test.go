@@ -16,7 +16,8 @@ func TestManPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"pcocc.1", "pcocc-image-import.1", "pcocc-image-repo-gc.1", "pcocc-check.1",
-		"pcocc-completion.1", "pcocc-containers.yaml.5", "pcocc-repositories.yaml.5", "pcocc-slurm.7", "pcocc-environment.7", "pcocc-vm-images.7"}
+		"pcocc-completion.1", "pcocc-containers.yaml.5", "pcocc-repositories.yaml.5", "pcocc-slurm.7", "pcocc-environment.7", "pcocc-vm-images.7",
+		"pcocc-vms.7", "pcocc-alloc.1", "pcocc-console.1"}
 	for _, w := range want {
 		if _, err := os.Stat(filepath.Join(dir, w)); err != nil {
 			t.Errorf("no %s: %v", w, err)

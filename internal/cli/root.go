@@ -78,6 +78,7 @@ func newRoot(argv0 string, g *Globals) *cobra.Command {
 		newManCmd(g),
 		newSpankCmd(g),
 	)
+	root.AddCommand(newVMCmds(g)...)
 	strictGroups(root)
 	return root
 }

@@ -1,0 +1,289 @@
+package vmcli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pcocc/pcocc/internal/exitcode"
+	"github.com/pcocc/pcocc/internal/vm"
+	"github.com/pcocc/pcocc/internal/vmjob"
+	"github.com/pcocc/pcocc/internal/vmrun"
+)
+
+type allocOpts struct {
+	cores     int
+	mem       string
+	script    string
+	name      string
+	partition string
+	account   string
+	output    string // batch
+	idFD      int    // batch: where the detached alloc writes its job id
+}
+
+func newAllocCmd(e *env, batch bool) *cobra.Command {
+	o := &allocOpts{}
+	c := &cobra.Command{
+		Use:   "alloc [options] TEMPLATE[:COUNT][,TEMPLATE[:COUNT]...]",
+		Short: "Start a cluster of VMs and open a shell on it",
+		Long: `Start a cluster of VMs, one per COUNT of each template (vm0, vm1, ... in
+the order given), and open a shell whose prompt is (pcocc/JOBID), or run
+-E SCRIPT. Leaving the shell, the end of the script, or a VM that stops
+by itself ends the cluster: every VM, its network and its disk overlays
+are removed. The exit status is the shell's or the script's.`,
+		Args: exactArgs(1, "one cluster definition"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if batch {
+				return runBatch(c.Context(), e, o, args[0])
+			}
+			return runAlloc(c.Context(), e, o, args[0])
+		},
+	}
+	f := c.Flags()
+	f.IntVarP(&o.cores, "cores", "c", 0, "cores per VM (default: the template's, else 1)")
+	f.StringVarP(&o.mem, "mem", "m", "", "memory per VM, in MiB or with a unit (512M, 2G; default: the template's, else 1G)")
+	f.StringVarP(&o.script, "script", "E", "", "run this shell script on the host instead of an interactive shell")
+	f.StringVarP(&o.name, "jobname", "J", "", "name the cluster, for -J of the other commands")
+	f.StringVarP(&o.partition, "partition", "p", "", "partition (Slurm; the local batch manager ignores it)")
+	f.StringVarP(&o.account, "account", "A", "", "account (Slurm; the local batch manager ignores it)")
+	f.IntVar(&o.idFD, "id-fd", 0, "")
+	f.MarkHidden("id-fd")
+	if batch {
+		c.Use = "batch [options] -E SCRIPT TEMPLATE[:COUNT][,...]"
+		c.Short = "Start a cluster of VMs in the background, running a script"
+		c.Long = `Start a cluster of VMs as alloc does, detached from the terminal, and run
+-E SCRIPT on the host; its output and the cluster's messages go to the
+output file (-o, default pcocc-JOBID.out in the current directory). The
+cluster ends with the script. Prints the job id.`
+		f.StringVarP(&o.output, "output", "o", "", "output file (default: pcocc-JOBID.out); %j is the job id")
+	}
+	return c
+}
+
+func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
+	reqs, err := vm.ParseDef(def)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	res, err := o.resources()
+	if err != nil {
+		return err
+	}
+	cat := newCatalog(e)
+	lookup := cat.Template
+	accel, err := cat.accelerator()
+	if err != nil {
+		return err
+	}
+	// Templates first: a bad name or configuration is one line before
+	// anything starts.
+	for _, r := range reqs {
+		if _, err := lookup(r.Template); err != nil {
+			return err
+		}
+	}
+	job, err := vmjob.Create(e.base, o.name)
+	if err != nil {
+		return err
+	}
+	defer job.Remove()
+	if o.idFD > 0 {
+		f := os.NewFile(uintptr(o.idFD), "id")
+		fmt.Fprintln(f, job.ID)
+		f.Close()
+	}
+	reaped, err := vmrun.StartReaper(job)
+	if err != nil {
+		return err
+	}
+	defer reaped()
+	vms, err := vm.Plan(reqs, lookup, res, job.Dir)
+	if err != nil {
+		return err
+	}
+	if err := cat.prepareGuests(vms); err != nil {
+		return err
+	}
+	return runCluster(ctx, e, o, job, vms, accel)
+}
+
+// runCluster starts the VMs, runs the shell or script and tears down.
+func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms []vm.VM, forced string) error {
+	// Until the shell runs, Ctrl-C ends the allocation.
+	bootCtx, stopBoot := signal.NotifyContext(ctx, os.Interrupt)
+	net, err := newNetwork(bootCtx, job, vms)
+	if err != nil {
+		stopBoot()
+		return err
+	}
+	accel := vmrun.DetectAccel(bootCtx, forced, filepath.Dir(job.Dir))
+	fmt.Fprintf(e.stderr, "%s: job %d: starting %d VM(s) (%s)\n", e.name, job.ID, len(vms), accel)
+	cl, err := vmrun.Start(bootCtx, job, vms, accel, net)
+	stopBoot()
+	if err != nil {
+		net.Close()
+		switch {
+		case ctx.Err() != nil:
+			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated while the VMs started"))
+		case bootCtx.Err() != nil:
+			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGINT), errors.New("interrupted while the VMs started"))
+		}
+		return err
+	}
+	defer cl.Stop()
+	fmt.Fprintln(e.stderr, "Configuring hosts... (done)")
+	// The shell gets Ctrl-C; this process only notes it.
+	ints := make(chan os.Signal, 1)
+	signal.Notify(ints, os.Interrupt)
+	defer signal.Stop(ints)
+	sh := shellCommand(e, o, job)
+	if err := sh.Start(); err != nil {
+		return err
+	}
+	job.Shell, job.ShellGroup = sh.Process.Pid, o.script != ""
+	if err := job.Save(); err != nil {
+		sh.Process.Kill()
+		return err
+	}
+	// A script runs in a process group of its own, ended whole with the job;
+	// Ctrl-C reaches it through this process.
+	signalShell := func(sig syscall.Signal) {
+		if job.ShellGroup {
+			syscall.Kill(-sh.Process.Pid, sig)
+		} else {
+			sh.Process.Signal(sig)
+		}
+	}
+	shDone := make(chan error, 1)
+	go func() { shDone <- sh.Wait() }()
+	for {
+		select {
+		case err := <-shDone:
+			return shellStatus(err)
+		case x := <-cl.Ended():
+			hangUp(signalShell, shDone)
+			return cl.Crash(x)
+		case <-ctx.Done():
+			hangUp(signalShell, shDone)
+			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated"))
+		case <-ints:
+			if job.ShellGroup {
+				signalShell(syscall.SIGINT)
+			}
+		}
+	}
+}
+
+// hangUp ends the shell or script: SIGHUP, then SIGKILL after 5 s (a
+// script may ignore hang-ups; the cluster must still end).
+func hangUp(signal func(syscall.Signal), done <-chan error) {
+	signal(syscall.SIGHUP)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		signal(syscall.SIGKILL)
+		<-done
+	}
+}
+
+// shellCommand is -E SCRIPT under sh, or the user's shell with the prompt
+// (pcocc/JOBID).
+func shellCommand(e *env, o *allocOpts, job *vmjob.Job) *exec.Cmd {
+	var cmd *exec.Cmd
+	prompt := fmt.Sprintf("(pcocc/%d) ", job.ID)
+	if o.script != "" {
+		cmd = exec.Command("/bin/sh", "-c", o.script)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	} else {
+		shell := e.getenv("SHELL")
+		if shell == "" {
+			shell = "/bin/sh"
+		}
+		if filepath.Base(shell) == "bash" {
+			rc := filepath.Join(job.Dir, "bashrc")
+			os.WriteFile(rc, []byte("[ -f ~/.bashrc ] && . ~/.bashrc\nPS1='"+prompt+"'\"$PS1\"\n"), 0o600)
+			cmd = exec.Command(shell, "--rcfile", rc, "-i")
+		} else {
+			cmd = exec.Command(shell, "-i")
+		}
+	}
+	cmd.Env = append(os.Environ(), "PCOCC_JOB_ID="+strconv.Itoa(job.ID), "PS1="+prompt)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
+	return cmd
+}
+
+// shellStatus passes the shell's or script's status through.
+func shellStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	var xe *exec.ExitError
+	if errors.As(err, &xe) {
+		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitcode.Silent(128 + int(ws.Signal()))
+		}
+		return exitcode.Silent(xe.ExitCode())
+	}
+	return err
+}
+
+func (o *allocOpts) resources() (vm.Resources, error) {
+	r := vm.Resources{Cores: o.cores, NodeCores: nodeCores(), NodeMemMiB: nodeMemMiB()}
+	if o.cores < 0 {
+		return r, usageErr("-c %d: the number of cores must be positive", o.cores)
+	}
+	if o.mem != "" {
+		m, err := parseMiB(o.mem)
+		if err != nil {
+			return r, usageErr("-m %s: %v", o.mem, err)
+		}
+		r.MemMiB = m
+	}
+	return r, nil
+}
+
+// parseMiB reads 512, 512M, 2G (MiB by default).
+func parseMiB(s string) (int, error) {
+	mult := 1
+	switch {
+	case strings.HasSuffix(strings.ToUpper(s), "G"):
+		mult, s = 1024, s[:len(s)-1]
+	case strings.HasSuffix(strings.ToUpper(s), "M"):
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, errors.New("expected a positive size in MiB, or with a unit M or G")
+	}
+	return n * mult, nil
+}
+
+// nodeCores counts the CPUs this process may run on.
+func nodeCores() int { return runtime.NumCPU() }
+
+// nodeMemMiB is MemTotal from /proc/meminfo.
+func nodeMemMiB() int {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.Atoi(f[1])
+			return kb / 1024
+		}
+	}
+	return 0
+}
