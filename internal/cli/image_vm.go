@@ -62,7 +62,7 @@ func importVM(ctx context.Context, g *Globals, o importOptions, file, dest strin
 
 // vmError gives bad sizes and formats the usage status (2).
 func vmError(err error) error {
-	if errors.Is(err, vmimage.ErrBadSize) || errors.Is(err, vmimage.ErrUnknownFormat) && !strings.Contains(err.Error(), "qemu-img reads it as") {
+	if errors.Is(err, vmimage.ErrBadSize) || errors.Is(err, vmimage.ErrUnknownFormat) {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
 	return err

@@ -15,6 +15,10 @@ var Formats = []string{"raw", "qcow2", "qed", "vdi", "vpc", "vmdk"}
 // ErrUnknownFormat is the error of a format name that is not in Formats.
 var ErrUnknownFormat = errors.New("unknown VM image format")
 
+// ErrUnsupported is the error of a file whose format qemu-img recognises
+// but pcocc does not import: the file's fault, not the command line's.
+var ErrUnsupported = errors.New("not a format pcocc imports")
+
 // ErrBadSize is the error of a size that ParseSize cannot read.
 var ErrBadSize = errors.New("bad size")
 

@@ -86,7 +86,7 @@ func sourceFormat(ctx context.Context, file, format string) (string, error) {
 		return "", err
 	}
 	if !slices.Contains(Formats, i.Format) {
-		return "", fmt.Errorf("%s: qemu-img reads it as %q, %w pcocc imports (give one with --fmt)", file, i.Format, ErrUnknownFormat)
+		return "", fmt.Errorf("%s: qemu-img reads it as %q, %w (give one with --fmt)", file, i.Format, ErrUnsupported)
 	}
 	return i.Format, nil
 }
