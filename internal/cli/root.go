@@ -86,7 +86,8 @@ func newRoot(argv0 string, g *Globals) *cobra.Command {
 const rootLong = `pcocc imports container images (docker-archive, OCI, SIF, ...) into image
 repositories stored as squashfs, and runs them as the calling user, on a login
 node or in Slurm jobs, with the site's storage, GPU and MPI set-up applied
-through modules.`
+through modules. It also keeps VM disk images in the same repositories and
+starts clusters of VMs on one node (alloc, batch), with a private network.`
 
 func newLogger(g *Globals) *slog.Logger {
 	level := slog.LevelWarn
