@@ -41,12 +41,13 @@ func TestMain(m *testing.M) {
 // namespace inside the VM's network namespace, as internal/vmclient's tests
 // do) behind a real cluster network; it trusts the user's pcocc key.
 var standIn struct {
-	once sync.Once
-	err  error
-	home string // HOME of the commands: holds the pcocc key
-	port int    // host loopback port forwarded to its port 22
-	out  bytes.Buffer
-	stop func()
+	once    sync.Once
+	err     error
+	home    string // HOME of the commands: holds the pcocc key
+	hostKey string // its public host key, authorized_keys format
+	port    int    // host loopback port forwarded to its port 22
+	out     bytes.Buffer
+	stop    func()
 }
 
 func sshdPath(t *testing.T) string {
@@ -93,6 +94,7 @@ func newStandIn(sshd string) error {
 	if err != nil {
 		return err
 	}
+	standIn.hostKey = hk.Authorized
 	if err := os.Rename(hk.Private, hostKey); err != nil {
 		return err
 	}
@@ -156,8 +158,14 @@ func newJob(t *testing.T, n int) (*env, *bytes.Buffer, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Remove() })
+	var known string
 	for i := 0; i < n; i++ {
 		j.VMs = append(j.VMs, vmjob.VM{Name: fmt.Sprintf("vm%d", i), SSHPort: standIn.port, Ports: map[int]int{22: standIn.port}})
+		known += fmt.Sprintf("vm%d %s\n", i, standIn.hostKey)
+	}
+	// The host keys, as alloc records those of the seeds.
+	if err := os.WriteFile(filepath.Join(j.Dir, knownHostsFile), []byte(known), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if err := j.Save(); err != nil {
 		t.Fatal(err)
@@ -235,5 +243,25 @@ func TestSCP(t *testing.T) {
 	}
 	if rc := runVM(e, "scp", src, "host:/tmp/x"); rc != exitcode.Usage {
 		t.Errorf("scp without a VM: rc %d", rc)
+	}
+}
+
+// A VM port that answers with another host key than the one recorded (not
+// the VM any more: another user's process may have taken its port) is
+// refused.
+func TestSSHWrongHostKey(t *testing.T) {
+	e, out, errb := newJob(t, 1)
+	j, err := vmjob.Find(e.base, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sshkeys.NewHostKey("vm0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(j.Dir, knownHostsFile), []byte("vm0 "+other.Public+"\n"), 0o600)
+	if rc := runVM(e, "ssh", "vm0", "echo", "reached"); rc != 255 || strings.Contains(out.String(), "reached") ||
+		!strings.Contains(errb.String(), "Host key verification failed") {
+		t.Errorf("ssh with a wrong host key: rc %d, out %q, err %q", rc, out, errb)
 	}
 }
