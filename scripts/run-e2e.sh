@@ -39,7 +39,7 @@ if [[ -f test/fixtures/debian-image.sh ]]; then
 fi
 $fixtures_only && exit 0
 
-rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/vmnet.test" "$E/vmclient.test" "$E/user-guide.md"
+rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/vmnet.test" "$E/vmclient.test" "$E/vmcli.test" "$E/user-guide.md"
 install -d -m 0755 "$E/bin"
 install -m 0755 bin/pcocc bin/pcocc-init bin/pcocc-vm "$E/bin/"
 ln -s pcocc "$E/bin/pcocc-rs"
@@ -54,6 +54,7 @@ go test -buildvcs=false -c -o "$E/runtime.test" ./internal/runtime
 # dnsmasq, slirp4netns and sshd: as the user too.
 go test -buildvcs=false -c -o "$E/vmnet.test" ./internal/vmnet
 go test -buildvcs=false -c -o "$E/vmclient.test" ./internal/vmclient
+go test -buildvcs=false -c -o "$E/vmcli.test" ./internal/vmcli
 # -xdev: never into a file system mounted below (a chroot's /proc left by a
 # benchmark there would have its host files made world-readable).
 find "$E" -xdev -exec chmod a+rX {} +
@@ -93,9 +94,11 @@ if [[ ${PCOCC_E2E_SKIP_VMNET:-} != 1 ]]; then
 	runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./vmnet.test -test.count=1 -test.timeout=5m || rc=1
 	./vmnet.test -test.count=1 -test.timeout=5m -test.run '^TestOtherUser$' || rc=1
 	if sshd=$(bash "$checkout/test/fixtures/sshd.sh" "$PCOCC_CI_DIR/sshd"); then
-		log "running the SSH client's tests as $PCOCC_TEST_USER (sshd: $sshd)"
+		log "running the SSH client's tests, and those of pcocc ssh/scp/exec, as $PCOCC_TEST_USER (sshd: $sshd)"
 		runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_TEST_SSHD="$sshd" \
 			./vmclient.test -test.count=1 -test.timeout=5m || rc=1
+		runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_TEST_SSHD="$sshd" \
+			./vmcli.test -test.count=1 -test.timeout=5m || rc=1
 	else
 		log "error: no sshd for the SSH client's tests (test/fixtures/sshd.sh)"; rc=1
 	fi

@@ -52,6 +52,11 @@ func runTemplateList(ctx context.Context, g *Globals) error {
 	if err = errors.Join(err, verr); err != nil {
 		return exitcode.Wrap(exitcode.Usage, err)
 	}
+	defined := map[string]bool{}
+	for _, t := range vms {
+		defined[t.Name] = true
+	}
+	vms = append(vms, imageTemplates(g, cfg.VM(), defined)...)
 	g.warnOthers(append(vmTemplateKinds, config.KindContainers, config.KindRepositories)...)
 	const format = "%-24s %-9s %-28s %s\n"
 	row := func(a ...any) { fmt.Fprint(g.Stdout, strings.TrimRight(fmt.Sprintf(format, a...), " \n")+"\n") }
@@ -68,11 +73,7 @@ func runTemplateList(ctx context.Context, g *Globals) error {
 	}
 	for _, t := range vms {
 		row(t.Name, "vm", vmImageColumn(t), t.Description)
-		where := "defined at " + t.Source.String()
-		if t.Inherits != "" {
-			where += ", inherits " + t.Inherits
-		}
-		fmt.Fprintf(g.Stdout, "%-24s %s\n", "", where)
+		fmt.Fprintf(g.Stdout, "%-24s %s\n", "", vmTemplateOrigin(t))
 	}
 	fmt.Fprintln(g.Stdout, strings.Repeat("=", 78))
 	fmt.Fprintln(g.Stdout, plural(len(tpls)+len(vms), "template"))
@@ -106,6 +107,11 @@ func runTemplateShow(g *Globals, name string) error {
 	cfg := g.config()
 	t, err := cfg.Template(name)
 	vt, verr := cfg.VM().Template(name)
+	if errors.Is(verr, config.ErrNotFound) {
+		if it, ierr := findImageTemplate(g, cfg.VM(), name); !errors.Is(ierr, config.ErrNotFound) {
+			vt, verr = it, ierr
+		}
+	}
 	switch {
 	case err == nil && verr == nil:
 		g.warnOthers(append(vmTemplateKinds, config.KindContainers)...)

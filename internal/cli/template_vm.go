@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
 // vmTemplateKinds are the kinds a VM template needs: its own file, and the
@@ -21,6 +23,18 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
+// vmTemplateOrigin is the line under a VM template in template list.
+func vmTemplateOrigin(t config.VMTemplate) string {
+	if t.Auto {
+		return "made of the VM image " + t.Image
+	}
+	where := "defined at " + t.Source.String()
+	if t.Inherits != "" {
+		where += ", inherits " + t.Inherits
+	}
+	return where
+}
+
 // vmImageColumn is what template list shows as a VM template's image.
 func vmImageColumn(t config.VMTemplate) string {
 	if t.Image == "" && t.Kernel != "" {
@@ -31,7 +45,12 @@ func vmImageColumn(t config.VMTemplate) string {
 
 // printVMTemplate prints every key with its value and where it comes from.
 func printVMTemplate(w io.Writer, t config.VMTemplate) {
-	fmt.Fprintf(w, "VM template: %s\nDefined at:  %s\n", t.Name, t.Source)
+	fmt.Fprintf(w, "VM template: %s\n", t.Name)
+	if t.Auto {
+		fmt.Fprintf(w, "Made of:     the VM image %s (every VM image is a template of its name)\n", t.Image)
+	} else {
+		fmt.Fprintf(w, "Defined at:  %s\n", t.Source)
+	}
 	if t.Description != "" {
 		fmt.Fprintf(w, "Description: %s\n", t.Description)
 	}
@@ -88,4 +107,58 @@ func vmTemplateValues(t config.VMTemplate) [][2]string {
 		{"emulator-cores", strconv.Itoa(t.EmulatorCores)}, {"bind-vcpus", strconv.FormatBool(t.BindVCPUs)},
 		{"kernel", t.Kernel}, {"initrd", t.Initrd}, {"append", t.Append}, {"ports", strings.Join(ports, " ")},
 	}
+}
+
+// imageTemplates are the templates VM images make of their names (what
+// 'pcocc alloc NAME' starts when templates.yaml defines no NAME): one per
+// name, from the first repository of the search order that has an image of
+// that name, if that image is a VM image; none for a name in skip.
+func imageTemplates(g *Globals, vmc *config.VMConfig, skip map[string]bool) []config.VMTemplate {
+	set, err := g.repos()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []config.VMTemplate
+	for _, r := range set.Existing() {
+		imgs, err := r.List()
+		if err != nil {
+			continue // image list reports it
+		}
+		for _, img := range imgs {
+			if seen[img.Name] {
+				continue
+			}
+			seen[img.Name] = true
+			if skip[img.Name] || img.Meta.Type != imagemeta.TypeVM {
+				continue
+			}
+			if t, err := imageTemplate(vmc, img.Repo.Name, img.Name); err == nil {
+				out = append(out, t)
+			}
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// imageTemplate is the template of VM image NAME of repository repoName.
+func imageTemplate(vmc *config.VMConfig, repoName, name string) (config.VMTemplate, error) {
+	t, err := vmc.ImageTemplate(name, repoName+":"+name)
+	t.Set = map[string]bool{"image": true} // by the image: show marks it set
+	return t, err
+}
+
+// findImageTemplate is the template of the VM image name resolves to, as
+// alloc finds it; the error wraps config.ErrNotFound when there is none.
+func findImageTemplate(g *Globals, vmc *config.VMConfig, name string) (config.VMTemplate, error) {
+	notFound := fmt.Errorf("no VM template or image named %q: %w", name, config.ErrNotFound)
+	if strings.ContainsAny(name, ":@") {
+		return config.VMTemplate{}, notFound
+	}
+	img, err := g.findImage(name)
+	if err != nil || img.Meta.Type != imagemeta.TypeVM {
+		return config.VMTemplate{}, notFound
+	}
+	return imageTemplate(vmc, img.Repo.Name, img.Name)
 }

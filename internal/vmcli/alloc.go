@@ -113,7 +113,7 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	if err != nil {
 		return err
 	}
-	if err := cat.prepareGuests(vms); err != nil {
+	if err := cat.prepareGuests(vms, job.Dir); err != nil {
 		return err
 	}
 	return runCluster(ctx, e, o, job, vms, accel)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -71,17 +72,23 @@ func forwarded(v vmjob.VM) string {
 // vmHost matches [user@]vmN, alone or before a ':' (scp).
 var vmHost = regexp.MustCompile(`^([^@:/]+@)?(vm[0-9]+)(:.*)?$`)
 
-// sshOptions make ssh reach VMs of job by name through `nc`, with host keys
-// kept per job (a new cluster has new keys).
+// sshOptions make ssh reach VMs of job by name through `nc`, checking the
+// host keys their seeds gave them (the job's known_hosts: a new cluster has
+// new keys, and the user's own known_hosts is left alone).
 func sshOptions(e *env, job *vmjob.Job) ([]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
+	known, strict := filepath.Join(job.Dir, knownHostsFile), "yes"
+	if _, err := os.Stat(known); err != nil {
+		known, strict = "/dev/null", "no" // a job with no recorded keys
+	}
 	opts := []string{
 		"-o", fmt.Sprintf("ProxyCommand=%s nc -j %d %%h 22", exe, job.ID),
-		"-o", "StrictHostKeyChecking=no",
-		"-o", "UserKnownHostsFile=/dev/null", // ephemeral VMs: their keys change with every cluster
+		"-o", "StrictHostKeyChecking=" + strict,
+		"-o", "UserKnownHostsFile=" + known,
+		"-o", "GlobalKnownHostsFile=/dev/null",
 		"-o", "LogLevel=ERROR",
 	}
 	if key := userKey(e); key != "" {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -345,17 +346,35 @@ pcocc reset vm0 && echo reset-own; pcocc console -l -j 999 vm0; echo "j999=$?"; 
 }
 
 // The cluster network: each VM gets its lease (address, hostname vmN);
-// vm0 pings vm1 by name; a template port is reachable from the host.
+// vm0 pings vm1 by name; a template port is reachable from the host; vm1
+// reaches a service on the host's loopback through the NAT (10.0.2.2).
 func TestVMNetwork(t *testing.T) {
 	v := newVMEnv(t)
-	script := waitReady + `ready vm0; ready vm1; pcocc console -l vm1 | grep -a PCOCC-TINY-GUEST-NET;
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, "HOST-SVC-"+strconv.Itoa(6*7))
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	script := waitReady + fmt.Sprintf(`ready vm0; ready vm1; pcocc console -l vm1 | grep -a PCOCC-TINY-GUEST-NET;
 (sleep 1; echo 'ping -c 1 -W 5 vm1 >/dev/null && echo PING-$((6*7))'; sleep 8) | pcocc console vm0 | grep -a -o PING-42;
-pcocc nc vm1 8080 </dev/null`
+(sleep 1; echo 'nc 10.0.2.2 %d </dev/null'; sleep 8) | pcocc console vm1 | grep -a -o HOST-SVC-42;
+pcocc nc vm1 8080 </dev/null`, port)
 	out, errs, code := v.pcocc("alloc", "-m", "256", "-E", script, "tiny:2")
 	if code != 0 {
 		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
 	}
-	for _, want := range []string{"ip=10.200.0.11/24 hostname=vm1", "PING-42", "pcocc-tiny vm1"} {
+	for _, want := range []string{"ip=10.200.0.11/24 hostname=vm1", "PING-42", "HOST-SVC-42", "pcocc-tiny vm1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
