@@ -334,15 +334,8 @@ func (d *decoder) integer(n ast.Node, ctx, key string, lo, hi int) int {
 // absPath expands "~" and $VAR in a path, which must then be absolute.
 func (d *decoder) absPath(n ast.Node, ctx, key string) string {
 	raw := d.str(n, ctx, key)
-	if raw == "" {
-		if !d.hasErrorAt(n) {
-			d.errorf(n, ctx, "%s: empty path", key)
-		}
-		return ""
-	}
-	x, err := expand(raw, d.env)
-	if err != nil {
-		d.wrapf(n, ctx, err, "%s %q", key, raw)
+	x, ok := d.expandPath(n, ctx, key, raw)
+	if !ok {
 		return ""
 	}
 	if len(x.unset) > 0 {
