@@ -25,12 +25,8 @@ import (
 const testHoldArg = "__test_hold"
 
 func testHold(specFile string) int {
-	b, err := os.ReadFile(specFile)
+	spec, err := readSpec(specFile)
 	if err != nil {
-		return 99
-	}
-	var spec container.Spec
-	if err := json.Unmarshal(b, &spec); err != nil {
 		return 99
 	}
 	stop := make(chan struct{})
@@ -42,7 +38,7 @@ func testHold(specFile string) int {
 	if err != nil {
 		return 99
 	}
-	err = Hold(&spec, Options{Stdin: devnull, InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}},
+	err = Hold(spec, Options{Stdin: devnull, InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}},
 		func(h Held) error {
 			_, err := fmt.Printf("%d\n", h.Init)
 			return err
