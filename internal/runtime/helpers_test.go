@@ -75,6 +75,13 @@ func testLaunch(specFile string) int {
 // launcherCmd returns a command that runs spec in a launcher process.
 func launcherCmd(t *testing.T, spec *container.Spec) *exec.Cmd {
 	t.Helper()
+	return specHelperCmd(t, testLaunchArg, spec)
+}
+
+// specHelperCmd returns a command that runs the test binary as the helper
+// arg (testLaunchArg, testHoldArg) of spec, written to a file.
+func specHelperCmd(t *testing.T, arg string, spec *container.Spec) *exec.Cmd {
+	t.Helper()
 	b, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,7 @@ func launcherCmd(t *testing.T, spec *container.Spec) *exec.Cmd {
 	if err := os.WriteFile(f, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return exec.Command("/proc/self/exe", testLaunchArg, f)
+	return exec.Command("/proc/self/exe", arg, f)
 }
 
 // requireUnprivileged skips tests that need to run as an ordinary user with

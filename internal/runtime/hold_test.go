@@ -2,11 +2,8 @@ package runtime
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,15 +55,7 @@ func TestHold(t *testing.T) {
 	for _, mode := range []squashfs.Mode{squashfs.ModeUnpack, squashfs.ModeSqfuse, squashfs.ModeSquashfuse} {
 		t.Run(string(mode), func(t *testing.T) {
 			spec := launch{opts: container.Options{Args: []string{"true"}}}.spec(t)
-			b, err := json.Marshal(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := filepath.Join(t.TempDir(), "spec.json")
-			if err := os.WriteFile(f, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command("/proc/self/exe", testHoldArg, f)
+			cmd := specHelperCmd(t, testHoldArg, spec)
 			cmd.Env = append(os.Environ(), squashfs.MountEnv+"="+string(mode))
 			cmd.Stderr = os.Stderr
 			in, err := cmd.StdinPipe()
