@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -111,15 +112,12 @@ func newVMTemplate(name string, at Source) VMTemplate {
 func (d *decoder) decodeVMTemplates(root ast.Node, layer int) []def[VMTemplate] {
 	var out []def[VMTemplate]
 	for _, p := range d.pairs(root, "", "a mapping of template names") {
-		name, ok := d.key(p, "")
+		name, ok := d.defName(p, "", "template")
 		if !ok {
 			continue
 		}
-		if err := imageref.ValidateName(name); err != nil || strings.HasPrefix(name, "_") {
-			if err == nil {
-				err = fmt.Errorf("names starting with _ are reserved")
-			}
-			d.wrapf(p.Key, "", err, "bad template name")
+		if strings.HasPrefix(name, "_") {
+			d.wrapf(p.Key, "", errors.New("names starting with _ are reserved"), "bad template name")
 			continue
 		}
 		if t, ok := d.vmTemplate(name, p); ok {
