@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,8 +66,7 @@ func TestSharedRepoUsers(t *testing.T) {
 	chownAll(t, mine, tester)
 
 	as := func(op, arg string) string {
-		out, err := exec.Command("runuser", "-u", "tester", "--", "env", "-i", "PATH=/usr/bin:/bin",
-			helperEnv+"="+op+":"+rp+":"+arg, bin).CombinedOutput()
+		out, err := testutil.AsUser(testutil.Tester, []string{helperEnv + "=" + op + ":" + rp + ":" + arg}, bin).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s as tester: %v\n%s", op, err, out)
 		}
