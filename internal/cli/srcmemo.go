@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -74,11 +73,11 @@ func (dm digestMemo) fileDigest(ctx context.Context, path string) (string, error
 			return d, nil
 		}
 	}
-	h := digest.NewHasher()
-	if _, err := io.Copy(h, importer.ContextReader(ctx, f)); err != nil {
+	dg, err := digest.FromReader(importer.ContextReader(ctx, f))
+	if err != nil {
 		return "", err
 	}
-	d := string(h.Digest())
+	d := string(dg)
 	if after, err := idOf(f); err == nil && after == before && !dm.racy(after) {
 		after.Digest = d
 		writeMemo(memo, after) // best effort: without it, the next run reads the file again

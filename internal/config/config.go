@@ -60,20 +60,30 @@ func (c *Config) forEachFile(k Kind, env func(string) string, o options,
 	decode func(d *decoder, root ast.Node, layer int)) []error {
 	var errs []error
 	for layer, dir := range c.dirs.layers() {
-		files, err := kindFiles(dir, k)
+		errs = append(errs, eachFile(dir, k, env, func(d *decoder, root ast.Node) {
+			d.check = o.envCheck
+			decode(d, root, layer)
+		})...)
+	}
+	return errs
+}
+
+// eachFile decodes every file of kind k in dir.
+func eachFile(dir string, k Kind, env func(string) string, decode func(d *decoder, root ast.Node)) []error {
+	files, err := kindFiles(dir, k)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, f := range files {
+		body, err := parseFile(f)
 		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
-		for _, f := range files {
-			body, err := parseFile(f)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			d := &decoder{file: f, dir: dir, env: env, check: o.envCheck}
-			decode(d, body, layer)
-			errs = append(errs, d.sortedErrs()...)
-		}
+		d := &decoder{file: f, dir: dir, env: env}
+		decode(d, body)
+		errs = append(errs, d.sortedErrs()...)
 	}
 	return errs
 }

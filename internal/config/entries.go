@@ -90,6 +90,23 @@ func (d *decoder) mountType(n ast.Node, ctx string) string {
 	return MountBind
 }
 
+// expandPath expands "~" and $VAR in the path raw read from n; it records
+// the error and returns false when raw is empty or does not expand.
+func (d *decoder) expandPath(n ast.Node, ctx, key, raw string) (expansion, bool) {
+	if raw == "" {
+		if !d.hasErrorAt(n) {
+			d.errorf(n, ctx, "%s: empty path", key)
+		}
+		return expansion{}, false
+	}
+	x, err := expand(raw, d.env)
+	if err != nil {
+		d.wrapf(n, ctx, err, "%s %q", key, raw)
+		return expansion{}, false
+	}
+	return x, true
+}
+
 // mountPath expands a source or destination. The result must be absolute,
 // unless a variable was unset: that case is left to the container planner,
 // which skips optional mounts and names the variable otherwise.
@@ -98,15 +115,8 @@ func (d *decoder) mountPath(m *Mount, n ast.Node, ctx, key string) string {
 	if key == "source" {
 		m.Written = raw
 	}
-	if raw == "" {
-		if !d.hasErrorAt(n) {
-			d.errorf(n, ctx, "%s: empty path", key)
-		}
-		return ""
-	}
-	x, err := expand(raw, d.env)
-	if err != nil {
-		d.wrapf(n, ctx, err, "%s %q", key, raw)
+	x, ok := d.expandPath(n, ctx, key, raw)
+	if !ok {
 		return ""
 	}
 	m.Unset = append(m.Unset, x.unset...)

@@ -52,26 +52,6 @@ func LoadVM(dirs Dirs, env func(string) string) *VMConfig {
 	return v
 }
 
-// eachFile decodes every file of kind k in dir.
-func eachFile(dir string, k Kind, env func(string) string, decode func(d *decoder, root ast.Node)) []error {
-	files, err := kindFiles(dir, k)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, f := range files {
-		body, err := parseFile(f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		d := &decoder{file: f, dir: dir, env: env}
-		decode(d, body)
-		errs = append(errs, d.sortedErrs()...)
-	}
-	return errs
-}
-
 func (v *VMConfig) loadSystem(dir string, env func(string) string) {
 	var nets []def[Network]
 	var sets []def[ResourceSet]

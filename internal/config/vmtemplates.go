@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -111,15 +112,12 @@ func newVMTemplate(name string, at Source) VMTemplate {
 func (d *decoder) decodeVMTemplates(root ast.Node, layer int) []def[VMTemplate] {
 	var out []def[VMTemplate]
 	for _, p := range d.pairs(root, "", "a mapping of template names") {
-		name, ok := d.key(p, "")
+		name, ok := d.defName(p, "", "template")
 		if !ok {
 			continue
 		}
-		if err := imageref.ValidateName(name); err != nil || strings.HasPrefix(name, "_") {
-			if err == nil {
-				err = fmt.Errorf("names starting with _ are reserved")
-			}
-			d.wrapf(p.Key, "", err, "bad template name")
+		if strings.HasPrefix(name, "_") {
+			d.wrapf(p.Key, "", errors.New("names starting with _ are reserved"), "bad template name")
 			continue
 		}
 		if t, ok := d.vmTemplate(name, p); ok {
@@ -334,15 +332,8 @@ func (d *decoder) integer(n ast.Node, ctx, key string, lo, hi int) int {
 // absPath expands "~" and $VAR in a path, which must then be absolute.
 func (d *decoder) absPath(n ast.Node, ctx, key string) string {
 	raw := d.str(n, ctx, key)
-	if raw == "" {
-		if !d.hasErrorAt(n) {
-			d.errorf(n, ctx, "%s: empty path", key)
-		}
-		return ""
-	}
-	x, err := expand(raw, d.env)
-	if err != nil {
-		d.wrapf(n, ctx, err, "%s %q", key, raw)
+	x, ok := d.expandPath(n, ctx, key, raw)
+	if !ok {
 		return ""
 	}
 	if len(x.unset) > 0 {

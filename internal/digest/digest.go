@@ -10,11 +10,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"strings"
 )
 
 // Digest is a content digest in its canonical form, sha256:<64 hex>. A
-// Digest obtained from Parse, FromBytes or a Hasher is valid; a conversion
+// Digest obtained from Parse, FromBytes, FromReader or a Hasher is valid; a conversion
 // from a string is not checked (Validate says).
 type Digest string
 
@@ -76,6 +77,15 @@ func (d Digest) Short() string { return string(d)[:min(len(d), len(prefix)+12)] 
 func FromBytes(b []byte) Digest {
 	s := sha256.Sum256(b)
 	return Digest(prefix + hex.EncodeToString(s[:]))
+}
+
+// FromReader returns the digest of what r reads to its end.
+func FromReader(r io.Reader) (Digest, error) {
+	h := NewHasher()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return h.Digest(), nil
 }
 
 // Hasher computes a digest of what is written to it.

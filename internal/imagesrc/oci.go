@@ -168,9 +168,6 @@ func hashBlob(open func() (io.ReadCloser, error)) (string, error) {
 		return "", err
 	}
 	defer rc.Close()
-	h := digest.NewHasher()
-	if _, err := io.Copy(h, rc); err != nil {
-		return "", err
-	}
-	return string(h.Digest()), nil
+	d, err := digest.FromReader(rc)
+	return string(d), err
 }

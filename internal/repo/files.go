@@ -1,10 +1,11 @@
 package repo
 
 import (
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/filecopy"
 )
 
 func writeFileSync(p string, data []byte) error {
@@ -44,19 +45,5 @@ func linkOrCopy(src, dst string) error {
 	if err := os.Link(src, dst); err == nil {
 		return nil
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return err
-	}
-	return out.Close()
+	return filecopy.New(src, dst)
 }

@@ -42,20 +42,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// readSpec reads the container spec a test wrote to a file for a helper.
+func readSpec(file string) (*container.Spec, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var spec container.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, err
+	}
+	return &spec, nil
+}
+
 // testLaunchArg makes the test binary a launcher (pcocc run) of the spec in
 // a file, for tests that signal or kill the launcher.
 const testLaunchArg = "__test_launch"
 
 func testLaunch(specFile string) int {
-	b, err := os.ReadFile(specFile)
+	spec, err := readSpec(specFile)
 	if err != nil {
 		return 99
 	}
-	var spec container.Spec
-	if err := json.Unmarshal(b, &spec); err != nil {
-		return 99
-	}
-	code, err := Run(context.Background(), &spec, Options{})
+	code, err := Run(context.Background(), spec, Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pcocc:", err)
 		return err.(*exitcode.Error).Code
@@ -66,6 +75,13 @@ func testLaunch(specFile string) int {
 // launcherCmd returns a command that runs spec in a launcher process.
 func launcherCmd(t *testing.T, spec *container.Spec) *exec.Cmd {
 	t.Helper()
+	return specHelperCmd(t, testLaunchArg, spec)
+}
+
+// specHelperCmd returns a command that runs the test binary as the helper
+// arg (testLaunchArg, testHoldArg) of spec, written to a file.
+func specHelperCmd(t *testing.T, arg string, spec *container.Spec) *exec.Cmd {
+	t.Helper()
 	b, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +90,7 @@ func launcherCmd(t *testing.T, spec *container.Spec) *exec.Cmd {
 	if err := os.WriteFile(f, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return exec.Command("/proc/self/exe", testLaunchArg, f)
+	return exec.Command("/proc/self/exe", arg, f)
 }
 
 // requireUnprivileged skips tests that need to run as an ordinary user with

@@ -2,11 +2,8 @@ package runtime
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,12 +22,8 @@ import (
 const testHoldArg = "__test_hold"
 
 func testHold(specFile string) int {
-	b, err := os.ReadFile(specFile)
+	spec, err := readSpec(specFile)
 	if err != nil {
-		return 99
-	}
-	var spec container.Spec
-	if err := json.Unmarshal(b, &spec); err != nil {
 		return 99
 	}
 	stop := make(chan struct{})
@@ -42,7 +35,7 @@ func testHold(specFile string) int {
 	if err != nil {
 		return 99
 	}
-	err = Hold(&spec, Options{Stdin: devnull, InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}},
+	err = Hold(spec, Options{Stdin: devnull, InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}},
 		func(h Held) error {
 			_, err := fmt.Printf("%d\n", h.Init)
 			return err
@@ -62,15 +55,7 @@ func TestHold(t *testing.T) {
 	for _, mode := range []squashfs.Mode{squashfs.ModeUnpack, squashfs.ModeSqfuse, squashfs.ModeSquashfuse} {
 		t.Run(string(mode), func(t *testing.T) {
 			spec := launch{opts: container.Options{Args: []string{"true"}}}.spec(t)
-			b, err := json.Marshal(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := filepath.Join(t.TempDir(), "spec.json")
-			if err := os.WriteFile(f, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command("/proc/self/exe", testHoldArg, f)
+			cmd := specHelperCmd(t, testHoldArg, spec)
 			cmd.Env = append(os.Environ(), squashfs.MountEnv+"="+string(mode))
 			cmd.Stderr = os.Stderr
 			in, err := cmd.StdinPipe()

@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -40,4 +42,33 @@ func UserID(t testing.TB, name string) int {
 func AsUser(name string, env []string, argv ...string) *exec.Cmd {
 	args := append([]string{"-u", name, "--", "env", "-i", "PATH=/usr/bin:/bin"}, env...)
 	return exec.Command("runuser", append(args, argv...)...)
+}
+
+// SharedTestBinary makes a directory below /var/tmp that every user can
+// reach (a test's own temporary directory is root's), removed when the test
+// ends, and copies the running test binary into it as name, so that
+// helpers can run it as another user. It returns both paths.
+func SharedTestBinary(t testing.TB, name string) (dir, bin string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("/var/tmp", strings.TrimSuffix(name, ".test")+"-users-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(dir, name)
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, bin
 }

@@ -85,16 +85,7 @@ func errString(err error) string {
 // reach, the test binary copied there, and the two users' ids.
 func usersTest(t *testing.T) (dir, bin string, victim, attacker int) {
 	victim, attacker = testutil.UserID(t, testutil.Tester), testutil.UserID(t, testutil.Tester2)
-	dir, err := os.MkdirTemp("/var/tmp", "unpack-users-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	exe, _ := os.Executable()
-	bin = filepath.Join(dir, "unpack.test")
-	copyFile(t, exe, bin)
-	os.Chmod(bin, 0o755)
+	dir, bin = testutil.SharedTestBinary(t, "unpack.test")
 	return dir, bin, victim, attacker
 }
 

@@ -1,7 +1,6 @@
 package vmimage
 
 import (
-	"io"
 	"os"
 
 	"github.com/pcocc/pcocc/internal/digest"
@@ -13,9 +12,6 @@ func fileDigest(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	h := digest.NewHasher()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return string(h.Digest()), nil
+	d, err := digest.FromReader(f)
+	return string(d), err
 }

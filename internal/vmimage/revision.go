@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pcocc/pcocc/internal/filecopy"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
 )
@@ -155,7 +156,7 @@ func restage(ctx context.Context, tx *repo.Tx, p, backing string) (string, error
 		return "", fmt.Errorf("layer %s: the base of a chain has a backing file", p)
 	}
 	tmp := filepath.Join(tx.Dir(), "restage.qcow2")
-	if err := copyFile(p, tmp); err != nil {
+	if err := filecopy.New(p, tmp); err != nil {
 		return "", fmt.Errorf("copying layer %s: %w", p, err)
 	}
 	if err := rebase(ctx, tmp, backing); err != nil {

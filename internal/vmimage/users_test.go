@@ -3,16 +3,13 @@ package vmimage
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/testutil"
 )
 
 // helperEnv makes the test binary, run as another user, do one operation
@@ -56,39 +53,20 @@ func helper(h string) string {
 // exports its VM image but cannot change it; when tester2 points a layer
 // at a file of tester's, tester's use of the image is refused.
 func TestSharedRepoUsers(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root, to run helpers as the users tester and tester2")
-	}
-	ids := map[string]int{}
-	for _, name := range []string{"tester", "tester2"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			t.Skipf("no user %s (scripts/deps.sh creates it)", name)
-		}
-		ids[name], _ = strconv.Atoi(u.Uid)
-	}
-	dir, err := os.MkdirTemp("/var/tmp", "vmimage-users-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "vmimage.test")
-	exe, _ := os.Executable()
-	copyTo(t, exe, bin, 0o755)
+	tester, tester2 := testutil.UserID(t, testutil.Tester), testutil.UserID(t, testutil.Tester2)
+	dir, bin := testutil.SharedTestBinary(t, "vmimage.test")
 	// tester2's repository, with one VM image.
 	rp := filepath.Join(dir, "repo")
 	r, _ := repo.Open("shared", rp)
 	v := mustImport(t, r, "deb")
-	chownAll(t, rp, ids["tester2"])
+	chownAll(t, rp, tester2)
 	mine := filepath.Join(dir, "tester")
 	os.Mkdir(mine, 0o700)
 	disk := rawDisk(t, mine, "disk.raw", mib)
-	chownAll(t, mine, ids["tester"])
+	chownAll(t, mine, tester)
 
 	as := func(op, arg string) string {
-		out, err := exec.Command("runuser", "-u", "tester", "--", "env", "-i", "PATH=/usr/bin:/bin",
-			helperEnv+"="+op+":"+rp+":"+arg, bin).CombinedOutput()
+		out, err := testutil.AsUser(testutil.Tester, []string{helperEnv + "=" + op + ":" + rp + ":" + arg}, bin).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s as tester: %v\n%s", op, err, out)
 		}
@@ -107,7 +85,7 @@ func TestSharedRepoUsers(t *testing.T) {
 	// tester2, who could as the owner).
 	key := filepath.Join(mine, "id_ed25519")
 	os.WriteFile(key, []byte("PRIVATE KEY"), 0o600)
-	os.Chown(key, ids["tester"], ids["tester"])
+	os.Chown(key, tester, tester)
 	top, _ := v.Path()
 	run(t, "qemu-img", "rebase", "-u", "-f", "qcow2", "-F", "raw", "-b", key, top)
 	out := filepath.Join(mine, "stolen.raw")
@@ -117,21 +95,6 @@ func TestSharedRepoUsers(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Error("the export was written")
 	}
-}
-
-func copyTo(t *testing.T, src, dst string, mode os.FileMode) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(out, in)
-	out.Close()
 }
 
 func chownAll(t *testing.T, dir string, uid int) {

@@ -165,11 +165,7 @@ func WaitLock(dir string) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { f.Close() }, nil
+	return flockFile(f)
 }
 
 // held reports whether another process holds the lock at p.
@@ -249,14 +245,20 @@ func writeAtomic(p string, b []byte) error {
 	return os.Rename(tmp, p)
 }
 
-func lockPath(p string) (func(), error) {
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, err
-	}
+// flockFile waits for an exclusive lock of f and returns its release; f is
+// closed on failure.
+func flockFile(f *os.File) (func(), error) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return func() { f.Close() }, nil
+}
+
+func lockPath(p string) (func(), error) {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return flockFile(f)
 }

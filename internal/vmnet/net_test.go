@@ -8,15 +8,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pcocc/pcocc/internal/testutil"
 	"github.com/pcocc/pcocc/internal/vmnet"
 	"github.com/pcocc/pcocc/internal/vmnet/vmnettest"
 )
@@ -62,27 +61,35 @@ func fakeVMCmd(n *vmnet.Network, vm vmnet.VMNet, script string, out *syncBuf) *e
 	return cmd
 }
 
+// hostService listens on the host's loopback and answers every connection
+// with msg; it returns the port. The listener closes when the test ends.
+func hostService(t *testing.T, msg string) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintln(c, msg)
+			c.Close()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // TestNetwork: two VMs get their static leases, find each other by name
 // and ping each other through the bridge; a VM reaches a service on the
 // host's loopback through NAT; the host reaches a VM's listener through the
 // reverse NAT; Close leaves no process.
 func TestNetwork(t *testing.T) {
 	n := startTest(t, vmnet.Spec{VMs: []vmnet.VMSpec{{}, {Ports: []int{8080}}}})
-	host, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	go func() {
-		for {
-			c, err := host.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, "hello from the host")
-			c.Close()
-		}
-	}()
+	hostPort := hostService(t, "hello from the host")
 	vm0, vm1 := n.Plan.VMs[0], n.Plan.VMs[1]
 	var out0, out1 syncBuf
 	cmd1 := fakeVMCmd(n, vm1, vmnettest.GuestDHCP+`busybox nc -ll -p 8080 -e echo listener in vm1 & sleep 120`, &out1)
@@ -97,7 +104,7 @@ busybox nslookup vm1.pcocc %[1]s | grep -q %[2]s || { echo "vm1.pcocc does not r
 i=0; until busybox ping -c1 -W1 %[2]s >/dev/null; do i=$((i+1)); [ $i -lt 60 ] || { echo "no ping"; exit 1; }; done
 echo pinged vm1
 busybox nc -w 5 %[3]s %[4]d </dev/null
-`, n.Plan.BridgeAddr, vm1.Addr, vmnet.HostAddr, host.Addr().(*net.TCPAddr).Port), &out0)
+`, n.Plan.BridgeAddr, vm1.Addr, vmnet.HostAddr, hostPort), &out0)
 	if err := cmd0.Run(); err != nil {
 		t.Fatalf("vm0: %v\n%s\nvm1:\n%s", err, out0.String(), out1.String())
 	}
@@ -246,32 +253,12 @@ func startStarter(t *testing.T, cmd *exec.Cmd) (holder, slirp, port int) {
 // (slirp4netns's API, which adds port forwards). Root runs the owner
 // (tester) and the other user (tester2).
 func TestOtherUser(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root, to run helpers as the users tester and tester2")
-	}
-	ids := map[string]int{}
-	for _, name := range []string{"tester", "tester2"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			t.Skipf("no user %s (scripts/deps.sh creates it)", name)
-		}
-		ids[name], _ = strconv.Atoi(u.Uid)
-	}
-	shared, err := os.MkdirTemp("/var/tmp", "vmnet-users-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(shared)
-	os.Chmod(shared, 0o755)
-	exe, _ := os.Executable()
-	bin := filepath.Join(shared, "vmnet.test")
-	data, _ := os.ReadFile(exe)
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	tester := testutil.UserID(t, testutil.Tester)
+	testutil.UserID(t, testutil.Tester2)
+	shared, bin := testutil.SharedTestBinary(t, "vmnet.test")
 	dir := filepath.Join(shared, "net")
 	os.Mkdir(dir, 0o700)
-	os.Chown(dir, ids["tester"], ids["tester"])
+	os.Chown(dir, tester, tester)
 	as := func(name, helper string, args ...string) *exec.Cmd {
 		c := exec.Command("runuser", append([]string{"-u", name, "--", "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 			helperEnv + "=" + helper, bin}, args...)...)
@@ -318,26 +305,12 @@ func TestHostPortRange(t *testing.T) {
 // the host's loopback, but the host still reaches it (reverse NAT).
 func TestNoOutbound(t *testing.T) {
 	n := startTest(t, vmnet.Spec{NoOutbound: true, VMs: []vmnet.VMSpec{{Ports: []int{8080}}}})
-	host, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	go func() {
-		for {
-			c, err := host.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, "hello from the host")
-			c.Close()
-		}
-	}()
+	hostPort := hostService(t, "hello from the host")
 	var out syncBuf
 	cmd := fakeVMCmd(n, n.Plan.VMs[0], vmnettest.GuestDHCP+fmt.Sprintf(`
 if busybox nc -w 3 %s %d </dev/null; then echo REACHED; else echo BLOCKED; fi
 busybox nc -ll -p 8080 -e echo listener in vm0 & sleep 60
-`, vmnet.HostAddr, host.Addr().(*net.TCPAddr).Port), &out)
+`, vmnet.HostAddr, hostPort), &out)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

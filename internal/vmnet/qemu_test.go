@@ -3,7 +3,6 @@ package vmnet_test
 import (
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,21 +84,7 @@ func bootTiny(t *testing.T, n *vmnet.Network, guest string, vm vmnet.VMNet) cons
 func TestQemuGuests(t *testing.T) {
 	guest := tinyGuest(t)
 	n := startTest(t, vmnet.Spec{VMs: []vmnet.VMSpec{{Ports: []int{8080}}, {Ports: []int{8080}}}})
-	host, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	go func() {
-		for {
-			c, err := host.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, "HOST-SERVICE-ANSWERED")
-			c.Close()
-		}
-	}()
+	hostPort := hostService(t, "HOST-SERVICE-ANSWERED")
 	cons := make([]console, 2)
 	for i, vm := range n.Plan.VMs {
 		cons[i] = bootTiny(t, n, guest, vm)
@@ -115,7 +100,7 @@ func TestQemuGuests(t *testing.T) {
 		}
 	}
 	fmt.Fprintf(cons[0].in, "\nping -c1 -W 10 vm1 >/dev/null && echo PING-VM1-OK; nc %s %d </dev/null\n",
-		vmnet.HostAddr, host.Addr().(*net.TCPAddr).Port)
+		vmnet.HostAddr, hostPort)
 	cons[0].wait(t, "vm0", "PING-VM1-OK", time.Minute)
 	cons[0].wait(t, "vm0", "HOST-SERVICE-ANSWERED", time.Minute)
 	t.Logf("ping and NAT at %s", time.Since(start))

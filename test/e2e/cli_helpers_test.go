@@ -200,3 +200,13 @@ func readNames(dir string) []string {
 	}
 	return out
 }
+
+// assertContains reports each of wants that s (what names it) lacks.
+func assertContains(t *testing.T, what, s string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(s, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, s)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -22,21 +21,14 @@ func TestRunSourceInterrupted(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
 		for _, delay := range []time.Duration{5, 100, 400} {
 			cmd := u.command("run", src, "true")
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(delay * time.Millisecond)
-			cmd.Process.Signal(sig)
-			cmd.Wait()
+			stderr, _ := signalAfter(t, cmd, sig, delay*time.Millisecond)
 			out := u.mustPcocc("image", "cache", "list")
 			if strings.Contains(out, "1 source,") {
 				// The import finished before the signal (a fast machine):
 				// what it left must be complete, so the next run uses it
 				// without importing again. Start again from nothing.
-				if strings.Contains(errb.String(), "nothing was imported") {
-					t.Fatalf("after %v at %v: the cache holds the source, but stderr says %q", sig, delay, errb.String())
+				if strings.Contains(stderr, "nothing was imported") {
+					t.Fatalf("after %v at %v: the cache holds the source, but stderr says %q", sig, delay, stderr)
 				}
 				if _, errs, _ := u.pcocc("run", src, "true"); strings.Contains(errs, "importing ") {
 					t.Fatalf("after %v at %v: a source left in the cache was imported again: %q", sig, delay, errs)
@@ -47,7 +39,7 @@ func TestRunSourceInterrupted(t *testing.T) {
 			if !strings.Contains(out, "0 sources") {
 				t.Fatalf("after %v at %v: the cache of sources is neither empty nor complete:\n%s", sig, delay, out)
 			}
-			checkInterruptedImport(t, sig, cmd, errb.String())
+			checkInterruptedImport(t, sig, cmd, stderr)
 		}
 	}
 	// The archive holds data only: the run itself fails (127), after the

@@ -113,16 +113,8 @@ sleep 2; pcocc nc vm0 8080 </dev/null; pcocc nc vm0 9 </dev/null; echo "nc9=$?";
 	if code != 3 {
 		t.Fatalf("alloc: exit %d, want the script's 3\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, want := range []string{"JOBID", "two", "PCOCC-TINY-GUEST-BOOTED hostname=vm1", "pcocc-tiny", "reset-ok", "vm2=1", "nc9=1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-	for _, want := range []string{"Configuring hosts... (done)", `has no VM "vm2" (it has vm0 to vm1)`, "vm0: port 9 is not forwarded (forwarded: 22 8080)"} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errs)
-		}
-	}
+	assertContains(t, "output", out, "JOBID", "two", "PCOCC-TINY-GUEST-BOOTED hostname=vm1", "pcocc-tiny", "reset-ok", "vm2=1", "nc9=1")
+	assertContains(t, "stderr", errs, "Configuring hosts... (done)", `has no VM "vm2" (it has vm0 to vm1)`, "vm0: port 9 is not forwarded (forwarded: 22 8080)")
 	// The user's key pair, made on first use for the VMs' cloud-init seeds.
 	if _, err := os.Stat(filepath.Join(v.home, ".local/share/pcocc/ssh/id_ed25519")); err != nil {
 		t.Errorf("no user key pair: %v", err)
@@ -139,11 +131,7 @@ func TestVMQemuCrash(t *testing.T) {
 	if code != 1 || strings.Contains(out, "not-reached") {
 		t.Fatalf("alloc: exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, want := range []string{"vm0: QEMU ended (signal: killed)", "last lines of its console:", "PCOCC-TINY-GUEST-READY"} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errs)
-		}
-	}
+	assertContains(t, "stderr", errs, "vm0: QEMU ended (signal: killed)", "last lines of its console:", "PCOCC-TINY-GUEST-READY")
 	v.assertNothingLeft()
 }
 
@@ -328,11 +316,7 @@ pcocc reset vm0 && echo reset-own; pcocc console -l -j 999 vm0; echo "j999=$?"; 
 	if code != 0 {
 		t.Fatalf("second alloc: exit %d\n%s\n%s", code, out, errs)
 	}
-	for _, want := range []string{"first", "second", "reset-first", "reset-second", "reset-own", "j999=1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
+	assertContains(t, "output", out, "first", "second", "reset-first", "reset-second", "reset-own", "j999=1")
 	if !strings.Contains(errs, "no running cluster with job id 999") {
 		t.Errorf("stderr: %s", errs)
 	}
@@ -374,11 +358,7 @@ pcocc nc vm1 8080 </dev/null`, port)
 	if code != 0 {
 		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
 	}
-	for _, want := range []string{"ip=10.200.0.11/24 hostname=vm1", "PING-42", "HOST-SVC-42", "pcocc-tiny vm1"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
+	assertContains(t, "output", out, "ip=10.200.0.11/24 hostname=vm1", "PING-42", "HOST-SVC-42", "pcocc-tiny vm1")
 	v.assertNothingLeft()
 }
 

@@ -30,19 +30,13 @@ func TestVMImportInterrupted(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
 		for _, delay := range []time.Duration{20, 100, 300} {
 			cmd := u.command("image", "import", disk, "victim")
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(delay * time.Millisecond)
-			cmd.Process.Signal(sig)
-			if cmd.Wait() == nil {
+			stderr, err := signalAfter(t, cmd, sig, delay*time.Millisecond)
+			if err == nil {
 				u.mustPcocc("image", "delete", "victim") // it finished first
 			} else {
 				stopped++
 			}
-			checkInterruptedImport(t, sig, cmd, errb.String())
+			checkInterruptedImport(t, sig, cmd, stderr)
 			u.mustPcocc("image", "copy", "keep", "scratch")
 			u.mustPcocc("image", "delete", "scratch")
 			u.assertRepoClean("keep")
