@@ -130,7 +130,7 @@ func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error 
 		return exitcode.Wrap(exitcode.Setup, err)
 	}
 	if o.dryRun {
-		b, err := json.MarshalIndent(spec, "", "  ")
+		b, err := json.MarshalIndent(dryRunPlan(spec, g), "", "  ")
 		if err != nil {
 			return exitcode.Wrap(exitcode.Setup, err)
 		}
@@ -246,4 +246,21 @@ func optName(set, def string) string {
 		return set
 	}
 	return def
+}
+
+// dryRunPlan is what --dry-run prints: the Spec, and which mount a run
+// would use for its image on this node and why (imageMount; left out, with
+// a warning, when that cannot be told: the run itself would then say why).
+func dryRunPlan(spec *container.Spec, g *Globals) any {
+	c, err := runtime.ExplainMount(spec)
+	if err != nil {
+		if g.Log != nil {
+			g.Log.Warn(fmt.Sprintf("image mount: %v", err))
+		}
+		return spec
+	}
+	return struct {
+		*container.Spec
+		ImageMount runtime.MountChoice `json:"imageMount"`
+	}{spec, c}
 }
