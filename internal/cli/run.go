@@ -130,12 +130,11 @@ func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error 
 		return exitcode.Wrap(exitcode.Setup, err)
 	}
 	if o.dryRun {
-		b, err := json.MarshalIndent(dryRunPlan(spec, g), "", "  ")
-		if err != nil {
-			return exitcode.Wrap(exitcode.Setup, err)
-		}
-		_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
-		return err
+		// Not HTML-escaped: the reasons compare sizes with < and >.
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(dryRunPlan(spec, g))
 	}
 	// Not cancelled by the signals that cancel the command's context: pcocc
 	// run passes them on to the program, whose end ends the run.
