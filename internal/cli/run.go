@@ -130,12 +130,11 @@ func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error 
 		return exitcode.Wrap(exitcode.Setup, err)
 	}
 	if o.dryRun {
-		b, err := json.MarshalIndent(spec, "", "  ")
-		if err != nil {
-			return exitcode.Wrap(exitcode.Setup, err)
-		}
-		_, err = fmt.Fprintf(g.Stdout, "%s\n", b)
-		return err
+		// Not HTML-escaped: the reasons compare sizes with < and >.
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(dryRunPlan(spec, g))
 	}
 	// Not cancelled by the signals that cancel the command's context: pcocc
 	// run passes them on to the program, whose end ends the run.
@@ -246,4 +245,21 @@ func optName(set, def string) string {
 		return set
 	}
 	return def
+}
+
+// dryRunPlan is what --dry-run prints: the Spec, and which mount a run
+// would use for its image on this node and why (imageMount; left out, with
+// a warning, when that cannot be told: the run itself would then say why).
+func dryRunPlan(spec *container.Spec, g *Globals) any {
+	c, err := runtime.ExplainMount(spec)
+	if err != nil {
+		if g.Log != nil {
+			g.Log.Warn(fmt.Sprintf("image mount: %v", err))
+		}
+		return spec
+	}
+	return struct {
+		*container.Spec
+		ImageMount runtime.MountChoice `json:"imageMount"`
+	}{spec, c}
 }

@@ -20,6 +20,7 @@ func prepare(ctx context.Context, spec *container.Spec, hold bool, log *slog.Log
 		return nil, nil, err
 	}
 	cfg.Hold = hold
+	explainMount(ctx, spec, log)
 	entry, err := unpackImage(ctx, cfg, mode, log)
 	if err != nil {
 		return nil, nil, err
@@ -46,4 +47,15 @@ func imageMount(hostRoot, kernel, unpacked, hold bool, mode squashfs.Mode) conta
 		return containerinit.ImageFUSE
 	}
 	return containerinit.ImageServed
+}
+
+// explainMount logs, under -v, which mount the run uses for its image and
+// why; before the unpack, so that "already unpacked" means before this run.
+func explainMount(ctx context.Context, spec *container.Spec, log *slog.Logger) {
+	if log == nil || !log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	if c, err := ExplainMount(spec); err == nil {
+		log.Info(c.String())
+	}
 }

@@ -1,0 +1,126 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/pcocc/pcocc/internal/container"
+	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/unpack"
+)
+
+// MountChoice is how a run mounts its image and why, in one line: what
+// `pcocc run --dry-run` prints as "imageMount" and `pcocc run -v` logs.
+type MountChoice struct {
+	Mode   string `json:"mode"` // none, kernel, unpack, sqfuse or squashfuse_ll
+	Reason string `json:"reason"`
+}
+
+func (c MountChoice) String() string { return "image mount: " + c.Mode + ": " + c.Reason }
+
+// mountFacts is what the choice of an image mount depends on, gathered by
+// gatherMountFacts so that chooseMount stays pure.
+type mountFacts struct {
+	HostRoot, Kernel bool
+	Mode             squashfs.Mode
+	Size             int64 // of the squashfs file, in bytes
+	MaxMiB           int64
+	MaxSet           bool // MaxMiB comes from unpack.MaxEnv
+	Cached           bool // already unpacked on this node
+	Room             bool // the unpack cache's file system has room for it
+}
+
+// chooseMount says which mount the executor uses for the facts, and why.
+// It follows prepare and unpackImage (root: the kernel; auto: unpack a small
+// image when it is unpacked already or there is room, else sqfuse); it
+// explains that choice and never changes it. An unpack that fails at run
+// time falls back to FUSE with a warning of its own.
+func chooseMount(f mountFacts) MountChoice {
+	switch {
+	case f.HostRoot:
+		return MountChoice{"none", "the host's root file system, no image"}
+	case f.Kernel:
+		return MountChoice{"kernel", "run as root: the kernel mounts the squashfs, no server and no copy"}
+	case f.Mode == squashfs.ModeUnpack:
+		return MountChoice{"unpack", squashfs.MountEnv + "=unpack, whatever the size; " + unpackState(f)}
+	case f.Mode == squashfs.ModeSqfuse, f.Mode == squashfs.ModeSquashfuse:
+		return MountChoice{string(f.Mode), squashfs.MountEnv + "=" + string(f.Mode)}
+	}
+	limit := fmt.Sprintf("%s=%d", unpack.MaxEnv, f.MaxMiB)
+	if !f.MaxSet {
+		limit += " (the default)"
+	}
+	size := sizeText(f.Size) + " of squashfs"
+	if f.Size > f.MaxMiB<<20 {
+		return MountChoice{"sqfuse", fmt.Sprintf("%s > %s: unpacking would copy the image to every node's disk; FUSE reads only what the job touches", size, limit)}
+	}
+	if !f.Cached && !f.Room {
+		return MountChoice{"sqfuse", fmt.Sprintf("%s ≤ %s, but the unpack cache's file system lacks the %s an unpack may write", size, limit, sizeText(unpack.Budget(f.Size)))}
+	}
+	return MountChoice{"unpack", fmt.Sprintf("%s ≤ %s, %s", size, limit, unpackState(f))}
+}
+
+func unpackState(f mountFacts) string {
+	if f.Cached {
+		return "already unpacked on this node"
+	}
+	return "unpacked on this node's disk by this run, kept for the next ones"
+}
+
+// sizeText writes a size for a reason: MiB below a GiB, else GiB, with one
+// decimal when it is not whole.
+func sizeText(n int64) string {
+	unit, div := "MiB", float64(1<<20)
+	if n >= 1<<30 {
+		unit, div = "GiB", 1<<30
+	}
+	s := strconv.FormatFloat(float64(n)/div, 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0") + " " + unit
+}
+
+// ExplainMount gathers the facts of spec's image on this node and says
+// which mount a run would use and why; it creates nothing.
+func ExplainMount(spec *container.Spec) (MountChoice, error) {
+	f, err := gatherMountFacts(spec)
+	if err != nil {
+		return MountChoice{}, err
+	}
+	return chooseMount(f), nil
+}
+
+func gatherMountFacts(spec *container.Spec) (mountFacts, error) {
+	f := mountFacts{HostRoot: spec.HostRoot, Kernel: os.Geteuid() == 0}
+	if f.HostRoot || f.Kernel {
+		return f, nil
+	}
+	var err error
+	if f.Mode, err = squashfs.ModeFromEnv(); err != nil {
+		return f, err
+	}
+	if f.Mode != squashfs.ModeAuto && f.Mode != squashfs.ModeUnpack {
+		return f, nil
+	}
+	st, err := os.Stat(spec.Rootfs)
+	if err != nil {
+		return f, fmt.Errorf("image %q: %w", spec.Image, err)
+	}
+	f.Size = st.Size()
+	if f.MaxMiB, err = unpack.MaxMiB(); err != nil {
+		return f, err
+	}
+	f.MaxSet = os.Getenv(unpack.MaxEnv) != ""
+	if f.Mode == squashfs.ModeAuto && f.Size > f.MaxMiB<<20 {
+		return f, nil
+	}
+	e, err := unpack.Held(spec.Rootfs)
+	f.Cached = err == nil && e != nil
+	if e != nil {
+		e.Close()
+	}
+	// A cache that cannot be used is not an error here: the run warns of it
+	// and FUSE serves the image.
+	f.Room = f.Cached || unpack.Room(spec.Rootfs)
+	return f, nil
+}
