@@ -7,8 +7,10 @@ import (
 	"sync"
 
 	"github.com/pcocc/pcocc/internal/imageref"
-	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/lazy"
+	"github.com/pcocc/pcocc/internal/transport/dockerarchive"
+	"github.com/pcocc/pcocc/internal/transport/ocilayout"
+	"github.com/pcocc/pcocc/internal/transport/sif"
 )
 
 // Hints for what Docker, Podman and Apptainer users type first: their
@@ -114,11 +116,11 @@ func looksLikeFile(s string) bool {
 func guessTransport(path string) string {
 	switch {
 	case strings.HasSuffix(path, ".sif"), strings.HasSuffix(path, ".simg"):
-		return imagesrc.SIF
+		return sif.Name
 	case strings.HasSuffix(path, ".tar"), strings.HasSuffix(path, ".tar.gz"), strings.HasSuffix(path, ".tgz"):
-		return imagesrc.DockerArchive
+		return dockerarchive.Name
 	}
-	return imagesrc.OCI
+	return ocilayout.DirName
 }
 
 // importName proposes an image name from a source: its last path element

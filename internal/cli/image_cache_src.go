@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/transport"
 )
 
 // The second part of 'image cache list|clean': the images that 'pcocc run
@@ -78,7 +78,7 @@ func cleanSourceCache(stale bool) (removed int, freed int64, err error) {
 
 // sourceGone reports whether the file an entry was imported from is gone.
 func sourceGone(img *repo.Image) bool {
-	ref, err := imagesrc.ParseRef(img.Meta.Origin.Source)
+	ref, err := transport.ParseRef(img.Meta.Origin.Source)
 	if err != nil || ref.Path == "" {
 		return false
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/transport"
 	"github.com/pcocc/pcocc/internal/vmimage"
 )
 
@@ -79,7 +80,7 @@ func runImport(ctx context.Context, g *Globals, o importOptions, source, dest st
 }
 
 func doImport(ctx context.Context, g *Globals, o importOptions, source, dest string) error {
-	ref, err := imagesrc.ParseRef(source)
+	ref, err := transport.ParseRef(source)
 	if isVMFile(source, err) {
 		return importVM(ctx, g, o, source, dest)
 	}
@@ -106,7 +107,7 @@ func doImport(ctx context.Context, g *Globals, o importOptions, source, dest str
 			return fmt.Errorf("image %q already exists in repository %q (use -f to replace it)", name, r.Name)
 		}
 	}
-	img, err := imagesrc.Open(ctx, ref)
+	img, err := transport.Open(ctx, ref)
 	if err != nil {
 		return err
 	}

@@ -8,10 +8,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/importer"
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/transport"
 	"github.com/pcocc/pcocc/internal/vmimage"
 )
 
@@ -91,7 +91,7 @@ file DEST in the format of --fmt, else of DEST's extension, else qcow2.`,
 			if format != "" {
 				return usageError("--fmt: only a VM image is exported to a disk format")
 			}
-			dest, err := imagesrc.ParseRef(args[1])
+			dest, err := transport.ParseRef(args[1])
 			if err != nil {
 				return usageError("DEST: %v", err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/resolve"
 	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/transport"
 )
 
 // The cache of sources: 'pcocc run docker-archive:x.tar' (any transport
@@ -31,7 +32,7 @@ const cacheRepoName = "cache"
 // sourceRef parses target as a transport reference. REPO:NAME of a
 // configured repository is not one, even if REPO is also a transport.
 func sourceRef(cfg *config.Config, target string) (imagesrc.Ref, bool) {
-	ref, err := imagesrc.ParseRef(target)
+	ref, err := transport.ParseRef(target)
 	if err != nil {
 		return imagesrc.Ref{}, false
 	}
@@ -110,7 +111,7 @@ func cachedSource(ctx context.Context, g *Globals, target string, ref imagesrc.R
 		return res, nil
 	}
 	if src == nil {
-		if src, err = imagesrc.Open(ctx, ref); err != nil {
+		if src, err = transport.Open(ctx, ref); err != nil {
 			return nil, err
 		}
 		defer src.Close()
@@ -158,7 +159,7 @@ func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, image
 		}
 		id = d
 	default:
-		img, err := imagesrc.Open(ctx, ref)
+		img, err := transport.Open(ctx, ref)
 		if err != nil {
 			return "", nil, err
 		}

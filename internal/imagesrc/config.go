@@ -8,6 +8,10 @@ import (
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
+// MaxJSON bounds the manifests and configurations a transport reads in
+// memory.
+const MaxJSON = 32 << 20
+
 // configFile is the part of an OCI or Docker image configuration we use;
 // both formats share these fields.
 type configFile struct {
@@ -24,21 +28,10 @@ type configFile struct {
 	} `json:"rootfs"`
 }
 
-// newImage reads the configuration blob (checked against its digest cd)
-// of an image digested d: the configuration must name one diff ID per
-// layer of the manifest (what, in errors).
-func newImage(blob []byte, cd, d, what string, layers int) (*layered, []string, error) {
-	cfg, diffIDs, err := parseConfig(blob)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(diffIDs) != layers {
-		return nil, nil, fmt.Errorf("%s names %d layers, the configuration %d", what, layers, len(diffIDs))
-	}
-	return &layered{config: cfg, blob: blob, configDigest: cd, digest: d}, diffIDs, nil
-}
-
-func parseConfig(blob []byte) (imagemeta.Config, []string, error) {
+// DecodeConfig decodes a configuration blob, whose diff IDs it returns:
+// the configuration must name one per layer of the manifest (what, in
+// errors), which names layers of them.
+func DecodeConfig(blob []byte, what string, layers int) (imagemeta.Config, []string, error) {
 	var c configFile
 	if err := json.Unmarshal(blob, &c); err != nil {
 		return imagemeta.Config{}, nil, fmt.Errorf("decoding image configuration: %w", err)
@@ -47,6 +40,9 @@ func parseConfig(blob []byte) (imagemeta.Config, []string, error) {
 		if !digest.Valid(d) {
 			return imagemeta.Config{}, nil, fmt.Errorf("image configuration: invalid diff_id %q", d)
 		}
+	}
+	if len(c.RootFS.DiffIDs) != layers {
+		return imagemeta.Config{}, nil, fmt.Errorf("%s names %d layers, the configuration %d", what, layers, len(c.RootFS.DiffIDs))
 	}
 	cfg := imagemeta.Config{
 		Env:        c.Config.Env,
@@ -57,12 +53,4 @@ func parseConfig(blob []byte) (imagemeta.Config, []string, error) {
 		Labels:     c.Config.Labels,
 	}
 	return cfg, c.RootFS.DiffIDs, nil
-}
-
-// blobPath is where an OCI layout keeps a blob.
-func blobPath(d string) (string, error) {
-	if err := digest.Digest(d).Validate(); err != nil {
-		return "", err
-	}
-	return "blobs/sha256/" + digest.Digest(d).Hex(), nil
 }

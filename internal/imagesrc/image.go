@@ -1,8 +1,14 @@
+// Package imagesrc is the seam between where an image comes from and what
+// is done with it: the interfaces every transport's images implement
+// (Image and the Layered, Streamed and SquashfsImage kinds), their layers,
+// the Spool streamed sources keep their blobs in, and the reference
+// (Ref) naming an image in a transport. It knows no transport: those are
+// the packages under internal/transport, which read and write them, and
+// internal/transport lists them and dispatches a Ref to its transport.
 package imagesrc
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
@@ -55,30 +61,45 @@ type SquashfsImage interface {
 	Squashfs() *SquashfsRoot
 }
 
-// layered is the Layered image every layout reader builds.
-type layered struct {
-	config       imagemeta.Config
-	blob         []byte
-	configDigest string
-	digest       string
-	layers       []Layer
-	close        func() error
+// Parts are what a Layered image is made of, as a transport found them.
+type Parts struct {
+	Config       imagemeta.Config
+	ConfigBlob   []byte
+	ConfigDigest string
+	Digest       string // "": the configuration's digest
+	Layers       []Layer
+	Close        func() error // nil: nothing to close
 }
 
-func (l *layered) Digest() string           { return l.digest }
-func (l *layered) Config() imagemeta.Config { return l.config }
-func (l *layered) ConfigBlob() []byte       { return l.blob }
-func (l *layered) ConfigDigest() string     { return l.configDigest }
-func (l *layered) Layers() []Layer          { return l.layers }
+// NewLayered returns the Layered image of p: what every transport reader
+// builds, and what an export writes from a repository's blobs.
+func NewLayered(p Parts) Layered {
+	if p.Digest == "" {
+		p.Digest = p.ConfigDigest
+	}
+	return &layered{p}
+}
+
+type layered struct{ p Parts }
+
+func (l *layered) Digest() string           { return l.p.Digest }
+func (l *layered) Config() imagemeta.Config { return l.p.Config }
+func (l *layered) ConfigBlob() []byte       { return l.p.ConfigBlob }
+func (l *layered) ConfigDigest() string     { return l.p.ConfigDigest }
+func (l *layered) Layers() []Layer          { return l.p.Layers }
 
 func (l *layered) Close() error {
-	if l.close == nil {
+	if l.p.Close == nil {
 		return nil
 	}
-	return l.close()
+	return l.p.Close()
 }
 
-// streamed is a Streamed image: fetch does the work.
+// NewStreamed returns the Streamed image digested d whose Fetch is fetch.
+func NewStreamed(d string, fetch func(ctx context.Context, sp Spool) (Layered, error)) Streamed {
+	return &streamed{digest: d, fetch: fetch}
+}
+
 type streamed struct {
 	digest string
 	fetch  func(ctx context.Context, sp Spool) (Layered, error)
@@ -90,7 +111,12 @@ func (s *streamed) Fetch(ctx context.Context, sp Spool) (Layered, error) {
 	return s.fetch(ctx, sp)
 }
 
-// squashfsImage is a SquashfsImage.
+// NewSquashfsImage returns the SquashfsImage of root; closing it calls
+// closeFn.
+func NewSquashfsImage(root *SquashfsRoot, closeFn func() error) SquashfsImage {
+	return &squashfsImage{root: root, close: closeFn}
+}
+
 type squashfsImage struct {
 	root  *SquashfsRoot
 	close func() error
@@ -126,31 +152,4 @@ type Spooled struct {
 	Digest string
 	Size   int64
 	Open   func() (io.ReadCloser, error)
-}
-
-// Open opens the image ref names.
-func Open(ctx context.Context, ref Ref) (Image, error) {
-	img, err := open(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", ref, err)
-	}
-	return img, nil
-}
-
-func open(ctx context.Context, ref Ref) (Image, error) {
-	t, ok := Lookup(ref.Transport)
-	if !ok {
-		return nil, fmt.Errorf("%w %q", ErrUnknownTransport, ref.Transport)
-	}
-	return t.Open(ctx, ref)
-}
-
-func nopClose() error { return nil }
-
-// opener returns a Layer.Open reading name from st.
-func opener(st store, name string) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) {
-		rc, _, err := st.open(name)
-		return rc, err
-	}
 }

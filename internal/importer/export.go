@@ -8,19 +8,20 @@ import (
 	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/transport"
 )
 
 // Export writes an imported image to dest (docker-archive:FILE[:REF],
 // oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:REF) from its
 // stored blobs, which open returns by digest: the transport writes it (see
-// imagesrc.Write), verifying each blob as it copies it.
+// transport.Write), verifying each blob as it copies it.
 func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest string) (io.ReadCloser, error), dest imagesrc.Ref) error {
 	if len(meta.Layers) == 0 && meta.ConfigDigest == "" {
 		return fmt.Errorf("exporting to %s: %w", dest, ErrNoLayers)
 	}
 	img, err := storedImage(meta, open)
 	if err == nil {
-		err = imagesrc.Write(ctx, img, dest)
+		err = transport.Write(ctx, img, dest)
 	}
 	if err != nil {
 		return fmt.Errorf("exporting to %s: %w", dest, err)
@@ -50,5 +51,5 @@ func storedImage(meta *imagemeta.Meta, open func(string) (io.ReadCloser, error))
 		layers[i] = imagesrc.Layer{Digest: l.Digest, DiffID: l.DiffID, MediaType: l.MediaType, Size: l.Size,
 			Open: func() (io.ReadCloser, error) { return open(l.Digest) }}
 	}
-	return imagesrc.NewLayered(meta.Config, cfg, meta.ConfigDigest, layers), nil
+	return imagesrc.NewLayered(imagesrc.Parts{Config: meta.Config, ConfigBlob: cfg, ConfigDigest: meta.ConfigDigest, Layers: layers}), nil
 }

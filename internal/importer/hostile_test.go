@@ -13,6 +13,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/testutil"
+	"github.com/pcocc/pcocc/internal/transport"
 )
 
 type entry struct {
@@ -128,8 +129,8 @@ func TestImportDigestMismatch(t *testing.T) {
 	l := layer(t, entry{typ: tar.TypeReg, name: "a", body: "a"})
 	other := layer(t, entry{typ: tar.TypeReg, name: "b", body: "b"})
 	ref := makeOCI(t, [][]byte{l}, ids(l))
-	r, _ := imagesrc.ParseRef(ref)
-	src, err := imagesrc.Open(context.Background(), r)
+	r, _ := transport.ParseRef(ref)
+	src, err := transport.Open(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,18 +8,18 @@ import (
 	"testing"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/testutil"
+	"github.com/pcocc/pcocc/internal/transport"
 )
 
 func importRef(t *testing.T, ref string, sink *dirSink) (*imagemeta.Meta, error) {
 	t.Helper()
-	r, err := imagesrc.ParseRef(ref)
+	r, err := transport.ParseRef(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := imagesrc.Open(context.Background(), r)
+	img, err := transport.Open(context.Background(), r)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func TestImportFixture(t *testing.T) {
 			sameTree(t, want, out)
 			for _, dest := range []string{"docker-archive:" + t.TempDir() + "/x.tar:probe/x:2",
 				"oci:" + t.TempDir() + "/lay:t", "oci-archive:" + t.TempDir() + "/o.tar:t"} {
-				d, _ := imagesrc.ParseRef(dest)
+				d, _ := transport.ParseRef(dest)
 				if err := Export(context.Background(), meta, sink.open, d); err != nil {
 					t.Fatal(err)
 				}

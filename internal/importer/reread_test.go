@@ -13,6 +13,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/testutil"
+	"github.com/pcocc/pcocc/internal/transport"
 )
 
 // TestRebuildSecondReadDiffers: in layer 1, b is a hard link to a; layer 2
@@ -82,8 +83,8 @@ func TestImportSecondReadDiffers(t *testing.T) {
 	l1 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "GOOD"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
 	evil := layer(t, entry{typ: tar.TypeReg, name: "a", body: "EVIL"}, entry{typ: tar.TypeLink, name: "b", link: "a"})
 	l2 := layer(t, entry{typ: tar.TypeReg, name: "a", body: "new"})
-	r, _ := imagesrc.ParseRef(makeOCI(t, [][]byte{gz(l1), gz(l2)}, ids(l1, l2)))
-	src, err := imagesrc.Open(context.Background(), r)
+	r, _ := transport.ParseRef(makeOCI(t, [][]byte{gz(l1), gz(l2)}, ids(l1, l2)))
+	src, err := transport.Open(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
-	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/repo"
+	"github.com/pcocc/pcocc/internal/transport/ocilayout"
 )
 
 // squashfsKey is the custom_meta key under which pcocc records the
@@ -96,7 +96,7 @@ func (s *store) image(r *repo.Repo, p string, rec *Record) (*repo.Image, error) 
 	if !ok {
 		return img, fmt.Errorf("%s: a container image without custom_meta.oci_index", p)
 	}
-	src, err := imagesrc.OpenIndex(index, s.blobOpener(), "")
+	src, err := ocilayout.OpenIndex(index, s.blobOpener(), "")
 	if err != nil {
 		return img, fmt.Errorf("%s: %w", p, err)
 	}
@@ -136,7 +136,7 @@ func listed(blobs []string, digest string) bool {
 
 // blobOpener opens blobs; a missing one is named by its file (and is not
 // fs.ErrNotExist, so that imagesrc keeps the message).
-func (s *store) blobOpener() imagesrc.BlobOpener {
+func (s *store) blobOpener() ocilayout.BlobOpener {
 	return func(digest string) (io.ReadCloser, int64, error) {
 		bp, err := s.BlobPath(digest)
 		if err != nil {

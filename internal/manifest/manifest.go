@@ -8,6 +8,9 @@ package manifest
 
 import (
 	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
 
 	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/mediatype"
@@ -112,4 +115,25 @@ func (d *Doc) Kind() Kind {
 // Manifest returns d as a manifest.
 func (d *Doc) Manifest() Manifest {
 	return Manifest{SchemaVersion: 2, MediaType: d.MediaType, Config: d.Config, Layers: d.Layers}
+}
+
+// PickPlatform selects the entry of an index made for this machine
+// (linux and the architecture pcocc runs on).
+func PickPlatform(ds []Descriptor) (Descriptor, error) {
+	var seen []string
+	for _, d := range ds {
+		p := d.Platform
+		if p == nil {
+			if len(ds) == 1 {
+				return d, nil
+			}
+			continue
+		}
+		if p.OS == "linux" && p.Architecture == runtime.GOARCH {
+			return d, nil
+		}
+		seen = append(seen, p.OS+"/"+p.Architecture)
+	}
+	return Descriptor{}, fmt.Errorf("no image for linux/%s in the index (it has %s)",
+		runtime.GOARCH, strings.Join(seen, ", "))
 }

@@ -1,7 +1,6 @@
-package imagesrc
+package dockerdaemon
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,43 +13,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/engine"
+	"github.com/pcocc/pcocc/internal/imagesrc"
+	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
+	"github.com/pcocc/pcocc/internal/transport/layout"
 )
-
-// dirSpool is a Spool keeping blobs as files of a directory.
-type dirSpool struct {
-	dir  string
-	mu   sync.Mutex
-	puts int
-}
-
-func (s *dirSpool) Expect(int64, int) {}
-
-func (s *dirSpool) Put(r io.Reader, want string) (Spooled, error) {
-	f, err := os.CreateTemp(s.dir, "blob")
-	if err != nil {
-		return Spooled{}, err
-	}
-	defer f.Close()
-	h := digest.NewHasher()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
-	if err != nil {
-		return Spooled{}, err
-	}
-	if want != "" && string(h.Digest()) != want {
-		return Spooled{}, fmt.Errorf("blob does not match its digest %s", want)
-	}
-	s.mu.Lock()
-	s.puts++
-	s.mu.Unlock()
-	name := f.Name()
-	return Spooled{Digest: string(h.Digest()), Size: n, Open: func() (io.ReadCloser, error) { return os.Open(name) }}, nil
-}
 
 // needEngine returns a client of the Docker engine at DOCKER_HOST, or
 // skips the test when none answers there.
@@ -74,31 +45,16 @@ func needEngine(t *testing.T) *engine.Client {
 func testArchive(t *testing.T, tag string) []byte {
 	big := make([]byte, 3<<20)
 	rand.NewChaCha8([32]byte{1}).Read(big) // incompressible, deterministic
-	l1 := tarOf(t, map[string][]byte{"data/big": big, "etc/gone": []byte("x"), "bin/keep": []byte("k")})
-	l2 := tarOf(t, map[string][]byte{"etc/.wh.gone": nil, "etc/new": []byte("new\n")})
+	l1 := imagesrctest.TarOf(t, map[string][]byte{"data/big": big, "etc/gone": []byte("x"), "bin/keep": []byte("k")})
+	l2 := imagesrctest.TarOf(t, map[string][]byte{"etc/.wh.gone": nil, "etc/new": []byte("new\n")})
 	cfg, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
 		"config": map[string]any{"Env": []string{"FOO=bar"}, "Cmd": []string{"/bin/keep"}},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{sha(l1), sha(l2)}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{imagesrctest.Sha(l1), imagesrctest.Sha(l2)}},
 	})
-	cfgName := strings.TrimPrefix(sha(cfg), "sha256:") + ".json"
+	cfgName := strings.TrimPrefix(imagesrctest.Sha(cfg), "sha256:") + ".json"
 	manifest, _ := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{tag}, "Layers": []string{"l1/layer.tar", "l2/layer.tar"}}})
-	return tarOf(t, map[string][]byte{"l1/layer.tar": l1, "l2/layer.tar": l2, cfgName: cfg, "manifest.json": manifest})
-}
-
-func tarOf(t *testing.T, files map[string][]byte) []byte {
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(body)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return imagesrctest.TarOf(t, map[string][]byte{"l1/layer.tar": l1, "l2/layer.tar": l2, cfgName: cfg, "manifest.json": manifest})
 }
 
 // TestEngine loads an image into the real engine (the export path), then
@@ -112,32 +68,32 @@ func TestEngine(t *testing.T) {
 	t.Cleanup(func() {
 		e.Remove(context.Background(), tag)
 	})
-	src, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: tag})
+	src, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.NameOnly, Ref: tag})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	sp := &dirSpool{dir: t.TempDir()}
-	img, err := src.(Streamed).Fetch(context.Background(), sp)
+	sp := &imagesrctest.DirSpool{Dir: t.TempDir()}
+	img, err := src.(imagesrc.Streamed).Fetch(context.Background(), sp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if src.Digest() != img.Digest() {
 		t.Errorf("digest %s before the fetch, %s after", src.Digest(), img.Digest())
 	}
-	if len(img.Layers()) != 2 || sp.puts != 1 {
-		t.Fatalf("%d layers, %d spooled: want 2 layers, the large one spooled", len(img.Layers()), sp.puts)
+	if len(img.Layers()) != 2 || sp.Puts() != 1 {
+		t.Fatalf("%d layers, %d spooled: want 2 layers, the large one spooled", len(img.Layers()), sp.Puts())
 	}
 	if strings.Join(img.Config().Env, " ") != "FOO=bar" || img.Digest() != img.ConfigDigest() {
 		t.Errorf("config %+v, digest %s", img.Config(), img.Digest())
 	}
-	checkImage(t, img)
+	imagesrctest.CheckImage(t, img)
 }
 
 func TestEngineFaults(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "none.sock")
 	t.Setenv("DOCKER_HOST", "unix://"+sock)
-	_, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "busybox"})
+	_, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.NameOnly, Ref: "busybox"})
 	if !errors.Is(err, engine.ErrUnreachable) || !strings.Contains(err.Error(), sock) {
 		t.Errorf("unreachable: %v", err)
 	}
@@ -162,7 +118,7 @@ func TestEngineFaults(t *testing.T) {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	t.Setenv("DOCKER_HOST", "unix://"+l.Addr().String())
-	_, err = Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "nope:1"})
+	_, err = Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.NameOnly, Ref: "nope:1"})
 	if !errors.Is(err, engine.ErrNotFound) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("not in engine: %v", err)
 	}
@@ -171,8 +127,47 @@ func TestEngineFaults(t *testing.T) {
 // The real engine says so when it has no such image.
 func TestEngineNoImage(t *testing.T) {
 	needEngine(t)
-	_, err := Open(context.Background(), Ref{Transport: DockerDaemon, Ref: "pcocc-test/no-such-image:0"})
+	_, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.NameOnly, Ref: "pcocc-test/no-such-image:0"})
 	if !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("error %v, want engine.ErrNotFound", err)
+	}
+}
+
+// slowCloser takes its time to close, as a blob of a repository being
+// read would: a generator left running would still be in Close.
+type slowCloser struct {
+	io.Reader
+	open *atomic.Int32
+}
+
+func (s slowCloser) Close() error {
+	time.Sleep(100 * time.Millisecond)
+	s.open.Add(-1)
+	return nil
+}
+
+// An engine that stops reading early (here after 8 KiB, with an error)
+// makes the export fail with its error, and only once the archive
+// generator has stopped and closed every blob it opened: its caller
+// unlocks the repository next.
+func TestStreamToEngineStopsGenerator(t *testing.T) {
+	cfg := []byte(`{"rootfs":{"type":"layers","diff_ids":[]}}`)
+	blob := bytes.Repeat([]byte("layer data "), 100000)
+	var open atomic.Int32
+	layer := imagesrc.Layer{Digest: imagesrctest.Sha(blob), Size: int64(len(blob)), Open: func() (io.ReadCloser, error) {
+		open.Add(1)
+		return slowCloser{bytes.NewReader(blob), &open}, nil
+	}}
+	e := &layout.Writer{Ctx: context.Background(), Img: imagesrc.NewLayered(imagesrc.Parts{ConfigBlob: cfg, ConfigDigest: imagesrctest.Sha(cfg), Layers: []imagesrc.Layer{layer}})}
+	refused := errors.New("engine refused the archive")
+	err := streamTo(e, "x:1", func(r io.Reader) error {
+		io.ReadFull(r, make([]byte, 8192))
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Errorf("error %v, want the engine's", err)
+	}
+	if n := open.Load(); n != 0 {
+		t.Errorf("%d blobs still open when the export returned", n)
 	}
 }

@@ -1,18 +1,20 @@
-package imagesrc
+package transport
 
 import (
 	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/imagesrc"
 )
 
 // TestRegister adds a transport the way VM sources join: ParseRef, String,
 // IsFile and Open know it without the container transports changing.
 func TestRegister(t *testing.T) {
 	errVM := errors.New("a qcow2 image")
-	var opened Ref
-	Register(Transport{Name: "test-qcow2", Form: FileOnly, Open: func(_ context.Context, r Ref) (Image, error) {
+	var opened imagesrc.Ref
+	Register(imagesrc.Transport{Name: "test-qcow2", Form: imagesrc.FileOnly, Open: func(_ context.Context, r imagesrc.Ref) (imagesrc.Image, error) {
 		opened = r
 		return nil, errVM
 	}})
@@ -26,15 +28,15 @@ func TestRegister(t *testing.T) {
 	if _, err := Open(context.Background(), r); !errors.Is(err, errVM) || opened != r {
 		t.Errorf("Open: %v, opened %+v", err, opened)
 	}
-	if !strings.Contains(strings.Join(Transports(), " "), "test-qcow2") {
-		t.Errorf("Transports() = %q", Transports())
+	if !strings.Contains(strings.Join(Names(), " "), "test-qcow2") {
+		t.Errorf("Names() = %q", Names())
 	}
 	defer func() {
 		if recover() == nil {
 			t.Error("a second registration of a name was accepted")
 		}
 	}()
-	Register(Transport{Name: OCI})
+	Register(imagesrc.Transport{Name: OCI})
 }
 
 func TestForms(t *testing.T) {

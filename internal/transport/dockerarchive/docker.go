@@ -1,6 +1,11 @@
-package imagesrc
+// Package dockerarchive reads and writes the docker-archive transport: the
+// tar file of `docker save` and `podman save` (a manifest.json listing
+// each image's configuration and layer files), and the same archive as a
+// Docker engine streams it (see dockerdaemon).
+package dockerarchive
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +16,15 @@ import (
 	"strings"
 
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/manifest"
 	"github.com/pcocc/pcocc/internal/mediatype"
 	"github.com/pcocc/pcocc/internal/rootfs"
+	"github.com/pcocc/pcocc/internal/transport/layout"
 )
+
+// Name is the transport's.
+const Name = "docker-archive"
 
 // DockerManifest is one entry of a docker-archive's manifest.json, as
 // docker save and podman save write it.
@@ -43,63 +53,61 @@ func NewDockerManifest(config string, layers []string, tag string) DockerManifes
 // pcocc: its digest's hex and ext.
 func DockerBlobName(d, ext string) string { return digest.Digest(d).Hex() + ext }
 
-func openDockerArchive(ref Ref) (*layered, error) {
-	st, err := openTarStore(ref.Path)
-	if err != nil {
-		return nil, err
-	}
-	img, err := readDockerArchive(st, ref)
-	if err != nil {
-		st.close()
-		return nil, err
-	}
-	img.close = st.close
-	return img, nil
+// Open opens the image ref names in a docker-archive file.
+func Open(_ context.Context, ref imagesrc.Ref) (imagesrc.Image, error) {
+	return layout.OpenArchive(ref.Path, func(st *layout.Tar) (imagesrc.Parts, error) { return Read(st, ref) })
 }
 
-// readDockerArchive reads the image ref.Ref names in a docker-archive, a
+// Read reads the parts of the image ref.Ref names in a docker-archive, a
 // file or an engine's stream.
-func readDockerArchive(st *tarStore, ref Ref) (*layered, error) {
-	raw, err := readSmall(st, "manifest.json")
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, ok := st.entries[manifest.LayoutFile]; ok {
-			return nil, fmt.Errorf("%q is an OCI archive, not a docker archive: use oci-archive:%s", st.name, st.name)
-		}
-		return nil, fmt.Errorf("%q is not a docker archive: no manifest.json", st.name)
-	}
+func Read(st *layout.Tar, ref imagesrc.Ref) (imagesrc.Parts, error) {
+	m, err := pickIn(st, ref)
 	if err != nil {
-		return nil, err
-	}
-	var ms []DockerManifest
-	if err := json.Unmarshal(raw, &ms); err != nil {
-		return nil, fmt.Errorf("decoding manifest.json: %w", err)
-	}
-	m, err := pickDocker(ms, ref)
-	if err != nil {
-		return nil, err
+		return imagesrc.Parts{}, err
 	}
 	blob, cd, err := readDockerConfig(st, m.Config)
 	if err != nil {
-		return nil, err
+		return imagesrc.Parts{}, err
 	}
-	img, diffIDs, err := newImage(blob, cd, cd, "manifest.json", len(m.Layers))
+	cfg, diffIDs, err := imagesrc.DecodeConfig(blob, "manifest.json", len(m.Layers))
 	if err != nil {
-		return nil, err
+		return imagesrc.Parts{}, err
 	}
+	p := imagesrc.Parts{Config: cfg, ConfigBlob: blob, ConfigDigest: cd}
 	for i, name := range m.Layers {
 		l, err := dockerLayer(st, name, diffIDs[i])
 		if err != nil {
-			return nil, err
+			return imagesrc.Parts{}, err
 		}
-		img.layers = append(img.layers, l)
+		p.Layers = append(p.Layers, l)
 	}
-	return img, nil
+	return p, nil
+}
+
+// pickIn reads the archive's manifest.json and picks the entry ref.Ref
+// names.
+func pickIn(st *layout.Tar, ref imagesrc.Ref) (DockerManifest, error) {
+	raw, err := layout.ReadSmall(st, "manifest.json")
+	if errors.Is(err, fs.ErrNotExist) {
+		if st.Has(manifest.LayoutFile) {
+			return DockerManifest{}, fmt.Errorf("%q is an OCI archive, not a docker archive: use oci-archive:%s", st.Name(), st.Name())
+		}
+		return DockerManifest{}, fmt.Errorf("%q is not a docker archive: no manifest.json", st.Name())
+	}
+	if err != nil {
+		return DockerManifest{}, err
+	}
+	var ms []DockerManifest
+	if err := json.Unmarshal(raw, &ms); err != nil {
+		return DockerManifest{}, fmt.Errorf("decoding manifest.json: %w", err)
+	}
+	return pickDocker(ms, ref)
 }
 
 // readDockerConfig reads the configuration blob and checks it against the
 // digest its name states.
-func readDockerConfig(st *tarStore, name string) ([]byte, string, error) {
-	blob, err := readSmall(st, name)
+func readDockerConfig(st *layout.Tar, name string) ([]byte, string, error) {
+	blob, err := layout.ReadSmall(st, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("manifest names missing blob %q", name)
 	}
@@ -118,25 +126,25 @@ func readDockerConfig(st *tarStore, name string) ([]byte, string, error) {
 // written by podman, skopeo or docker ≥ 25; docker < 25 writes
 // uncompressed layers, whose digest is their diff ID; only a compressed
 // layer with an opaque name has to be read to know its digest.
-func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
-	rc, size, err := st.open(name)
+func dockerLayer(st *layout.Tar, name, diffID string) (imagesrc.Layer, error) {
+	rc, size, err := st.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Layer{}, fmt.Errorf("manifest names missing blob %q", name)
+		return imagesrc.Layer{}, fmt.Errorf("manifest names missing blob %q", name)
 	}
 	if err != nil {
-		return Layer{}, err
+		return imagesrc.Layer{}, err
 	}
 	head := make([]byte, 8)
 	n, _ := io.ReadFull(rc, head)
 	rc.Close()
 	comp := rootfs.Detect(head[:n])
-	l := Layer{DiffID: diffID, MediaType: mediatype.DockerLayerFor(comp), Size: size, Open: opener(st, name)}
+	l := imagesrc.Layer{DiffID: diffID, MediaType: mediatype.DockerLayerFor(comp), Size: size, Open: layout.Opener(st, name)}
 	if l.MediaType == "" {
-		return Layer{}, fmt.Errorf("layer %q: %s compression is not supported", name, comp)
+		return imagesrc.Layer{}, fmt.Errorf("layer %q: %s compression is not supported", name, comp)
 	}
-	switch known, named := st.knownDigest(name), digestInName(name); {
+	switch known, named := st.KnownDigest(name), digestInName(name); {
 	case known != "" && named != "" && known != named:
-		return Layer{}, fmt.Errorf("layer %q does not match its digest (%s)", name, known)
+		return imagesrc.Layer{}, fmt.Errorf("layer %q does not match its digest (%s)", name, known)
 	case known != "":
 		l.Digest = known
 	case named != "":
@@ -145,7 +153,7 @@ func dockerLayer(st *tarStore, name, diffID string) (Layer, error) {
 		l.Digest = diffID
 	default:
 		if l.Digest, err = hashBlob(l.Open); err != nil {
-			return Layer{}, fmt.Errorf("reading layer %q: %w", name, err)
+			return imagesrc.Layer{}, fmt.Errorf("reading layer %q: %w", name, err)
 		}
 	}
 	return l, nil
@@ -168,7 +176,7 @@ func digestInName(name string) string {
 }
 
 // pickDocker selects the image ref.Ref names: a repository tag, or @N.
-func pickDocker(ms []DockerManifest, ref Ref) (DockerManifest, error) {
+func pickDocker(ms []DockerManifest, ref imagesrc.Ref) (DockerManifest, error) {
 	if len(ms) == 0 {
 		return DockerManifest{}, errors.New("the archive holds no image")
 	}
@@ -223,4 +231,15 @@ func normalizeName(s string) string {
 		name = "docker.io/library/" + rest
 	}
 	return name + ":" + tag
+}
+
+// hashBlob reads a blob through to compute its digest.
+func hashBlob(open func() (io.ReadCloser, error)) (string, error) {
+	rc, err := open()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	d, err := digest.FromReader(rc)
+	return string(d), err
 }

@@ -1,6 +1,10 @@
-package imagesrc
+// Package sif reads the sif transport: a Singularity/Apptainer image file,
+// whose system partition is a squashfs taken as it is and whose metadata
+// (/.singularity.d) is read from it with pcocc's own squashfs reader.
+package sif
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,15 +13,21 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/sylabs/sif/v2/pkg/sif"
+	sifimg "github.com/sylabs/sif/v2/pkg/sif"
 
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
 
-// openSIF opens a Singularity/Apptainer image file. Its primary system
-// partition is a squashfs already: the importer copies it untouched, then
-// reads the Apptainer metadata (/.singularity.d) out of the copy.
-func openSIF(path string) (Image, error) {
+// Name is the transport's.
+const Name = "sif"
+
+// Open opens the Singularity/Apptainer image file ref.Path. Its primary
+// system partition is a squashfs already: the importer copies it
+// untouched, then reads the Apptainer metadata (/.singularity.d) out of
+// the copy.
+func Open(_ context.Context, ref imagesrc.Ref) (imagesrc.Image, error) {
+	path := ref.Path
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -27,7 +37,7 @@ func openSIF(path string) (Image, error) {
 		f.Close()
 		return nil, fmt.Errorf("%q is not a file", path)
 	}
-	fimg, err := sif.LoadContainer(readOnly{f}, sif.OptLoadWithCloseOnUnload(false))
+	fimg, err := sifimg.LoadContainer(readOnly{f}, sifimg.OptLoadWithCloseOnUnload(false))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%q is not a SIF file: %w", path, err)
@@ -37,14 +47,14 @@ func openSIF(path string) (Image, error) {
 		f.Close()
 		return nil, err
 	}
-	root := &SquashfsRoot{
+	root := &imagesrc.SquashfsRoot{
 		Size: part.Size(),
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(io.NewSectionReader(f, part.Offset(), part.Size())), nil
 		},
 	}
 	root.Config = sifConfig(labels, warns)
-	return &squashfsImage{root: root, close: f.Close}, nil
+	return imagesrc.NewSquashfsImage(root, f.Close), nil
 }
 
 // readOnly lets the sif library load a file opened read-only: it never
@@ -55,12 +65,12 @@ func (readOnly) Truncate(int64) error { return errors.New("read-only") }
 
 // sifParts finds and checks the primary system partition; it also returns
 // the labels of a JSON labels object and warnings about what is not kept.
-func sifParts(fimg *sif.FileImage, f io.ReaderAt, fileSize int64) (sif.Descriptor, map[string]string, []string, error) {
+func sifParts(fimg *sifimg.FileImage, f io.ReaderAt, fileSize int64) (sifimg.Descriptor, map[string]string, []string, error) {
 	var warns []string
-	if ds, _ := fimg.GetDescriptors(sif.WithDataType(sif.DataSignature)); len(ds) > 0 {
+	if ds, _ := fimg.GetDescriptors(sifimg.WithDataType(sifimg.DataSignature)); len(ds) > 0 {
 		warns = append(warns, "the SIF is signed: pcocc does not verify SIF signatures (check them with 'apptainer verify' first)")
 	}
-	part, err := fimg.GetDescriptor(sif.WithPartitionType(sif.PartPrimSys))
+	part, err := fimg.GetDescriptor(sifimg.WithPartitionType(sifimg.PartPrimSys))
 	if err != nil {
 		return part, nil, nil, fmt.Errorf("no primary system partition in the SIF (it holds: %s)", sifObjects(fimg))
 	}
@@ -74,14 +84,14 @@ func sifParts(fimg *sif.FileImage, f io.ReaderAt, fileSize int64) (sif.Descripto
 	return part, labels, warns, nil
 }
 
-func checkSIFPart(part sif.Descriptor, f io.ReaderAt, fileSize int64) error {
+func checkSIFPart(part sifimg.Descriptor, f io.ReaderAt, fileSize int64) error {
 	fs, _, arch, err := part.PartitionMetadata()
 	switch {
 	case err != nil:
 		return fmt.Errorf("reading the system partition's metadata: %w", err)
-	case fs == sif.FsEncryptedSquashfs:
+	case fs == sifimg.FsEncryptedSquashfs:
 		return errors.New("the system partition is encrypted: pcocc cannot decrypt it (decrypt it with apptainer, then import the result)")
-	case fs != sif.FsSquash:
+	case fs != sifimg.FsSquash:
 		return fmt.Errorf("the system partition is %s, not squashfs", fs)
 	case arch != "" && arch != "unknown" && arch != runtime.GOARCH:
 		return fmt.Errorf("the system partition is built for %s, this machine is %s", arch, runtime.GOARCH)
@@ -96,11 +106,11 @@ func checkSIFPart(part sif.Descriptor, f io.ReaderAt, fileSize int64) error {
 }
 
 // sifObjects lists the data objects of a SIF, for messages.
-func sifObjects(fimg *sif.FileImage) string {
+func sifObjects(fimg *sifimg.FileImage) string {
 	var objs []string
-	fimg.WithDescriptors(func(d sif.Descriptor) bool {
+	fimg.WithDescriptors(func(d sifimg.Descriptor) bool {
 		s := d.DataType().String()
-		if d.DataType() == sif.DataPartition {
+		if d.DataType() == sifimg.DataPartition {
 			if fs, pt, _, err := d.PartitionMetadata(); err == nil {
 				s += fmt.Sprintf(" (%s %s)", pt, fs)
 			}
@@ -115,12 +125,12 @@ func sifObjects(fimg *sif.FileImage) string {
 }
 
 // sifLabels reads the SIF's JSON labels object, if any.
-func sifLabels(fimg *sif.FileImage) (map[string]string, error) {
-	d, err := fimg.GetDescriptor(sif.WithDataType(sif.DataLabels))
+func sifLabels(fimg *sifimg.FileImage) (map[string]string, error) {
+	d, err := fimg.GetDescriptor(sifimg.WithDataType(sifimg.DataLabels))
 	if err != nil {
 		return nil, nil
 	}
-	if d.Size() > maxJSON {
+	if d.Size() > imagesrc.MaxJSON {
 		return nil, fmt.Errorf("ignoring the SIF's labels object: too large (%d bytes)", d.Size())
 	}
 	b, err := d.GetData()

@@ -1,4 +1,4 @@
-package imagesrc
+package sif
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/envscript"
 	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
@@ -31,7 +32,7 @@ const (
 // prompt, --env-file and prepend/append PATH options): not image content.
 var sifRuntimeScripts = []string{"94-appsbase.sh", "95-apps.sh", "99-base.sh", "99-runtimevars.sh"}
 
-// sifConfig returns the SquashfsRoot.Config of a SIF: the files are read
+// sifConfig returns the imagesrc.SquashfsRoot.Config of a SIF: the files are read
 // with pcocc's own squashfs reader (nothing is mounted and nothing of the
 // image runs); the environment scripts are evaluated by the envscript
 // package's parser, never run; the runscript becomes the entrypoint so that
@@ -74,7 +75,7 @@ func sifConfig(objLabels map[string]string, warns []string) func(context.Context
 func (rd sqfsReader) labels(top map[string]fs.FileMode, extra map[string]string) (map[string]string, error) {
 	labels := map[string]string{}
 	if t, ok := top["labels.json"]; ok && t.IsRegular() {
-		b, err := rd.cat(sifLabelsFile, maxJSON)
+		b, err := rd.cat(sifLabelsFile, imagesrc.MaxJSON)
 		if err != nil {
 			return nil, err
 		}

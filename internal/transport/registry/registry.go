@@ -1,27 +1,36 @@
-package imagesrc
+// Package registry reads the docker:// transport: an image in a registry
+// (Docker Registry HTTP API v2, through internal/regclient). Its manifests
+// and configuration are read when it is opened, its layers downloaded by
+// Fetch into the import's spool.
+package registry
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/manifest"
 	"github.com/pcocc/pcocc/internal/mediatype"
 	"github.com/pcocc/pcocc/internal/regclient"
 )
 
+// Name is the transport's.
+const Name = "docker"
+
 // parallelBlobs is how many layers are downloaded at once.
 const parallelBlobs = 4
 
-// openRegistry opens docker://[REGISTRY/]REPO[:TAG|@DIGEST]: manifests and
-// the configuration are read now; the layers are downloaded by Fetch, in
-// parallel, into the spool (the repository's blob store), checked against
-// their digests, then flattened.
-func openRegistry(ctx context.Context, s string) (Image, error) {
-	ref, err := regclient.ParseRef(s)
+// Open opens docker://[REGISTRY/]REPO[:TAG|@DIGEST] (ref.Ref): manifests
+// and the configuration are read now; the layers are downloaded by Fetch,
+// in parallel, into the spool (the repository's blob store), checked
+// against their digests, then flattened.
+func Open(ctx context.Context, r imagesrc.Ref) (imagesrc.Image, error) {
+	ref, err := regclient.ParseRef(r.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -34,16 +43,18 @@ func openRegistry(ctx context.Context, s string) (Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := c.image(ctx, m, digest)
+	p, err := c.image(ctx, m, digest)
 	if err != nil {
 		return nil, err
 	}
-	return &streamed{digest: digest, fetch: func(ctx context.Context, sp Spool) (Layered, error) {
-		if err := c.fetchLayers(ctx, img, sp); err != nil {
+	return imagesrc.NewStreamed(digest, func(ctx context.Context, sp imagesrc.Spool) (imagesrc.Layered, error) {
+		fetched := p
+		fetched.Layers = slices.Clone(p.Layers)
+		if err := c.fetchLayers(ctx, fetched.Layers, sp); err != nil {
 			return nil, err
 		}
-		return img, nil
-	}}, nil
+		return imagesrc.NewLayered(fetched), nil
+	}), nil
 }
 
 // retryPause is the pause before the first retry of a blob download (a
@@ -72,7 +83,7 @@ func (c *registrySource) resolve(ctx context.Context, ref, want string, depth in
 	}
 	switch m.MediaType {
 	case mediatype.OCIIndex, mediatype.DockerManifestList:
-		d, err := pickPlatform(m.Manifests)
+		d, err := manifest.PickPlatform(m.Manifests)
 		if err != nil {
 			return nil, "", fmt.Errorf("registry %s: %s: %w", c.reg, c.c.Ref(), err)
 		}
@@ -91,31 +102,33 @@ func (c *registrySource) resolve(ctx context.Context, ref, want string, depth in
 }
 
 // image reads the configuration and checks the layer list.
-func (c *registrySource) image(ctx context.Context, m *manifest.Doc, mdigest string) (*layered, error) {
+func (c *registrySource) image(ctx context.Context, m *manifest.Doc, mdigest string) (imagesrc.Parts, error) {
+	var p imagesrc.Parts
 	for _, l := range m.Layers {
 		if !mediatype.IsLayer(l.MediaType) {
-			return nil, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.reg, l.Digest, l.MediaType)
+			return p, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.reg, l.Digest, l.MediaType)
 		}
 		if !digest.Valid(string(l.Digest)) || l.Size < 0 {
-			return nil, fmt.Errorf("registry %s: layer with invalid digest %q or size", c.reg, l.Digest)
+			return p, fmt.Errorf("registry %s: layer with invalid digest %q or size", c.reg, l.Digest)
 		}
 	}
 	cd := string(m.Config.Digest)
-	if !digest.Valid(cd) || m.Config.Size > maxJSON {
-		return nil, fmt.Errorf("registry %s: invalid configuration descriptor %q", c.reg, cd)
+	if !digest.Valid(cd) || m.Config.Size > imagesrc.MaxJSON {
+		return p, fmt.Errorf("registry %s: invalid configuration descriptor %q", c.reg, cd)
 	}
 	blob, err := c.smallBlob(ctx, cd, m.Config.Size)
 	if err != nil {
-		return nil, err
+		return p, err
 	}
-	img, diffIDs, err := newImage(blob, cd, mdigest, "manifest "+mdigest, len(m.Layers))
+	cfg, diffIDs, err := imagesrc.DecodeConfig(blob, "manifest "+mdigest, len(m.Layers))
 	if err != nil {
-		return nil, err
+		return p, err
 	}
+	p = imagesrc.Parts{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: mdigest}
 	for i, l := range m.Layers {
-		img.layers = append(img.layers, Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
+		p.Layers = append(p.Layers, imagesrc.Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
 	}
-	return img, nil
+	return p, nil
 }
 
 // smallBlob downloads a configuration blob and checks its digest.
@@ -136,29 +149,29 @@ func (c *registrySource) smallBlob(ctx context.Context, want string, size int64)
 }
 
 // fetchLayers downloads the layers, parallelBlobs at a time, into sp and
-// points the image's layers at the stored blobs. The first error stops
+// points them at the stored blobs. The first error stops
 // the others.
-func (c *registrySource) fetchLayers(ctx context.Context, img *layered, sp Spool) error {
+func (c *registrySource) fetchLayers(ctx context.Context, layers []imagesrc.Layer, sp imagesrc.Spool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var total int64
-	for _, l := range img.layers {
+	for _, l := range layers {
 		total += l.Size
 	}
-	sp.Expect(total, len(img.layers))
+	sp.Expect(total, len(layers))
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once
 		first error
 		sem   = make(chan struct{}, parallelBlobs)
 	)
-	for i := range img.layers {
+	for i := range layers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := c.fetchLayer(ctx, &img.layers[i], sp); err != nil {
+			if err := c.fetchLayer(ctx, &layers[i], sp); err != nil {
 				once.Do(func() { first = err; cancel() })
 			}
 		}()
@@ -167,7 +180,7 @@ func (c *registrySource) fetchLayers(ctx context.Context, img *layered, sp Spool
 	return first
 }
 
-func (c *registrySource) fetchLayer(ctx context.Context, l *Layer, sp Spool) error {
+func (c *registrySource) fetchLayer(ctx context.Context, l *imagesrc.Layer, sp imagesrc.Spool) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

@@ -1,4 +1,4 @@
-package imagesrc
+package sif
 
 import (
 	"bytes"
@@ -13,9 +13,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/sylabs/sif/v2/pkg/sif"
+	sifimg "github.com/sylabs/sif/v2/pkg/sif"
 
 	"github.com/pcocc/pcocc/internal/imagemeta"
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/sqfsformat"
 	"github.com/pcocc/pcocc/internal/testutil"
 )
@@ -57,9 +58,9 @@ func squashfsOf(t *testing.T, dir string) string {
 }
 
 // makeSIF writes a SIF of the given data objects with the sif library.
-func makeSIF(t *testing.T, inputs ...func() (sif.DescriptorInput, error)) string {
+func makeSIF(t *testing.T, inputs ...func() (sifimg.DescriptorInput, error)) string {
 	p := filepath.Join(t.TempDir(), "img.sif")
-	var dis []sif.DescriptorInput
+	var dis []sifimg.DescriptorInput
 	for _, in := range inputs {
 		di, err := in()
 		if err != nil {
@@ -67,7 +68,7 @@ func makeSIF(t *testing.T, inputs ...func() (sif.DescriptorInput, error)) string
 		}
 		dis = append(dis, di)
 	}
-	f, err := sif.CreateContainerAtPath(p, sif.OptCreateWithDescriptors(dis...), sif.OptCreateDeterministic())
+	f, err := sifimg.CreateContainerAtPath(p, sifimg.OptCreateWithDescriptors(dis...), sifimg.OptCreateDeterministic())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,18 +78,20 @@ func makeSIF(t *testing.T, inputs ...func() (sif.DescriptorInput, error)) string
 	return p
 }
 
-func partition(b []byte, fs sif.FSType, pt sif.PartType) func() (sif.DescriptorInput, error) {
-	return func() (sif.DescriptorInput, error) {
-		return sif.NewDescriptorInput(sif.DataPartition, bytes.NewReader(b), sif.OptPartitionMetadata(fs, pt, "amd64"))
+func partition(b []byte, fs sifimg.FSType, pt sifimg.PartType) func() (sifimg.DescriptorInput, error) {
+	return func() (sifimg.DescriptorInput, error) {
+		return sifimg.NewDescriptorInput(sifimg.DataPartition, bytes.NewReader(b), sifimg.OptPartitionMetadata(fs, pt, "amd64"))
 	}
 }
 
-func object(dt sif.DataType, b []byte, opts ...sif.DescriptorInputOpt) func() (sif.DescriptorInput, error) {
-	return func() (sif.DescriptorInput, error) { return sif.NewDescriptorInput(dt, bytes.NewReader(b), opts...) }
+func object(dt sifimg.DataType, b []byte, opts ...sifimg.DescriptorInputOpt) func() (sifimg.DescriptorInput, error) {
+	return func() (sifimg.DescriptorInput, error) {
+		return sifimg.NewDescriptorInput(dt, bytes.NewReader(b), opts...)
+	}
 }
 
-func deffile() func() (sif.DescriptorInput, error) {
-	return object(sif.DataDeffile, []byte("Bootstrap: docker\nFrom: busybox\n"))
+func deffile() func() (sifimg.DescriptorInput, error) {
+	return object(sifimg.DataDeffile, []byte("Bootstrap: docker\nFrom: busybox\n"))
 }
 
 func TestSIFLibrary(t *testing.T) {
@@ -97,8 +100,8 @@ func TestSIFLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := makeSIF(t, deffile(), partition(raw, sif.FsSquash, sif.PartPrimSys),
-		object(sif.DataLabels, []byte(`{"from.object": "yes"}`)))
+	p := makeSIF(t, deffile(), partition(raw, sifimg.FsSquash, sifimg.PartPrimSys),
+		object(sifimg.DataLabels, []byte(`{"from.object": "yes"}`)))
 	checkSIF(t, p, raw, map[string]string{"from.object": "yes"})
 }
 
@@ -131,28 +134,28 @@ func TestSIFsiftool(t *testing.T) {
 // the configuration out of the copy.
 func checkSIF(t *testing.T, p string, raw []byte, extraLabels map[string]string) {
 	t.Helper()
-	img, err := Open(context.Background(), Ref{Transport: SIF, Path: p})
+	img, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.FileOnly, Path: p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer img.Close()
-	if _, ok := img.(Layered); ok || img.(SquashfsImage).Squashfs() == nil {
+	if _, ok := img.(imagesrc.Layered); ok || img.(imagesrc.SquashfsImage).Squashfs() == nil {
 		t.Fatalf("image %+v: want a squashfs and no layers", img)
 	}
-	rc, err := img.(SquashfsImage).Squashfs().Open()
+	rc, err := img.(imagesrc.SquashfsImage).Squashfs().Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(rc)
 	rc.Close()
-	if !bytes.Equal(got, raw) || img.(SquashfsImage).Squashfs().Size != int64(len(raw)) {
-		t.Fatalf("partition: %d bytes (size %d), not the squashfs put in (%d bytes)", len(got), img.(SquashfsImage).Squashfs().Size, len(raw))
+	if !bytes.Equal(got, raw) || img.(imagesrc.SquashfsImage).Squashfs().Size != int64(len(raw)) {
+		t.Fatalf("partition: %d bytes (size %d), not the squashfs put in (%d bytes)", len(got), img.(imagesrc.SquashfsImage).Squashfs().Size, len(raw))
 	}
 	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
 	if err := os.WriteFile(copyPath, got, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), copyPath)
+	cfg, warns, err := img.(imagesrc.SquashfsImage).Squashfs().Config(context.Background(), copyPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,30 +206,30 @@ func TestSIFFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	truncated := makeSIF(t, deffile(), partition(raw, sif.FsSquash, sif.PartPrimSys))
+	truncated := makeSIF(t, deffile(), partition(raw, sifimg.FsSquash, sifimg.PartPrimSys))
 	fi, _ := os.Stat(truncated)
 	if err := os.Truncate(truncated, fi.Size()-1000); err != nil {
 		t.Fatal(err)
 	}
 	notSIF := filepath.Join(t.TempDir(), "not.sif")
 	os.WriteFile(notSIF, []byte("#!/bin/sh\necho not a sif\n"), 0o644)
-	sig := object(sif.DataSignature, []byte("-----BEGIN PGP SIGNATURE-----\n"), sif.OptSignatureMetadata(crypto.SHA256, make([]byte, 20)))
+	sig := object(sifimg.DataSignature, []byte("-----BEGIN PGP SIGNATURE-----\n"), sifimg.OptSignatureMetadata(crypto.SHA256, make([]byte, 20)))
 	tests := []struct {
 		name, path, want string
 	}{
 		{"no partition", makeSIF(t, deffile()), "no primary system partition in the SIF (it holds: Def.FILE)"},
-		{"data partition only", makeSIF(t, partition(raw, sif.FsSquash, sif.PartData)), "no primary system partition in the SIF (it holds: FS (Data Squashfs))"},
+		{"data partition only", makeSIF(t, partition(raw, sifimg.FsSquash, sifimg.PartData)), "no primary system partition in the SIF (it holds: FS (Data Squashfs))"},
 		{"signed only", makeSIF(t, sig), "no primary system partition in the SIF (it holds: Signature)"},
-		{"encrypted", makeSIF(t, partition(raw, sif.FsEncryptedSquashfs, sif.PartPrimSys)), "the system partition is encrypted"},
-		{"ext3", makeSIF(t, partition(raw, sif.FsExt3, sif.PartPrimSys)), "the system partition is Ext3, not squashfs"},
-		{"not squashfs", makeSIF(t, partition([]byte("garbage, not a superblock"), sif.FsSquash, sif.PartPrimSys)), "not a squashfs"},
+		{"encrypted", makeSIF(t, partition(raw, sifimg.FsEncryptedSquashfs, sifimg.PartPrimSys)), "the system partition is encrypted"},
+		{"ext3", makeSIF(t, partition(raw, sifimg.FsExt3, sifimg.PartPrimSys)), "the system partition is Ext3, not squashfs"},
+		{"not squashfs", makeSIF(t, partition([]byte("garbage, not a superblock"), sifimg.FsSquash, sifimg.PartPrimSys)), "not a squashfs"},
 		{"truncated", truncated, "the SIF is truncated: its system partition ends at byte"},
 		{"not a SIF", notSIF, "is not a SIF file"},
 		{"missing", filepath.Join(t.TempDir(), "nope.sif"), "no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			img, err := Open(context.Background(), Ref{Transport: SIF, Path: tt.path})
+			img, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.FileOnly, Path: tt.path})
 			if err == nil {
 				img.Close()
 				t.Fatal("no error")
@@ -245,16 +248,16 @@ func TestSIFSignedWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := makeSIF(t, partition(raw, sif.FsSquash, sif.PartPrimSys),
-		object(sif.DataSignature, []byte("sig"), sif.OptSignatureMetadata(crypto.SHA256, make([]byte, 20)), sif.OptLinkedID(1)))
-	img, err := Open(context.Background(), Ref{Transport: SIF, Path: p})
+	p := makeSIF(t, partition(raw, sifimg.FsSquash, sifimg.PartPrimSys),
+		object(sifimg.DataSignature, []byte("sig"), sifimg.OptSignatureMetadata(crypto.SHA256, make([]byte, 20)), sifimg.OptLinkedID(1)))
+	img, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.FileOnly, Path: p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer img.Close()
 	copyPath := filepath.Join(t.TempDir(), "copy.sqfs")
 	os.WriteFile(copyPath, raw, 0o644)
-	_, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), copyPath)
+	_, warns, err := img.(imagesrc.SquashfsImage).Squashfs().Config(context.Background(), copyPath)
 	if err != nil || len(warns) == 0 || !strings.Contains(warns[0], "does not verify SIF signatures") {
 		t.Errorf("warnings %q, error %v", warns, err)
 	}
@@ -266,12 +269,12 @@ func TestSIFNoMetadata(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644)
 	sqfs := squashfsOf(t, dir)
 	raw, _ := os.ReadFile(sqfs)
-	img, err := Open(context.Background(), Ref{Transport: SIF, Path: makeSIF(t, partition(raw, sif.FsSquash, sif.PartPrimSys))})
+	img, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.FileOnly, Path: makeSIF(t, partition(raw, sifimg.FsSquash, sifimg.PartPrimSys))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer img.Close()
-	cfg, warns, err := img.(SquashfsImage).Squashfs().Config(context.Background(), sqfs)
+	cfg, warns, err := img.(imagesrc.SquashfsImage).Squashfs().Config(context.Background(), sqfs)
 	if err != nil || !errors.Is(err, nil) || len(cfg.Env)+len(cfg.Entrypoint) != 0 || len(warns) != 1 {
 		t.Errorf("config %+v, warnings %q, error %v", cfg, warns, err)
 	}

@@ -1,4 +1,4 @@
-package imagesrc
+package transport
 
 import (
 	"archive/tar"
@@ -11,41 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
-	"github.com/pcocc/pcocc/internal/rootfs"
+	"github.com/pcocc/pcocc/internal/transport/dockerarchive"
 )
-
-// checkImage is the conformance check every transport passes: the blobs
-// match the digests the image states.
-func checkImage(t *testing.T, img Layered) {
-	t.Helper()
-	if sha(img.ConfigBlob()) != img.ConfigDigest() || !digest.Valid(img.Digest()) {
-		t.Errorf("config digest %s, image digest %s", img.ConfigDigest(), img.Digest())
-	}
-	for i, l := range img.Layers() {
-		rc, err := l.Open()
-		if err != nil {
-			t.Fatalf("layer %d: %v", i, err)
-		}
-		blob, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sha(blob) != l.Digest || (l.Size >= 0 && int64(len(blob)) != l.Size) {
-			t.Errorf("layer %d: digest %s size %d, stated %s %d", i, sha(blob), len(blob), l.Digest, l.Size)
-		}
-		dr, err := rootfs.Decompress(bytes.NewReader(blob))
-		if err != nil {
-			t.Fatal(err)
-		}
-		plain, err := io.ReadAll(dr)
-		if err != nil || sha(plain) != l.DiffID {
-			t.Errorf("layer %d: diff ID %s, stated %s (%v)", i, sha(plain), l.DiffID, err)
-		}
-	}
-}
 
 func TestOpenFixture(t *testing.T) {
 	f := imagesrctest.Build(t)
@@ -79,7 +48,7 @@ func TestOpenFixture(t *testing.T) {
 				!strings.Contains(strings.Join(c.Env, " "), "FOO=bar") {
 				t.Errorf("config %+v", c)
 			}
-			checkImage(t, img)
+			imagesrctest.CheckImage(t, img)
 		})
 	}
 }
@@ -121,7 +90,7 @@ func configJSON(diffIDs ...string) string {
 	return string(b)
 }
 
-func manifestJSON(ms ...DockerManifest) string {
+func manifestJSON(ms ...dockerarchive.DockerManifest) string {
 	b, _ := json.Marshal(ms)
 	return string(b)
 }
@@ -130,9 +99,9 @@ func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
 
 func TestDockerArchiveLayouts(t *testing.T) {
 	layer := layerTar(t, "hello", "world")
-	ld := sha([]byte(layer))
+	ld := imagesrctest.Sha([]byte(layer))
 	cfg := configJSON(ld)
-	cd := sha([]byte(cfg))
+	cd := imagesrctest.Sha([]byte(cfg))
 	id := strings.Repeat("ab", 32)
 	tests := []struct {
 		name     string
@@ -140,17 +109,17 @@ func TestDockerArchiveLayouts(t *testing.T) {
 		symlinks map[string]string
 	}{
 		{"docker <id>/layer.tar", map[string]string{
-			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			id + "/layer.tar":   layer,
 		}, nil},
 		{"podman <digest>.tar and symlink", map[string]string{
-			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
+			"manifest.json":     manifestJSON(dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
 		{"manifest naming the symlink", map[string]string{
-			"manifest.json":     manifestJSON(DockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
@@ -158,7 +127,7 @@ func TestDockerArchiveLayouts(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := dockerArchive(t, tc.files, tc.symlinks)
-			img, err := openLayered(context.Background(), Ref{Transport: DockerArchive, Path: p})
+			img, err := openLayered(context.Background(), ref(DockerArchive, p, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,17 +135,17 @@ func TestDockerArchiveLayouts(t *testing.T) {
 			if len(img.Layers()) != 1 || img.Layers()[0].Digest != ld || img.Config().Env[0] != "A=1" || img.Digest() != cd {
 				t.Fatalf("image %+v", img)
 			}
-			checkImage(t, img)
+			imagesrctest.CheckImage(t, img)
 		})
 	}
 }
 
 func TestOpenFaults(t *testing.T) {
 	layer := layerTar(t, "hello", "world")
-	ld := sha([]byte(layer))
+	ld := imagesrctest.Sha([]byte(layer))
 	cfg := configJSON(ld)
-	cd := sha([]byte(cfg))
-	m := DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
+	cd := imagesrctest.Sha([]byte(cfg))
+	m := dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
 	m2 := m
 	m2.RepoTags = []string{"b:2"}
 	good := map[string]string{"manifest.json": manifestJSON(m), hexOf(cd) + ".json": cfg, hexOf(ld) + ".tar": layer}
@@ -198,21 +167,21 @@ func TestOpenFaults(t *testing.T) {
 	os.WriteFile(text, bytes.Repeat([]byte("this is not a tar\n"), 100), 0o644)
 	tests := []struct {
 		name string
-		ref  Ref
+		ref  imagesrc.Ref
 		want string
 	}{
-		{"missing layer blob", Ref{DockerArchive, dockerArchive(t, with(hexOf(ld)+".tar", ""), nil), ""}, "manifest names missing blob"},
-		{"missing config blob", Ref{DockerArchive, dockerArchive(t, with(hexOf(cd)+".json", ""), nil), ""}, "manifest names missing blob"},
-		{"config not matching", Ref{DockerArchive, dockerArchive(t, with(hexOf(cd)+".json", configJSON(ld, ld)), nil), ""}, "does not match its digest"},
-		{"no manifest", Ref{DockerArchive, dockerArchive(t, with("manifest.json", ""), nil), ""}, "not a docker archive"},
-		{"two images", Ref{DockerArchive, dockerArchive(t, with("manifest.json", manifestJSON(m, m2)), nil), ""}, "holds 2 images (a:1, b:2)"},
-		{"unknown name", Ref{DockerArchive, dockerArchive(t, good, nil), "c:3"}, `no image "c:3" in the archive (it holds a:1)`},
-		{"empty file", Ref{DockerArchive, empty, ""}, "is empty"},
-		{"not a tar", Ref{DockerArchive, text, ""}, "is not a tar archive"},
-		{"missing file", Ref{DockerArchive, "/nonexistent.tar", ""}, "no such file"},
-		{"not an oci layout", Ref{OCI, t.TempDir(), ""}, "not an OCI layout"},
-		{"oci-archive of a docker archive", Ref{OCIArchive, dockerArchive(t, good, nil), ""}, "is a docker archive, not an OCI one: use docker-archive:"},
-		{"oci of a file", Ref{OCI, dockerArchive(t, good, nil), ""}, "is a file, not an OCI layout directory: a tar file is oci-archive:"},
+		{"missing layer blob", ref(DockerArchive, dockerArchive(t, with(hexOf(ld)+".tar", ""), nil), ""), "manifest names missing blob"},
+		{"missing config blob", ref(DockerArchive, dockerArchive(t, with(hexOf(cd)+".json", ""), nil), ""), "manifest names missing blob"},
+		{"config not matching", ref(DockerArchive, dockerArchive(t, with(hexOf(cd)+".json", configJSON(ld, ld)), nil), ""), "does not match its digest"},
+		{"no manifest", ref(DockerArchive, dockerArchive(t, with("manifest.json", ""), nil), ""), "not a docker archive"},
+		{"two images", ref(DockerArchive, dockerArchive(t, with("manifest.json", manifestJSON(m, m2)), nil), ""), "holds 2 images (a:1, b:2)"},
+		{"unknown name", ref(DockerArchive, dockerArchive(t, good, nil), "c:3"), `no image "c:3" in the archive (it holds a:1)`},
+		{"empty file", ref(DockerArchive, empty, ""), "is empty"},
+		{"not a tar", ref(DockerArchive, text, ""), "is not a tar archive"},
+		{"missing file", ref(DockerArchive, "/nonexistent.tar", ""), "no such file"},
+		{"not an oci layout", ref(OCI, t.TempDir(), ""), "not an OCI layout"},
+		{"oci-archive of a docker archive", ref(OCIArchive, dockerArchive(t, good, nil), ""), "is a docker archive, not an OCI one: use docker-archive:"},
+		{"oci of a file", ref(OCI, dockerArchive(t, good, nil), ""), "is a file, not an OCI layout directory: a tar file is oci-archive:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,41 +199,26 @@ func TestOpenFaults(t *testing.T) {
 
 func TestOpenOCIFaults(t *testing.T) {
 	f := imagesrctest.Build(t)
-	ref := Ref{Transport: OCI, Path: f.Layout}
+	r := ref(OCI, f.Layout, "")
 	// The layout holds base, v1, v2 and multi.
-	if _, err := Open(context.Background(), ref); err == nil || !strings.Contains(err.Error(), "name one with :TAG") {
+	if _, err := Open(context.Background(), r); err == nil || !strings.Contains(err.Error(), "name one with :TAG") {
 		t.Errorf("several images, no tag: error %v", err)
 	}
-	ref.Ref = "nope"
-	if _, err := Open(context.Background(), ref); err == nil || !strings.Contains(err.Error(), `unknown tag "nope"`) {
+	r.Ref = "nope"
+	if _, err := Open(context.Background(), r); err == nil || !strings.Contains(err.Error(), `unknown tag "nope"`) {
 		t.Errorf("unknown tag: error %v", err)
 	}
 	// A layer blob removed from the layout.
-	img, err := openLayered(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
+	img, err := openLayered(context.Background(), ref(OCI, f.Layout, "multi"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob, _ := blobPath(img.Layers()[2].Digest)
+	blob := "blobs/sha256/" + hexOf(img.Layers()[2].Digest)
 	if err := os.Remove(filepath.Join(f.Layout, blob)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: "multi"})
+	_, err = Open(context.Background(), ref(OCI, f.Layout, "multi"))
 	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers()[2].Digest) {
 		t.Errorf("missing blob: error %v", err)
-	}
-}
-
-func TestNormalizeName(t *testing.T) {
-	for in, want := range map[string]string{
-		"busybox":                  "docker.io/library/busybox:latest",
-		"probe/multi:1":            "docker.io/probe/multi:1",
-		"docker.io/probe/multi:1":  "docker.io/probe/multi:1",
-		"localhost/x":              "localhost/x:latest",
-		"reg.example:5000/a/b:tag": "reg.example:5000/a/b:tag",
-		"reg.example:5000/a":       "reg.example:5000/a:latest",
-	} {
-		if got := normalizeName(in); got != want {
-			t.Errorf("normalizeName(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

@@ -1,48 +1,19 @@
-package imagesrc
+package layout
 
 import (
 	"archive/tar"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/pcocc/pcocc/internal/digest"
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/rootfs"
 )
-
-// store gives access to the files of an image layout kept in a directory or
-// in a tar archive.
-type store interface {
-	// open returns a file's content and size; a missing file gives an
-	// error matching fs.ErrNotExist.
-	open(name string) (io.ReadCloser, int64, error)
-	close() error
-}
-
-// dirStore is a layout in a directory. Callers only pass names they built
-// from validated digests.
-type dirStore struct{ root string }
-
-func (d dirStore) open(name string) (io.ReadCloser, int64, error) {
-	f, err := os.Open(filepath.Join(d.root, filepath.FromSlash(name)))
-	if err != nil {
-		return nil, 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, fmt.Errorf("%q is not a regular file", name)
-	}
-	return f, fi.Size(), nil
-}
-
-func (d dirStore) close() error { return nil }
 
 // tarEntry is one member of an archive: a link, or a file found at an
 // offset of an uncompressed archive, or (streamed archive) kept in memory
@@ -50,30 +21,31 @@ func (d dirStore) close() error { return nil }
 type tarEntry struct {
 	off, size int64
 	typ       byte
-	link      string   // normalised target of a link
-	data      []byte   // streamed: a small file's content
-	spooled   *Spooled // streamed: a large file's blob
+	link      string            // normalised target of a link
+	data      []byte            // streamed: a small file's content
+	spooled   *imagesrc.Spooled // streamed: a large file's blob
 }
 
-// tarStore is a layout inside a tar archive: a docker-archive or an
+// Tar is a layout inside a tar archive: a docker-archive or an
 // oci-archive file, or the docker-archive an engine streams. A file is
 // indexed once (headers only, data is skipped by seeking) and its members
 // are read in place through io.SectionReader; a compressed file cannot be
 // read at an offset: each open decompresses it again up to the member. A
-// stream is read once, its members kept as they pass (see readStream).
-type tarStore struct {
+// stream is read once, its members kept as they pass (see ReadStream).
+type Tar struct {
 	file    *os.File // nil for a stream
 	name    string
 	comp    rootfs.Compression
 	entries map[string]tarEntry
 }
 
-func openTarStore(name string) (*tarStore, error) {
+// OpenTar indexes the archive file name.
+func OpenTar(name string) (*Tar, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	s := &tarStore{file: f, name: name, entries: map[string]tarEntry{}}
+	s := &Tar{file: f, name: name, entries: map[string]tarEntry{}}
 	if err := s.index(); err != nil {
 		f.Close()
 		return nil, err
@@ -81,7 +53,7 @@ func openTarStore(name string) (*tarStore, error) {
 	return s, nil
 }
 
-func (s *tarStore) index() error {
+func (s *Tar) index() error {
 	fi, err := s.file.Stat()
 	switch {
 	case err != nil:
@@ -120,7 +92,7 @@ func (s *tarStore) index() error {
 
 // scan reads the archive's headers into s.entries; keep records where a
 // regular file's content is (it may read it from the reader it is given).
-func (s *tarStore) scan(tr *tar.Reader, keep func(io.Reader, *tar.Header, *tarEntry) error) error {
+func (s *Tar) scan(tr *tar.Reader, keep func(io.Reader, *tar.Header, *tarEntry) error) error {
 	for first := true; ; first = false {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) && !first {
@@ -154,7 +126,7 @@ func cleanMember(n string) string {
 
 // resolve follows links inside the archive (podman writes <id>/layer.tar
 // as a symbolic link to <digest>.tar).
-func (s *tarStore) resolve(name string) (string, tarEntry, error) {
+func (s *Tar) resolve(name string) (string, tarEntry, error) {
 	name = cleanMember(name)
 	for range 16 {
 		e, ok := s.entries[name]
@@ -172,7 +144,8 @@ func (s *tarStore) resolve(name string) (string, tarEntry, error) {
 	return "", tarEntry{}, fmt.Errorf("%q: too many levels of links", name)
 }
 
-func (s *tarStore) open(name string) (io.ReadCloser, int64, error) {
+// Open opens the member name, following links inside the archive.
+func (s *Tar) Open(name string) (io.ReadCloser, int64, error) {
 	name, e, err := s.resolve(name)
 	switch {
 	case err != nil:
@@ -181,7 +154,7 @@ func (s *tarStore) open(name string) (io.ReadCloser, int64, error) {
 		rc, err := e.spooled.Open()
 		return rc, e.spooled.Size, err
 	case s.file == nil:
-		return io.NopCloser(bytes.NewReader(e.data)), int64(len(e.data)), nil
+		return memFile(e.data)
 	case s.comp == rootfs.Uncompressed:
 		return io.NopCloser(io.NewSectionReader(s.file, e.off, e.size)), e.size, nil
 	}
@@ -189,9 +162,9 @@ func (s *tarStore) open(name string) (io.ReadCloser, int64, error) {
 	return rc, e.size, err
 }
 
-// knownDigest is the digest of a streamed member, computed as it passed;
+// KnownDigest is the digest of a streamed member, computed as it passed;
 // "" for a member of a file.
-func (s *tarStore) knownDigest(name string) string {
+func (s *Tar) KnownDigest(name string) string {
 	_, e, err := s.resolve(name)
 	switch {
 	case err != nil || s.file != nil:
@@ -202,8 +175,33 @@ func (s *tarStore) knownDigest(name string) string {
 	return string(digest.FromBytes(e.data))
 }
 
+// OpenArchive opens the image that read finds in the archive file path;
+// closing the image closes the file.
+func OpenArchive(path string, read func(*Tar) (imagesrc.Parts, error)) (imagesrc.Image, error) {
+	st, err := OpenTar(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := read(st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	p.Close = st.Close
+	return imagesrc.NewLayered(p), nil
+}
+
+// Name is the archive's, for messages.
+func (s *Tar) Name() string { return s.name }
+
+// Has says whether the archive holds a member called name.
+func (s *Tar) Has(name string) bool {
+	_, ok := s.entries[cleanMember(name)]
+	return ok
+}
+
 // rescan decompresses the archive again up to the named file.
-func (s *tarStore) rescan(name string) (io.ReadCloser, error) {
+func (s *Tar) rescan(name string) (io.ReadCloser, error) {
 	dr, err := rootfs.Decompress(io.NewSectionReader(s.file, 0, 1<<62))
 	if err != nil {
 		return nil, err
@@ -228,25 +226,42 @@ type readCloser struct {
 
 func (r readCloser) Close() error { return r.close() }
 
-func (s *tarStore) close() error {
+// Close closes the archive file.
+func (s *Tar) Close() error {
 	if s.file == nil {
 		return nil
 	}
 	return s.file.Close()
 }
 
-// maxJSON bounds the manifests and configurations read in memory.
-const maxJSON = 32 << 20
+// Limits on the docker-archive an engine streams: files up to spoolAbove
+// bytes (manifests, configurations, small layers) are kept in memory, up to
+// maxInMemory in all; larger ones go to the spool as they pass.
+const (
+	spoolAbove  = 1 << 20
+	maxInMemory = 64 << 20
+)
 
-// readSmall reads a whole (small) file of the store.
-func readSmall(st store, name string) ([]byte, error) {
-	rc, size, err := st.open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	if size > maxJSON {
-		return nil, fmt.Errorf("%q is too large (%d bytes)", name, size)
-	}
-	return io.ReadAll(io.LimitReader(rc, maxJSON))
+// ReadStream keeps the members of a streamed docker-archive: files up to
+// spoolAbove bytes in memory, larger ones in the spool.
+func ReadStream(r io.Reader, sp imagesrc.Spool) (*Tar, error) {
+	st := &Tar{name: "the engine's export", entries: map[string]tarEntry{}}
+	var inMemory int64
+	err := st.scan(tar.NewReader(r), func(member io.Reader, h *tar.Header, e *tarEntry) error {
+		if h.Size > spoolAbove {
+			s, err := sp.Put(member, "")
+			if err != nil {
+				return fmt.Errorf("%q: %w", h.Name, err)
+			}
+			e.spooled = &s
+			return nil
+		}
+		if inMemory += h.Size; inMemory > maxInMemory {
+			return fmt.Errorf("more than %d bytes of small files", maxInMemory)
+		}
+		var err error
+		e.data, err = io.ReadAll(member)
+		return err
+	})
+	return st, err
 }

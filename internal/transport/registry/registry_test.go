@@ -1,4 +1,4 @@
-package imagesrc
+package registry
 
 import (
 	"bytes"
@@ -22,10 +22,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/mediatype"
 	"github.com/pcocc/pcocc/internal/regclient"
 	"github.com/pcocc/pcocc/internal/testutil"
+	"github.com/pcocc/pcocc/internal/transport/ocilayout"
 )
 
 // startRegistry runs the Debian docker-registry on a free loopback port
@@ -64,11 +66,12 @@ func startRegistry(t *testing.T) string {
 func TestRegistry(t *testing.T) {
 	addr := startRegistry(t)
 	f := imagesrctest.Build(t)
-	local, err := openLayered(context.Background(), Ref{Transport: OCI, Path: f.Layout, Ref: f.Tag})
+	img, err := ocilayout.OpenDir(context.Background(), imagesrc.Ref{Transport: ocilayout.DirName, Form: imagesrc.DirRef, Path: f.Layout, Ref: f.Tag})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
+	defer img.Close()
+	local := img.(imagesrc.Layered)
 	for _, format := range []string{"v2s2", "oci"} {
 		t.Run(format, func(t *testing.T) {
 			dest := "docker://" + addr + "/probe/multi:" + format
@@ -76,18 +79,18 @@ func TestRegistry(t *testing.T) {
 				"oci:"+f.Layout+":"+f.Tag, dest).CombinedOutput(); err != nil {
 				t.Fatalf("skopeo: %v\n%s", err, b)
 			}
-			src, err := Open(context.Background(), Ref{Transport: Docker, Ref: addr + "/probe/multi:" + format})
+			src, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.URLName, Ref: addr + "/probe/multi:" + format})
 			if err != nil {
 				t.Fatal(err)
 			}
-			sp := &dirSpool{dir: t.TempDir()}
-			img, err := src.(Streamed).Fetch(context.Background(), sp)
+			sp := &imagesrctest.DirSpool{Dir: t.TempDir()}
+			img, err := src.(imagesrc.Streamed).Fetch(context.Background(), sp)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkImage(t, img)
-			if sp.puts != len(img.Layers()) || len(img.Layers()) != len(local.Layers()) {
-				t.Fatalf("%d layers, %d spooled; the layout has %d", len(img.Layers()), sp.puts, len(local.Layers()))
+			imagesrctest.CheckImage(t, img)
+			if sp.Puts() != len(img.Layers()) || len(img.Layers()) != len(local.Layers()) {
+				t.Fatalf("%d layers, %d spooled; the layout has %d", len(img.Layers()), sp.Puts(), len(local.Layers()))
 			}
 			for i := range img.Layers() {
 				if img.Layers()[i].DiffID != local.Layers()[i].DiffID {
@@ -116,12 +119,12 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 	zw := gzip.NewWriter(&gz)
 	noise := make([]byte, 256<<10)
 	rand.NewChaCha8([32]byte{2}).Read(noise) // incompressible: the cut falls inside the data
-	plain := tarOf(t, map[string][]byte{"etc/hello": []byte("hello\n"), "data/noise": noise})
+	plain := imagesrctest.TarOf(t, map[string][]byte{"etc/hello": []byte("hello\n"), "data/noise": noise})
 	zw.Write(plain)
 	zw.Close()
 	f := &fakeRegistry{layer: gz.Bytes(), blobGets: map[string]int{}}
 	f.config, _ = json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
-		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{sha(plain)}}})
+		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{imagesrctest.Sha(plain)}}})
 	f.manifest = f.manifestWith("application/vnd.docker.image.rootfs.diff.tar.gzip")
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
@@ -130,8 +133,8 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 
 func (f *fakeRegistry) manifestWith(layerType string) []byte {
 	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": mediatype.DockerManifest,
-		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": sha(f.config), "size": len(f.config)},
-		"layers": []map[string]any{{"mediaType": layerType, "digest": sha(f.layer), "size": len(f.layer)}}})
+		"config": map[string]any{"mediaType": "application/vnd.docker.container.image.v1+json", "digest": imagesrctest.Sha(f.config), "size": len(f.config)},
+		"layers": []map[string]any{{"mediaType": layerType, "digest": imagesrctest.Sha(f.layer), "size": len(f.layer)}}})
 	return m
 }
 
@@ -160,9 +163,9 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`)
 	case strings.Contains(r.URL.Path, "/manifests/"):
 		f.serveManifest(w, repo)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+sha(f.config)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+imagesrctest.Sha(f.config)):
 		w.Write(f.config)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+sha(f.layer)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+imagesrctest.Sha(f.layer)):
 		f.serveLayer(w, r, repo)
 	default:
 		w.WriteHeader(http.StatusNotFound)
@@ -217,19 +220,19 @@ func dockerConfigFor(t *testing.T, host string) {
 	t.Setenv("DOCKER_CONFIG", dir)
 }
 
-func pull(t *testing.T, f *fakeRegistry, repo string) (*dirSpool, error) {
+func pull(t *testing.T, f *fakeRegistry, repo string) (*imagesrctest.DirSpool, error) {
 	t.Helper()
 	host := strings.TrimPrefix(f.URL, "http://")
-	src, err := Open(context.Background(), Ref{Transport: Docker, Ref: host + "/" + repo})
+	src, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.URLName, Ref: host + "/" + repo})
 	if err != nil {
 		return nil, err
 	}
-	sp := &dirSpool{dir: t.TempDir()}
-	img, err := src.(Streamed).Fetch(context.Background(), sp)
+	sp := &imagesrctest.DirSpool{Dir: t.TempDir()}
+	img, err := src.(imagesrc.Streamed).Fetch(context.Background(), sp)
 	if err != nil {
 		return sp, err
 	}
-	checkImage(t, img)
+	imagesrctest.CheckImage(t, img)
 	return sp, nil
 }
 
@@ -279,7 +282,7 @@ func TestRegistryFaults(t *testing.T) {
 		l, _ := net.Listen("tcp", "127.0.0.1:0")
 		addr := l.Addr().String()
 		l.Close()
-		_, err := Open(context.Background(), Ref{Transport: Docker, Ref: addr + "/img"})
+		_, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.URLName, Ref: addr + "/img"})
 		if err == nil || !strings.Contains(err.Error(), "cannot reach registry "+addr) {
 			t.Errorf("error %v", err)
 		}
