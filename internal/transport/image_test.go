@@ -196,29 +196,3 @@ func TestOpenFaults(t *testing.T) {
 		})
 	}
 }
-
-func TestOpenOCIFaults(t *testing.T) {
-	f := imagesrctest.Build(t)
-	r := ref(OCI, f.Layout, "")
-	// The layout holds base, v1, v2 and multi.
-	if _, err := Open(context.Background(), r); err == nil || !strings.Contains(err.Error(), "name one with :TAG") {
-		t.Errorf("several images, no tag: error %v", err)
-	}
-	r.Ref = "nope"
-	if _, err := Open(context.Background(), r); err == nil || !strings.Contains(err.Error(), `unknown tag "nope"`) {
-		t.Errorf("unknown tag: error %v", err)
-	}
-	// A layer blob removed from the layout.
-	img, err := openLayered(context.Background(), ref(OCI, f.Layout, "multi"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob := "blobs/sha256/" + hexOf(img.Layers()[2].Digest)
-	if err := os.Remove(filepath.Join(f.Layout, blob)); err != nil {
-		t.Fatal(err)
-	}
-	_, err = Open(context.Background(), ref(OCI, f.Layout, "multi"))
-	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers()[2].Digest) {
-		t.Errorf("missing blob: error %v", err)
-	}
-}
