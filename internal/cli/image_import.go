@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/importer"
@@ -141,11 +142,11 @@ func importInto(ctx context.Context, g *Globals, r *repo.Repo, name, source stri
 	if err != nil {
 		return err
 	}
-	digest := img.Digest()
-	if digest == "" {
-		digest = meta.Origin.Digest // a SIF's: the digest of its squashfs
+	d := img.Digest()
+	if d == "" {
+		d = meta.Origin.Digest // a SIF's: the digest of its squashfs
 	}
-	meta.Origin = origin(source, digest)
+	meta.Origin = origin(source, d)
 	meta.NoLayers = o.noLayers && (len(meta.Layers) > 0 || meta.ConfigDigest != "")
 	return tx.Publish(name, meta, o.force)
 }
@@ -162,12 +163,12 @@ func warnShadowed(g *Globals, r *repo.Repo, name string) {
 		name, t.Source, name, r.Name+":"+name))
 }
 
-func origin(source, digest string) imagemeta.Origin {
+func origin(source string, d digest.Digest) imagemeta.Origin {
 	owner := strconv.Itoa(osGetuid())
 	if u := runtime.CurrentUser(); u.Name != "" {
 		owner = u.Name
 	}
-	return imagemeta.Origin{Source: source, Digest: digest, Date: time.Now().UTC().Truncate(time.Second), Owner: owner}
+	return imagemeta.Origin{Source: source, Digest: d, Date: time.Now().UTC().Truncate(time.Second), Owner: owner}
 }
 
 func qualified(r *repo.Repo, name string) string {
@@ -196,11 +197,11 @@ func checkCompression(g *Globals, c string) error {
 }
 
 // blobOpener reads blobs of a repository for rebuild and export.
-func blobOpener(r *repo.Repo) func(digest string) (io.ReadCloser, error) {
-	return func(digest string) (io.ReadCloser, error) { return r.OpenBlob(digest) }
+func blobOpener(r *repo.Repo) func(digest.Digest) (io.ReadCloser, error) {
+	return func(d digest.Digest) (io.ReadCloser, error) { return r.OpenBlob(d) }
 }
 
 // Dir and LinkBlob make txSink an importer.Stager, for streamed sources.
 func (s txSink) Dir() string { return s.tx.Dir() }
 
-func (s txSink) LinkBlob(digest, path string) error { return s.tx.LinkBlob(digest, path) }
+func (s txSink) LinkBlob(d digest.Digest, path string) error { return s.tx.LinkBlob(d, path) }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/importer"
 	"github.com/pcocc/pcocc/internal/repo"
 )
@@ -9,8 +10,8 @@ import (
 // without either package knowing the other.
 type txSink struct{ tx *repo.Tx }
 
-func (s txSink) BlobWriter(digest string) (importer.Blob, error) {
-	b, err := s.tx.BlobWriter(digest)
+func (s txSink) BlobWriter(d digest.Digest) (importer.Blob, error) {
+	b, err := s.tx.BlobWriter(d)
 	if b == nil || err != nil {
 		return nil, err // a typed nil must not become a non-nil interface
 	}
@@ -25,6 +26,6 @@ func (s txSink) SquashfsPath() string { return s.tx.SquashfsPath() }
 // transaction's directory, which goes with it.
 type squashfsOnlySink struct{ txSink }
 
-func (squashfsOnlySink) BlobWriter(string) (importer.Blob, error) { return nil, nil }
+func (squashfsOnlySink) BlobWriter(digest.Digest) (importer.Blob, error) { return nil, nil }
 
-func (squashfsOnlySink) LinkBlob(string, string) error { return nil }
+func (squashfsOnlySink) LinkBlob(digest.Digest, string) error { return nil }

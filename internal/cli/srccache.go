@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/resolve"
@@ -149,7 +150,7 @@ func cachedImage(r *repo.Repo, name string) (*resolve.Image, error) {
 // Docker engine or a registry by the digest of the image's manifest (or
 // config), which names its layers: the opened source is returned for reuse.
 func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, imagesrc.Image, error) {
-	var id string
+	var id digest.Digest
 	var src imagesrc.Image
 	switch {
 	case ref.IsFile():
@@ -171,7 +172,7 @@ func sourceKey(ctx context.Context, dir string, ref imagesrc.Ref) (string, image
 	if ref.Path == "" {
 		inner = "" // docker://, docker-daemon: the digest says it all
 	}
-	sum := sha256.Sum256([]byte(ref.Transport + "\x00" + id + "\x00" + inner))
+	sum := sha256.Sum256([]byte(ref.Transport + "\x00" + string(id) + "\x00" + inner))
 	return hex.EncodeToString(sum[:]), src, nil
 }
 

@@ -23,7 +23,7 @@ type fileID struct {
 	Dev, Ino, Size      uint64
 	MtimeSec, MtimeNsec int64
 	CtimeSec, CtimeNsec int64
-	Digest              string `json:",omitempty"`
+	Digest              digest.Digest `json:",omitempty"`
 }
 
 func idOf(f *os.File) (fileID, error) {
@@ -53,7 +53,7 @@ func newDigestMemo(dir string) digestMemo { return digestMemo{dir: dir, racyWind
 // fileDigest returns the sha256 digest of the file at path. It is read once:
 // the digest is remembered with the file's identity and reused while the
 // identity matches. A file changed while it is read is not remembered.
-func (dm digestMemo) fileDigest(ctx context.Context, path string) (string, error) {
+func (dm digestMemo) fileDigest(ctx context.Context, path string) (digest.Digest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -73,11 +73,10 @@ func (dm digestMemo) fileDigest(ctx context.Context, path string) (string, error
 			return d, nil
 		}
 	}
-	dg, err := digest.FromReader(importer.ContextReader(ctx, f))
+	d, err := digest.FromReader(importer.ContextReader(ctx, f))
 	if err != nil {
 		return "", err
 	}
-	d := string(dg)
 	if after, err := idOf(f); err == nil && after == before && !dm.racy(after) {
 		after.Digest = d
 		writeMemo(memo, after) // best effort: without it, the next run reads the file again

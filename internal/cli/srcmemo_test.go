@@ -2,18 +2,15 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
-func sha(b string) string {
-	s := sha256.Sum256([]byte(b))
-	return "sha256:" + hex.EncodeToString(s[:])
-}
+func sha(b string) digest.Digest { return digest.FromBytes([]byte(b)) }
 
 // fileDigest reads a file once: later calls trust the memo while the file's
 // identity (inode, size, mtime, ctime) is the same, and read it again when

@@ -168,8 +168,8 @@ func apiMessage(r io.Reader) string {
 
 // Image is what the engine says of an image (GET /images/NAME/json).
 type Image struct {
-	ID     string `json:"Id"`
-	Size   int64  `json:"Size"`
+	ID     digest.Digest `json:"Id"`
+	Size   int64         `json:"Size"`
 	RootFS struct {
 		Layers []string `json:"Layers"`
 	} `json:"RootFS"`
@@ -191,15 +191,15 @@ func (e *Client) Inspect(ctx context.Context, name string) (*Image, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSON)).Decode(&img); err != nil {
 		return nil, fmt.Errorf("decoding the engine's description of %q: %w", name, err)
 	}
-	if !digest.Valid(img.ID) {
+	if img.ID.Validate() != nil {
 		return nil, fmt.Errorf("the engine gives %q an invalid ID %q", name, img.ID)
 	}
 	return &img, nil
 }
 
 // Save streams the image as a docker-archive (GET /images/ID/get).
-func (e *Client) Save(ctx context.Context, id string) (io.ReadCloser, error) {
-	resp, err := e.do(ctx, http.MethodGet, "/images/"+escapeName(id)+"/get", nil)
+func (e *Client) Save(ctx context.Context, id digest.Digest) (io.ReadCloser, error) {
+	resp, err := e.do(ctx, http.MethodGet, "/images/"+escapeName(string(id))+"/get", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,11 @@
 // repository and the container launcher.
 package imagemeta
 
-import "time"
+import (
+	"time"
+
+	"github.com/pcocc/pcocc/internal/digest"
+)
 
 // FormatVersion is the version of the metadata layout written by this program.
 const FormatVersion = 1
@@ -27,18 +31,18 @@ type Config struct {
 
 // Origin says where an image came from.
 type Origin struct {
-	Source string    `json:"source"`           // the SOURCE argument given to import, as typed
-	Digest string    `json:"digest,omitempty"` // digest of the source manifest or config
-	Date   time.Time `json:"date"`             // when it was imported
-	Owner  string    `json:"owner"`            // user name (uid) of the importer
+	Source string        `json:"source"`           // the SOURCE argument given to import, as typed
+	Digest digest.Digest `json:"digest,omitempty"` // digest of the source manifest or config
+	Date   time.Time     `json:"date"`             // when it was imported
+	Owner  string        `json:"owner"`            // user name (uid) of the importer
 }
 
 // Layer is one stored layer blob of an image, bottom first in Meta.Layers.
 type Layer struct {
-	Digest    string `json:"digest"`    // sha256:<hex> of the blob as stored (maybe compressed)
-	DiffID    string `json:"diffID"`    // sha256:<hex> of the uncompressed tar
-	MediaType string `json:"mediaType"` // media type of the blob as stored
-	Size      int64  `json:"size"`      // size of the blob as stored
+	Digest    digest.Digest `json:"digest"`    // sha256:<hex> of the blob as stored (maybe compressed)
+	DiffID    digest.Digest `json:"diffID"`    // sha256:<hex> of the uncompressed tar
+	MediaType string        `json:"mediaType"` // media type of the blob as stored
+	Size      int64         `json:"size"`      // size of the blob as stored
 }
 
 // Squashfs describes the image's built root filesystem.
@@ -50,12 +54,12 @@ type Squashfs struct {
 
 // Meta is everything a repository records about one image.
 type Meta struct {
-	Format       int     `json:"format"`
-	Type         string  `json:"type"`
-	Config       Config  `json:"config"`
-	Origin       Origin  `json:"origin"`
-	ConfigDigest string  `json:"configDigest,omitempty"` // blob holding the original OCI config
-	Layers       []Layer `json:"layers,omitempty"`
+	Format       int           `json:"format"`
+	Type         string        `json:"type"`
+	Config       Config        `json:"config"`
+	Origin       Origin        `json:"origin"`
+	ConfigDigest digest.Digest `json:"configDigest,omitempty"` // blob holding the original OCI config
+	Layers       []Layer       `json:"layers,omitempty"`
 	// NoLayers: the blobs of ConfigDigest and Layers were not kept (an
 	// import with --no-layers, or into a repository with keep_layers:
 	// false); the image cannot be rebuilt nor exported.
@@ -79,11 +83,11 @@ type VMRevision struct {
 	// Layers are the digests of the revision's qcow2 blobs, base first;
 	// each one's backing file is the previous one, named by a path
 	// relative to it (the blobs sit in one directory).
-	Layers      []string  `json:"layers"`
-	VirtualSize int64     `json:"virtualSize"` // disk size the guest sees, in bytes
-	Date        time.Time `json:"date"`
-	Owner       string    `json:"owner"`
-	Source      string    `json:"source"` // what made it: "import FILE", "resize", "save", "copy of REF"
+	Layers      []digest.Digest `json:"layers"`
+	VirtualSize int64           `json:"virtualSize"` // disk size the guest sees, in bytes
+	Date        time.Time       `json:"date"`
+	Owner       string          `json:"owner"`
+	Source      string          `json:"source"` // what made it: "import FILE", "resize", "save", "copy of REF"
 }
 
 // Latest returns the newest revision, or nil when there is none.
@@ -96,12 +100,12 @@ func (v *VM) Latest() *VMRevision {
 
 // VMLayers is every layer blob the revisions of a VM image use, each once
 // (none for a container image).
-func (m *Meta) VMLayers() []string {
+func (m *Meta) VMLayers() []digest.Digest {
 	if m.VM == nil {
 		return nil
 	}
-	var out []string
-	seen := map[string]bool{}
+	var out []digest.Digest
+	seen := map[digest.Digest]bool{}
 	for _, r := range m.VM.Revisions {
 		for _, d := range r.Layers {
 			if !seen[d] {

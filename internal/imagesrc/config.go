@@ -24,20 +24,20 @@ type configFile struct {
 		Labels     map[string]string `json:"Labels"`
 	} `json:"config"`
 	RootFS struct {
-		DiffIDs []string `json:"diff_ids"`
+		DiffIDs []digest.Digest `json:"diff_ids"`
 	} `json:"rootfs"`
 }
 
 // DecodeConfig decodes a configuration blob, whose diff IDs it returns:
 // the configuration must name one per layer of the manifest (what, in
 // errors), which names layers of them.
-func DecodeConfig(blob []byte, what string, layers int) (imagemeta.Config, []string, error) {
+func DecodeConfig(blob []byte, what string, layers int) (imagemeta.Config, []digest.Digest, error) {
 	var c configFile
 	if err := json.Unmarshal(blob, &c); err != nil {
 		return imagemeta.Config{}, nil, fmt.Errorf("decoding image configuration: %w", err)
 	}
 	for _, d := range c.RootFS.DiffIDs {
-		if !digest.Valid(d) {
+		if d.Validate() != nil {
 			return imagemeta.Config{}, nil, fmt.Errorf("image configuration: invalid diff_id %q", d)
 		}
 	}

@@ -11,13 +11,14 @@ import (
 	"context"
 	"io"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
 // Layer is one layer blob of an image.
 type Layer struct {
-	Digest    string // sha256:<hex> of the blob as stored in the source
-	DiffID    string // sha256:<hex> of the uncompressed tar (the config's rootfs.diff_ids)
+	Digest    digest.Digest // of the blob as stored in the source
+	DiffID    digest.Digest // sha256:<hex> of the uncompressed tar (the config's rootfs.diff_ids)
 	MediaType string
 	Size      int64                         // blob size, -1 if unknown
 	Open      func() (io.ReadCloser, error) // the raw blob bytes; callers verify digests
@@ -30,7 +31,7 @@ type Layer struct {
 type Image interface {
 	// Digest names the image in its source: its manifest's digest when
 	// it has one, else its configuration's; "" for a SIF.
-	Digest() string
+	Digest() digest.Digest
 	Close() error
 }
 
@@ -40,7 +41,7 @@ type Layered interface {
 	Config() imagemeta.Config
 	// ConfigBlob is the raw configuration JSON as in the source.
 	ConfigBlob() []byte
-	ConfigDigest() string
+	ConfigDigest() digest.Digest
 	// Layers are bottom first.
 	Layers() []Layer
 }
@@ -65,8 +66,8 @@ type SquashfsImage interface {
 type Parts struct {
 	Config       imagemeta.Config
 	ConfigBlob   []byte
-	ConfigDigest string
-	Digest       string // "": the configuration's digest
+	ConfigDigest digest.Digest
+	Digest       digest.Digest // "": the configuration's digest
 	Layers       []Layer
 	Close        func() error // nil: nothing to close
 }
@@ -82,11 +83,11 @@ func NewLayered(p Parts) Layered {
 
 type layered struct{ p Parts }
 
-func (l *layered) Digest() string           { return l.p.Digest }
-func (l *layered) Config() imagemeta.Config { return l.p.Config }
-func (l *layered) ConfigBlob() []byte       { return l.p.ConfigBlob }
-func (l *layered) ConfigDigest() string     { return l.p.ConfigDigest }
-func (l *layered) Layers() []Layer          { return l.p.Layers }
+func (l *layered) Digest() digest.Digest       { return l.p.Digest }
+func (l *layered) Config() imagemeta.Config    { return l.p.Config }
+func (l *layered) ConfigBlob() []byte          { return l.p.ConfigBlob }
+func (l *layered) ConfigDigest() digest.Digest { return l.p.ConfigDigest }
+func (l *layered) Layers() []Layer             { return l.p.Layers }
 
 func (l *layered) Close() error {
 	if l.p.Close == nil {
@@ -96,17 +97,17 @@ func (l *layered) Close() error {
 }
 
 // NewStreamed returns the Streamed image digested d whose Fetch is fetch.
-func NewStreamed(d string, fetch func(ctx context.Context, sp Spool) (Layered, error)) Streamed {
+func NewStreamed(d digest.Digest, fetch func(ctx context.Context, sp Spool) (Layered, error)) Streamed {
 	return &streamed{digest: d, fetch: fetch}
 }
 
 type streamed struct {
-	digest string
+	digest digest.Digest
 	fetch  func(ctx context.Context, sp Spool) (Layered, error)
 }
 
-func (s *streamed) Digest() string { return s.digest }
-func (s *streamed) Close() error   { return nil }
+func (s *streamed) Digest() digest.Digest { return s.digest }
+func (s *streamed) Close() error          { return nil }
 func (s *streamed) Fetch(ctx context.Context, sp Spool) (Layered, error) {
 	return s.fetch(ctx, sp)
 }
@@ -122,7 +123,7 @@ type squashfsImage struct {
 	close func() error
 }
 
-func (s *squashfsImage) Digest() string          { return "" }
+func (s *squashfsImage) Digest() digest.Digest   { return "" }
 func (s *squashfsImage) Close() error            { return s.close() }
 func (s *squashfsImage) Squashfs() *SquashfsRoot { return s.root }
 
@@ -141,7 +142,7 @@ type Spool interface {
 	// Put stores what r gives and returns its digest, size and a way to
 	// read it again. A non-empty want is the digest r must have: on a
 	// mismatch nothing is kept and the error says so.
-	Put(r io.Reader, want string) (Spooled, error)
+	Put(r io.Reader, want digest.Digest) (Spooled, error)
 	// Expect says how many bytes (-1: unknown) and blobs are coming, for
 	// progress.
 	Expect(total int64, blobs int)
@@ -149,7 +150,7 @@ type Spool interface {
 
 // Spooled is a blob kept by a Spool.
 type Spooled struct {
-	Digest string
+	Digest digest.Digest
 	Size   int64
 	Open   func() (io.ReadCloser, error)
 }

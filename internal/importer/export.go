@@ -15,7 +15,7 @@ import (
 // oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-daemon:REF) from its
 // stored blobs, which open returns by digest: the transport writes it (see
 // transport.Write), verifying each blob as it copies it.
-func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest string) (io.ReadCloser, error), dest imagesrc.Ref) error {
+func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest.Digest) (io.ReadCloser, error), dest imagesrc.Ref) error {
 	if len(meta.Layers) == 0 && meta.ConfigDigest == "" {
 		return fmt.Errorf("exporting to %s: %w", dest, ErrNoLayers)
 	}
@@ -30,7 +30,7 @@ func Export(ctx context.Context, meta *imagemeta.Meta, open func(digest string) 
 }
 
 // storedImage is the image meta describes, read from the repository.
-func storedImage(meta *imagemeta.Meta, open func(string) (io.ReadCloser, error)) (imagesrc.Layered, error) {
+func storedImage(meta *imagemeta.Meta, open func(digest.Digest) (io.ReadCloser, error)) (imagesrc.Layered, error) {
 	rc, err := open(meta.ConfigDigest)
 	if err != nil {
 		return nil, fmt.Errorf("reading image configuration: %w", err)
@@ -40,7 +40,7 @@ func storedImage(meta *imagemeta.Meta, open func(string) (io.ReadCloser, error))
 	if err != nil {
 		return nil, fmt.Errorf("reading image configuration: %w", err)
 	}
-	if string(digest.FromBytes(cfg)) != meta.ConfigDigest {
+	if digest.FromBytes(cfg) != meta.ConfigDigest {
 		return nil, fmt.Errorf("stored configuration does not match its digest %s", meta.ConfigDigest)
 	}
 	layers := make([]imagesrc.Layer, len(meta.Layers))

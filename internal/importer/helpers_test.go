@@ -2,5 +2,5 @@ package importer
 
 import "github.com/pcocc/pcocc/internal/digest"
 
-// sha is the digest of b, as a string.
-func sha(b []byte) string { return string(digest.FromBytes(b)) }
+// sha is the digest of b.
+func sha(b []byte) digest.Digest { return digest.FromBytes(b) }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/testutil"
 	"github.com/pcocc/pcocc/internal/transport"
@@ -57,9 +58,9 @@ func makeOCI(t *testing.T, blobs [][]byte, diffIDs []string) string {
 func makeOCIConfig(t *testing.T, config map[string]any, blobs [][]byte, diffIDs []string) string {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "blobs/sha256"), 0o755)
-	put := func(b []byte) string {
+	put := func(b []byte) digest.Digest {
 		d := sha(b)
-		os.WriteFile(filepath.Join(dir, "blobs/sha256", strings.TrimPrefix(d, "sha256:")), b, 0o644)
+		os.WriteFile(filepath.Join(dir, "blobs/sha256", d.Hex()), b, 0o644)
 		return d
 	}
 	cfg, _ := json.Marshal(map[string]any{"config": config, "rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}})
@@ -117,7 +118,7 @@ func TestImportHostile(t *testing.T) {
 func ids(layers ...[]byte) []string {
 	var out []string
 	for _, l := range layers {
-		out = append(out, sha(l))
+		out = append(out, string(sha(l)))
 	}
 	return out
 }
@@ -137,13 +138,13 @@ func TestImportDigestMismatch(t *testing.T) {
 	defer src.Close()
 	img := src.(imagesrc.Layered)
 	// Replace the blob after Open, as a source changing under us would.
-	p := filepath.Join(r.Path, "blobs/sha256", strings.TrimPrefix(img.Layers()[0].Digest, "sha256:"))
+	p := filepath.Join(r.Path, "blobs/sha256", img.Layers()[0].Digest.Hex())
 	if err := os.WriteFile(p, other, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sink := newDirSink(t)
 	_, err = Import(context.Background(), img, sink, Options{})
-	want := "layer 1/1 (" + img.Layers()[0].Digest[:19] + "): blob does not match its digest " + img.Layers()[0].Digest
+	want := "layer 1/1 (" + img.Layers()[0].Digest.Short() + "): blob does not match its digest " + img.Layers()[0].Digest.String()
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %v, want %q", err, want)
 	}

@@ -34,7 +34,7 @@ type Blob interface {
 type Sink interface {
 	// BlobWriter returns where to store the blob with this digest, or
 	// (nil, nil) when the repository has it already.
-	BlobWriter(digest string) (Blob, error)
+	BlobWriter(d digest.Digest) (Blob, error)
 	// SquashfsPath is where to build the squashfs (a temporary path of
 	// the transaction).
 	SquashfsPath() string
@@ -115,7 +115,7 @@ func Import(ctx context.Context, src imagesrc.Image, sink Sink, opt Options) (*i
 
 // Rebuild builds the squashfs of an imported image at out from its stored
 // layers, which open returns by digest. They are verified again.
-func Rebuild(ctx context.Context, meta *imagemeta.Meta, open func(digest string) (io.ReadCloser, error), out string, opt Options) error {
+func Rebuild(ctx context.Context, meta *imagemeta.Meta, open func(digest.Digest) (io.ReadCloser, error), out string, opt Options) error {
 	opt = opt.withDefaults()
 	if opt.Compression == "" && meta.Squashfs != nil {
 		opt.Compression = meta.Squashfs.Compression
@@ -135,7 +135,7 @@ func Rebuild(ctx context.Context, meta *imagemeta.Meta, open func(digest string)
 
 func storeConfig(img imagesrc.Layered, sink Sink) error {
 	blob, want := img.ConfigBlob(), img.ConfigDigest()
-	if got := string(digest.FromBytes(blob)); got != want {
+	if got := digest.FromBytes(blob); got != want {
 		return fmt.Errorf("image configuration does not match its digest %s (got %s)", want, got)
 	}
 	w, err := sink.BlobWriter(want)

@@ -2,11 +2,12 @@ package importer
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/testutil"
@@ -101,8 +102,8 @@ func checkMeta(t *testing.T, meta *imagemeta.Meta, sink *dirSink) {
 	if err != nil || fi.Size() != meta.Squashfs.Size {
 		t.Errorf("squashfs size %v, meta says %d", err, meta.Squashfs.Size)
 	}
-	stored := strings.Join(sink.blobs(t), " ")
-	for _, d := range append([]string{meta.ConfigDigest}, meta.Layers[0].Digest, meta.Layers[1].Digest, meta.Layers[2].Digest) {
+	stored := fmt.Sprint(sink.blobs(t))
+	for _, d := range append([]digest.Digest{meta.ConfigDigest}, meta.Layers[0].Digest, meta.Layers[1].Digest, meta.Layers[2].Digest) {
 		b, err := os.ReadFile(sink.path(d))
 		if err != nil || sha(b) != d {
 			t.Errorf("blob %s not stored or corrupt (stored: %s)", d, stored)

@@ -21,7 +21,7 @@ type pipeline struct {
 
 func newPipeline(layers []imagesrc.Layer, sink Sink, opt Options) (*pipeline, error) {
 	for i, l := range layers {
-		if !digest.Valid(l.Digest) || !digest.Valid(l.DiffID) {
+		if l.Digest.Validate() != nil || l.DiffID.Validate() != nil {
 			return nil, fmt.Errorf("layer %d: invalid digest %q or diff ID %q", i+1, l.Digest, l.DiffID)
 		}
 	}
@@ -40,8 +40,8 @@ func (p *pipeline) total() int64 {
 }
 
 // layerName names a layer in messages: its position and short digest.
-func layerName(i, n int, digest string) string {
-	return fmt.Sprintf("%d/%d (%s)", i+1, n, digest[:min(len(digest), 19)])
+func layerName(i, n int, d digest.Digest) string {
+	return fmt.Sprintf("%d/%d (%s)", i+1, n, d.Short())
 }
 
 func (p *pipeline) streams() []rootfs.Stream {
@@ -183,13 +183,13 @@ func (v *verifier) finish() error {
 	if _, err := io.Copy(io.Discard, v.src); err != nil {
 		return err
 	}
-	if got := string(v.blobHash.Digest()); got != v.layer.Digest {
+	if got := v.blobHash.Digest(); got != v.layer.Digest {
 		return fmt.Errorf("blob does not match its digest %s (got %s)", v.layer.Digest, got)
 	}
 	if v.diffHash == nil {
 		return nil // uncompressed, and its digest is its diff ID: checked above
 	}
-	if got := string(v.diffHash.Digest()); got != v.layer.DiffID {
+	if got := v.diffHash.Digest(); got != v.layer.DiffID {
 		return fmt.Errorf("uncompressed layer does not match its diff ID %s (got %s)", v.layer.DiffID, got)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/testutil"
 	"github.com/pcocc/pcocc/internal/transport"
@@ -45,7 +46,7 @@ func TestRebuildSecondReadDiffers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reads := 0
-			open := func(d string) (io.ReadCloser, error) {
+			open := func(d digest.Digest) (io.ReadCloser, error) {
 				if d == meta.Layers[0].Digest {
 					if reads++; reads == 2 {
 						return io.NopCloser(bytes.NewReader(tc.second)), nil
@@ -55,7 +56,7 @@ func TestRebuildSecondReadDiffers(t *testing.T) {
 			}
 			out := filepath.Join(t.TempDir(), "rebuilt.sqfs")
 			err := Rebuild(context.Background(), meta, open, out, Options{})
-			want := "layer 1/2 (" + meta.Layers[0].Digest[:19] + ")"
+			want := "layer 1/2 (" + meta.Layers[0].Digest.Short() + ")"
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "does not match") ||
 				strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error %v, want one line naming %s and the mismatch", err, want)
@@ -99,7 +100,7 @@ func TestImportSecondReadDiffers(t *testing.T) {
 	}
 	sink := newDirSink(t)
 	_, err = Import(context.Background(), img, sink, Options{})
-	want := "layer 1/2 (" + img.Layers()[0].Digest[:19] + ")"
+	want := "layer 1/2 (" + img.Layers()[0].Digest.Short() + ")"
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("error %v, want one naming %s and the mismatch", err, want)
 	}

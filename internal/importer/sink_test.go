@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
 // dirSink is a Sink storing blobs as files named by digest.
@@ -22,11 +24,11 @@ func newDirSink(t *testing.T) *dirSink {
 	return &dirSink{dir: d, sqfs: filepath.Join(d, "rootfs.sqfs.tmp")}
 }
 
-func (s *dirSink) path(d string) string {
-	return filepath.Join(s.dir, strings.TrimPrefix(d, "sha256:"))
+func (s *dirSink) path(d digest.Digest) string {
+	return filepath.Join(s.dir, d.Hex())
 }
 
-func (s *dirSink) BlobWriter(d string) (Blob, error) {
+func (s *dirSink) BlobWriter(d digest.Digest) (Blob, error) {
 	if _, err := os.Stat(s.path(d)); err == nil {
 		return nil, nil
 	}
@@ -39,7 +41,7 @@ func (s *dirSink) BlobWriter(d string) (Blob, error) {
 
 func (s *dirSink) SquashfsPath() string { return s.sqfs }
 
-func (s *dirSink) open(d string) (io.ReadCloser, error) { return os.Open(s.path(d)) }
+func (s *dirSink) open(d digest.Digest) (io.ReadCloser, error) { return os.Open(s.path(d)) }
 
 type fileBlob struct {
 	f     *os.File
@@ -63,9 +65,9 @@ func (b *fileBlob) Abort() error {
 }
 
 // blobs lists the committed blobs; leftovers of aborted ones fail the test.
-func (s *dirSink) blobs(t *testing.T) []string {
+func (s *dirSink) blobs(t *testing.T) []digest.Digest {
 	t.Helper()
-	var out []string
+	var out []digest.Digest
 	ents, _ := os.ReadDir(s.dir)
 	for _, e := range ents {
 		switch {
@@ -73,7 +75,7 @@ func (s *dirSink) blobs(t *testing.T) []string {
 			t.Errorf("blob left behind: %s", e.Name())
 		case e.Name() == filepath.Base(s.sqfs):
 		default:
-			out = append(out, "sha256:"+e.Name())
+			out = append(out, digest.Digest("sha256:"+e.Name()))
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/testutil"
@@ -23,7 +24,7 @@ type stageSink struct {
 
 func (s stageSink) Dir() string { return s.tmp }
 
-func (s stageSink) LinkBlob(d, p string) error {
+func (s stageSink) LinkBlob(d digest.Digest, p string) error {
 	if _, err := os.Stat(s.path(d)); err == nil {
 		return nil
 	}
@@ -123,7 +124,7 @@ func TestImportFetch(t *testing.T) {
 
 	bad := stageSink{newDirSink(t), t.TempDir()}
 	img = fetchSource(func(_ context.Context, sp imagesrc.Spool) error {
-		_, err := sp.Put(bytes.NewReader(blob), "sha256:"+strings.Repeat("0", 64))
+		_, err := sp.Put(bytes.NewReader(blob), digest.Digest("sha256:"+strings.Repeat("0", 64)))
 		return err
 	})
 	_, err = fetch(context.Background(), img, bad, Options{}.withDefaults())
@@ -145,15 +146,15 @@ func TestImportFetch(t *testing.T) {
 // squashfsSource is an imagesrc.SquashfsImage.
 type squashfsSource struct{ root *imagesrc.SquashfsRoot }
 
-func (squashfsSource) Digest() string                     { return "" }
+func (squashfsSource) Digest() digest.Digest              { return "" }
 func (squashfsSource) Close() error                       { return nil }
 func (s squashfsSource) Squashfs() *imagesrc.SquashfsRoot { return s.root }
 
 // fetchSource is an imagesrc.Streamed image: the function keeps blobs.
 type fetchSource func(ctx context.Context, sp imagesrc.Spool) error
 
-func (fetchSource) Digest() string { return "" }
-func (fetchSource) Close() error   { return nil }
+func (fetchSource) Digest() digest.Digest { return "" }
+func (fetchSource) Close() error          { return nil }
 func (f fetchSource) Fetch(ctx context.Context, sp imagesrc.Spool) (imagesrc.Layered, error) {
 	return nil, f(ctx, sp)
 }

@@ -19,8 +19,8 @@ import (
 // are written into Dir and then staged under their digest. They are no
 // temporary copies: the repository keeps the blobs of every image.
 type Stager interface {
-	Dir() string                        // a private directory of the transaction
-	LinkBlob(digest, path string) error // stage the file at path as that blob
+	Dir() string                                 // a private directory of the transaction
+	LinkBlob(d digest.Digest, path string) error // stage the file at path as that blob
 }
 
 // fetch runs a streamed source's Fetch with a spool into sink.
@@ -58,7 +58,7 @@ func (s *spool) done() {
 	}
 }
 
-func (s *spool) Put(r io.Reader, want string) (imagesrc.Spooled, error) {
+func (s *spool) Put(r io.Reader, want digest.Digest) (imagesrc.Spooled, error) {
 	s.Expect(-1, 0)
 	f, err := os.CreateTemp(s.st.Dir(), "spool-*")
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *spool) Put(r io.Reader, want string) (imagesrc.Spooled, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	d := string(h.Digest())
+	d := h.Digest()
 	if err == nil && want != "" && d != want {
 		err = fmt.Errorf("blob does not match its digest %s (got %s)", want, d)
 	}

@@ -18,7 +18,7 @@ import (
 func importSquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, sink Sink, opt Options) (*imagemeta.Meta, error) {
 	out := sink.SquashfsPath()
 	opt.Log.Info("copying squashfs", "size", root.Size, "squashfs", out)
-	digest, err := copySquashfs(ctx, root, out, opt)
+	d, err := copySquashfs(ctx, root, out, opt)
 	if err != nil {
 		return nil, fmt.Errorf("copying the squashfs: %w", err)
 	}
@@ -40,13 +40,13 @@ func importSquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, sink Sink,
 		Format:   imagemeta.FormatVersion,
 		Type:     imagemeta.TypeContainer,
 		Config:   cfg,
-		Origin:   imagemeta.Origin{Digest: digest},
+		Origin:   imagemeta.Origin{Digest: d},
 		Squashfs: &imagemeta.Squashfs{File: SquashfsFile, Size: root.Size, Compression: comp},
 	}, nil
 }
 
 // copySquashfs copies the squashfs to out and returns its digest.
-func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, opt Options) (string, error) {
+func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, opt Options) (digest.Digest, error) {
 	rc, err := root.Open()
 	if err != nil {
 		return "", err
@@ -71,7 +71,7 @@ func copySquashfs(ctx context.Context, root *imagesrc.SquashfsRoot, out string, 
 		return "", err
 	}
 	opt.Progress.LayerDone()
-	return string(h.Digest()), nil
+	return h.Digest(), nil
 }
 
 // squashfsCompression reads the compressor of a squashfs from its superblock.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/transport/ocilayout"
@@ -25,10 +26,10 @@ const squashfsKey = "pcocc_squashfs"
 
 // builtSquashfs is custom_meta.pcocc_squashfs.
 type builtSquashfs struct {
-	Digest      string `json:"digest"`      // its blob, also listed in data_blobs
-	Size        int64  `json:"size"`        // bytes
-	Compression string `json:"compression"` // squashfs compressor
-	Manifest    string `json:"manifest"`    // digest of the OCI manifest it was built from
+	Digest      digest.Digest `json:"digest"`      // its blob, also listed in data_blobs
+	Size        int64         `json:"size"`        // bytes
+	Compression string        `json:"compression"` // squashfs compressor
+	Manifest    digest.Digest `json:"manifest"`    // digest of the OCI manifest it was built from
 }
 
 func (s *store) Get(r *repo.Repo, name, rev string) (*repo.Image, error) {
@@ -114,7 +115,7 @@ func (s *store) image(r *repo.Repo, p string, rec *Record) (*repo.Image, error) 
 func (s *store) attachSquashfs(img *repo.Image, rec *Record) {
 	raw, ok := rec.CustomMeta[squashfsKey]
 	var b builtSquashfs
-	if !ok || json.Unmarshal(raw, &b) != nil || b.Manifest != img.Meta.Origin.Digest || !listed(rec.DataBlobs, b.Digest) {
+	if !ok || json.Unmarshal(raw, &b) != nil || b.Manifest != img.Meta.Origin.Digest || !listed(rec.DataBlobs, string(b.Digest)) {
 		return
 	}
 	p, err := s.BlobPath(b.Digest)
@@ -137,8 +138,8 @@ func listed(blobs []string, digest string) bool {
 // blobOpener opens blobs; a missing one is named by its file (and is not
 // fs.ErrNotExist, so that imagesrc keeps the message).
 func (s *store) blobOpener() ocilayout.BlobOpener {
-	return func(digest string) (io.ReadCloser, int64, error) {
-		bp, err := s.BlobPath(digest)
+	return func(d digest.Digest) (io.ReadCloser, int64, error) {
+		bp, err := s.BlobPath(d)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -161,7 +162,7 @@ func (s *store) blobOpener() ocilayout.BlobOpener {
 // checkBlobs reports the first blob of a record that is missing.
 func (s *store) checkBlobs(p string, blobs []string) error {
 	for _, d := range blobs {
-		bp, err := s.BlobPath(d)
+		bp, err := s.blobPath(d)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
@@ -178,10 +179,11 @@ func (s *store) checkBlobs(p string, blobs []string) error {
 func vmRevision(rec *Record, o imagemeta.Origin) *imagemeta.VM {
 	rv := imagemeta.VMRevision{Rev: rec.Revision, Date: o.Date, Owner: o.Owner, Source: "the original pcocc"}
 	for _, d := range rec.DataBlobs {
-		if !strings.HasPrefix(d, "sha256:") {
-			d = "sha256:" + d
+		dg, err := digest.FromHex(strings.TrimPrefix(d, "sha256:"))
+		if err != nil {
+			dg = digest.Digest(d) // its blob path says what is wrong
 		}
-		rv.Layers = append(rv.Layers, d)
+		rv.Layers = append(rv.Layers, dg)
 	}
 	return &imagemeta.VM{Revisions: []imagemeta.VMRevision{rv}}
 }

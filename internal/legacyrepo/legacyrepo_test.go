@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/importer"
 	"github.com/pcocc/pcocc/internal/legacyrepo"
 	"github.com/pcocc/pcocc/internal/legacyrepo/legacytest"
@@ -167,7 +168,7 @@ func TestRebuildKeepsTheOriginalsFormat(t *testing.T) {
 			t.Fatal(err)
 		}
 		meta := img.Meta
-		blobs := func(d string) (io.ReadCloser, error) { return rp.OpenBlob(d) }
+		blobs := func(d digest.Digest) (io.ReadCloser, error) { return rp.OpenBlob(d) }
 		if err := importer.Rebuild(context.Background(), &meta, blobs, tx.SquashfsPath(), importer.Options{}); err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,7 @@ func (s *store) PublishSquashfs(img *repo.Image, meta *imagemeta.Meta, sqfs stri
 	if !seen || !bytes.Equal(s.read[p], before) {
 		return fmt.Errorf("%s changed during the rebuild: run the rebuild again", p)
 	}
-	digest, size, err := s.putBlob(sqfs)
+	d, size, err := s.putBlob(sqfs)
 	if err != nil {
 		return fmt.Errorf("storing the squashfs of %s: %w", img.QualifiedName(), err)
 	}
@@ -42,7 +42,7 @@ func (s *store) PublishSquashfs(img *repo.Image, meta *imagemeta.Meta, sqfs stri
 	if meta.Squashfs != nil {
 		comp = meta.Squashfs.Compression
 	}
-	if err := rec.setSquashfs(builtSquashfs{Digest: digest, Size: size, Compression: comp, Manifest: meta.Origin.Digest}); err != nil {
+	if err := rec.setSquashfs(builtSquashfs{Digest: d, Size: size, Compression: comp, Manifest: meta.Origin.Digest}); err != nil {
 		return err
 	}
 	data, err := rec.marshal(s.version)
@@ -60,11 +60,11 @@ func (r *Record) setSquashfs(b builtSquashfs) error {
 	}
 	blobs := []string{}
 	for _, d := range r.DataBlobs {
-		if d != old.Digest || old.Digest == "" {
+		if d != string(old.Digest) || old.Digest == "" {
 			blobs = append(blobs, d)
 		}
 	}
-	r.DataBlobs = append(blobs, b.Digest)
+	r.DataBlobs = append(blobs, string(b.Digest))
 	if r.CustomMeta == nil {
 		r.CustomMeta = map[string]json.RawMessage{}
 	}
@@ -82,7 +82,7 @@ func (r *Record) setSquashfs(b builtSquashfs) error {
 // putBlob moves the file at src (under .tmp, on the repository's file
 // system) into data/ under its sha256, mode 0444 as the original stores
 // blobs, and returns its "sha256:HEX" digest and size.
-func (s *store) putBlob(src string) (string, int64, error) {
+func (s *store) putBlob(src string) (digest.Digest, int64, error) {
 	f, err := os.Open(src)
 	if err != nil {
 		return "", 0, err
@@ -96,7 +96,7 @@ func (s *store) putBlob(src string) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	d := string(h.Digest())
+	d := h.Digest()
 	dst, _ := s.BlobPath(d)
 	if _, err := os.Stat(dst); err == nil {
 		return d, size, nil // the same bytes are there already

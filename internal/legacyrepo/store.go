@@ -97,9 +97,12 @@ func (s *store) Writable() bool {
 	return true
 }
 
-// BlobPath accepts the two spellings data_blobs use: "sha256:HEX" (the blobs
+// BlobPath is where the blob d is stored.
+func (s *store) BlobPath(d digest.Digest) (string, error) { return s.blobPath(string(d)) }
+
+// blobPath accepts the two spellings data_blobs use: "sha256:HEX" (the blobs
 // of an OCI layout) and "HEX" (qcow2 layers).
-func (s *store) BlobPath(name string) (string, error) {
+func (s *store) blobPath(name string) (string, error) {
 	d, err := digest.FromHex(strings.TrimPrefix(name, "sha256:"))
 	if err != nil {
 		return "", fmt.Errorf("invalid blob hash %q", name)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
 // maxBlobTries is how many times a blob download is tried; after the first
@@ -18,7 +20,7 @@ const maxBlobTries = 4
 type blobReader struct {
 	ctx    context.Context
 	c      *Client
-	digest string
+	digest digest.Digest
 	size   int64
 	off    int64
 	body   io.ReadCloser
@@ -28,8 +30,8 @@ type blobReader struct {
 
 // Blob reads a blob of size bytes (-1: unknown), resuming after a cut
 // connection or a server error; the caller checks its digest.
-func (c *Client) Blob(ctx context.Context, digest string, size int64) io.ReadCloser {
-	return &blobReader{ctx: ctx, c: c, digest: digest, size: size}
+func (c *Client) Blob(ctx context.Context, d digest.Digest, size int64) io.ReadCloser {
+	return &blobReader{ctx: ctx, c: c, digest: d, size: size}
 }
 
 func (b *blobReader) Read(p []byte) (int, error) {
@@ -103,7 +105,7 @@ func (b *blobReader) request() (io.ReadCloser, error, bool) {
 	if b.off > 0 {
 		hdr.Set("Range", "bytes="+strconv.FormatInt(b.off, 10)+"-")
 	}
-	resp, err := b.c.get(b.ctx, b.c.url("blobs", b.digest), hdr)
+	resp, err := b.c.get(b.ctx, b.c.url("blobs", string(b.digest)), hdr)
 	if err != nil {
 		return nil, err, b.ctx.Err() == nil
 	}
@@ -119,8 +121,8 @@ func (b *blobReader) request() (io.ReadCloser, error, bool) {
 		return resp.Body, nil, false
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		defer resp.Body.Close()
-		return nil, b.c.statusError(resp, "blob "+b.digest), true
+		return nil, b.c.statusError(resp, "blob "+string(b.digest)), true
 	}
 	defer resp.Body.Close()
-	return nil, b.c.statusError(resp, "blob "+b.digest), false
+	return nil, b.c.statusError(resp, "blob "+string(b.digest)), false
 }

@@ -160,7 +160,7 @@ func registryMessage(r io.Reader) string {
 // Manifest fetches a manifest by tag or digest and checks it against the
 // digest when one is known (want, or the one the registry states); it
 // returns the manifest and its digest.
-func (c *Client) Manifest(ctx context.Context, ref, want string) ([]byte, string, error) {
+func (c *Client) Manifest(ctx context.Context, ref string, want digest.Digest) ([]byte, digest.Digest, error) {
 	resp, err := c.get(ctx, c.url("manifests", ref), http.Header{"Accept": {strings.Join(mediatype.Manifests, ", ")}})
 	if err != nil {
 		return nil, "", err
@@ -173,8 +173,8 @@ func (c *Client) Manifest(ctx context.Context, ref, want string) ([]byte, string
 	if err != nil || len(b) > maxJSON {
 		return nil, "", fmt.Errorf("registry %s: reading manifest %s: %v", c.ref.registry, ref, errOr(err, "too large"))
 	}
-	d := string(digest.FromBytes(b))
-	if h := resp.Header.Get("Docker-Content-Digest"); want == "" && digest.Valid(h) {
+	d := digest.FromBytes(b)
+	if h, err := digest.Parse(resp.Header.Get("Docker-Content-Digest")); want == "" && err == nil {
 		want = h // pulled by tag: the registry states the digest
 	}
 	if want != "" && d != want {

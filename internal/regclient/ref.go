@@ -33,14 +33,14 @@ type Ref struct {
 	host     string // where the API is
 	repo     string
 	tag      string
-	digest   string
+	digest   digest.Digest
 	insecure bool // plain HTTP
 }
 
 func (r Ref) String() string {
 	s := r.registry + "/" + r.repo
 	if r.digest != "" {
-		return s + "@" + r.digest
+		return s + "@" + string(r.digest)
 	}
 	return s + ":" + r.tag
 }
@@ -49,12 +49,12 @@ func (r Ref) String() string {
 func (r Ref) Registry() string { return r.registry }
 
 // Digest is the digest the name pins, or "".
-func (r Ref) Digest() string { return r.digest }
+func (r Ref) Digest() digest.Digest { return r.digest }
 
 // Reference is the tag or digest to ask the registry for.
 func (r Ref) Reference() string {
 	if r.digest != "" {
-		return r.digest
+		return string(r.digest)
 	}
 	return r.tag
 }
@@ -74,10 +74,12 @@ func ParseRef(s string) (Ref, error) {
 	var r Ref
 	rest := s
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		rest, r.digest = rest[:i], rest[i+1:]
-		if !digest.Valid(r.digest) {
-			return r, fmt.Errorf("%w: invalid digest %q", ErrBadRef, r.digest)
+		pinned := rest[i+1:]
+		d, err := digest.Parse(pinned)
+		if err != nil {
+			return r, fmt.Errorf("%w: invalid digest %q", ErrBadRef, pinned)
 		}
+		rest, r.digest = rest[:i], d
 	}
 	if i := strings.LastIndexByte(rest, ':'); i > strings.LastIndexByte(rest, '/') {
 		rest, r.tag = rest[:i], rest[i+1:]

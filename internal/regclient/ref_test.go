@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
 func TestParseRegRef(t *testing.T) {
@@ -17,7 +19,7 @@ func TestParseRegRef(t *testing.T) {
 	}{
 		{"busybox", Ref{registry: "docker.io", host: dockerHubAPI, repo: "library/busybox", tag: "latest"}},
 		{"user/img:1.0", Ref{registry: "docker.io", host: dockerHubAPI, repo: "user/img", tag: "1.0"}},
-		{"quay.io/org/img@sha256:" + strings.Repeat("a", 64), Ref{registry: "quay.io", host: "quay.io", repo: "org/img", digest: "sha256:" + strings.Repeat("a", 64)}},
+		{"quay.io/org/img@sha256:" + strings.Repeat("a", 64), Ref{registry: "quay.io", host: "quay.io", repo: "org/img", digest: digest.Digest("sha256:" + strings.Repeat("a", 64))}},
 		{"localhost:5000/img:t", Ref{registry: "localhost:5000", host: "localhost:5000", repo: "img", tag: "t", insecure: true}},
 		{"127.0.0.1:15000/a/b", Ref{registry: "127.0.0.1:15000", host: "127.0.0.1:15000", repo: "a/b", tag: "latest", insecure: true}},
 		{"mirror.site:5000/img", Ref{registry: "mirror.site:5000", host: "mirror.site:5000", repo: "img", tag: "latest", insecure: true}},

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -66,21 +67,24 @@ func (r *Repo) cleanLocked() (CleanReport, error) {
 	}
 	n, b := removeChildren(r.join("store"), func(id string) bool { return !refs.stores[id] })
 	rep.StoreDirs, rep.BytesFreed = n, rep.BytesFreed+b
-	n, b = removeChildren(r.join("blobs", "sha256"), func(hex string) bool { return !refs.blobs["sha256:"+hex] })
+	n, b = removeChildren(r.join("blobs", "sha256"), func(hex string) bool {
+		d, _ := digest.FromHex(hex) // "" for a name that is not a digest: removed
+		return !refs.blobs[d]
+	})
 	rep.Blobs, rep.BytesFreed = n, rep.BytesFreed+b
 	return rep, nil
 }
 
 type references struct {
 	stores map[string]bool
-	blobs  map[string]bool
+	blobs  map[digest.Digest]bool
 }
 
 // references reads which store directories the names point at and which
 // blobs those images use. Stale ".NAME.ID" symlinks of an interrupted
 // replacement are removed on the way.
 func (r *Repo) references() (*references, error) {
-	refs := &references{stores: map[string]bool{}, blobs: map[string]bool{}}
+	refs := &references{stores: map[string]bool{}, blobs: map[digest.Digest]bool{}}
 	entries, err := os.ReadDir(r.join("images"))
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -24,7 +25,7 @@ type Foreign interface {
 	// List returns the images, sorted by name (newest revision of each).
 	List(r *Repo) ([]*Image, error)
 	// BlobPath is where the blob with this digest is stored.
-	BlobPath(digest string) (string, error)
+	BlobPath(d digest.Digest) (string, error)
 	// TmpDir is where a rebuild prepares its files.
 	TmpDir() string
 	// Writable reports whether the caller can write what a rebuild writes.
@@ -113,7 +114,7 @@ func (r *Repo) BeginRebuild(img *Image) (*Tx, error) {
 		return nil, r.readOnlyError()
 	}
 	removeDeadWork(r.foreign.TmpDir())
-	t := &Tx{r: r, id: newID(), staged: map[string]string{}, rebuild: img}
+	t := &Tx{r: r, id: newID(), staged: map[digest.Digest]string{}, rebuild: img}
 	t.dir = filepath.Join(r.foreign.TmpDir(), foreignWorkPrefix+t.id)
 	err := os.MkdirAll(filepath.Join(t.dir, "image"), 0o755)
 	if err == nil {

@@ -199,11 +199,11 @@ func (r *Repo) List() ([]*Image, error) {
 }
 
 // BlobPath returns where the blob with this digest is stored.
-func (r *Repo) BlobPath(digest string) (string, error) {
+func (r *Repo) BlobPath(d digest.Digest) (string, error) {
 	if r.foreign != nil {
-		return r.foreign.BlobPath(digest)
+		return r.foreign.BlobPath(d)
 	}
-	hex, err := digestHex(digest)
+	hex, err := digestHex(d)
 	if err != nil {
 		return "", err
 	}
@@ -211,21 +211,21 @@ func (r *Repo) BlobPath(digest string) (string, error) {
 }
 
 // OpenBlob opens a stored blob.
-func (r *Repo) OpenBlob(digest string) (*os.File, error) {
-	p, err := r.BlobPath(digest)
+func (r *Repo) OpenBlob(d digest.Digest) (*os.File, error) {
+	p, err := r.BlobPath(d)
 	if err != nil {
 		return nil, err
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, fmt.Errorf("opening blob %s of repository %q: %w", digest, r.Name, err)
+		return nil, fmt.Errorf("opening blob %s of repository %q: %w", d, r.Name, err)
 	}
 	return f, nil
 }
 
-func digestHex(d string) (string, error) {
-	if err := digest.Digest(d).Validate(); err != nil {
+func digestHex(d digest.Digest) (string, error) {
+	if err := d.Validate(); err != nil {
 		return "", err
 	}
-	return digest.Digest(d).Hex(), nil
+	return d.Hex(), nil
 }

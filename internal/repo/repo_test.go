@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -153,7 +154,7 @@ func TestCleanRemovesLeftovers(t *testing.T) {
 	// What a killed import leaves: a tmp dir, an unreferenced store dir, a blob.
 	os.MkdirAll(r.join("tmp", "dead", "image"), 0o755)
 	os.MkdirAll(r.join("store", "orphan"), 0o755)
-	orphan := "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	orphan := digest.Digest("sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
 	p, _ := r.BlobPath(orphan)
 	os.WriteFile(p, []byte("o"), 0o644)
 	os.Symlink("../store/orphan", r.join("images", ".keep.x"))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -20,7 +21,7 @@ type Tx struct {
 	id       string
 	dir      string
 	repoLock *fileLock
-	staged   map[string]string // blob digest -> staged file
+	staged   map[digest.Digest]string // blob digest -> staged file
 	done     bool
 	rebuild  *Image // the image a rebuild replaces the squashfs of (foreign repositories)
 }
@@ -42,7 +43,7 @@ func (r *Repo) Begin() (*Tx, error) {
 		l.close()
 		return nil, fmt.Errorf("locking repository %q: %w", r.Name, err)
 	}
-	t := &Tx{r: r, id: newID(), repoLock: l, staged: map[string]string{}}
+	t := &Tx{r: r, id: newID(), repoLock: l, staged: map[digest.Digest]string{}}
 	t.dir = r.join("tmp", t.id)
 	for _, d := range []string{"image", "blobs"} {
 		if err := os.MkdirAll(filepath.Join(t.dir, d), 0o755); err != nil {
@@ -75,11 +76,11 @@ func (t *Tx) Dir() string { return t.dir }
 func (t *Tx) SquashfsPath() string { return filepath.Join(t.dir, "image", "rootfs.sqfs") }
 
 // HasBlob reports whether the repository or this transaction has the blob.
-func (t *Tx) HasBlob(digest string) bool {
-	if _, ok := t.staged[digest]; ok {
+func (t *Tx) HasBlob(d digest.Digest) bool {
+	if _, ok := t.staged[d]; ok {
 		return true
 	}
-	p, err := t.r.BlobPath(digest)
+	p, err := t.r.BlobPath(d)
 	if err != nil {
 		return false
 	}
@@ -92,7 +93,7 @@ func (t *Tx) HasBlob(digest string) bool {
 type StagedBlob struct {
 	*os.File
 	t      *Tx
-	digest string
+	digest digest.Digest
 }
 
 // Close keeps the blob. Its writeback to disk starts now, so that the
@@ -112,38 +113,38 @@ func (b *StagedBlob) Abort() error {
 // BlobWriter returns a file to write the blob with this digest into, or nil
 // when the repository already has it. The caller checks the digest of what it
 // writes and calls Abort on a mismatch.
-func (t *Tx) BlobWriter(digest string) (*StagedBlob, error) {
-	hexd, err := digestHex(digest)
+func (t *Tx) BlobWriter(d digest.Digest) (*StagedBlob, error) {
+	hexd, err := digestHex(d)
 	if err != nil {
 		return nil, err
 	}
-	if t.HasBlob(digest) {
+	if t.HasBlob(d) {
 		return nil, nil
 	}
 	p := filepath.Join(t.dir, "blobs", hexd)
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("storing blob %s: %w", digest, err)
+		return nil, fmt.Errorf("storing blob %s: %w", d, err)
 	}
-	t.staged[digest] = p
-	return &StagedBlob{File: f, t: t, digest: digest}, nil
+	t.staged[d] = p
+	return &StagedBlob{File: f, t: t, digest: d}, nil
 }
 
 // LinkBlob stages a blob from a file of another repository: a hard link when
 // both are on one file system (blobs are immutable), else a copy.
-func (t *Tx) LinkBlob(digest, src string) error {
-	if t.HasBlob(digest) {
+func (t *Tx) LinkBlob(d digest.Digest, src string) error {
+	if t.HasBlob(d) {
 		return nil
 	}
-	hexd, err := digestHex(digest)
+	hexd, err := digestHex(d)
 	if err != nil {
 		return err
 	}
 	p := filepath.Join(t.dir, "blobs", hexd)
 	if err := linkOrCopy(src, p); err != nil {
-		return fmt.Errorf("copying blob %s: %w", digest, err)
+		return fmt.Errorf("copying blob %s: %w", d, err)
 	}
-	t.staged[digest] = p
+	t.staged[d] = p
 	return nil
 }
 
@@ -240,16 +241,16 @@ func (t *Tx) writeMeta(meta *imagemeta.Meta) error {
 // commitBlobs moves staged blobs into blobs/. A blob that appeared meanwhile
 // (another import of a shared layer) is kept: both are the same bytes.
 func (t *Tx) commitBlobs() error {
-	for digest, p := range t.staged {
-		dst, _ := t.r.BlobPath(digest)
+	for d, p := range t.staged {
+		dst, _ := t.r.BlobPath(d)
 		if _, err := os.Stat(dst); err == nil {
 			continue
 		}
 		if err := syncFile(p); err != nil {
-			return fmt.Errorf("storing blob %s: %w", digest, err)
+			return fmt.Errorf("storing blob %s: %w", d, err)
 		}
 		if err := os.Rename(p, dst); err != nil {
-			return fmt.Errorf("storing blob %s: %w", digest, err)
+			return fmt.Errorf("storing blob %s: %w", d, err)
 		}
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/pcocc/pcocc/internal/digest"
 )
 
 // Usage is what one image costs on disk. Blobs are content-addressed and
@@ -26,13 +28,13 @@ func (u Usage) Total() int64 { return u.Squashfs + u.Blobs }
 // that is missing, as with images imported without layers, counts 0);
 // leftovers that 'image repo gc' removes are not counted.
 func DiskUsage(imgs []*Image) (per []Usage, total int64) {
-	users := map[string]int{} // blob digest -> images using it
+	users := map[digest.Digest]int{} // blob digest -> images using it
 	for _, img := range imgs {
 		for _, d := range img.blobDigests() {
 			users[d]++
 		}
 	}
-	sizes := map[string]int64{}
+	sizes := map[digest.Digest]int64{}
 	for d := range users {
 		sizes[d] = blobSize(imgs, d)
 		total += sizes[d]
@@ -65,13 +67,13 @@ func UsageOf(img *Image, all []*Image) Usage {
 }
 
 // blobDigests is the config and layer blobs the image keeps, each once.
-func (i *Image) blobDigests() []string {
+func (i *Image) blobDigests() []digest.Digest {
 	if i.Err != nil || i.Meta.NoLayers {
 		return nil
 	}
-	var out []string
-	seen := map[string]bool{}
-	add := func(d string) {
+	var out []digest.Digest
+	seen := map[digest.Digest]bool{}
+	add := func(d digest.Digest) {
 		if d != "" && !seen[d] {
 			seen[d] = true
 			out = append(out, d)
@@ -87,8 +89,8 @@ func (i *Image) blobDigests() []string {
 	return out
 }
 
-func blobSize(imgs []*Image, digest string) int64 {
-	p, err := imgs[0].Repo.BlobPath(digest)
+func blobSize(imgs []*Image, d digest.Digest) int64 {
+	p, err := imgs[0].Repo.BlobPath(d)
 	if err != nil {
 		return 0
 	}

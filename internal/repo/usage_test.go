@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 )
 
@@ -24,7 +25,7 @@ func publish(t *testing.T, r *Repo, name, sqfs string, noLayers bool, blobs ...s
 	meta := &imagemeta.Meta{Format: 1, Type: imagemeta.TypeContainer, NoLayers: noLayers,
 		Squashfs: &imagemeta.Squashfs{File: "rootfs.sqfs", Size: int64(len(sqfs))}}
 	for _, b := range blobs {
-		d := "sha256:" + strings.Repeat(fmt.Sprintf("%x", len(b)%16), 64)
+		d := digest.Digest("sha256:" + strings.Repeat(fmt.Sprintf("%x", len(b)%16), 64))
 		meta.Layers = append(meta.Layers, imagemeta.Layer{Digest: d, Size: int64(len(b))})
 		if noLayers {
 			continue

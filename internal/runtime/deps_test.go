@@ -10,12 +10,14 @@ import (
 // core may link, and so initialise at every container start: the container
 // plan and init, the image's FUSE server (sqfuse: go-fuse and squashfs's
 // decompressors; sqfsformat, the squashfs header, a standard-library leaf)
-// and the unpack cache. Image formats, registries, YAML and
-// the CLI stay off this path (docs/benchmarks.md, "Start"). An entry
-// admits its subpackages.
+// and the unpack cache; digest, the type of the image metadata's digests,
+// is a standard-library leaf with nothing to initialise. Image formats,
+// registries, YAML and the CLI stay off this path (docs/benchmarks.md,
+// "Start"). An entry admits its subpackages.
 var launchDeps = []string{
 	"github.com/pcocc/pcocc/internal/container",
 	"github.com/pcocc/pcocc/internal/containerinit",
+	"github.com/pcocc/pcocc/internal/digest",
 	"github.com/pcocc/pcocc/internal/envspec",
 	"github.com/pcocc/pcocc/internal/exitcode",
 	"github.com/pcocc/pcocc/internal/imagemeta",

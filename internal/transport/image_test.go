@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/transport/dockerarchive"
@@ -82,7 +83,7 @@ func layerTar(t *testing.T, name, body string) string {
 	return buf.String()
 }
 
-func configJSON(diffIDs ...string) string {
+func configJSON(diffIDs ...digest.Digest) string {
 	b, _ := json.Marshal(map[string]any{
 		"config": map[string]any{"Env": []string{"A=1"}, "Cmd": []string{"/bin/sh"}},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs},
@@ -90,12 +91,12 @@ func configJSON(diffIDs ...string) string {
 	return string(b)
 }
 
-func manifestJSON(ms ...dockerarchive.DockerManifest) string {
+func manifestJSON(ms ...dockerarchive.Manifest) string {
 	b, _ := json.Marshal(ms)
 	return string(b)
 }
 
-func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
+func hexOf(d digest.Digest) string { return d.Hex() }
 
 func TestDockerArchiveLayouts(t *testing.T) {
 	layer := layerTar(t, "hello", "world")
@@ -109,17 +110,17 @@ func TestDockerArchiveLayouts(t *testing.T) {
 		symlinks map[string]string
 	}{
 		{"docker <id>/layer.tar", map[string]string{
-			"manifest.json":     manifestJSON(dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(dockerarchive.Manifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			id + "/layer.tar":   layer,
 		}, nil},
 		{"podman <digest>.tar and symlink", map[string]string{
-			"manifest.json":     manifestJSON(dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
+			"manifest.json":     manifestJSON(dockerarchive.Manifest{Config: hexOf(cd) + ".json", RepoTags: []string{"x:1"}, Layers: []string{hexOf(ld) + ".tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
 		{"manifest naming the symlink", map[string]string{
-			"manifest.json":     manifestJSON(dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
+			"manifest.json":     manifestJSON(dockerarchive.Manifest{Config: hexOf(cd) + ".json", Layers: []string{id + "/layer.tar"}}),
 			hexOf(cd) + ".json": cfg,
 			hexOf(ld) + ".tar":  layer,
 		}, map[string]string{id + "/layer.tar": "../" + hexOf(ld) + ".tar"}},
@@ -145,7 +146,7 @@ func TestOpenFaults(t *testing.T) {
 	ld := imagesrctest.Sha([]byte(layer))
 	cfg := configJSON(ld)
 	cd := imagesrctest.Sha([]byte(cfg))
-	m := dockerarchive.DockerManifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
+	m := dockerarchive.Manifest{Config: hexOf(cd) + ".json", RepoTags: []string{"a:1"}, Layers: []string{hexOf(ld) + ".tar"}}
 	m2 := m
 	m2.RepoTags = []string{"b:2"}
 	good := map[string]string{"manifest.json": manifestJSON(m), hexOf(cd) + ".json": cfg, hexOf(ld) + ".tar": layer}

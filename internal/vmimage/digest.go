@@ -6,12 +6,11 @@ import (
 	"github.com/pcocc/pcocc/internal/digest"
 )
 
-func fileDigest(p string) (string, error) {
+func fileDigest(p string) (digest.Digest, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	d, err := digest.FromReader(f)
-	return string(d), err
+	return digest.FromReader(f)
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/filecopy"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
@@ -60,7 +61,7 @@ func Import(ctx context.Context, r *repo.Repo, name, file, format string, force 
 	if abs, err := filepath.Abs(file); err == nil {
 		file = abs // the record names the file from anywhere
 	}
-	return publish(tx, name, old, newRevision([]string{d}, i.VirtualSize, "import "+file), true)
+	return publish(tx, name, old, newRevision([]digest.Digest{d}, i.VirtualSize, "import "+file), true)
 }
 
 // sourceFormat is the format of a file to import, checked readable first
@@ -124,7 +125,7 @@ func AddRevision(ctx context.Context, r *repo.Repo, name string, base *Revision,
 	if err := moveFile(layer, p); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", layer, err)
 	}
-	var layers []string
+	var layers []digest.Digest
 	if i.BackingFilename != "" {
 		if layers, err = stageChain(ctx, tx, base.Image.Repo, base.Layers); err != nil {
 			return nil, err
@@ -140,7 +141,7 @@ func AddRevision(ctx context.Context, r *repo.Repo, name string, base *Revision,
 	return publish(tx, name, old, newRevision(append(layers, d), i.VirtualSize, "save"), false)
 }
 
-func rebaseOnto(ctx context.Context, r *repo.Repo, p, parent string) error {
+func rebaseOnto(ctx context.Context, r *repo.Repo, p string, parent digest.Digest) error {
 	rel, err := relBacking(r, parent)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/filecopy"
 	"github.com/pcocc/pcocc/internal/imagemeta"
 	"github.com/pcocc/pcocc/internal/repo"
@@ -67,7 +68,7 @@ func FromImage(img *repo.Image) (*Revision, error) {
 }
 
 // newRevision describes a revision made now.
-func newRevision(layers []string, size int64, source string) imagemeta.VMRevision {
+func newRevision(layers []digest.Digest, size int64, source string) imagemeta.VMRevision {
 	return imagemeta.VMRevision{Layers: layers, VirtualSize: size, Date: now(), Owner: owner(), Source: source}
 }
 
@@ -121,8 +122,8 @@ func publish(tx *repo.Tx, name string, old *repo.Image, rv imagemeta.VMRevision,
 // A layer whose backing name is already the parent's bare HEX is linked as
 // it is; one of the original pcocc's (../../data/XX/HEX) is copied and
 // rebased onto pcocc's name, which gives it another digest.
-func stageChain(ctx context.Context, tx *repo.Tx, src *repo.Repo, layers []string) ([]string, error) {
-	var out []string
+func stageChain(ctx context.Context, tx *repo.Tx, src *repo.Repo, layers []digest.Digest) ([]digest.Digest, error) {
+	var out []digest.Digest
 	for _, d := range layers {
 		p, err := src.BlobPath(d)
 		if err != nil {
@@ -151,7 +152,7 @@ func stageChain(ctx context.Context, tx *repo.Tx, src *repo.Repo, layers []strin
 
 // restage copies the layer at p into the transaction, names backing as its
 // backing file, and stages it.
-func restage(ctx context.Context, tx *repo.Tx, p, backing string) (string, error) {
+func restage(ctx context.Context, tx *repo.Tx, p, backing string) (digest.Digest, error) {
 	if backing == "" {
 		return "", fmt.Errorf("layer %s: the base of a chain has a backing file", p)
 	}
@@ -167,7 +168,7 @@ func restage(ctx context.Context, tx *repo.Tx, p, backing string) (string, error
 
 // stageFile stores a finished qcow2 layer (a file in the transaction's
 // directory) as a blob and returns its digest.
-func stageFile(tx *repo.Tx, p string) (string, error) {
+func stageFile(tx *repo.Tx, p string) (digest.Digest, error) {
 	d, err := fileDigest(p)
 	if err != nil {
 		return "", err
@@ -180,7 +181,7 @@ func stageFile(tx *repo.Tx, p string) (string, error) {
 
 // relBacking is how a layer names its parent: the parent's file name,
 // which is a path relative to the layer (both are in blobs/sha256/).
-func relBacking(r *repo.Repo, digest string) (string, error) {
-	p, err := r.BlobPath(digest)
+func relBacking(r *repo.Repo, d digest.Digest) (string, error) {
+	p, err := r.BlobPath(d)
 	return filepath.Base(p), err
 }

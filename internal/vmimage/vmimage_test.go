@@ -226,7 +226,7 @@ func TestRevisions(t *testing.T) {
 	}
 	blobs := filepath.Join(r.Path, "blobs", "sha256")
 	for i, e := range c[:2] { // relative backing names, resolved in the blob directory
-		parent := strings.TrimPrefix(v2.Layers[1-i], "sha256:")
+		parent := v2.Layers[1-i].Hex()
 		if e.BackingFilename != parent || filepath.Dir(e.Filename) != blobs {
 			t.Errorf("layer %d: %+v, want backing %s in %s", i, e, parent, blobs)
 		}

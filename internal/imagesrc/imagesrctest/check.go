@@ -14,14 +14,14 @@ import (
 	"github.com/pcocc/pcocc/internal/rootfs"
 )
 
-// Sha is the digest of b, as a string.
-func Sha(b []byte) string { return string(digest.FromBytes(b)) }
+// Sha is the digest of b.
+func Sha(b []byte) digest.Digest { return digest.FromBytes(b) }
 
 // CheckImage is the conformance check every transport passes: the blobs
 // match the digests the image states.
 func CheckImage(t *testing.T, img imagesrc.Layered) {
 	t.Helper()
-	if Sha(img.ConfigBlob()) != img.ConfigDigest() || !digest.Valid(img.Digest()) {
+	if Sha(img.ConfigBlob()) != img.ConfigDigest() || img.Digest().Validate() != nil {
 		t.Errorf("config digest %s, image digest %s", img.ConfigDigest(), img.Digest())
 	}
 	for i, l := range img.Layers() {
@@ -59,7 +59,7 @@ type DirSpool struct {
 func (s *DirSpool) Expect(int64, int) {}
 
 // Put keeps r as a file of s.Dir.
-func (s *DirSpool) Put(r io.Reader, want string) (imagesrc.Spooled, error) {
+func (s *DirSpool) Put(r io.Reader, want digest.Digest) (imagesrc.Spooled, error) {
 	f, err := os.CreateTemp(s.Dir, "blob")
 	if err != nil {
 		return imagesrc.Spooled{}, err
@@ -70,14 +70,14 @@ func (s *DirSpool) Put(r io.Reader, want string) (imagesrc.Spooled, error) {
 	if err != nil {
 		return imagesrc.Spooled{}, err
 	}
-	if want != "" && string(h.Digest()) != want {
+	if want != "" && h.Digest() != want {
 		return imagesrc.Spooled{}, fmt.Errorf("blob does not match its digest %s", want)
 	}
 	s.mu.Lock()
 	s.puts++
 	s.mu.Unlock()
 	name := f.Name()
-	return imagesrc.Spooled{Digest: string(h.Digest()), Size: n, Open: func() (io.ReadCloser, error) { return os.Open(name) }}, nil
+	return imagesrc.Spooled{Digest: h.Digest(), Size: n, Open: func() (io.ReadCloser, error) { return os.Open(name) }}, nil
 }
 
 // Puts is how many blobs were kept.

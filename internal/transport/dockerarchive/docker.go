@@ -26,32 +26,32 @@ import (
 // Name is the transport's.
 const Name = "docker-archive"
 
-// DockerManifest is one entry of a docker-archive's manifest.json, as
+// Manifest is one entry of a docker-archive's manifest.json, as
 // docker save and podman save write it.
-type DockerManifest struct {
+type Manifest struct {
 	Config   string
 	RepoTags []string
 	Layers   []string
 }
 
-// NewDockerManifest returns the manifest.json entry of an image written
+// newManifest returns the manifest.json entry of an image written
 // the way docker ≥ 25 and podman do: each blob named by its digest (the
 // configuration HEX.json, the layers HEX.tar), tagged tag unless it is ""
-// or an @N index. BlobName gives where each blob goes.
-func NewDockerManifest(config string, layers []string, tag string) DockerManifest {
-	m := DockerManifest{Config: DockerBlobName(config, ".json"), RepoTags: []string{}}
+// or an @N index.
+func newManifest(config digest.Digest, layers []digest.Digest, tag string) Manifest {
+	m := Manifest{Config: blobName(config, ".json"), RepoTags: []string{}}
 	if tag != "" && !strings.HasPrefix(tag, "@") {
 		m.RepoTags = []string{tag}
 	}
 	for _, l := range layers {
-		m.Layers = append(m.Layers, DockerBlobName(l, ".tar"))
+		m.Layers = append(m.Layers, blobName(l, ".tar"))
 	}
 	return m
 }
 
-// DockerBlobName is the name of a blob in a docker-archive written by
+// blobName is the name of a blob in a docker-archive written by
 // pcocc: its digest's hex and ext.
-func DockerBlobName(d, ext string) string { return digest.Digest(d).Hex() + ext }
+func blobName(d digest.Digest, ext string) string { return d.Hex() + ext }
 
 // Open opens the image ref names in a docker-archive file.
 func Open(_ context.Context, ref imagesrc.Ref) (imagesrc.Image, error) {
@@ -86,27 +86,27 @@ func Read(st *layout.Tar, ref imagesrc.Ref) (imagesrc.Parts, error) {
 
 // pickIn reads the archive's manifest.json and picks the entry ref.Ref
 // names.
-func pickIn(st *layout.Tar, ref imagesrc.Ref) (DockerManifest, error) {
+func pickIn(st *layout.Tar, ref imagesrc.Ref) (Manifest, error) {
 	raw, err := layout.ReadSmall(st, "manifest.json")
 	if errors.Is(err, fs.ErrNotExist) {
 		if st.Has(manifest.LayoutFile) {
-			return DockerManifest{}, fmt.Errorf("%q is an OCI archive, not a docker archive: use oci-archive:%s", st.Name(), st.Name())
+			return Manifest{}, fmt.Errorf("%q is an OCI archive, not a docker archive: use oci-archive:%s", st.Name(), st.Name())
 		}
-		return DockerManifest{}, fmt.Errorf("%q is not a docker archive: no manifest.json", st.Name())
+		return Manifest{}, fmt.Errorf("%q is not a docker archive: no manifest.json", st.Name())
 	}
 	if err != nil {
-		return DockerManifest{}, err
+		return Manifest{}, err
 	}
-	var ms []DockerManifest
+	var ms []Manifest
 	if err := json.Unmarshal(raw, &ms); err != nil {
-		return DockerManifest{}, fmt.Errorf("decoding manifest.json: %w", err)
+		return Manifest{}, fmt.Errorf("decoding manifest.json: %w", err)
 	}
 	return pickDocker(ms, ref)
 }
 
 // readDockerConfig reads the configuration blob and checks it against the
 // digest its name states.
-func readDockerConfig(st *layout.Tar, name string) ([]byte, string, error) {
+func readDockerConfig(st *layout.Tar, name string) ([]byte, digest.Digest, error) {
 	blob, err := layout.ReadSmall(st, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("manifest names missing blob %q", name)
@@ -114,7 +114,7 @@ func readDockerConfig(st *layout.Tar, name string) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	d := string(digest.FromBytes(blob))
+	d := digest.FromBytes(blob)
 	if want := digestInName(name); want != "" && want != d {
 		return nil, "", fmt.Errorf("configuration %q does not match its digest (%s)", name, d)
 	}
@@ -126,7 +126,7 @@ func readDockerConfig(st *layout.Tar, name string) ([]byte, string, error) {
 // written by podman, skopeo or docker ≥ 25; docker < 25 writes
 // uncompressed layers, whose digest is their diff ID; only a compressed
 // layer with an opaque name has to be read to know its digest.
-func dockerLayer(st *layout.Tar, name, diffID string) (imagesrc.Layer, error) {
+func dockerLayer(st *layout.Tar, name string, diffID digest.Digest) (imagesrc.Layer, error) {
 	rc, size, err := st.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return imagesrc.Layer{}, fmt.Errorf("manifest names missing blob %q", name)
@@ -161,7 +161,7 @@ func dockerLayer(st *layout.Tar, name, diffID string) (imagesrc.Layer, error) {
 
 // digestInName returns the digest a layout file name states (its last
 // component is HEX, HEX.tar or HEX.json), or "".
-func digestInName(name string) string {
+func digestInName(name string) digest.Digest {
 	base := path.Base(name)
 	if b, ok := strings.CutSuffix(base, ".tar"); ok {
 		base = b
@@ -172,19 +172,19 @@ func digestInName(name string) string {
 	if err != nil {
 		return ""
 	}
-	return string(d)
+	return d
 }
 
 // pickDocker selects the image ref.Ref names: a repository tag, or @N.
-func pickDocker(ms []DockerManifest, ref imagesrc.Ref) (DockerManifest, error) {
+func pickDocker(ms []Manifest, ref imagesrc.Ref) (Manifest, error) {
 	if len(ms) == 0 {
-		return DockerManifest{}, errors.New("the archive holds no image")
+		return Manifest{}, errors.New("the archive holds no image")
 	}
 	want := ref.Ref
 	if n, ok := strings.CutPrefix(want, "@"); ok {
 		i, err := strconv.Atoi(n)
 		if err != nil || i < 0 || i >= len(ms) {
-			return DockerManifest{}, fmt.Errorf("no image %q in the archive, which holds %d", want, len(ms))
+			return Manifest{}, fmt.Errorf("no image %q in the archive, which holds %d", want, len(ms))
 		}
 		return ms[i], nil
 	}
@@ -192,7 +192,7 @@ func pickDocker(ms []DockerManifest, ref imagesrc.Ref) (DockerManifest, error) {
 		if len(ms) == 1 {
 			return ms[0], nil
 		}
-		return DockerManifest{}, fmt.Errorf("the archive holds %d images (%s): name one as %s:%s:REF",
+		return Manifest{}, fmt.Errorf("the archive holds %d images (%s): name one as %s:%s:REF",
 			len(ms), allTags(ms), ref.Transport, ref.Path)
 	}
 	for _, m := range ms {
@@ -202,10 +202,10 @@ func pickDocker(ms []DockerManifest, ref imagesrc.Ref) (DockerManifest, error) {
 			}
 		}
 	}
-	return DockerManifest{}, fmt.Errorf("no image %q in the archive (it holds %s)", want, allTags(ms))
+	return Manifest{}, fmt.Errorf("no image %q in the archive (it holds %s)", want, allTags(ms))
 }
 
-func allTags(ms []DockerManifest) string {
+func allTags(ms []Manifest) string {
 	var tags []string
 	for i, m := range ms {
 		if len(m.RepoTags) == 0 {
@@ -234,12 +234,11 @@ func normalizeName(s string) string {
 }
 
 // hashBlob reads a blob through to compute its digest.
-func hashBlob(open func() (io.ReadCloser, error)) (string, error) {
+func hashBlob(open func() (io.ReadCloser, error)) (digest.Digest, error) {
 	rc, err := open()
 	if err != nil {
 		return "", err
 	}
 	defer rc.Close()
-	d, err := digest.FromReader(rc)
-	return string(d), err
+	return digest.FromReader(rc)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/transport/layout"
 )
@@ -19,15 +20,15 @@ func Write(ctx context.Context, img imagesrc.Layered, ref imagesrc.Ref) error {
 // layers named <digest>.tar (docker load takes compressed ones too).
 func Generate(e *layout.Writer, out io.Writer, tag string) error {
 	tw := tar.NewWriter(out)
-	var layers []string
+	var layers []digest.Digest
 	for _, l := range e.Img.Layers() {
 		layers = append(layers, l.Digest)
 	}
-	m := NewDockerManifest(e.Img.ConfigDigest(), layers, tag)
-	if err := e.TarBlobs(tw, DockerBlobName, ".tar"); err != nil {
+	m := newManifest(e.Img.ConfigDigest(), layers, tag)
+	if err := e.TarBlobs(tw, blobName, ".tar"); err != nil {
 		return err
 	}
-	mj, _ := json.Marshal([]DockerManifest{m})
+	mj, _ := json.Marshal([]Manifest{m})
 	if err := layout.TarFile(tw, "manifest.json", mj); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/engine"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
@@ -50,9 +51,9 @@ func testArchive(t *testing.T, tag string) []byte {
 	cfg, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
 		"config": map[string]any{"Env": []string{"FOO=bar"}, "Cmd": []string{"/bin/keep"}},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{imagesrctest.Sha(l1), imagesrctest.Sha(l2)}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []digest.Digest{imagesrctest.Sha(l1), imagesrctest.Sha(l2)}},
 	})
-	cfgName := strings.TrimPrefix(imagesrctest.Sha(cfg), "sha256:") + ".json"
+	cfgName := imagesrctest.Sha(cfg).Hex() + ".json"
 	manifest, _ := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{tag}, "Layers": []string{"l1/layer.tar", "l2/layer.tar"}}})
 	return imagesrctest.TarOf(t, map[string][]byte{"l1/layer.tar": l1, "l2/layer.tar": l2, cfgName: cfg, "manifest.json": manifest})
 }

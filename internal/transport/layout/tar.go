@@ -164,7 +164,7 @@ func (s *Tar) Open(name string) (io.ReadCloser, int64, error) {
 
 // KnownDigest is the digest of a streamed member, computed as it passed;
 // "" for a member of a file.
-func (s *Tar) KnownDigest(name string) string {
+func (s *Tar) KnownDigest(name string) digest.Digest {
 	_, e, err := s.resolve(name)
 	switch {
 	case err != nil || s.file != nil:
@@ -172,7 +172,7 @@ func (s *Tar) KnownDigest(name string) string {
 	case e.spooled != nil:
 		return e.spooled.Digest
 	}
-	return string(digest.FromBytes(e.data))
+	return digest.FromBytes(e.data)
 }
 
 // OpenArchive opens the image that read finds in the archive file path;

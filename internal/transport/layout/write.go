@@ -60,7 +60,7 @@ func (e *Writer) CopyLayer(w io.Writer, l imagesrc.Layer) error {
 	if err != nil {
 		return fmt.Errorf("copying blob %s: %w", l.Digest, err)
 	}
-	if got := string(h.Digest()); n != l.Size || got != l.Digest {
+	if got := h.Digest(); n != l.Size || got != l.Digest {
 		return fmt.Errorf("stored blob %s is corrupt (%d bytes, digest %s)", l.Digest, n, got)
 	}
 	return nil
@@ -68,11 +68,11 @@ func (e *Writer) CopyLayer(w io.Writer, l imagesrc.Layer) error {
 
 // TarBlobs writes the config and layer blobs into tw, each once, named by
 // name (the configuration with the extension ".json", layers layerExt).
-func (e *Writer) TarBlobs(tw *tar.Writer, name func(digest, ext string) string, layerExt string) error {
+func (e *Writer) TarBlobs(tw *tar.Writer, name func(d digest.Digest, ext string) string, layerExt string) error {
 	if err := TarFile(tw, name(e.Img.ConfigDigest(), ".json"), e.Img.ConfigBlob()); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
+	seen := map[digest.Digest]bool{}
 	for _, l := range e.Img.Layers() {
 		if seen[l.Digest] {
 			continue

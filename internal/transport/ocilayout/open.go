@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/manifest"
 	"github.com/pcocc/pcocc/internal/transport/layout"
@@ -40,7 +41,7 @@ func OpenArchive(_ context.Context, ref imagesrc.Ref) (imagesrc.Image, error) {
 
 // BlobOpener opens a blob by digest and returns its size. A missing blob is
 // an error that names where it should be.
-type BlobOpener func(digest string) (io.ReadCloser, int64, error)
+type BlobOpener func(d digest.Digest) (io.ReadCloser, int64, error)
 
 // OpenIndex reads an image from an OCI index kept apart from its blobs, as
 // the original pcocc keeps it (the index in an image's metadata, the blobs
@@ -70,7 +71,11 @@ func (b blobStore) Open(name string) (io.ReadCloser, int64, error) {
 	if !ok {
 		return nil, 0, fmt.Errorf("%q: not a blob", name)
 	}
-	return b("sha256:" + hex)
+	d, err := digest.FromHex(hex)
+	if err != nil {
+		return nil, 0, err
+	}
+	return b(d)
 }
 
 func (blobStore) Close() error { return nil }

@@ -34,7 +34,7 @@ func TestOpenOCIFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = OpenDir(context.Background(), r)
-	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers()[2].Digest) {
+	if err == nil || !strings.Contains(err.Error(), "manifest names missing blob "+img.Layers()[2].Digest.String()) {
 		t.Errorf("missing blob: error %v", err)
 	}
 }

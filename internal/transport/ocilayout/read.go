@@ -68,7 +68,7 @@ func pickTag(ds []manifest.Descriptor, tag string) (manifest.Descriptor, error) 
 
 // readBlob reads a small blob and checks its digest.
 func readBlob(st layout.Store, d manifest.Descriptor) ([]byte, error) {
-	name, err := blobPath(string(d.Digest))
+	name, err := blobPath(d.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func readBlob(st layout.Store, d manifest.Descriptor) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got := string(digest.FromBytes(b)); got != string(d.Digest) {
+	if got := digest.FromBytes(b); got != d.Digest {
 		return nil, fmt.Errorf("blob %s does not match its digest (%s)", d.Digest, got)
 	}
 	return b, nil
@@ -107,23 +107,23 @@ func readManifest(st layout.Store, d manifest.Descriptor, depth int) (imagesrc.P
 		}
 		return readManifest(st, sub, depth+1)
 	case manifest.KindManifest:
-		return imageFromManifest(st, m, string(d.Digest))
+		return imageFromManifest(st, m, d.Digest)
 	}
 	return p, fmt.Errorf("manifest %s: unsupported media type %q", d.Digest, m.MediaType)
 }
 
-func imageFromManifest(st layout.Store, m manifest.Doc, md string) (imagesrc.Parts, error) {
+func imageFromManifest(st layout.Store, m manifest.Doc, md digest.Digest) (imagesrc.Parts, error) {
 	blob, err := readBlob(st, m.Config)
 	if err != nil {
 		return imagesrc.Parts{}, err
 	}
-	cfg, diffIDs, err := imagesrc.DecodeConfig(blob, "manifest "+md, len(m.Layers))
+	cfg, diffIDs, err := imagesrc.DecodeConfig(blob, "manifest "+md.String(), len(m.Layers))
 	if err != nil {
 		return imagesrc.Parts{}, err
 	}
-	p := imagesrc.Parts{Config: cfg, ConfigBlob: blob, ConfigDigest: string(m.Config.Digest), Digest: md}
+	p := imagesrc.Parts{Config: cfg, ConfigBlob: blob, ConfigDigest: m.Config.Digest, Digest: md}
 	for i, l := range m.Layers {
-		name, err := blobPath(string(l.Digest))
+		name, err := blobPath(l.Digest)
 		if err != nil {
 			return imagesrc.Parts{}, err
 		}
@@ -135,15 +135,15 @@ func imageFromManifest(st layout.Store, m manifest.Doc, md string) (imagesrc.Par
 			return imagesrc.Parts{}, err
 		}
 		rc.Close()
-		p.Layers = append(p.Layers, imagesrc.Layer{Digest: string(l.Digest), DiffID: diffIDs[i],
+		p.Layers = append(p.Layers, imagesrc.Layer{Digest: l.Digest, DiffID: diffIDs[i],
 			MediaType: l.MediaType, Size: size, Open: layout.Opener(st, name)})
 	}
 	return p, nil
 }
 
 // blobPath is where an OCI layout keeps a blob.
-func blobPath(d string) (string, error) {
-	if err := digest.Digest(d).Validate(); err != nil {
+func blobPath(d digest.Digest) (string, error) {
+	if err := d.Validate(); err != nil {
 		return "", err
 	}
 	return blobName(d, ""), nil

@@ -34,7 +34,7 @@ func WriteArchive(ctx context.Context, img imagesrc.Layered, ref imagesrc.Ref) e
 const blobDir = "blobs/sha256/"
 
 // blobName names the blob digested d in a layout.
-func blobName(d, _ string) string { return blobDir + digest.Digest(d).Hex() }
+func blobName(d digest.Digest, _ string) string { return blobDir + d.Hex() }
 
 func ociArchive(e *layout.Writer, w io.Writer, tag string) error {
 	tw := tar.NewWriter(w)
@@ -45,7 +45,7 @@ func ociArchive(e *layout.Writer, w io.Writer, tag string) error {
 		return err
 	}
 	mb, desc := ociManifest(e.Img, tag)
-	if err := layout.TarFile(tw, blobName(string(desc.Digest), ""), mb); err != nil {
+	if err := layout.TarFile(tw, blobName(desc.Digest, ""), mb); err != nil {
 		return err
 	}
 	idx, _ := manifest.Encode(manifest.NewIndex([]manifest.Descriptor{desc}), mediatype.OCIIndex)
@@ -75,7 +75,7 @@ func ociDir(e *layout.Writer, dir, tag string) error {
 		}
 	}
 	mb, desc := ociManifest(e.Img, tag)
-	if err := dirBlob(dir, string(desc.Digest), desc.Size, bytes.NewReader(mb)); err != nil {
+	if err := dirBlob(dir, desc.Digest, desc.Size, bytes.NewReader(mb)); err != nil {
 		return err
 	}
 	layoutFile := filepath.Join(dir, manifest.LayoutFile)
@@ -120,7 +120,7 @@ func dirLayer(e *layout.Writer, dir string, l imagesrc.Layer) error {
 	return layout.WriteAtomically(p, func(w io.Writer) error { return e.CopyLayer(w, l) })
 }
 
-func dirBlob(dir, d string, size int64, r io.Reader) error {
+func dirBlob(dir string, d digest.Digest, size int64, r io.Reader) error {
 	p := filepath.Join(dir, blobName(d, ""))
 	if _, err := os.Stat(p); err == nil {
 		return nil
@@ -134,11 +134,11 @@ func dirBlob(dir, d string, size int64, r io.Reader) error {
 // ociManifest returns the OCI manifest of the image and its index entry.
 func ociManifest(img imagesrc.Layered, tag string) ([]byte, manifest.Descriptor) {
 	cfg := manifest.Descriptor{MediaType: mediatype.OCIConfig,
-		Digest: digest.Digest(img.ConfigDigest()), Size: int64(len(img.ConfigBlob()))}
+		Digest: img.ConfigDigest(), Size: int64(len(img.ConfigBlob()))}
 	var layers []manifest.Descriptor
 	for _, l := range img.Layers() {
 		layers = append(layers, manifest.Descriptor{MediaType: mediatype.ToOCI(l.MediaType),
-			Digest: digest.Digest(l.Digest), Size: l.Size})
+			Digest: l.Digest, Size: l.Size})
 	}
 	b, d := manifest.Encode(manifest.NewManifest(cfg, layers), mediatype.OCIManifest)
 	if tag != "" {

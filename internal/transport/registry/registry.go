@@ -39,15 +39,15 @@ func Open(ctx context.Context, r imagesrc.Ref) (imagesrc.Image, error) {
 		return nil, err
 	}
 	c := &registrySource{c: rc, reg: ref.Registry()}
-	m, digest, err := c.resolve(ctx, ref.Reference(), ref.Digest(), 0)
+	m, md, err := c.resolve(ctx, ref.Reference(), ref.Digest(), 0)
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.image(ctx, m, digest)
+	p, err := c.image(ctx, m, md)
 	if err != nil {
 		return nil, err
 	}
-	return imagesrc.NewStreamed(digest, func(ctx context.Context, sp imagesrc.Spool) (imagesrc.Layered, error) {
+	return imagesrc.NewStreamed(md, func(ctx context.Context, sp imagesrc.Spool) (imagesrc.Layered, error) {
 		fetched := p
 		fetched.Layers = slices.Clone(p.Layers)
 		if err := c.fetchLayers(ctx, fetched.Layers, sp); err != nil {
@@ -69,17 +69,17 @@ type registrySource struct {
 
 // resolve fetches the image manifest, descending through an index to the
 // entry for this machine.
-func (c *registrySource) resolve(ctx context.Context, ref, want string, depth int) (*manifest.Doc, string, error) {
+func (c *registrySource) resolve(ctx context.Context, ref string, want digest.Digest, depth int) (*manifest.Doc, digest.Digest, error) {
 	if depth > 2 {
 		return nil, "", fmt.Errorf("registry %s: indexes nested too deeply", c.reg)
 	}
-	b, digest, err := c.c.Manifest(ctx, ref, want)
+	b, md, err := c.c.Manifest(ctx, ref, want)
 	if err != nil {
 		return nil, "", err
 	}
 	var m manifest.Doc
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, "", fmt.Errorf("registry %s: decoding manifest %s: %w", c.reg, digest, err)
+		return nil, "", fmt.Errorf("registry %s: decoding manifest %s: %w", c.reg, md, err)
 	}
 	switch m.MediaType {
 	case mediatype.OCIIndex, mediatype.DockerManifestList:
@@ -87,52 +87,52 @@ func (c *registrySource) resolve(ctx context.Context, ref, want string, depth in
 		if err != nil {
 			return nil, "", fmt.Errorf("registry %s: %s: %w", c.reg, c.c.Ref(), err)
 		}
-		return c.resolve(ctx, string(d.Digest), string(d.Digest), depth+1)
+		return c.resolve(ctx, string(d.Digest), d.Digest, depth+1)
 	case mediatype.OCIManifest, mediatype.DockerManifest:
-		return &m, digest, nil
+		return &m, md, nil
 	case "":
 		if m.Manifests != nil {
-			return nil, "", fmt.Errorf("registry %s: manifest %s: an index without a media type", c.reg, digest)
+			return nil, "", fmt.Errorf("registry %s: manifest %s: an index without a media type", c.reg, md)
 		}
 		if m.Config.Digest != "" {
-			return &m, digest, nil // OCI manifests may omit mediaType
+			return &m, md, nil // OCI manifests may omit mediaType
 		}
 	}
-	return nil, "", fmt.Errorf("registry %s: manifest %s: unsupported media type %q", c.reg, digest, m.MediaType)
+	return nil, "", fmt.Errorf("registry %s: manifest %s: unsupported media type %q", c.reg, md, m.MediaType)
 }
 
 // image reads the configuration and checks the layer list.
-func (c *registrySource) image(ctx context.Context, m *manifest.Doc, mdigest string) (imagesrc.Parts, error) {
+func (c *registrySource) image(ctx context.Context, m *manifest.Doc, md digest.Digest) (imagesrc.Parts, error) {
 	var p imagesrc.Parts
 	for _, l := range m.Layers {
 		if !mediatype.IsLayer(l.MediaType) {
 			return p, fmt.Errorf("registry %s: layer %s: unsupported media type %q", c.reg, l.Digest, l.MediaType)
 		}
-		if !digest.Valid(string(l.Digest)) || l.Size < 0 {
+		if l.Digest.Validate() != nil || l.Size < 0 {
 			return p, fmt.Errorf("registry %s: layer with invalid digest %q or size", c.reg, l.Digest)
 		}
 	}
-	cd := string(m.Config.Digest)
-	if !digest.Valid(cd) || m.Config.Size > imagesrc.MaxJSON {
+	cd := m.Config.Digest
+	if cd.Validate() != nil || m.Config.Size > imagesrc.MaxJSON {
 		return p, fmt.Errorf("registry %s: invalid configuration descriptor %q", c.reg, cd)
 	}
 	blob, err := c.smallBlob(ctx, cd, m.Config.Size)
 	if err != nil {
 		return p, err
 	}
-	cfg, diffIDs, err := imagesrc.DecodeConfig(blob, "manifest "+mdigest, len(m.Layers))
+	cfg, diffIDs, err := imagesrc.DecodeConfig(blob, "manifest "+md.String(), len(m.Layers))
 	if err != nil {
 		return p, err
 	}
-	p = imagesrc.Parts{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: mdigest}
+	p = imagesrc.Parts{Config: cfg, ConfigBlob: blob, ConfigDigest: cd, Digest: md}
 	for i, l := range m.Layers {
-		p.Layers = append(p.Layers, imagesrc.Layer{Digest: string(l.Digest), DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
+		p.Layers = append(p.Layers, imagesrc.Layer{Digest: l.Digest, DiffID: diffIDs[i], MediaType: l.MediaType, Size: l.Size})
 	}
 	return p, nil
 }
 
 // smallBlob downloads a configuration blob and checks its digest.
-func (c *registrySource) smallBlob(ctx context.Context, want string, size int64) ([]byte, error) {
+func (c *registrySource) smallBlob(ctx context.Context, want digest.Digest, size int64) ([]byte, error) {
 	r := c.c.Blob(ctx, want, size)
 	defer r.Close()
 	b, err := io.ReadAll(io.LimitReader(r, size+1))
@@ -142,7 +142,7 @@ func (c *registrySource) smallBlob(ctx context.Context, want string, size int64)
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: reading configuration %s: %w", c.reg, want, err)
 	}
-	if got := string(digest.FromBytes(b)); got != want {
+	if got := digest.FromBytes(b); got != want {
 		return nil, fmt.Errorf("registry %s: configuration %s does not match its digest (got %s)", c.reg, want, got)
 	}
 	return b, nil

@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/imagesrc/imagesrctest"
 	"github.com/pcocc/pcocc/internal/mediatype"
@@ -124,7 +125,7 @@ func newFakeRegistry(t *testing.T) *fakeRegistry {
 	zw.Close()
 	f := &fakeRegistry{layer: gz.Bytes(), blobGets: map[string]int{}}
 	f.config, _ = json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
-		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []string{imagesrctest.Sha(plain)}}})
+		"config": map[string]any{"Env": []string{"A=1"}}, "rootfs": map[string]any{"type": "layers", "diff_ids": []digest.Digest{imagesrctest.Sha(plain)}}})
 	f.manifest = f.manifestWith("application/vnd.docker.image.rootfs.diff.tar.gzip")
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)
@@ -163,9 +164,9 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`)
 	case strings.Contains(r.URL.Path, "/manifests/"):
 		f.serveManifest(w, repo)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+imagesrctest.Sha(f.config)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+imagesrctest.Sha(f.config).String()):
 		w.Write(f.config)
-	case strings.HasSuffix(r.URL.Path, "/blobs/"+imagesrctest.Sha(f.layer)):
+	case strings.HasSuffix(r.URL.Path, "/blobs/"+imagesrctest.Sha(f.layer).String()):
 		f.serveLayer(w, r, repo)
 	default:
 		w.WriteHeader(http.StatusNotFound)
