@@ -136,7 +136,7 @@ func listed(blobs []string, digest string) bool {
 }
 
 // blobOpener opens blobs; a missing one is named by its file (and is not
-// fs.ErrNotExist, so that imagesrc keeps the message).
+// fs.ErrNotExist, so that ocilayout keeps the message).
 func (s *store) blobOpener() ocilayout.BlobOpener {
 	return func(d digest.Digest) (io.ReadCloser, int64, error) {
 		bp, err := s.BlobPath(d)
