@@ -1,6 +1,6 @@
-// Package importer turns an image a transport opened (an imagesrc.Image) into what a repository
-// keeps: the layer and configuration blobs, the metadata and one squashfs
-// holding the flattened root filesystem. Each layer blob is read once: the
+// Package importer turns an image a transport opened (an imagesrc.Image)
+// into what a repository keeps: the layer and configuration blobs, the
+// metadata and one squashfs holding the flattened root filesystem. Each layer blob is read once: the
 // same bytes are stored, hashed twice (blob digest and diff ID, both
 // verified), decompressed, flattened and streamed into tar2sqfs.
 package importer
