@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-
-	"github.com/pcocc/pcocc/internal/regclient"
 )
 
 // Errors of parsing a reference and opening or writing an image, matched
@@ -14,7 +12,7 @@ var (
 	ErrNoTransport      = errors.New("no transport")
 	ErrUnknownTransport = errors.New("unknown transport")
 	ErrNotSupported     = errors.New("transport not supported yet")
-	ErrBadRef           = regclient.ErrBadRef
+	ErrBadRef           = errors.New("invalid image reference")
 )
 
 // Form says how a transport names an image after "TRANSPORT:".

@@ -32,7 +32,7 @@ const parallelBlobs = 4
 func Open(ctx context.Context, r imagesrc.Ref) (imagesrc.Image, error) {
 	ref, err := regclient.ParseRef(r.Ref)
 	if err != nil {
-		return nil, err
+		return nil, badRef{err}
 	}
 	rc, err := regclient.New(ref, retryPause)
 	if err != nil {
@@ -56,6 +56,13 @@ func Open(ctx context.Context, r imagesrc.Ref) (imagesrc.Image, error) {
 		return imagesrc.NewLayered(fetched), nil
 	}), nil
 }
+
+// badRef is regclient's error for a malformed name, which matches
+// imagesrc.ErrBadRef too.
+type badRef struct{ error }
+
+func (b badRef) Unwrap() error      { return b.error }
+func (badRef) Is(target error) bool { return target == imagesrc.ErrBadRef }
 
 // retryPause is the pause before the first retry of a blob download (a
 // variable for tests).

@@ -289,3 +289,13 @@ func TestRegistryFaults(t *testing.T) {
 		}
 	})
 }
+
+// A malformed name is imagesrc.ErrBadRef (and regclient's), in one line.
+func TestOpenBadName(t *testing.T) {
+	for _, name := range []string{"img@sha256:xyz", "img:bad tag"} {
+		_, err := Open(context.Background(), imagesrc.Ref{Transport: Name, Form: imagesrc.URLName, Ref: name})
+		if !errors.Is(err, imagesrc.ErrBadRef) || !errors.Is(err, regclient.ErrBadRef) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line matching ErrBadRef", name, err)
+		}
+	}
+}
