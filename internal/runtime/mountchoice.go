@@ -24,12 +24,15 @@ func (c MountChoice) String() string { return "image mount: " + c.Mode + ": " + 
 // gatherMountFacts so that chooseMount stays pure.
 type mountFacts struct {
 	HostRoot, Kernel bool
-	Mode             squashfs.Mode
-	Size             int64 // of the squashfs file, in bytes
-	MaxMiB           int64
-	MaxSet           bool // MaxMiB comes from unpack.MaxEnv
-	Cached           bool // already unpacked on this node
-	Room             bool // the unpack cache's file system has room for it
+	// SlurmKernel: a Slurm step whose plugin may mount the image with the
+	// kernel's squashfs (spank/kernel.c; the site may have turned it off).
+	SlurmKernel bool
+	Mode        squashfs.Mode
+	Size        int64 // of the squashfs file, in bytes
+	MaxMiB      int64
+	MaxSet      bool // MaxMiB comes from unpack.MaxEnv
+	Cached      bool // already unpacked on this node
+	Room        bool // the unpack cache's file system has room for it
 }
 
 // chooseMount says which mount the executor uses for the facts, and why.
@@ -47,6 +50,8 @@ func chooseMount(f mountFacts) MountChoice {
 		return MountChoice{"unpack", squashfs.MountEnv + "=unpack, whatever the size; " + unpackState(f)}
 	case f.Mode == squashfs.ModeSqfuse, f.Mode == squashfs.ModeSquashfuse:
 		return MountChoice{string(f.Mode), squashfs.MountEnv + "=" + string(f.Mode)}
+	case f.SlurmKernel:
+		return MountChoice{"kernel", "under Slurm, the plugin mounts the squashfs with the kernel's driver on each node: no server, no copy to the node's disk, read at kernel speed"}
 	}
 	limit := fmt.Sprintf("%s=%d", unpack.MaxEnv, f.MaxMiB)
 	if !f.MaxSet {
@@ -90,8 +95,21 @@ func ExplainMount(spec *container.Spec) (MountChoice, error) {
 	return chooseMount(f), nil
 }
 
-func gatherMountFacts(spec *container.Spec) (mountFacts, error) {
-	f := mountFacts{HostRoot: spec.HostRoot, Kernel: os.Geteuid() == 0}
+// ChooseSlurmMount is ExplainMount for a Slurm step whose plugin offers
+// the kernel mount: whether the step's helper hands the image to the
+// plugin (Mode "kernel"), and why.
+func ChooseSlurmMount(spec *container.Spec) (MountChoice, error) {
+	f, err := gatherFacts(spec, true)
+	if err != nil {
+		return MountChoice{}, err
+	}
+	return chooseMount(f), nil
+}
+
+func gatherMountFacts(spec *container.Spec) (mountFacts, error) { return gatherFacts(spec, false) }
+
+func gatherFacts(spec *container.Spec, slurmKernel bool) (mountFacts, error) {
+	f := mountFacts{HostRoot: spec.HostRoot, Kernel: os.Geteuid() == 0 && !slurmKernel, SlurmKernel: slurmKernel}
 	if f.HostRoot || f.Kernel {
 		return f, nil
 	}
@@ -99,7 +117,7 @@ func gatherMountFacts(spec *container.Spec) (mountFacts, error) {
 	if f.Mode, err = squashfs.ModeFromEnv(); err != nil {
 		return f, err
 	}
-	if f.Mode != squashfs.ModeAuto && f.Mode != squashfs.ModeUnpack {
+	if f.Mode != squashfs.ModeAuto && f.Mode != squashfs.ModeUnpack || f.SlurmKernel && f.Mode == squashfs.ModeAuto {
 		return f, nil
 	}
 	st, err := os.Stat(spec.Rootfs)

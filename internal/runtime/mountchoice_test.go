@@ -31,6 +31,9 @@ func TestChooseMount(t *testing.T) {
 		{"unpack asked", mountFacts{Mode: squashfs.ModeUnpack, Size: 4 << 30}, MountChoice{"unpack", "PCOCC_SQUASHFS_MOUNT=unpack, whatever the size; unpacked on this node's disk by this run, kept for the next ones"}},
 		{"sqfuse asked", mountFacts{Mode: squashfs.ModeSqfuse, Size: mib}, MountChoice{"sqfuse", "PCOCC_SQUASHFS_MOUNT=sqfuse"}},
 		{"squashfuse_ll asked", mountFacts{Mode: squashfs.ModeSquashfuse}, MountChoice{"squashfuse_ll", "PCOCC_SQUASHFS_MOUNT=squashfuse_ll"}},
+		{"slurm, kernel offered", mountFacts{Mode: squashfs.ModeAuto, SlurmKernel: true, Size: 4 << 30}, MountChoice{"kernel", "under Slurm, the plugin mounts the squashfs with the kernel's driver on each node: no server, no copy to the node's disk, read at kernel speed"}},
+		{"slurm, sqfuse asked", mountFacts{Mode: squashfs.ModeSqfuse, SlurmKernel: true}, MountChoice{"sqfuse", "PCOCC_SQUASHFS_MOUNT=sqfuse"}},
+		{"slurm, unpack asked", mountFacts{Mode: squashfs.ModeUnpack, SlurmKernel: true, Cached: true}, MountChoice{"unpack", "PCOCC_SQUASHFS_MOUNT=unpack, whatever the size; already unpacked on this node"}},
 	} {
 		if got := chooseMount(tc.f); got != tc.want {
 			t.Errorf("%s: chooseMount(%+v)\n got %+v\nwant %+v", tc.name, tc.f, got, tc.want)
