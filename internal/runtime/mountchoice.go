@@ -27,8 +27,9 @@ type mountFacts struct {
 	// SlurmKernel: a Slurm step whose plugin may mount the image with the
 	// kernel's squashfs (spank/kernel.c; the site may have turned it off).
 	SlurmKernel bool
-	Mode        squashfs.Mode
-	Size        int64 // of the squashfs file, in bytes
+	Mode        squashfs.Mode // PCOCC_SQUASHFS_MOUNT's
+	RepoMount   string        // the image's repository's "mount:" (config.RepoMounts)
+	Size        int64         // of the squashfs file, in bytes
 	MaxMiB      int64
 	MaxSet      bool // MaxMiB comes from unpack.MaxEnv
 	Cached      bool // already unpacked on this node
@@ -50,9 +51,30 @@ func chooseMount(f mountFacts) MountChoice {
 		return MountChoice{"unpack", squashfs.MountEnv + "=unpack, whatever the size; " + unpackState(f)}
 	case f.Mode == squashfs.ModeSqfuse, f.Mode == squashfs.ModeSquashfuse:
 		return MountChoice{string(f.Mode), squashfs.MountEnv + "=" + string(f.Mode)}
+	case f.RepoMount == "unpack":
+		return MountChoice{"unpack", repoSets + "unpack, whatever the size; " + unpackState(f)}
+	case f.RepoMount == "fuse":
+		return MountChoice{"sqfuse", repoSets + "fuse"}
 	case f.SlurmKernel:
-		return MountChoice{"kernel", "under Slurm, the plugin mounts the squashfs with the kernel's driver on each node: no server, no copy to the node's disk, read at kernel speed"}
+		c := MountChoice{"kernel", "under Slurm, the plugin mounts the squashfs with the kernel's driver on each node: no server, no copy to the node's disk, read at kernel speed"}
+		if f.RepoMount == "kernel" {
+			c.Reason = repoSets + "kernel; " + c.Reason
+		}
+		return c
 	}
+	c := chooseBySize(f)
+	if f.RepoMount == "kernel" {
+		c.Reason = repoSets + "kernel, which only the Slurm plugin does; " + c.Reason
+	}
+	return c
+}
+
+// repoSets starts the reasons that the image's repository decided.
+const repoSets = "the image's repository sets mount: "
+
+// chooseBySize is auto's choice without the kernel: unpack a small image,
+// serve a large one with FUSE.
+func chooseBySize(f mountFacts) MountChoice {
 	limit := fmt.Sprintf("%s=%d", unpack.MaxEnv, f.MaxMiB)
 	if !f.MaxSet {
 		limit += " (the default)"
@@ -109,7 +131,7 @@ func ChooseSlurmMount(spec *container.Spec) (MountChoice, error) {
 func gatherMountFacts(spec *container.Spec) (mountFacts, error) { return gatherFacts(spec, false) }
 
 func gatherFacts(spec *container.Spec, slurmKernel bool) (mountFacts, error) {
-	f := mountFacts{HostRoot: spec.HostRoot, Kernel: os.Geteuid() == 0 && !slurmKernel, SlurmKernel: slurmKernel}
+	f := mountFacts{HostRoot: spec.HostRoot, Kernel: os.Geteuid() == 0 && !slurmKernel, SlurmKernel: slurmKernel, RepoMount: spec.RepoMount}
 	if f.HostRoot || f.Kernel {
 		return f, nil
 	}
@@ -117,7 +139,8 @@ func gatherFacts(spec *container.Spec, slurmKernel bool) (mountFacts, error) {
 	if f.Mode, err = squashfs.ModeFromEnv(); err != nil {
 		return f, err
 	}
-	if f.Mode != squashfs.ModeAuto && f.Mode != squashfs.ModeUnpack || f.SlurmKernel && f.Mode == squashfs.ModeAuto {
+	mode := effectiveMode(f.Mode, f.RepoMount)
+	if mode != squashfs.ModeAuto && mode != squashfs.ModeUnpack || f.SlurmKernel && mode == squashfs.ModeAuto {
 		return f, nil
 	}
 	st, err := os.Stat(spec.Rootfs)
@@ -129,7 +152,7 @@ func gatherFacts(spec *container.Spec, slurmKernel bool) (mountFacts, error) {
 		return f, err
 	}
 	f.MaxSet = os.Getenv(unpack.MaxEnv) != ""
-	if f.Mode == squashfs.ModeAuto && f.Size > f.MaxMiB<<20 {
+	if mode == squashfs.ModeAuto && f.Size > f.MaxMiB<<20 {
 		return f, nil
 	}
 	e, err := unpack.Held(spec.Rootfs)
@@ -141,4 +164,21 @@ func gatherFacts(spec *container.Spec, slurmKernel bool) (mountFacts, error) {
 	// and FUSE serves the image.
 	f.Room = f.Cached || unpack.Room(spec.Rootfs)
 	return f, nil
+}
+
+// effectiveMode is the mode the executor follows: PCOCC_SQUASHFS_MOUNT's
+// when it names one (the user's choice for this run), else the
+// repository's "mount:" (unpack; fuse is pcocc's FUSE server), else auto
+// (kernel too, where the Slurm plugin is not there to mount it).
+func effectiveMode(env squashfs.Mode, repoMount string) squashfs.Mode {
+	if env != squashfs.ModeAuto {
+		return env
+	}
+	switch repoMount {
+	case "unpack":
+		return squashfs.ModeUnpack
+	case "fuse":
+		return squashfs.ModeSqfuse
+	}
+	return squashfs.ModeAuto
 }
