@@ -146,7 +146,7 @@ func imageSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
 		return err
 	}
 	defer sock.Close()
-	spec, err := planSpank(cmd, g, o)
+	spec, err := spankImage(cmd, g, o)
 	if err != nil {
 		return err
 	}
@@ -167,6 +167,21 @@ func imageSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
 		return fmt.Errorf("sending the image to the plugin: %w", err)
 	}
 	return nil
+}
+
+// spankImage is the part of the step's plan that the image's mount
+// depends on: the image (through its template, if any) and its
+// repository's setting. Not the modules: their generators run once, in
+// `start`.
+func spankImage(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spec, error) {
+	if ref, ok := sourceRef(g.config(), o.Image); ok {
+		return nil, errSpankSource(o.Image, ref)
+	}
+	t, err := g.resolver().Target(cmd.Context(), o.Image)
+	if err != nil {
+		return nil, fmt.Errorf("--ctr=%s: %w", o.Image, err)
+	}
+	return &container.Spec{Image: t.Image.Ref, Rootfs: t.Image.Squashfs, HostRoot: t.Image.HostRoot, RepoMount: t.Image.Mount}, nil
 }
 
 // spankFile takes one of the plugin's descriptors, made close-on-exec first
