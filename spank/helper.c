@@ -144,12 +144,31 @@ static int become_user(const struct child *c)
 	return getuid() == c->uid && geteuid() == c->uid && getgid() == c->gid ? 0 : -1;
 }
 
+/* no_kernel: the kernel mount failed for a reason of this node (no loop
+ * device, no squashfs driver...): warn, and let `start` mount the image
+ * as the user, as with kernel=off (its --kernel-tree argument, the last,
+ * is dropped). Nothing privileged was left: a loop device not mounted
+ * clears itself when closed. */
+static void no_kernel(const struct child *c, const char *what)
+{
+	const char *desc = strerrordesc_np(errno);
+	const char *parts[] = { "pcocc: warning: the kernel mount of the image failed, mounting it as the user: ",
+				what, ": ", desc ? desc : "unknown error", "\n" };
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (write(c->log, parts[i], strlen(parts[i])) < 0)
+			break;
+	char **a = c->argv;
+	while (a[0] && a[1])
+		a++;
+	a[0] = NULL;
+}
+
 /* exec_start is the helper's child side: never returns. */
 static void exec_start(const struct child *c)
 {
-	const char *what;
+	const char *what = "regaining root for the kernel mount";
 	if (c->image >= 0 && (seteuid(0) < 0 || pcocc_kernel_stage(c->image, c->uid, c->gid, &what) < 0))
-		child_fail(c->log, what);
+		no_kernel(c, what);
 	if (become_user(c) < 0)
 		child_fail(c->log, "becoming the job's user");
 	/* After the id change, which clears it: the helper, and through it

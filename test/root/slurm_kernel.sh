@@ -4,8 +4,9 @@
 # while $PCOCC_TEST_USER's step runs on the kernel mount, tester2's step and
 # tester2 on the host cannot reach it (the mount is in the first user's
 # helper's mount namespace only), and with kernel=DIR an image elsewhere is
-# refused with one line naming kernel= (status 125). The plugstack line is
-# put back however the script ends.
+# refused with one line naming kernel= (status 125); where the kernel mount
+# fails on a node, a warning and the image mounted as the user. The
+# plugstack line is put back however the script ends.
 # As root, with Slurm and the SPANK plugin up (scripts/services.sh); called by
 # scripts/run-e2e.sh: slurm_kernel.sh BINDIR FIXTURES PLUGSTACK_CONF.
 set -euo pipefail
@@ -19,6 +20,7 @@ job=
 cleanup() {
 	[[ -n $job ]] && scancel "$job" 2>/dev/null || true
 	printf '%s\n' "$saved" >"$conf"
+	if [[ -f /run/pcocc-kernel ]]; then rm -f /run/pcocc-kernel && mkdir -m 0700 /run/pcocc-kernel; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -67,4 +69,16 @@ grep -q "^pcocc: --ctr=bb: the site allows kernel mounts of images in other dire
 # ... and the user's way out: FUSE, as the user.
 out=$(as "$user" env PCOCC_SQUASHFS_MOUNT=sqfuse srun -n 1 --ctr=bb echo ran 2>&1) || fail "sqfuse under kernel=DIR: $out"
 [[ $out == ran ]] || fail "sqfuse under kernel=DIR: $out"
-echo "slurm_kernel.sh: PASS: another user cannot reach a step's kernel mount; kernel=DIR refuses images elsewhere"
+
+# A node where the kernel mount fails (here: its directory is a file): a
+# warning, and the image mounted as the user.
+printf '%s kernel=on\n' "${saved% kernel=*}" >"$conf"
+rmdir /run/pcocc-kernel 2>/dev/null || true
+touch /run/pcocc-kernel
+out=$(as "$user" srun -n 1 --ctr=bb echo ran 2>&1) || fail "no fallback when the kernel mount fails: $out"
+grep -qx ran <<<"$out" || fail "no fallback: $out"
+grep -q '^pcocc: warning: the kernel mount of the image failed, mounting it as the user: /run/pcocc-kernel: Not a directory$' <<<"$out" ||
+	fail "no warning when the kernel mount fails: $out"
+rm -f /run/pcocc-kernel
+mkdir -m 0700 /run/pcocc-kernel
+echo "slurm_kernel.sh: PASS: another user cannot reach a step's kernel mount; kernel=DIR refuses images elsewhere; a failed kernel mount falls back to the user's"
