@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/loop.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,7 +113,7 @@ static int allowed(int fd)
 
 /* pcocc_kernel_take checks, as root, the descriptor the helper sent: the
  * helper is the user's process, so this is all root trusts. A regular file
- * (no device, FIFO or socket), in a listed directory when the site listed
+ * (no device, FIFO or socket) not on FUSE, in a listed directory when the site listed
  * some, that starts with a squashfs 4.0 super block whose size fits the
  * file. The full check of the tables is the helper's (pcocc's reader, in
  * Go): the user may rewrite a file of theirs at any time, so no check
@@ -121,8 +123,16 @@ int pcocc_kernel_take(int fd, const char **err)
 {
 	struct stat st;
 	unsigned char sb[96];
+	struct statfs fs;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		*err = "the image is not a regular file";
+		return -1;
+	}
+	/* A FUSE server (fusermount lets users mount one) would feed the loop
+	 * device whatever it likes, whenever it likes, or stall the kernel's
+	 * reads for ever. */
+	if (fstatfs(fd, &fs) < 0 || fs.f_type == FUSE_SUPER_MAGIC) {
+		*err = "the image is on a FUSE file system: the kernel mounts images of local or network file systems only";
 		return -1;
 	}
 	if (!allowed(fd)) {
