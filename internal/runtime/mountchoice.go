@@ -37,10 +37,13 @@ type mountFacts struct {
 }
 
 // chooseMount says which mount the executor uses for the facts, and why.
-// It follows prepare and unpackImage (root: the kernel; auto: unpack a small
-// image when it is unpacked already or there is room, else sqfuse); it
-// explains that choice and never changes it. An unpack that fails at run
-// time falls back to FUSE with a warning of its own.
+// It follows prepare and unpackImage (root: the kernel; then
+// PCOCC_SQUASHFS_MOUNT's mode, then the repository's "mount:"; auto: under
+// Slurm the plugin's kernel mount, else unpack a small image when it is
+// unpacked already or there is room, else sqfuse); it explains that choice
+// and never changes it. An unpack that fails at run time falls back to FUSE
+// with a warning of its own, as a kernel mount that fails on a node does
+// to the user's mount (spank/helper.c).
 func chooseMount(f mountFacts) MountChoice {
 	switch {
 	case f.HostRoot:
