@@ -124,15 +124,16 @@ int pcocc_kernel_take(int fd, const char **err)
 	struct stat st;
 	unsigned char sb[96];
 	struct statfs fs;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*err = "the image is not a regular file";
-		return -1;
-	}
 	/* A FUSE server (fusermount lets users mount one) would feed the loop
 	 * device whatever it likes, whenever it likes, or stall the kernel's
-	 * reads for ever. */
+	 * reads for ever. First: FUSE answers statfs with its magic even to
+	 * the processes it refuses (slurmstepd, whose real uid is root). */
 	if (fstatfs(fd, &fs) < 0 || fs.f_type == FUSE_SUPER_MAGIC) {
 		*err = "the image is on a FUSE file system: the kernel mounts images of local or network file systems only";
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*err = "the image is not a regular file";
 		return -1;
 	}
 	if (!allowed(fd)) {
