@@ -116,6 +116,9 @@ if [[ $# == 0 || ${PCOCC_E2E_ROOT:-} == 1 ]]; then
 	else
 		log "running test/root/slurm_root.sh as root"
 		bash "$checkout/test/root/slurm_root.sh" "$E/bin" "$fixtures" || rc=1
+		log "running test/root/slurm_kernel.sh as root"
+		bash "$checkout/test/root/slurm_kernel.sh" "$E/bin" "$fixtures" \
+			"$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf" || rc=1
 	fi
 fi
 # The container scripts again with pcocc installed under /tmp, which the

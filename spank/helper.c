@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,8 +32,9 @@
 #define LOG_MAX (64u << 10)
 
 /* helper_argv returns pcocc __spank VERB --ctr=... with the option strings
- * unchanged ("--opt=value": a value that starts with '-' stays a value). */
-static char **helper_argv(const char *verb)
+ * unchanged ("--opt=value": a value that starts with '-' stays a value),
+ * and extra (NULL: none) last. */
+static char **helper_argv(const char *verb, const char *extra)
 {
 	static char *argv[12];
 	static char *owned[6];
@@ -55,6 +57,8 @@ static char **helper_argv(const char *verb)
 	}
 	if (pcocc_opts.no_defaults)
 		argv[n++] = "--ctr-no-defaults";
+	if (extra)
+		argv[n++] = (char *)extra;
 	argv[n] = NULL;
 	return argv;
 }
@@ -84,7 +88,7 @@ static void child_fail(int fd, const char *what)
 int pcocc_check(spank_t sp)
 {
 	(void)sp;
-	char **argv = helper_argv("check");
+	char **argv = helper_argv("check", NULL);
 	if (!argv) {
 		say(2, "preparing the --ctr check", errno);
 		exit(PCOCC_EXIT_SETUP);
@@ -117,6 +121,7 @@ struct child {
 	int ngids;
 	pid_t parent;
 	int devnull, result, stop, log; /* the child's ends */
+	int image; /* >= 0: mount it with the kernel first (kernel.c) */
 };
 
 static int job_ids(spank_t sp, struct child *c)
@@ -139,9 +144,31 @@ static int become_user(const struct child *c)
 	return getuid() == c->uid && geteuid() == c->uid && getgid() == c->gid ? 0 : -1;
 }
 
+/* no_kernel: the kernel mount failed for a reason of this node (no loop
+ * device, no squashfs driver...): warn, and let `start` mount the image
+ * as the user, as with kernel=off (its --kernel-tree argument, the last,
+ * is dropped). Nothing privileged was left: a loop device not mounted
+ * clears itself when closed. */
+static void no_kernel(const struct child *c, const char *what)
+{
+	const char *desc = strerrordesc_np(errno);
+	const char *parts[] = { "pcocc: warning: the kernel mount of the image failed, mounting it as the user: ",
+				what, ": ", desc ? desc : "unknown error", "\n" };
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (write(c->log, parts[i], strlen(parts[i])) < 0)
+			break;
+	char **a = c->argv;
+	while (a[0] && a[1])
+		a++;
+	a[0] = NULL;
+}
+
 /* exec_start is the helper's child side: never returns. */
 static void exec_start(const struct child *c)
 {
+	const char *what = "regaining root for the kernel mount";
+	if (c->image >= 0 && (seteuid(0) < 0 || pcocc_kernel_stage(c->image, c->uid, c->gid, &what) < 0))
+		no_kernel(c, what);
 	if (become_user(c) < 0)
 		child_fail(c->log, "becoming the job's user");
 	/* After the id change, which clears it: the helper, and through it
@@ -280,12 +307,15 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* spawn forks the helper with res[1], stop[0] and log as its fds 3, 4 and
- * 1-2; the parent keeps res[0] and stop[1]. 0, or -1 with errno. */
-static int spawn(spank_t sp, int res[2], int stop[2], int log)
+/* fork_helper forks `pcocc __spank VERB` as the job's user with result,
+ * stop and log as its fds 3, 4 and 1-2 (stop < 0: /dev/null), after
+ * mounting image (>= 0) with the kernel. The pid, or -1 with errno. */
+static pid_t fork_helper(spank_t sp, const char *verb, int result, int stop, int log, int image)
 {
-	struct child c = { .parent = getpid(), .result = res[1], .stop = stop[0], .log = log };
-	if (!(c.argv = helper_argv("start")))
+	struct child c = { .parent = getpid(), .result = result, .stop = stop, .log = log, .image = image };
+	char extra[64];
+	snprintf(extra, sizeof extra, "--kernel-tree=%s", pcocc_kernel_dir);
+	if (!(c.argv = helper_argv(verb, image >= 0 ? extra : NULL)))
 		return -1;
 	if (spank_get_item(sp, S_JOB_ENV, &c.env) != ESPANK_SUCCESS || job_ids(sp, &c) < 0) {
 		errno = EINVAL; /* Slurm has no job to give */
@@ -293,11 +323,23 @@ static int spawn(spank_t sp, int res[2], int stop[2], int log)
 	}
 	if ((c.devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return -1;
+	if (c.stop < 0)
+		c.stop = c.devnull;
 	pid_t pid = fork();
 	if (pid == 0)
 		exec_start(&c);
 	int err = errno;
 	close(c.devnull);
+	errno = err;
+	return pid;
+}
+
+/* spawn forks the start helper with res[1], stop[0] and log as its fds 3,
+ * 4 and 1-2; the parent keeps res[0] and stop[1]. 0, or -1 with errno. */
+static int spawn(spank_t sp, int res[2], int stop[2], int log, int image)
+{
+	pid_t pid = fork_helper(sp, "start", res[1], stop[0], log, image);
+	int err = errno;
 	close_fd(&res[1]);
 	close_fd(&stop[0]);
 	if (pid < 0) {
@@ -310,6 +352,63 @@ static int spawn(spank_t sp, int res[2], int stop[2], int log)
 	return 0;
 }
 
+/* no_message gives a failure without a message one. */
+static void no_message(void)
+{
+	struct pcocc_node *n = &pcocc_node;
+	if (n->failed && (!n->log || !n->log[0])) {
+		free(n->log);
+		n->log = strdup("pcocc: the container could not be set up (no message; see slurmd's log)\n");
+	}
+}
+
+/* kernel_image runs `pcocc __spank image` (fd 3: a socket) and takes the
+ * image's descriptor it sends back, checked (kernel.c). -1 with errno
+ * EAGAIN: no kernel mount (off, or the helper chose another mount). On
+ * another failure, the node's container has failed. */
+static int kernel_image(spank_t sp, int log)
+{
+	int sv[2], fd = -1, st = 0;
+	const char *why = NULL;
+	if (pcocc_kernel_mode == PCOCC_KERNEL_OFF) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		start_failed("starting the image's helper", errno);
+		return -1;
+	}
+	pid_t pid = fork_helper(sp, "image", sv[1], -1, log, -1);
+	int err = errno;
+	close(sv[1]);
+	while (pid > 0 && waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			err = errno;
+			pid = -1;
+		}
+	if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		fd = pcocc_kernel_recv(sv[0]);
+		err = errno;
+	}
+	close(sv[0]);
+	if (pid < 0)
+		start_failed("running the image's helper", err);
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		pcocc_node.failed = 1; /* its message is in the log */
+	else if (fd < 0 && err != EAGAIN)
+		start_failed("the image's helper", err);
+	else if (fd >= 0 && pcocc_kernel_take(fd, &why) < 0) {
+		close(fd);
+		fd = -1;
+		pcocc_node.failed = 1;
+		free(pcocc_node.log);
+		if (asprintf(&pcocc_node.log, "pcocc: --ctr=%s: %s\n", pcocc_opts.image, why) < 0)
+			pcocc_node.log = NULL;
+	}
+	errno = fd < 0 && !pcocc_node.failed ? EAGAIN : err;
+	return fd;
+}
+
 /* pcocc_start starts the helper, which sets up this node's container and
  * holds it, and reads what the tasks need to join it. A failure is kept
  * for the tasks to report, so it never fails the callback itself. */
@@ -318,7 +417,17 @@ int pcocc_start(spank_t sp)
 	struct pcocc_node *n = &pcocc_node;
 	int res[2] = { -1, -1 }, stop[2] = { -1, -1 };
 	int log = memfd_create("pcocc-helper", MFD_CLOEXEC);
-	if (log < 0 || pipe2(res, O_CLOEXEC) < 0 || pipe2(stop, O_CLOEXEC) < 0 || spawn(sp, res, stop, log) < 0) {
+	int image = log < 0 ? -1 : kernel_image(sp, log);
+	if (n->failed) { /* the image's helper: its message, or kernel_image's */
+		if (!n->log)
+			n->log = read_log(log);
+		close(log);
+		no_message();
+		return 0;
+	}
+	if (log < 0 || pipe2(res, O_CLOEXEC) < 0 || pipe2(stop, O_CLOEXEC) < 0 || spawn(sp, res, stop, log, image) < 0) {
+		if (image >= 0)
+			close(image);
 		start_failed("starting the container's helper", errno);
 		for (int i = 0; i < 2; i++) {
 			close_fd(&res[i]);
@@ -327,6 +436,8 @@ int pcocc_start(spank_t sp)
 		close_fd(&log);
 		return 0;
 	}
+	if (image >= 0)
+		close(image);
 	size_t len = 0;
 	char *buf = read_result(res[0], &len);
 	close(res[0]);
@@ -341,10 +452,7 @@ int pcocc_start(spank_t sp)
 	free(buf);
 	n->log = read_log(log);
 	close(log);
-	if (n->failed && (!n->log || !n->log[0])) {
-		free(n->log);
-		n->log = strdup("pcocc: the container could not be set up (no message; see slurmd's log)\n");
-	}
+	no_message();
 	return 0;
 }
 

@@ -58,7 +58,23 @@ int pcocc_active(void)
 	return pcocc_opts.image && pcocc_opts.image[0];
 }
 
-/* Plugstack arguments: pcocc=/path/to/pcocc. */
+/* kernel=on|off|/dir[:/dir...]: whether steps' images may be mounted
+ * with the kernel's squashfs, and from which directories (kernel.c). */
+static int parse_kernel(const char *v)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+		pcocc_kernel_mode = v[1] == 'n' ? PCOCC_KERNEL_ON : PCOCC_KERNEL_OFF;
+		return 0;
+	}
+	for (const char *d = v; *d; d += strcspn(d, ":"), d += *d == ':')
+		if (*d != '/')
+			return -1;
+	pcocc_kernel_mode = PCOCC_KERNEL_DIRS;
+	pcocc_kernel_dirs = (char *)v;
+	return v[0] ? 0 : -1;
+}
+
+/* Plugstack arguments: pcocc=/path/to/pcocc, kernel=on|off|DIRS. */
 static int parse_args(int ac, char **av)
 {
 	for (int i = 0; i < ac; i++) {
@@ -66,7 +82,9 @@ static int parse_args(int ac, char **av)
 			pcocc_path = av[i] + 6;
 			continue;
 		}
-		slurm_error("pcocc: unknown plugstack argument \"%s\" (expected pcocc=/absolute/path)", av[i]);
+		if (strncmp(av[i], "kernel=", 7) == 0 && parse_kernel(av[i] + 7) == 0)
+			continue;
+		slurm_error("pcocc: bad plugstack argument \"%s\" (expected pcocc=/absolute/path or kernel=on|off|/dir[:/dir...])", av[i]);
 		return -1;
 	}
 	return 0;

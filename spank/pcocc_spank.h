@@ -31,6 +31,15 @@ struct pcocc_node {
 	int failed;
 };
 
+/* The plugstack's kernel= argument (kernel.c). */
+enum { PCOCC_KERNEL_OFF, PCOCC_KERNEL_ON, PCOCC_KERNEL_DIRS };
+extern int pcocc_kernel_mode;
+extern char *pcocc_kernel_dirs;
+extern const char *const pcocc_kernel_dir;
+int pcocc_kernel_recv(int sock);
+int pcocc_kernel_take(int fd, const char **err);
+int pcocc_kernel_stage(int fd, uid_t uid, gid_t gid, const char **what);
+
 extern struct pcocc_opts pcocc_opts;
 extern struct pcocc_node pcocc_node;
 extern const char *pcocc_path;

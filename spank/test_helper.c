@@ -4,6 +4,7 @@
  * functions. Each test runs under an alarm: a read that waits for an EOF
  * the helper never sends is a failure, not a hang. */
 #include "helper.c"
+#include "kernel.c"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -280,9 +281,103 @@ static int run(const char *name, void (*test)(void))
 	return ok ? 0 : 1;
 }
 
+/* send_fds sends msg with n descriptors of /dev/null over a new socket
+ * pair and returns the receiving end. */
+static int send_fds(const char *msg, int n)
+{
+	int sv[2], fds[4];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof fds)];
+	} ctl;
+	struct iovec iov = { (void *)msg, strlen(msg) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	for (int i = 0; i < n; i++)
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (n) {
+		m.msg_control = ctl.buf;
+		m.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	}
+	if (sendmsg(sv[1], &m, 0) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	close(sv[1]);
+	return sv[0];
+}
+
+/* What root takes from the image helper: "kernel" and one descriptor, or
+ * "no" and none; anything else is refused, and its descriptors closed. */
+static void test_kernel_recv(void)
+{
+	int before = open_fds();
+	struct { const char *msg; int n, ok, err; } cases[] = {
+		{ "kernel", 1, 1, 0 }, { "no", 0, 0, EAGAIN }, { "kernel", 0, 0, EPROTO },
+		{ "kernel", 3, 0, EPROTO }, { "no", 1, 0, EPROTO }, { "kernelx", 1, 0, EPROTO },
+		{ "yes", 1, 0, EPROTO },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int s = send_fds(cases[i].msg, cases[i].n);
+		errno = 0;
+		int fd = pcocc_kernel_recv(s);
+		CHECK((fd >= 0) == cases[i].ok && (cases[i].ok || errno == cases[i].err),
+		      "case %zu (%s, %d fds): fd %d errno %d", i, cases[i].msg, cases[i].n, fd, errno);
+		if (fd >= 0)
+			close(fd);
+		close(s);
+	}
+	CHECK(open_fds() == before, "descriptors leaked: %d, then %d", before, open_fds());
+}
+
+/* Root's check of the image's descriptor: a regular file with a squashfs
+ * 4.0 super block that fits it, in a listed directory when the site lists
+ * some. */
+static void test_kernel_take(void)
+{
+	char dir[] = "/tmp/pcocc-take-XXXXXX", path[64], sb[4096] = { 0 };
+	const char *err = NULL;
+	pcocc_kernel_mode = PCOCC_KERNEL_ON;
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	snprintf(path, sizeof path, "%s/img", dir);
+	memcpy(sb, "hsqs", 4);
+	sb[28] = 4;
+	sb[40] = (char)0x80; /* bytes_used 128 */
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && write(fd, sb, 128) == 128, "writing %s", path);
+	CHECK(pcocc_kernel_take(fd, &err) == 0, "a good image refused: %s", err);
+	pcocc_kernel_mode = PCOCC_KERNEL_DIRS;
+	pcocc_kernel_dirs = "/nonexistent:/tm";
+	CHECK(pcocc_kernel_take(fd, &err) < 0 && strstr(err, "kernel="), "an image outside the listed directories taken");
+	pcocc_kernel_dirs = "/nonexistent:/tmp";
+	CHECK(pcocc_kernel_take(fd, &err) == 0, "an image in a listed directory refused: %s", err);
+	pcocc_kernel_mode = PCOCC_KERNEL_ON;
+	sb[40] = 0;
+	sb[41] = 0x10; /* bytes_used 4096 > the file */
+	CHECK(pwrite(fd, sb, 128, 0) == 128 && pcocc_kernel_take(fd, &err) < 0 && strstr(err, "truncated"), "a truncated image taken");
+	sb[28] = 3;
+	CHECK(pwrite(fd, sb, 128, 0) == 128 && pcocc_kernel_take(fd, &err) < 0 && strstr(err, "squashfs 4.0"), "a squashfs 3 taken");
+	close(fd);
+	unlink(path);
+	int d = open(dir, O_RDONLY | O_CLOEXEC), null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CHECK(pcocc_kernel_take(d, &err) < 0 && strstr(err, "regular"), "a directory taken");
+	CHECK(pcocc_kernel_take(null, &err) < 0 && strstr(err, "regular"), "a device taken");
+	close(d);
+	close(null);
+	rmdir(dir);
+}
+
 int main(void)
 {
-	int failed = run("read_result stops at \"end\"", test_result_stops_at_end) +
+	pcocc_kernel_mode = PCOCC_KERNEL_OFF; /* the start tests' helpers are scripts */
+	int failed = run("pcocc_kernel_recv", test_kernel_recv) +
+		     run("pcocc_kernel_take", test_kernel_take) + run("read_result stops at \"end\"", test_result_stops_at_end) +
 		     run("read_result is capped", test_result_capped) +
 		     run("read_log is capped", test_log_capped) +
 		     run("pcocc_start closes what it opened", test_start_failures_close) +

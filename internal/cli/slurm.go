@@ -14,6 +14,7 @@ import (
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/slurm"
+	"github.com/pcocc/pcocc/internal/squashfs"
 )
 
 // The SPANK plugin (spank/) hands its option strings, unchanged, to these
@@ -47,13 +48,21 @@ func newSpankCmd(g *Globals) *cobra.Command {
 			return exitcode.Wrap(exitcode.Setup, err)
 		},
 	}
+	image := &cobra.Command{
+		Use: "image", Short: "Open and check the image for the plugin's kernel mount, as the user", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exitcode.Wrap(exitcode.Setup, imageSpank(cmd, g, o))
+		},
+	}
+	var kernelTree string
 	start := &cobra.Command{
 		Use: "start", Short: "Set up this node's container of a step and hold it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return exitcode.Wrap(exitcode.Setup, startSpank(cmd, g, o))
+			return exitcode.Wrap(exitcode.Setup, startSpank(cmd, g, o, kernelTree))
 		},
 	}
-	for _, sub := range []*cobra.Command{check, start} {
+	start.Flags().StringVar(&kernelTree, "kernel-tree", "", "the image, mounted here by the plugin")
+	for _, sub := range []*cobra.Command{check, image, start} {
 		f := sub.Flags()
 		f.StringVar(&o.Image, "ctr", "", "image or template")
 		f.StringVar(&o.Mounts, "ctr-mount", "", "mount specs, ':' separated")
@@ -92,7 +101,7 @@ func planSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spe
 
 // startSpank holds the container until it is killed, after sending the
 // plugin what its tasks need to join it.
-func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
+func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options, kernelTree string) error {
 	out, err := spankFile(spankResultFD, "result")
 	if err != nil {
 		return err
@@ -117,11 +126,62 @@ func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
 		return err
 	}
 	defer devnull.Close()
-	return runtime.Hold(spec, runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log},
+	ro := runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log, KernelTree: kernelTree}
+	return runtime.Hold(spec, ro,
 		func(h runtime.Held) error {
 			defer out.Close()
 			return slurm.Result{Init: h.Init, Cwd: spec.Cwd, CwdStrict: spec.CwdFrom == container.CwdOption, Env: spec.Env}.Write(out)
 		}, stop)
+}
+
+// imageSpank answers the plugin's question before `start`: may it mount
+// the image with the kernel's squashfs? If the mount policy says so, it
+// opens the image as the user and checks it with pcocc's reader
+// (squashfs.OpenForKernel), and sends "kernel" with the descriptor on fd 3
+// (a socket); else "no". The plugin checks the descriptor again as root,
+// and never opens a path itself (spank/kernel.c).
+func imageSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
+	sock, err := spankFile(spankResultFD, "image")
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+	spec, err := spankImage(cmd, g, o)
+	if err != nil {
+		return err
+	}
+	choice, err := runtime.ChooseSlurmMount(spec)
+	if err != nil {
+		return fmt.Errorf("--ctr=%s: %w", o.Image, err)
+	}
+	g.Log.Info(choice.String())
+	if choice.Mode != "kernel" {
+		return unix.Sendmsg(int(sock.Fd()), []byte("no"), nil, nil, 0)
+	}
+	f, err := squashfs.OpenForKernel(spec.Rootfs)
+	if err != nil {
+		return fmt.Errorf("--ctr=%s: image %q: %w", o.Image, spec.Image, err)
+	}
+	defer f.Close()
+	if err := unix.Sendmsg(int(sock.Fd()), []byte("kernel"), unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("sending the image to the plugin: %w", err)
+	}
+	return nil
+}
+
+// spankImage is the part of the step's plan that the image's mount
+// depends on: the image (through its template, if any) and its
+// repository's setting. Not the modules: their generators run once, in
+// `start`.
+func spankImage(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spec, error) {
+	if ref, ok := sourceRef(g.config(), o.Image); ok {
+		return nil, errSpankSource(o.Image, ref)
+	}
+	t, err := g.resolver().Target(cmd.Context(), o.Image)
+	if err != nil {
+		return nil, fmt.Errorf("--ctr=%s: %w", o.Image, err)
+	}
+	return &container.Spec{Image: t.Image.Ref, Rootfs: t.Image.Squashfs, HostRoot: t.Image.HostRoot, RepoMount: t.Image.Mount}, nil
 }
 
 // spankFile takes one of the plugin's descriptors, made close-on-exec first

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -25,13 +26,21 @@ type Repository struct {
 	// repository keep only their squashfs, not the layer blobs that
 	// 'image rebuild' and 'image export' read.
 	DropLayers bool
+	// Mount is "mount:", how runs mount the repository's images (one of
+	// RepoMounts; "" is "auto"): runtime's mount policy reads it.
+	Mount string
 	// pathErr is why Path could not be expanded on this node (an unset
 	// variable, no home directory); Path then holds the text as written.
 	// Available reports it: the repository is unavailable, not wrong.
 	pathErr error
 }
 
-var repositoryKeys = []string{"path", "description", "keep_layers"}
+var repositoryKeys = []string{"path", "description", "keep_layers", "mount"}
+
+// RepoMounts are the values of a repository's "mount:": auto (the
+// default policy), kernel (the Slurm plugin's kernel squashfs mount where
+// it is offered), unpack (the node cache) and fuse (pcocc's FUSE server).
+var RepoMounts = []string{"auto", "kernel", "unpack", "fuse"}
 
 // decodeRepositories reads the "repositories:" mapping of one file.
 func (d *decoder) decodeRepositories(root ast.Node, layer int) []def[Repository] {
@@ -67,6 +76,12 @@ func (d *decoder) repository(p *ast.MappingValueNode) (Repository, bool) {
 			r.Description = d.str(v, ctx, k)
 		case "keep_layers": // null (no value) keeps the default: keep them
 			r.DropLayers = !isNull(d.resolve(v)) && !d.boolean(v, ctx, k)
+		case "mount":
+			r.Mount = d.str(v, ctx, k)
+			if r.Mount != "" && !slices.Contains(RepoMounts, r.Mount) {
+				d.errorf(v, ctx, "mount: unknown value %q (expected one of: %s)", r.Mount, strings.Join(RepoMounts, ", "))
+				r.Mount = ""
+			}
 		}
 	})
 	if pathNode == nil {

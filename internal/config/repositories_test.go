@@ -142,7 +142,11 @@ func TestRepositoryErrors(t *testing.T) {
 		{"unknown key with suggestion", map[string]string{user + "repositories.yaml": repoYAML("  myrepo:\n    pth: /x\n")},
 			user + "repositories.yaml", 3, 5, `repository "myrepo": unknown key "pth" (did you mean "path"?)`},
 		{"unknown key without suggestion", map[string]string{user + "repositories.yaml": repoYAML("  r:\n    path: ROOT\n    colour: red\n")},
-			user + "repositories.yaml", 4, 5, `unknown key "colour" (expected one of: path, description, keep_layers)`},
+			user + "repositories.yaml", 4, 5, `unknown key "colour" (expected one of: path, description, keep_layers, mount)`},
+		{"unknown mount", map[string]string{user + "repositories.yaml": repoYAML("  r:\n    path: ROOT\n    mount: squashfuse\n")},
+			user + "repositories.yaml", 4, 12, `repository "r": mount: unknown value "squashfuse" (expected one of: auto, kernel, unpack, fuse)`},
+		{"mount not a string", map[string]string{user + "repositories.yaml": repoYAML("  r:\n    path: ROOT\n    mount: [kernel]\n")},
+			user + "repositories.yaml", 4, 12, `repository "r": mount: expected a string, found a list`},
 		{"keep_layers not a boolean", map[string]string{user + "repositories.yaml": repoYAML("  r:\n    path: ROOT\n    keep_layers: no\n")},
 			user + "repositories.yaml", 4, 18, `repository "r": keep_layers: expected true or false, found the string "no"`},
 		{"unknown top-level key", map[string]string{user + "repositories.yaml": "repository:\n  r: {}\n"},
@@ -205,6 +209,17 @@ func TestKeepLayers(t *testing.T) {
 	want := map[string]bool{"user": false, "kept": false, "dropped": true, "explicit": false, "nothing": false}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("DropLayers (-want +got):\n%s", diff)
+	}
+}
+
+func TestRepoMount(t *testing.T) {
+	l := newLayout(t)
+	c := l.load(t, map[string]string{"etc/repositories.yaml": repoYAML(
+		"  none:\n    path: ROOT/a\n  k:\n    path: ROOT/b\n    mount: kernel\n  f:\n    path: ROOT/c\n    mount: fuse\n")})
+	for name, want := range map[string]string{"user": "", "none": "", "k": "kernel", "f": "fuse"} {
+		if r, err := c.Repository(name); err != nil || r.Mount != want {
+			t.Errorf("Repository(%q): Mount %q, %v; want %q", name, r.Mount, err, want)
+		}
 	}
 }
 

@@ -26,6 +26,10 @@ type Image struct {
 	// (the host-passthrough template): no entrypoint, and the host's
 	// environment as the base one, since the host is the "image".
 	HostRoot bool
+	// Mount is its repository's "mount:" setting (config.RepoMounts; ""
+	// when none, or not from a repository): the executor's mount policy
+	// reads it (Spec.RepoMount).
+	Mount string
 }
 
 // Host is the context of the launch on the host.

@@ -33,18 +33,19 @@ func Plan(in Input) (*Spec, error) {
 		return nil, err
 	}
 	return &Spec{
-		Version:  SpecVersion,
-		Image:    in.Image.Ref,
-		Rootfs:   rootfsPath(in.Image),
-		HostRoot: in.Image.HostRoot,
-		Writable: in.Options.Writable,
-		Mounts:   mounts,
-		Env:      planEnv(in),
-		Cwd:      cwd,
-		CwdFrom:  from,
-		Argv:     argv,
-		User:     in.Host.User,
-		Hostname: in.Host.Hostname,
+		Version:   SpecVersion,
+		Image:     in.Image.Ref,
+		Rootfs:    rootfsPath(in.Image),
+		HostRoot:  in.Image.HostRoot,
+		Writable:  in.Options.Writable,
+		Mounts:    mounts,
+		Env:       planEnv(in),
+		Cwd:       cwd,
+		CwdFrom:   from,
+		Argv:      argv,
+		User:      in.Host.User,
+		Hostname:  in.Host.Hostname,
+		RepoMount: in.Image.Mount,
 	}, nil
 }
 

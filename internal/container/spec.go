@@ -34,6 +34,8 @@ type Spec struct {
 	Argv     []string `json:"argv"`
 	User     User     `json:"user"`
 	Hostname string   `json:"hostname,omitempty"` // the host's: the UTS namespace is shared
+	// RepoMount is the image's repository's "mount:" setting (Image.Mount).
+	RepoMount string `json:"repoMount,omitempty"`
 }
 
 // Where the working directory comes from.

@@ -14,7 +14,7 @@ import (
 const InitArg = "__pcocc_init"
 
 // Protocol versions Config and StatusMsg: bump it when either changes.
-const Protocol = 4
+const Protocol = 5
 
 // Descriptors the launcher gives init (os/exec's ExtraFiles start at 3).
 const (
@@ -41,6 +41,10 @@ const (
 	// (squashfs.ModeUnpack), bind-mounted read-only instead of the
 	// squashfs: Config.Unpacked, if it is still Config.UnpackedID.
 	ImageUnpacked ImageMount = "unpacked"
+	// ImageKernelTree: under Slurm, the plugin mounted the image with the
+	// kernel's squashfs (spank/kernel.c) in the launcher's mount namespace,
+	// at Config.Unpacked, checked like an unpacked tree (Config.UnpackedID).
+	ImageKernelTree ImageMount = "kernel-tree"
 	// ImageServed: FUSE, served by the launcher's sqfuse (it starts while
 	// init does; see runtime/server.go), which waits on serverSockFD.
 	ImageServed ImageMount = "served"
@@ -64,7 +68,7 @@ type Config struct {
 	SqfuseExe string `json:"sqfuse_exe,omitempty"`
 	// Unpacked and UnpackedID, with ImageUnpacked: the image's unpacked
 	// tree, and its device and inode as the launcher checked them (see
-	// unpack.Entry.ID).
+	// unpack.Entry.ID); with ImageKernelTree, the root of the plugin's mount.
 	Unpacked   string    `json:"unpacked,omitempty"`
 	UnpackedID [2]uint64 `json:"unpacked_id"`
 	// Kernel: the caller is root; use the kernel's squashfs and no user

@@ -140,7 +140,7 @@ func (s *imageSource) Close() error {
 }
 
 func (r *root) openImage() (*imageSource, error) {
-	if r.cfg.Image != ImageUnpacked {
+	if r.cfg.Image != ImageUnpacked && r.cfg.Image != ImageKernelTree {
 		f, err := os.Open(r.cfg.Spec.Rootfs)
 		if err != nil {
 			return nil, err
@@ -193,7 +193,7 @@ func openUnpacked(path string, id [2]uint64) (int, error) {
 // mountLower puts the image on lower, as the plan says.
 func (r *root) mountLower(image *imageSource, lower string) error {
 	switch r.cfg.Image {
-	case ImageUnpacked:
+	case ImageUnpacked, ImageKernelTree:
 		return unix.MoveMount(image.tree, "", unix.AT_FDCWD, lower, unix.MOVE_MOUNT_F_EMPTY_PATH)
 	case ImageServed:
 		return mountServed(image.file, lower)

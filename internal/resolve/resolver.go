@@ -18,6 +18,7 @@ type Image struct {
 	Name     string         // image name
 	Meta     imagemeta.Meta // stored metadata (config, origin, layers)
 	Squashfs string         // absolute path of the image's squashfs file
+	Mount    string         // its repository's "mount:" setting
 }
 
 // FromRepo returns the runnable form of a repository image; it fails when
@@ -77,6 +78,9 @@ func (r *Resolver) image(ctx context.Context, ref string) (*Image, bool, error) 
 		return nil, false, err
 	}
 	img, err := FromRepo(found)
+	if img != nil {
+		img.Mount = set.Def(found.Repo.Name).Mount
+	}
 	return img, false, err
 }
 
@@ -98,7 +102,7 @@ func (r *Resolver) Target(ctx context.Context, name string) (Target, error) {
 	img, source, err := r.image(ctx, name)
 	switch {
 	case err == nil:
-		return Target{Image: container.Image{Ref: name, Squashfs: img.Squashfs, Config: img.Meta.Config}}, nil
+		return Target{Image: container.Image{Ref: name, Squashfs: img.Squashfs, Config: img.Meta.Config, Mount: img.Mount}}, nil
 	case source:
 		return Target{}, err // the import's own message
 	}
@@ -119,7 +123,7 @@ func (r *Resolver) templateTarget(ctx context.Context, t config.Template) (Targe
 		return Target{}, fmt.Errorf("template %q (%s): rootfs: %w", t.Name, t.Source, err)
 	}
 	return Target{
-		Image:    container.Image{Ref: t.Rootfs, Squashfs: img.Squashfs, Config: img.Meta.Config},
+		Image:    container.Image{Ref: t.Rootfs, Squashfs: img.Squashfs, Config: img.Meta.Config, Mount: img.Mount},
 		Template: &t,
 	}, nil
 }

@@ -23,6 +23,9 @@ type Options struct {
 	InitPath string
 	InitArgs []string
 	Log      *slog.Logger // warnings from the launch; nil: discarded
+	// KernelTree, for Hold under Slurm: the plugin mounted the image with
+	// the kernel's squashfs on this directory (spank/kernel.c).
+	KernelTree string
 }
 
 // setupErr is a failure of pcocc itself (not of the program) to set the
@@ -45,7 +48,7 @@ func Run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 
 func run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 	o = o.withDefaults()
-	cfg, entry, err := prepare(ctx, spec, false, o.Log)
+	cfg, entry, err := prepare(ctx, spec, false, "", o.Log)
 	if err != nil {
 		return 0, err
 	}

@@ -24,19 +24,26 @@ func (c MountChoice) String() string { return "image mount: " + c.Mode + ": " + 
 // gatherMountFacts so that chooseMount stays pure.
 type mountFacts struct {
 	HostRoot, Kernel bool
-	Mode             squashfs.Mode
-	Size             int64 // of the squashfs file, in bytes
-	MaxMiB           int64
-	MaxSet           bool // MaxMiB comes from unpack.MaxEnv
-	Cached           bool // already unpacked on this node
-	Room             bool // the unpack cache's file system has room for it
+	// SlurmKernel: a Slurm step whose plugin may mount the image with the
+	// kernel's squashfs (spank/kernel.c; the site may have turned it off).
+	SlurmKernel bool
+	Mode        squashfs.Mode // PCOCC_SQUASHFS_MOUNT's
+	RepoMount   string        // the image's repository's "mount:" (config.RepoMounts)
+	Size        int64         // of the squashfs file, in bytes
+	MaxMiB      int64
+	MaxSet      bool // MaxMiB comes from unpack.MaxEnv
+	Cached      bool // already unpacked on this node
+	Room        bool // the unpack cache's file system has room for it
 }
 
 // chooseMount says which mount the executor uses for the facts, and why.
-// It follows prepare and unpackImage (root: the kernel; auto: unpack a small
-// image when it is unpacked already or there is room, else sqfuse); it
-// explains that choice and never changes it. An unpack that fails at run
-// time falls back to FUSE with a warning of its own.
+// It follows prepare and unpackImage (root: the kernel; then
+// PCOCC_SQUASHFS_MOUNT's mode, then the repository's "mount:"; auto: under
+// Slurm the plugin's kernel mount, else unpack a small image when it is
+// unpacked already or there is room, else sqfuse); it explains that choice
+// and never changes it. An unpack that fails at run time falls back to FUSE
+// with a warning of its own, as a kernel mount that fails on a node does
+// to the user's mount (spank/helper.c).
 func chooseMount(f mountFacts) MountChoice {
 	switch {
 	case f.HostRoot:
@@ -47,7 +54,30 @@ func chooseMount(f mountFacts) MountChoice {
 		return MountChoice{"unpack", squashfs.MountEnv + "=unpack, whatever the size; " + unpackState(f)}
 	case f.Mode == squashfs.ModeSqfuse, f.Mode == squashfs.ModeSquashfuse:
 		return MountChoice{string(f.Mode), squashfs.MountEnv + "=" + string(f.Mode)}
+	case f.RepoMount == "unpack":
+		return MountChoice{"unpack", repoSets + "unpack, whatever the size; " + unpackState(f)}
+	case f.RepoMount == "fuse":
+		return MountChoice{"sqfuse", repoSets + "fuse"}
+	case f.SlurmKernel:
+		c := MountChoice{"kernel", "under Slurm, the plugin mounts the squashfs with the kernel's driver on each node: no server, no copy to the node's disk, read at kernel speed"}
+		if f.RepoMount == "kernel" {
+			c.Reason = repoSets + "kernel; " + c.Reason
+		}
+		return c
 	}
+	c := chooseBySize(f)
+	if f.RepoMount == "kernel" {
+		c.Reason = repoSets + "kernel, which only the Slurm plugin does; " + c.Reason
+	}
+	return c
+}
+
+// repoSets starts the reasons that the image's repository decided.
+const repoSets = "the image's repository sets mount: "
+
+// chooseBySize is auto's choice without the kernel: unpack a small image,
+// serve a large one with FUSE.
+func chooseBySize(f mountFacts) MountChoice {
 	limit := fmt.Sprintf("%s=%d", unpack.MaxEnv, f.MaxMiB)
 	if !f.MaxSet {
 		limit += " (the default)"
@@ -90,8 +120,21 @@ func ExplainMount(spec *container.Spec) (MountChoice, error) {
 	return chooseMount(f), nil
 }
 
-func gatherMountFacts(spec *container.Spec) (mountFacts, error) {
-	f := mountFacts{HostRoot: spec.HostRoot, Kernel: os.Geteuid() == 0}
+// ChooseSlurmMount is ExplainMount for a Slurm step whose plugin offers
+// the kernel mount: whether the step's helper hands the image to the
+// plugin (Mode "kernel"), and why.
+func ChooseSlurmMount(spec *container.Spec) (MountChoice, error) {
+	f, err := gatherFacts(spec, true)
+	if err != nil {
+		return MountChoice{}, err
+	}
+	return chooseMount(f), nil
+}
+
+func gatherMountFacts(spec *container.Spec) (mountFacts, error) { return gatherFacts(spec, false) }
+
+func gatherFacts(spec *container.Spec, slurmKernel bool) (mountFacts, error) {
+	f := mountFacts{HostRoot: spec.HostRoot, Kernel: os.Geteuid() == 0 && !slurmKernel, SlurmKernel: slurmKernel, RepoMount: spec.RepoMount}
 	if f.HostRoot || f.Kernel {
 		return f, nil
 	}
@@ -99,7 +142,8 @@ func gatherMountFacts(spec *container.Spec) (mountFacts, error) {
 	if f.Mode, err = squashfs.ModeFromEnv(); err != nil {
 		return f, err
 	}
-	if f.Mode != squashfs.ModeAuto && f.Mode != squashfs.ModeUnpack {
+	mode := effectiveMode(f.Mode, f.RepoMount)
+	if mode != squashfs.ModeAuto && mode != squashfs.ModeUnpack || f.SlurmKernel && mode == squashfs.ModeAuto {
 		return f, nil
 	}
 	st, err := os.Stat(spec.Rootfs)
@@ -111,7 +155,7 @@ func gatherMountFacts(spec *container.Spec) (mountFacts, error) {
 		return f, err
 	}
 	f.MaxSet = os.Getenv(unpack.MaxEnv) != ""
-	if f.Mode == squashfs.ModeAuto && f.Size > f.MaxMiB<<20 {
+	if mode == squashfs.ModeAuto && f.Size > f.MaxMiB<<20 {
 		return f, nil
 	}
 	e, err := unpack.Held(spec.Rootfs)
@@ -123,4 +167,21 @@ func gatherMountFacts(spec *container.Spec) (mountFacts, error) {
 	// and FUSE serves the image.
 	f.Room = f.Cached || unpack.Room(spec.Rootfs)
 	return f, nil
+}
+
+// effectiveMode is the mode the executor follows: PCOCC_SQUASHFS_MOUNT's
+// when it names one (the user's choice for this run), else the
+// repository's "mount:" (unpack; fuse is pcocc's FUSE server), else auto
+// (kernel too, where the Slurm plugin is not there to mount it).
+func effectiveMode(env squashfs.Mode, repoMount string) squashfs.Mode {
+	if env != squashfs.ModeAuto {
+		return env
+	}
+	switch repoMount {
+	case "unpack":
+		return squashfs.ModeUnpack
+	case "fuse":
+		return squashfs.ModeSqfuse
+	}
+	return squashfs.ModeAuto
 }

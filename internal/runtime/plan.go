@@ -2,7 +2,10 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
@@ -12,14 +15,18 @@ import (
 
 // prepare is what Run and Hold do before init starts: the preflight, the
 // image unpacked when the mount mode wants it, and the image's mount
-// decided, once, in init's configuration. The entry it returns must be
+// decided, once, in init's configuration. kernelTree: the Slurm plugin
+// mounted the image there (Options.KernelTree). The entry it returns must be
 // closed once the container is gone (nil-safe).
-func prepare(ctx context.Context, spec *container.Spec, hold bool, log *slog.Logger) (*containerinit.Config, *unpack.Entry, error) {
+func prepare(ctx context.Context, spec *container.Spec, hold bool, kernelTree string, log *slog.Logger) (*containerinit.Config, *unpack.Entry, error) {
 	cfg, mode, err := preflight(spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg.Hold = hold
+	if kernelTree != "" && !spec.HostRoot {
+		return cfg, nil, useKernelTree(cfg, kernelTree)
+	}
 	explainMount(ctx, spec, log)
 	entry, err := unpackImage(ctx, cfg, mode, log)
 	if err != nil {
@@ -58,4 +65,25 @@ func explainMount(ctx context.Context, spec *container.Spec, log *slog.Logger) {
 	if c, err := ExplainMount(spec); err == nil {
 		log.Info(c.String())
 	}
+}
+
+// useKernelTree points init at the image the Slurm plugin mounted with the
+// kernel's squashfs on dir, in this process's mount namespace (a copy of
+// the plugin's, spank/kernel.c): it must be a squashfs' root, and init
+// opens it only if it is still the directory checked here.
+func useKernelTree(cfg *containerinit.Config, dir string) error {
+	var fs unix.Statfs_t
+	var st unix.Stat_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		return setupErr(fmt.Errorf("image %q: the plugin's kernel mount %s: %w", cfg.Spec.Image, dir, err))
+	}
+	if fs.Type != unix.SQUASHFS_MAGIC {
+		return setupErr(fmt.Errorf("image %q: nothing mounted on %s (the plugin's kernel mount)", cfg.Spec.Image, dir))
+	}
+	if err := unix.Stat(dir, &st); err != nil {
+		return setupErr(fmt.Errorf("image %q: the plugin's kernel mount %s: %w", cfg.Spec.Image, dir, err))
+	}
+	cfg.Image = containerinit.ImageKernelTree
+	cfg.Unpacked, cfg.UnpackedID = dir, [2]uint64{st.Dev, st.Ino}
+	return nil
 }

@@ -59,10 +59,11 @@ func checkSpec(spec *container.Spec) (*containerinit.Config, squashfs.Mode, erro
 	if cfg.Kernel || !needsFUSE(spec) {
 		return cfg, "", nil
 	}
-	mode, err := squashfs.ModeFromEnv()
+	env, err := squashfs.ModeFromEnv()
 	if err != nil {
 		return nil, "", err
 	}
+	mode := effectiveMode(env, spec.RepoMount)
 	if cfg.Squashfuse, err = mode.Squashfuse(); err != nil {
 		return nil, "", err
 	}

@@ -4,19 +4,25 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
 
 // Check reports whether the file at path holds a squashfs at offset whose
 // super block pcocc's reader accepts (sqfsformat), with a one-line error
 // naming the file when it does not: cheaper and clearer than a mount that
-// fails later in a namespace.
+// fails later in a namespace. A FIFO, device or directory is refused; the
+// open does not wait for a FIFO's writer.
 func Check(path string, offset int64) error {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", path)
+	}
 	if _, err := sqfsformat.ReadSuperblock(f, offset); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
