@@ -121,6 +121,11 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 
 // runCluster starts the VMs, runs the shell or script and tears down.
 func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms []vm.VM, forced string) error {
+	release, err := vmrun.LockDrives(job, vms)
+	if err != nil {
+		return err
+	}
+	defer release() // after the VMs are gone
 	// Until the shell runs, Ctrl-C ends the allocation.
 	bootCtx, stopBoot := signal.NotifyContext(ctx, os.Interrupt)
 	net, err := newNetwork(bootCtx, job, vms)
@@ -131,13 +136,14 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 	accel := vmrun.DetectAccel(bootCtx, forced, filepath.Dir(job.Dir))
 	fmt.Fprintf(e.stderr, "%s: job %d: starting %d VM(s) (%s)\n", e.name, job.ID, len(vms), accel)
 	cl, err := vmrun.Start(bootCtx, job, vms, accel, net)
+	interrupted := bootCtx.Err() != nil // before stopBoot, which cancels it
 	stopBoot()
 	if err != nil {
 		net.Close()
 		switch {
 		case ctx.Err() != nil:
 			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated while the VMs started"))
-		case bootCtx.Err() != nil:
+		case interrupted:
 			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGINT), errors.New("interrupted while the VMs started"))
 		}
 		return err

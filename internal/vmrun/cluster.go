@@ -30,11 +30,12 @@ type Network interface {
 
 // Cluster is a started cluster.
 type Cluster struct {
-	Job   *vmjob.Job
-	VMs   []vm.VM
-	net   Network
-	procs []proc
-	ended chan Exit // one per QEMU that ended
+	Job     *vmjob.Job
+	VMs     []vm.VM
+	net     Network
+	procs   []proc
+	ended   chan Exit // one per QEMU that ended
+	daemons []proc    // serve the VMs (virtiofsd)
 }
 
 type proc struct {
@@ -61,6 +62,9 @@ func Start(ctx context.Context, job *vmjob.Job, vms []vm.VM, accel vm.Accel, net
 		if err := MakeOverlay(ctx, v); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.startShares(); err != nil {
+		return nil, err
 	}
 	for _, v := range vms {
 		if err := c.startVM(v, accel); err != nil {
@@ -171,6 +175,13 @@ func (c *Cluster) Stop() {
 		<-p.done
 	}
 	c.procs = nil
+	for _, p := range c.daemons {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	for _, p := range c.daemons {
+		<-p.done
+	}
+	c.daemons = nil
 	if c.net != nil {
 		c.net.Close()
 	}
