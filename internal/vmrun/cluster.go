@@ -49,8 +49,9 @@ type Exit struct {
 	Err error // from Wait
 }
 
-// Start makes the overlays and starts every VM. On error nothing it started
-// is left running (the job directory is the caller's).
+// Start starts every VM (their overlays made by MakeOverlays) and the
+// daemons they need. On error nothing it started is left running (the job
+// directory is the caller's).
 func Start(ctx context.Context, job *vmjob.Job, vms []vm.VM, accel vm.Accel, net Network) (_ *Cluster, err error) {
 	c := &Cluster{Job: job, VMs: vms, net: net, ended: make(chan Exit, len(vms))}
 	defer func() {
@@ -58,11 +59,6 @@ func Start(ctx context.Context, job *vmjob.Job, vms []vm.VM, accel vm.Accel, net
 			c.Stop()
 		}
 	}()
-	for _, v := range vms {
-		if err := MakeOverlay(ctx, v); err != nil {
-			return nil, err
-		}
-	}
 	if err := c.startShares(); err != nil {
 		return nil, err
 	}
@@ -75,6 +71,21 @@ func Start(ctx context.Context, job *vmjob.Job, vms []vm.VM, accel vm.Accel, net
 		return nil, err
 	}
 	return c, c.waitSockets(ctx)
+}
+
+// MakeOverlays makes the VMs' overlays (MakeOverlay), all at once.
+func MakeOverlays(ctx context.Context, vms []vm.VM) error {
+	errs := make(chan error, len(vms))
+	for _, v := range vms {
+		go func() { errs <- MakeOverlay(ctx, v) }()
+	}
+	var first error
+	for range vms {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // MakeOverlay creates v's disk: a qcow2 overlay backed by the template's
