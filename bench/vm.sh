@@ -11,6 +11,9 @@
 #                              ready (the script saw the marker) and total
 #                              (the command returned: teardown included)
 #   pcocc alloc, 2 VMs         two VMs, both to the marker
+#   pcocc alloc -E true        pcocc's own cost, no guest boot: start (job,
+#                              seeds, network, overlays, QEMU serving QMP) to
+#                              the script, and the whole command
 #   Debian, ssh-ready          with $PCOCC_VM_IMAGES/debian (skipped without
 #                              it): pcocc alloc to `pcocc ssh vm0 true`, and a
 #                              bare QEMU with the same kernel, disk and
@@ -23,7 +26,7 @@
 # The guest: $PCOCC_VM_IMAGES/tiny (vmlinuz, initrd.gz, disk.qcow2, whose
 # console prints PCOCC-TINY-GUEST-BOOTED; scripts/vm-images.sh builds it). Environment:
 # RUNS (default 3; the median is kept), DEB_RUNS (default 1), PCOCC_BIN_DIR
-# (default bin), ROWS (default "tiny ssh net": which groups to run).
+# (default bin), ROWS (default "true tiny ssh net": which groups to run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 G=${PCOCC_VM_IMAGES:?set PCOCC_VM_IMAGES (scripts/vm-images.sh builds the tiny guest there)}/tiny
@@ -43,7 +46,7 @@ tiny:
   append: console=ttyS0 quiet panic=-1
 EOT
 
-ROWS=${ROWS:-tiny ssh net}
+ROWS=${ROWS:-true tiny ssh net}
 now() { date +%s.%N; }
 # median of the arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -73,23 +76,38 @@ wait_vms() {
 	PATH=$BIN:$PATH pcocc alloc -m 256 -E "$s; date +%s.%N >$W/ready" "tiny:$1"
 }
 # ready_of N: seconds from the start of alloc to its script seeing N markers;
-# the total is appended to the array named by $2.
+# the total (alloc returned) goes to $W/total.
 ready_of() {
 	local t0 t1; t0=$(now)
 	wait_vms "$1" >/dev/null 2>&1
 	t1=$(now)
-	eval "$2+=(\"$(echo "$t1 - $t0" | bc -l)\")"
+	echo "$t1 - $t0" | bc -l >"$W/total"
 	echo "$(cat "$W/ready") - $t0" | bc -l
 }
 
-declare -a small huge b a1 a1t a2 a2t
+# true_of: seconds from the start of `alloc -E true` to its script; the
+# total goes to $W/total.
+true_of() {
+	local t0 t1; t0=$(now)
+	PATH=$BIN:$PATH pcocc alloc -m 256 -E "date +%s.%N >$W/ready" tiny >/dev/null 2>&1
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l >"$W/total"
+	echo "$(cat "$W/ready") - $t0" | bc -l
+}
+
+declare -a small huge b a1 a1t a2 a2t e et
+if [[ " $ROWS " == *" true "* ]]; then
+	for ((r = 0; r < RUNS; r++)); do
+		e+=("$(true_of)") && et+=("$(cat "$W/total")")
+	done
+fi
 if [[ " $ROWS " == *" tiny "* ]]; then
 	for ((r = 0; r < RUNS; r++)); do
 		small+=("$(time_of overlay "$W/small.qcow2")")
 		huge+=("$(time_of overlay "$W/huge.qcow2")")
 		b+=("$(time_of bare_run)")
-		a1+=("$(ready_of 1 a1t)")
-		a2+=("$(ready_of 2 a2t)")
+		a1+=("$(ready_of 1)") && a1t+=("$(cat "$W/total")")
+		a2+=("$(ready_of 2)") && a2t+=("$(cat "$W/total")")
 	done
 fi
 echo "| what (median of $RUNS, $(nproc) cores, TCG) | time |"
@@ -102,6 +120,10 @@ if [[ " $ROWS " == *" tiny "* ]]; then
 	row "pcocc alloc, 1 VM to its marker (command returned)" "${a1t[@]}"
 	row "pcocc alloc, 2 VMs to their markers (ready)" "${a2[@]}"
 	row "pcocc alloc, 2 VMs to their markers (command returned)" "${a2t[@]}"
+fi
+if [[ " $ROWS " == *" true "* ]]; then
+	row "pcocc alloc -E true, to the script" "${e[@]}"
+	row "pcocc alloc -E true, command returned" "${et[@]}"
 fi
 [[ " $ROWS " == *" ssh "* ]] && . bench/vm-ssh.sh
 [[ " $ROWS " == *" net "* ]] && . bench/vm-net.sh

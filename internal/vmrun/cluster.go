@@ -228,6 +228,9 @@ func tail(file string, n int) string {
 	return sb.String()
 }
 
+// lastLine is the last non-empty line of file, or "".
+func lastLine(file string) string { return strings.TrimSpace(tail(file, 1)) }
+
 // ansiEscape is a terminal control sequence (CSI).
 var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`)
 

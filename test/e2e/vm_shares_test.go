@@ -32,13 +32,15 @@ func TestVMMountPoints(t *testing.T) {
 	v.addTemplate("tinyfs:\n  inherits: tiny\n  mount-points:\n    data: $HOME/share\n    rotag: {path: ~/ro, readonly: true}\n")
 	guest := `mkdir -p /x /y; mount -t virtiofs data /x && cat /x/host-file; echo guest-$((6*7)) >/x/from-guest; ` +
 		`mount -t virtiofs rotag /y && if echo w >/y/w; then echo RO-W$((6*7)); else echo RO-$((6*7)); fi; ls /y; echo DONE-$((6*7))`
-	script := waitReady + `ready vm0; ls $XDG_RUNTIME_DIR/pcocc/vm/$PCOCC_JOB_ID | grep -c fs.\.sock;
+	// The daemons' sockets are in the job directory, which only the user
+	// can enter.
+	script := waitReady + `ready vm0; d=$XDG_RUNTIME_DIR/pcocc/vm/$PCOCC_JOB_ID; stat -c %a $d; ls $d | grep -c 'fs.\.sock';
 (sleep 1; echo '` + guest + `'; sleep 10) | pcocc console vm0 | tr -d '\r' | grep -a -o -e HOST-FILE-42 -e RO-42 -e RO-W42 -e DONE-42`
 	out, errs, code := v.pcocc("alloc", "-m", "256", "-E", script, "tinyfs")
 	if code != 0 {
 		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
 	}
-	if want := "2\nHOST-FILE-42\nRO-42\nDONE-42\n"; out != want {
+	if want := "700\n2\nHOST-FILE-42\nRO-42\nDONE-42\n"; out != want {
 		t.Errorf("output %q, want %q\nstderr:\n%s", out, want, errs)
 	}
 	if b, err := os.ReadFile(filepath.Join(share, "from-guest")); err != nil || string(b) != "guest-42\n" {
