@@ -107,3 +107,21 @@ func TestVMPersistentDrive(t *testing.T) {
 	}
 	v.assertNothingLeft()
 }
+
+// mmp: cluster lets the VMs of one cluster open the drive together (QEMU's
+// own image locks allow it: share-rw); without it the plan refuses.
+func TestVMPersistentDriveShared(t *testing.T) {
+	v := newVMEnv(t)
+	os.WriteFile(filepath.Join(v.home, "shared.raw"), make([]byte, 1<<20), 0o644)
+	v.addTemplate("tinys:\n  inherits: tiny\n  persistent-drives:\n    - $HOME/shared.raw: {mmp: cluster}\n" +
+		"tinyx:\n  inherits: tiny\n  persistent-drives: [$HOME/shared.raw]\n")
+	out, errs, code := v.pcocc("alloc", "-m", "256", "-E", waitReady+"ready vm0; ready vm1; echo both-up", "tinys:2")
+	if code != 0 || out != "both-up\n" {
+		t.Fatalf("alloc tinys:2: exit %d\n%s\n%s", code, out, errs)
+	}
+	_, errs, code = v.pcocc("alloc", "-E", "echo started", "tinyx:2")
+	if code != 1 || !strings.Contains(errs, "vm0 and vm1 would both use it") {
+		t.Errorf("alloc tinyx:2: exit %d, stderr %q", code, errs)
+	}
+	v.assertNothingLeft()
+}
