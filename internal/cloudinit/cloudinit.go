@@ -39,6 +39,15 @@ type Seed struct {
 	// UserData is the template's user-data as text ("#cloud-config ...",
 	// "#!/bin/sh ...", or empty).
 	UserData string
+	// Mounts are the virtio-fs tags the guest mounts at boot (cloud-init's
+	// mounts: an /etc/fstab entry each, mounted at once).
+	Mounts []Mount
+}
+
+// Mount is a virtio-fs tag mounted on Dir in the guest.
+type Mount struct {
+	Tag, Dir string
+	Readonly bool
 }
 
 // MetaData is the seed's meta-data file.
@@ -65,6 +74,17 @@ func (s Seed) base() map[string]any {
 			"lock_passwd":         true,
 			"ssh_authorized_keys": toAny(s.AuthorizedKeys),
 		}}
+	}
+	if len(s.Mounts) > 0 {
+		var ms []any
+		for _, m := range s.Mounts {
+			opts := "defaults,nofail"
+			if m.Readonly {
+				opts += ",ro"
+			}
+			ms = append(ms, []any{m.Tag, m.Dir, "virtiofs", opts, "0", "0"})
+		}
+		c["mounts"] = ms
 	}
 	if s.HostKeyPrivate != "" {
 		c["ssh_keys"] = map[string]any{"ed25519_private": s.HostKeyPrivate, "ed25519_public": s.HostKeyPublic}

@@ -206,3 +206,22 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// Mount points become cloud-init mounts entries; the template's own
+// mounts add up.
+func TestUserDataMounts(t *testing.T) {
+	s := Seed{InstanceID: "x", Hostname: "vm0", Mounts: []Mount{{Tag: "data", Dir: "/mnt/data"}, {Tag: "opt", Dir: "/mnt/opt", Readonly: true}},
+		UserData: "#cloud-config\nmounts:\n  - [vdc, /scratch]\n"}
+	got := decode(t, must(s.UserDataFile()))
+	want := []any{
+		[]any{"data", "/mnt/data", "virtiofs", "defaults,nofail", "0", "0"},
+		[]any{"opt", "/mnt/opt", "virtiofs", "defaults,nofail,ro", "0", "0"},
+		[]any{"vdc", "/scratch"},
+	}
+	if diff := cmp.Diff(want, got["mounts"]); diff != "" {
+		t.Errorf("mounts (-want +got):\n%s", diff)
+	}
+	if _, ok := decode(t, must(Seed{InstanceID: "x"}.UserDataFile()))["mounts"]; ok {
+		t.Error("mounts without mount points")
+	}
+}

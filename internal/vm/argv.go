@@ -37,6 +37,8 @@ func Argv(v VM, accel Accel, netArgs []string) []string {
 		a = append(a, "-drive", "file="+v.Files.Seed+",if=none,id=seed,format=raw,readonly=on",
 			"-device", "virtio-blk-pci,drive=seed")
 	}
+	a = append(a, driveArgs(v)...)
+	a = append(a, fsArgs(v)...)
 	if len(netArgs) > 0 {
 		a = append(a, netArgs...)
 		a = append(a, "-device", orDefault(t.NICModel, "virtio-net-pci")+",netdev=net0,mac="+v.MAC)

@@ -22,6 +22,10 @@ type Template struct {
 	CustomArgs             []string
 	// Ports are guest TCP ports reachable from the host, besides 22.
 	Ports []int
+	// Mounts are host directories shared through virtio-fs; Drives are
+	// persistent drives.
+	Mounts []Mount
+	Drives []Drive
 }
 
 // Resources are the cluster-wide choices (-c, -m) and what the node has.
@@ -93,6 +97,9 @@ func Plan(reqs []Request, lookup func(name string) (Template, error), res Resour
 	}
 	if res.NodeMemMiB > 0 && mem > res.NodeMemMiB {
 		return nil, fmt.Errorf("the cluster needs %d MiB of memory and this node has %d MiB: ask for fewer VMs or less memory (-m)", mem, res.NodeMemMiB)
+	}
+	if err := checkDrives(vms); err != nil {
+		return nil, err
 	}
 	return vms, nil
 }

@@ -29,6 +29,7 @@ type allocOpts struct {
 	name      string
 	partition string
 	account   string
+	verbose   bool
 	output    string // batch
 	idFD      int    // batch: where the detached alloc writes its job id
 }
@@ -58,6 +59,7 @@ are removed. The exit status is the shell's or the script's.`,
 	f.StringVarP(&o.name, "jobname", "J", "", "name the cluster, for -J of the other commands")
 	f.StringVarP(&o.partition, "partition", "p", "", "partition (Slurm; the local batch manager ignores it)")
 	f.StringVarP(&o.account, "account", "A", "", "account (Slurm; the local batch manager ignores it)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "say when each step of the start and the end is done (seconds since the start)")
 	f.IntVar(&o.idFD, "id-fd", 0, "")
 	f.MarkHidden("id-fd")
 	if batch {
@@ -73,6 +75,7 @@ cluster ends with the script. Prints the job id.`
 }
 
 func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
+	e.verbose = o.verbose
 	reqs, err := vm.ParseDef(def)
 	if err != nil {
 		return usageErr("%v", err)
@@ -113,36 +116,36 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 	if err != nil {
 		return err
 	}
-	if err := cat.prepareGuests(vms, job.Dir); err != nil {
+	e.tracef("job %d planned: %d VM(s)", job.ID, len(vms))
+	release, err := vmrun.LockDrives(job, vms)
+	if err != nil {
 		return err
 	}
-	return runCluster(ctx, e, o, job, vms, accel)
+	defer release() // after the VMs are gone
+	return runCluster(ctx, e, o, cat, job, vms, accel)
 }
 
 // runCluster starts the VMs, runs the shell or script and tears down.
-func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms []vm.VM, forced string) error {
+func runCluster(ctx context.Context, e *env, o *allocOpts, cat *catalog, job *vmjob.Job, vms []vm.VM, forced string) error {
 	// Until the shell runs, Ctrl-C ends the allocation.
 	bootCtx, stopBoot := signal.NotifyContext(ctx, os.Interrupt)
-	net, err := newNetwork(bootCtx, job, vms)
-	if err != nil {
-		stopBoot()
-		return err
-	}
-	accel := vmrun.DetectAccel(bootCtx, forced, filepath.Dir(job.Dir))
-	fmt.Fprintf(e.stderr, "%s: job %d: starting %d VM(s) (%s)\n", e.name, job.ID, len(vms), accel)
-	cl, err := vmrun.Start(bootCtx, job, vms, accel, net)
+	cl, err := startCluster(bootCtx, e, cat, job, vms, forced)
+	interrupted := bootCtx.Err() != nil // before stopBoot, which cancels it
 	stopBoot()
 	if err != nil {
-		net.Close()
 		switch {
 		case ctx.Err() != nil:
 			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated while the VMs started"))
-		case bootCtx.Err() != nil:
+		case interrupted:
 			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGINT), errors.New("interrupted while the VMs started"))
 		}
 		return err
 	}
-	defer cl.Stop()
+	defer func() {
+		cl.Stop()
+		e.tracef("torn down")
+	}()
+	e.tracef("VMs started")
 	fmt.Fprintln(e.stderr, "Configuring hosts... (done)")
 	// The shell gets Ctrl-C; this process only notes it.
 	ints := make(chan os.Signal, 1)
@@ -171,6 +174,7 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 	for {
 		select {
 		case err := <-shDone:
+			e.tracef("shell ended")
 			return shellStatus(err)
 		case x := <-cl.Ended():
 			hangUp(signalShell, shDone)
@@ -184,6 +188,46 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, job *vmjob.Job, vms [
 			}
 		}
 	}
+}
+
+// startCluster brings the network up while it writes the seeds and makes
+// the overlays (the network's namespaces, dnsmasq and slirp4netns take
+// 0.3–0.5 s), then starts the VMs. On error nothing is left running.
+func startCluster(ctx context.Context, e *env, cat *catalog, job *vmjob.Job, vms []vm.VM, forced string) (*vmrun.Cluster, error) {
+	type netResult struct {
+		net *clusterNet
+		err error
+	}
+	netc := make(chan netResult, 1)
+	go func() {
+		n, err := newNetwork(ctx, job, vms)
+		netc <- netResult{n, err}
+	}()
+	err := cat.prepareGuests(vms, job.Dir)
+	e.tracef("seeds written")
+	if err == nil {
+		err = vmrun.MakeOverlays(ctx, vms)
+		e.tracef("overlays made")
+	}
+	nr := <-netc
+	e.tracef("network up")
+	if err == nil {
+		err = nr.err
+	}
+	if err != nil {
+		if nr.net != nil {
+			nr.net.Close()
+		}
+		return nil, err
+	}
+	accel := vmrun.DetectAccel(ctx, forced, filepath.Dir(job.Dir))
+	fmt.Fprintf(e.stderr, "%s: job %d: starting %d VM(s) (%s)\n", e.name, job.ID, len(vms), accel)
+	cl, err := vmrun.Start(ctx, job, vms, accel, nr.net)
+	if err != nil {
+		nr.net.Close()
+		return nil, err
+	}
+	return cl, nil
 }
 
 // hangUp ends the shell or script: SIGHUP, then SIGKILL after 5 s (a

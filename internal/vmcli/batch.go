@@ -84,5 +84,8 @@ func (o *allocOpts) passFlags() []string {
 	if o.name != "" {
 		a = append(a, "-J", o.name)
 	}
+	if o.verbose {
+		a = append(a, "-v")
+	}
 	return a
 }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,15 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	base           string // the user's job directories
+	start          time.Time
+	verbose        bool // alloc -v: tracef prints
+}
+
+// tracef says, with -v, that a step is done and when (since the start).
+func (e *env) tracef(format string, args ...any) {
+	if e.verbose {
+		fmt.Fprintf(e.stderr, "%s: +%.3fs %s\n", e.name, time.Since(e.start).Seconds(), fmt.Sprintf(format, args...))
+	}
 }
 
 // Main runs pcocc-vm with argv and returns the exit status.
@@ -46,7 +56,7 @@ func Main(argv []string) int {
 	if name != "pcocc-rs" {
 		name = "pcocc"
 	}
-	e := &env{name: name, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+	e := &env{start: time.Now(), name: name, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
 		base: vmjob.BaseDir(os.Getenv)}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()

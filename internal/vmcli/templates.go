@@ -52,6 +52,9 @@ func (c *catalog) Template(name string) (vm.Template, error) {
 	out := vm.Template{Name: t.Name, Kernel: t.Kernel, Initrd: t.Initrd, Append: t.Append, QemuBin: t.QemuBin,
 		MachineType: t.MachineType, CPUModel: t.CPUModel, NICModel: t.NICModel, DiskModel: t.DiskModel,
 		DiskCache: t.DiskCache, CustomArgs: t.CustomArgs, Ports: t.Ports}
+	if out.Mounts, out.Drives, err = shares(t); err != nil {
+		return vm.Template{}, exitcode.Wrap(exitcode.Usage, err)
+	}
 	if t.Image == "" {
 		return out, nil
 	}

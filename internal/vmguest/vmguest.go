@@ -67,9 +67,15 @@ func Plan(r Request) (Guest, error) {
 	if r.HostKey != nil {
 		g.Seed.HostKeyPrivate, g.Seed.HostKeyPublic = r.HostKey.PrivatePEM, r.HostKey.Public
 	}
+	for _, m := range t.MountPoints {
+		g.Seed.Mounts = append(g.Seed.Mounts, cloudinit.Mount{Tag: m.Tag, Dir: MountDir(m.Tag), Readonly: m.Readonly})
+	}
 	g.KernelArgs = KernelArgs(t, r.Index)
 	return g, nil
 }
+
+// MountDir is where a guest with cloud-init mounts a mount point's tag.
+func MountDir(tag string) string { return "/mnt/" + tag }
 
 // KernelArgs is the kernel command line of VM index i of template t: its
 // append (DefaultAppend when unset), then pcocc.hostname=vmN for guests

@@ -45,6 +45,9 @@ type State struct {
 	VMs     []VM      `json:"vms"`
 	// Pids are more processes to kill at the end (network holder, ...).
 	Pids []int `json:"pids,omitempty"`
+	// Drives are the persistent drives the job holds locked (their paths),
+	// to name the job to another that wants one.
+	Drives []string `json:"drives,omitempty"`
 	// Shell is the job's shell, or its script's process group when
 	// ShellGroup: ended with the job even when its process is killed.
 	Shell      int  `json:"shell,omitempty"`

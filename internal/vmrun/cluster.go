@@ -30,11 +30,12 @@ type Network interface {
 
 // Cluster is a started cluster.
 type Cluster struct {
-	Job   *vmjob.Job
-	VMs   []vm.VM
-	net   Network
-	procs []proc
-	ended chan Exit // one per QEMU that ended
+	Job     *vmjob.Job
+	VMs     []vm.VM
+	net     Network
+	procs   []proc
+	ended   chan Exit // one per QEMU that ended
+	daemons []proc    // serve the VMs (virtiofsd)
 }
 
 type proc struct {
@@ -48,8 +49,9 @@ type Exit struct {
 	Err error // from Wait
 }
 
-// Start makes the overlays and starts every VM. On error nothing it started
-// is left running (the job directory is the caller's).
+// Start starts every VM (their overlays made by MakeOverlays) and the
+// daemons they need. On error nothing it started is left running (the job
+// directory is the caller's).
 func Start(ctx context.Context, job *vmjob.Job, vms []vm.VM, accel vm.Accel, net Network) (_ *Cluster, err error) {
 	c := &Cluster{Job: job, VMs: vms, net: net, ended: make(chan Exit, len(vms))}
 	defer func() {
@@ -57,10 +59,8 @@ func Start(ctx context.Context, job *vmjob.Job, vms []vm.VM, accel vm.Accel, net
 			c.Stop()
 		}
 	}()
-	for _, v := range vms {
-		if err := MakeOverlay(ctx, v); err != nil {
-			return nil, err
-		}
+	if err := c.startShares(); err != nil {
+		return nil, err
 	}
 	for _, v := range vms {
 		if err := c.startVM(v, accel); err != nil {
@@ -71,6 +71,21 @@ func Start(ctx context.Context, job *vmjob.Job, vms []vm.VM, accel vm.Accel, net
 		return nil, err
 	}
 	return c, c.waitSockets(ctx)
+}
+
+// MakeOverlays makes the VMs' overlays (MakeOverlay), all at once.
+func MakeOverlays(ctx context.Context, vms []vm.VM) error {
+	errs := make(chan error, len(vms))
+	for _, v := range vms {
+		go func() { errs <- MakeOverlay(ctx, v) }()
+	}
+	var first error
+	for range vms {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // MakeOverlay creates v's disk: a qcow2 overlay backed by the template's
@@ -171,6 +186,13 @@ func (c *Cluster) Stop() {
 		<-p.done
 	}
 	c.procs = nil
+	for _, p := range c.daemons {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	for _, p := range c.daemons {
+		<-p.done
+	}
+	c.daemons = nil
 	if c.net != nil {
 		c.net.Close()
 	}
@@ -205,6 +227,9 @@ func tail(file string, n int) string {
 	}
 	return sb.String()
 }
+
+// lastLine is the last non-empty line of file, or "".
+func lastLine(file string) string { return strings.TrimSpace(tail(file, 1)) }
 
 // ansiEscape is a terminal control sequence (CSI).
 var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`)

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// pcocc ssh, exec and scp against the Debian guest (scripts/vm-images.sh
+// pcocc ssh, exec and scp, and a mount point, against the Debian guest (scripts/vm-images.sh
 // debian: cloud-init and a real sshd), which learns the user and their key
 // from its seed. Skipped without the guest (CI builds it only with
 // PCOCC_TEST_VM_IMAGES=full); internal/vmcli tests the same commands
@@ -20,7 +20,10 @@ func TestVMSSHDebian(t *testing.T) {
 	v := newVMEnv(t)
 	conf := filepath.Join(v.home, "conf", "templates.yaml")
 	b, _ := os.ReadFile(conf)
-	tpl := fmt.Sprintf("deb:\n  image: user:debdisk\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.img\n", guest, guest)
+	// A mount point: cloud-init mounts it on /mnt/TAG at boot.
+	tpl := fmt.Sprintf("deb:\n  image: user:debdisk\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.img\n  mount-points: {hostdata: $HOME/share}\n", guest, guest)
+	os.MkdirAll(filepath.Join(v.home, "share"), 0o755)
+	os.WriteFile(filepath.Join(v.home, "share", "f"), []byte("shared-42\n"), 0o644)
 	os.WriteFile(conf, append(b, tpl...), 0o644)
 	v.mustPcocc("image", "import", filepath.Join(guest, "disk.qcow2"), "debdisk")
 	local := filepath.Join(v.home, "to-vm")
@@ -28,12 +31,13 @@ func TestVMSSHDebian(t *testing.T) {
 	// Under emulation on a busy machine, sshd answers after minutes.
 	script := fmt.Sprintf(`for i in $(seq 900); do pcocc ssh -o ConnectTimeout=20 vm0 true 2>/dev/null && break; sleep 1; done
 pcocc ssh vm0 hostname; pcocc exec -i 0 'echo exec-$((6*7))'; pcocc exec 'exit 5'; echo "exec=$?"
-pcocc scp %s vm0:copied && pcocc ssh vm0 cat copied && pcocc scp vm0:copied %s.back && cat %s.back`, local, local, local)
+pcocc scp %s vm0:copied && pcocc ssh vm0 cat copied && pcocc scp vm0:copied %s.back && cat %s.back
+pcocc ssh vm0 cat /mnt/hostdata/f`, local, local, local)
 	out, errs, code := v.pcocc("alloc", "-m", "1024", "-E", script, "deb")
 	if code != 0 {
 		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
 	}
-	if want := "vm0\nexec-42\nexec=5\ncopied-42\ncopied-42\n"; out != want {
+	if want := "vm0\nexec-42\nexec=5\ncopied-42\ncopied-42\nshared-42\n"; out != want {
 		t.Errorf("output %q, want %q\nstderr:\n%s", out, want, errs)
 	}
 	v.assertNothingLeft()

@@ -135,11 +135,12 @@ func TestVMQemuCrash(t *testing.T) {
 	v.assertNothingLeft()
 }
 
-// kill -9 of pcocc alloc leaves nothing: QEMU, the script, the job
-// directory (sockets, overlays).
+// kill -9 of pcocc alloc leaves nothing: QEMU, virtiofsd, the script, the
+// job directory (sockets, overlays).
 func TestVMAllocKilled(t *testing.T) {
 	v := newVMEnv(t)
-	cmd := v.command("alloc", "-m", "256", "-E", "sleep 300; echo x", "tiny:2")
+	v.addTemplate("tinyfs:\n  inherits: tiny\n  mount-points: {home: $HOME}\n")
+	cmd := v.command("alloc", "-m", "256", "-E", "sleep 300; echo x", "tiny:1,tinyfs:1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +167,9 @@ func TestVMAllocKilled(t *testing.T) {
 	v.assertNothingLeft()
 	if p := procsNaming("sleep 300; echo x"); len(p) > 0 {
 		t.Errorf("the script is left: %v", p)
+	}
+	if p := procsNaming("source=" + v.home); len(p) > 0 {
+		t.Errorf("virtiofsd is left: %v", p)
 	}
 }
 
