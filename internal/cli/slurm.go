@@ -14,6 +14,7 @@ import (
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/slurm"
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // The SPANK plugin (spank/) hands its option strings, unchanged, to these
@@ -117,7 +118,7 @@ func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
 		return err
 	}
 	defer devnull.Close()
-	return runtime.Hold(spec, runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log},
+	return runtime.Hold(spec, runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log, Images: sqfuse.InProcess{}},
 		func(h runtime.Held) error {
 			defer out.Close()
 			return slurm.Result{Init: h.Init, Cwd: spec.Cwd, CwdStrict: spec.CwdFrom == container.CwdOption, Env: spec.Env}.Write(out)

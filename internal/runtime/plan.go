@@ -14,14 +14,14 @@ import (
 // image unpacked when the mount mode wants it, and the image's mount
 // decided, once, in init's configuration. The entry it returns must be
 // closed once the container is gone (nil-safe).
-func prepare(ctx context.Context, spec *container.Spec, hold bool, log *slog.Logger) (*containerinit.Config, *unpack.Entry, error) {
+func prepare(ctx context.Context, spec *container.Spec, hold bool, o Options) (*containerinit.Config, *unpack.Entry, error) {
 	cfg, mode, err := preflight(spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg.Hold = hold
-	explainMount(ctx, spec, log)
-	entry, err := unpackImage(ctx, cfg, mode, log)
+	explainMount(ctx, spec, o.Log)
+	entry, err := unpackImage(ctx, cfg, mode, o)
 	if err != nil {
 		return nil, nil, err
 	}

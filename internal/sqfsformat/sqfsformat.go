@@ -79,6 +79,11 @@ type Superblock struct {
 // of this package wrap it, and say what is wrong in one line.
 var ErrFormat = errors.New("squashfs")
 
+// ErrLimit says that an image unpacks to more bytes than the caller
+// allowed (internal/unpack's budget): here, so that the unpack cache can tell
+// it from other failures without linking the reader (sqfuse) that finds it.
+var ErrLimit = errors.New("unpacks to more than the room allowed for it")
+
 // ErrNotSquashfs says that a file does not start with the magic: most
 // likely not an image at all (or one overwritten), rather than a damaged one.
 var ErrNotSquashfs = fmt.Errorf("%w: bad magic (not a squashfs file)", ErrFormat)
