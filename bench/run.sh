@@ -76,7 +76,7 @@ as_user() {
 install -d -m 0755 "$W" "$W/bin"
 install -d -o "$U" -m 0755 "$THOME" "$W/mnt" "$W/tree"
 install -d -o "$U" -m 0700 "$W/xdg"
-install -m 0755 bin/pcocc bin/pcocc-init "$W/bin/"
+install -m 0755 bin/pcocc bin/pcocc-image bin/pcocc-init "$W/bin/"
 # The empty Go program, built as pcocc is (static, trimmed).
 empty_go() {
 	local d

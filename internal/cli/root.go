@@ -67,19 +67,7 @@ func newRoot(argv0 string, g *Globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(
-		newImageCmd(g),
-		newRunCmd(g),
-		newModuleCmd(g),
-		newTemplateCmd(g),
-		newCheckCmd(g),
-		newCompletionCmd(g),
-		newHelpCmd(root),
-		newManCmd(g),
-		newSpankCmd(g),
-	)
-	root.AddCommand(newVMCmds(g)...)
-	strictGroups(root)
+	addCommands(root, g)
 	return root
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/pcocc/pcocc/internal/modules"
 	"github.com/pcocc/pcocc/internal/mountspec"
 	"github.com/pcocc/pcocc/internal/runtime"
-	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 type runOptions struct {
@@ -141,7 +140,7 @@ func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error 
 	// run passes them on to the program, whose end ends the run.
 	code, err := runtime.Run(context.WithoutCancel(cmd.Context()), spec, runtime.Options{
 		Stdin: asFile(g.Stdin, os.Stdin), Stdout: asFile(g.Stdout, os.Stdout), Stderr: asFile(g.Stderr, os.Stderr),
-		Log: g.Log, Images: sqfuse.InProcess{},
+		Log: g.Log, Images: imageWork(),
 	})
 	if err != nil {
 		return exitcode.Wrap(code, err)

@@ -38,7 +38,7 @@ type Options struct {
 // /dev/fuse descriptor that init sends (sqfuse.ServeSent).
 type Images interface {
 	unpack.Extractor
-	ServeSent(image io.ReaderAt, name string, sock *os.File, setupLog, runLog io.Writer) error
+	ServeSent(image *os.File, name string, sock, setupLog *os.File, runLog io.Writer) error
 }
 
 // setupErr is a failure of pcocc itself (not of the program) to set the

@@ -14,7 +14,7 @@ import (
 type InProcess struct{}
 
 // ServeSent is the package's ServeSent.
-func (InProcess) ServeSent(image io.ReaderAt, name string, sock *os.File, setupLog, runLog io.Writer) error {
+func (InProcess) ServeSent(image *os.File, name string, sock, setupLog *os.File, runLog io.Writer) error {
 	return ServeSent(image, name, sock, setupLog, runLog)
 }
 
