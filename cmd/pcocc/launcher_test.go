@@ -25,6 +25,9 @@ var launcherOff = []string{
 	"github.com/pcocc/pcocc/internal/engine",
 	"github.com/pcocc/pcocc/internal/check",
 	"github.com/pcocc/pcocc/internal/vm",
+	"github.com/spf13/cobra",
+	"github.com/spf13/pflag",
+	"text/template",
 	"net/http",
 	"crypto/tls",
 }

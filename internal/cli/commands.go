@@ -28,8 +28,5 @@ func addCommands(root *cobra.Command, g *Globals) {
 	strictGroups(root)
 }
 
-// HandOff does nothing in the full program: it runs every command.
-func HandOff([]string) {}
-
 // imageWork serves and unpacks images in this process.
 func imageWork() runtime.Images { return sqfuse.InProcess{} }

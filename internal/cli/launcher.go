@@ -5,10 +5,9 @@ package cli
 import (
 	"context"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
-
-	"github.com/spf13/cobra"
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/exitcode"
@@ -20,7 +19,7 @@ import (
 // pcocc_launcher. Every package a program links is initialised at each of
 // its starts, and `pcocc run` starts at every container launch: so the
 // launcher has only the run command and links only what a launch uses (no
-// image formats, registry client, FUSE server nor decompressor). Whatever
+// image formats, registry client, FUSE server, decompressor nor cobra). Whatever
 // else is asked of it, it hands over, arguments unchanged, to the full
 // program, pcocc-image (this package without the tag), by replacing itself
 // with it: before it printed or did anything, so the user sees one program.
@@ -29,25 +28,22 @@ import (
 // fullProgramName is the program with all of pcocc's commands.
 const fullProgramName = "pcocc-image"
 
-// addCommands gives the launcher the run command only; help of any kind is
-// the full program's.
-func addCommands(root *cobra.Command, g *Globals) {
-	root.AddCommand(newRunCmd(g))
-	root.SetHelpFunc(func(*cobra.Command, []string) { execFull() })
-}
-
-// Launches tells whether the launcher runs argv itself: `run`, after
-// pcocc's global options. Anything else (other commands, completion,
-// --version, no command) is the full program's.
-func Launches(argv []string) bool {
-	for _, a := range argv[1:] {
-		switch a {
-		case "-v", "--verbose", "-q", "--quiet", "-vq", "-qv":
-			continue
-		}
-		return a == "run"
+// Main runs `pcocc run` when parseRunArgs takes argv, and otherwise
+// replaces the launcher by the full program. (No cobra here: see
+// runargs.go.)
+func Main(argv []string) int {
+	if code, ok := RunInternal(argv); ok {
+		return code
 	}
-	return false
+	a, ok := parseRunArgs(argv[1:])
+	if !ok {
+		execFull()
+	}
+	g := &Globals{Verbose: a.verbose, Quiet: a.quiet, Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Name: progName(argv[0])}
+	g.Log = newLogger(g)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return report(g.Name, runRun(ctx, g, &a.opts, append([]string{a.target}, a.program...)))
 }
 
 // execFull replaces the launcher by the full program with the same
@@ -57,23 +53,8 @@ func execFull() {
 	if err == nil {
 		err = syscall.Exec(prog, os.Args, os.Environ())
 	}
-	os.Stderr.WriteString(calledName() + ": " + err.Error() + "\n")
+	os.Stderr.WriteString(progName(os.Args[0]) + ": " + err.Error() + "\n")
 	os.Exit(exitcode.Of(exitcode.Wrap(exitcode.Failure, err)))
-}
-
-// HandOff replaces the launcher by the full program unless it Launches
-// argv.
-func HandOff(argv []string) {
-	if !Launches(argv) {
-		execFull()
-	}
-}
-
-func calledName() string {
-	if len(os.Args) > 0 && strings.HasSuffix(os.Args[0], "pcocc-rs") {
-		return "pcocc-rs"
-	}
-	return "pcocc"
 }
 
 // runSourceRef hands a transport reference (NAME:... where NAME is no

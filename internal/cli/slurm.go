@@ -86,7 +86,7 @@ func planSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spe
 	if o.Mounts != "" {
 		ro.mounts = []string{o.Mounts}
 	}
-	spec, err := planRun(cmd, g, ro, []string{o.Image, spankPlaceholder})
+	spec, err := planRun(cmd.Context(), g, ro, []string{o.Image, spankPlaceholder})
 	if err != nil {
 		return nil, fmt.Errorf("--ctr=%s: %w", o.Image, err)
 	}
