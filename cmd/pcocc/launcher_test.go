@@ -49,3 +49,52 @@ func TestLauncherDependencies(t *testing.T) {
 		}
 	}
 }
+
+// launcherInitModules are the modules outside the standard library whose
+// packages may work at the launcher's initialisation.
+var launcherInitModules = []string{"github.com/pcocc/pcocc", "golang.org/x/sys", "github.com/goccy/go-yaml"}
+
+// maxLauncherInits bounds the packages that work at the launcher's
+// initialisation (50 when it was written; the full program: 120).
+const maxLauncherInits = 55
+
+// TestLauncherInit builds the launcher and counts the packages it
+// initialises (GODEBUG=inittrace=1): a count, not a time, so that it says
+// the same on a loaded machine.
+func TestLauncherInit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the launcher")
+	}
+	bin := t.TempDir() + "/pcocc"
+	build := exec.Command("go", "build", "-tags", "pcocc_launcher", "-o", bin, ".")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Skipf("go build: %v: %s", err, out)
+	}
+	// run without an image: the launcher declines it, and fails to
+	// find pcocc-image next to itself; its packages were initialised.
+	cmd := exec.Command(bin, "run")
+	cmd.Env = append(cmd.Environ(), "GODEBUG=inittrace=1")
+	out, _ := cmd.CombinedOutput()
+	n := 0
+	for _, in := range parseInitTrace(t, string(out)) {
+		n++
+		first, _, _ := strings.Cut(in.pkg, "/")
+		if strings.Contains(first, ".") && !hasPrefixIn(in.pkg, launcherInitModules) {
+			t.Errorf("the launcher initialises %s (%d allocations): a cost at every pcocc run", in.pkg, in.allocs)
+		}
+	}
+	if n > maxLauncherInits {
+		t.Errorf("the launcher initialises %d packages (at most %d): a cost at every pcocc run", n, maxLauncherInits)
+	}
+	t.Logf("the launcher initialises %d packages", n)
+}
+
+func hasPrefixIn(pkg string, modules []string) bool {
+	for _, m := range modules {
+		if pkg == m || strings.HasPrefix(pkg, m+"/") {
+			return true
+		}
+	}
+	return false
+}
