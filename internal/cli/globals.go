@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/pcocc/pcocc/internal/config"
-	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/resolve"
 )
 
@@ -50,17 +46,4 @@ func newLogger(g *Globals) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(newLineHandler(g.Stderr, level, optName(g.Name, "pcocc")))
-}
-
-// report prints err, unless it is silent (the program spoke for itself),
-// and returns the exit status it stands for.
-func report(name string, err error) int {
-	if err != nil {
-		var ee *exitcode.Error
-		if !errors.As(err, &ee) || ee.Err != nil {
-			// Errors may quote what an image holds (entry names, labels).
-			fmt.Fprintf(os.Stderr, "%s: %s\n", name, Printable(CalledAs(name, err.Error())))
-		}
-	}
-	return exitcode.Of(err)
 }

@@ -3,13 +3,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -54,7 +54,7 @@ func (childImages) Extract(ctx context.Context, image *os.File, dirfd int, limit
 	}
 	dir := os.NewFile(uintptr(dup), "unpack-dir")
 	defer dir.Close()
-	var stderr bytes.Buffer
+	var stderr strings.Builder
 	cmd := exec.CommandContext(ctx, prog, extractArg, strconv.FormatInt(limit, 10))
 	cmd.ExtraFiles = []*os.File{image, dir}
 	cmd.Stderr = &stderr
