@@ -6,11 +6,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/exitcode"
+	"github.com/pcocc/pcocc/internal/repo"
 	"github.com/pcocc/pcocc/internal/resolve"
 	"github.com/pcocc/pcocc/internal/runtime"
 )
@@ -85,3 +87,17 @@ func sourceHint(target string) error {
 // imageWork serves and unpacks images in processes of the full program,
 // started only when a launch needs them (images.go).
 func imageWork() runtime.Images { return childImages{} }
+
+// legacyConfig marks a repository of the original pcocc (internal/legacyrepo's
+// configFile). That package reads such repositories and links the image
+// formats: the launcher hands any run that opens one to the full program.
+const legacyConfig = ".config"
+
+func init() { repo.ForeignFormats = append(repo.ForeignFormats, handOffLegacy) }
+
+func handOffLegacy(path string) (repo.Foreign, error) {
+	if _, err := os.Lstat(filepath.Join(path, legacyConfig)); err == nil {
+		execFull()
+	}
+	return nil, nil
+}
