@@ -28,7 +28,7 @@ CONTRIBDIR := $(DESTDIR)$(PREFIX)/share/pcocc/contrib
 all: build
 
 help:
-	@echo 'make build            bin/pcocc, bin/pcocc-image, bin/pcocc-init, bin/pcocc-vm and the bin/pcocc-rs link (VERSION=$(VERSION))'
+	@echo 'make build            bin/pcocc, bin/pcocc-cli, bin/pcocc-init, bin/pcocc-vm and the bin/pcocc-rs link (VERSION=$(VERSION))'
 	@echo 'make test             test-unit, then test-e2e'
 	@echo 'make test-unit        go test of every package but test/e2e'
 	@echo 'make test-e2e         build, fixtures, end-to-end scripts as an unprivileged user'
@@ -44,11 +44,11 @@ help:
 # every container start pays; users of directory services are looked up
 # with getent (internal/runtime/hostuser.go). bin/pcocc is the launcher (the
 # tag pcocc_launcher: `pcocc run` only, linking only what a launch uses);
-# bin/pcocc-image, the same command without the tag, has all the commands,
+# bin/pcocc-cli, the same command without the tag, has all the commands,
 # and the launcher hands it the others (internal/cli/launcher.go).
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -tags pcocc_launcher -ldflags '$(LDFLAGS)' -o bin/pcocc ./cmd/pcocc
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc-image ./cmd/pcocc
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc-cli ./cmd/pcocc
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/pcocc-init ./cmd/pcocc-init
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags '$(LDFLAGS)' -o bin/pcocc-vm ./cmd/pcocc-vm
 	ln -sf pcocc bin/pcocc-rs
@@ -74,7 +74,7 @@ install: build
 	install -m 0755 bin/pcocc $(BINDIR)/pcocc
 	ln -sf pcocc $(BINDIR)/pcocc-rs
 	install -d $(LIBEXECDIR)
-	install -m 0755 bin/pcocc-image $(LIBEXECDIR)/pcocc-image
+	install -m 0755 bin/pcocc-cli $(LIBEXECDIR)/pcocc-cli
 	install -m 0755 bin/pcocc-init $(LIBEXECDIR)/pcocc-init
 	install -m 0755 bin/pcocc-vm $(LIBEXECDIR)/pcocc-vm
 	install -m 0644 README.md $(DOCDIR)/
@@ -99,7 +99,7 @@ install: build
 	done
 
 uninstall:
-	rm -f $(BINDIR)/pcocc $(BINDIR)/pcocc-rs $(LIBEXECDIR)/pcocc-image $(LIBEXECDIR)/pcocc-init $(LIBEXECDIR)/pcocc-vm $(BASHCOMP)/pcocc $(BASHCOMP)/pcocc-rs \
+	rm -f $(BINDIR)/pcocc $(BINDIR)/pcocc-rs $(LIBEXECDIR)/pcocc-cli $(LIBEXECDIR)/pcocc-init $(LIBEXECDIR)/pcocc-vm $(BASHCOMP)/pcocc $(BASHCOMP)/pcocc-rs \
 		$(ZSHCOMP)/_pcocc $(ZSHCOMP)/_pcocc-rs $(FISHCOMP)/pcocc.fish $(FISHCOMP)/pcocc-rs.fish
 	rm -f $(MANDIR)/man1/pcocc.1 $(MANDIR)/man1/pcocc-rs.1 $(MANDIR)/man1/pcocc-*.1 \
 		$(MANDIR)/man5/pcocc-*.5 $(MANDIR)/man7/pcocc-*.7

@@ -12,8 +12,8 @@
 # Rows (IMG is the image, SQFS its squashfs file, DIR an unpacked copy):
 #   /bin/true        the machine's process start
 #   empty Go         an empty static Go program: a Go runtime's start here
-#   pcocc --version  the launcher's start, handing --version to pcocc-image
-#   pcocc-image --version  the full program's start
+#   pcocc --version  the launcher's start, handing --version to pcocc-cli
+#   pcocc-cli --version  the full program's start
 #   pcocc (M)        pcocc run IMG true, for each M in $MOUNTS (env PCOCC_SQUASHFS_MOUNT=M but for auto)
 #                    (auto, the default, runs these images unpacked in the node cache)
 #   pcocc first run  the same with an empty node cache: auto unpacks the image first
@@ -77,7 +77,7 @@ as_user() {
 install -d -m 0755 "$W" "$W/bin"
 install -d -o "$U" -m 0755 "$THOME" "$W/mnt" "$W/tree"
 install -d -o "$U" -m 0700 "$W/xdg"
-install -m 0755 bin/pcocc bin/pcocc-image bin/pcocc-init "$W/bin/"
+install -m 0755 bin/pcocc bin/pcocc-cli bin/pcocc-init "$W/bin/"
 # The empty Go program, built as pcocc is (static, trimmed).
 empty_go() {
 	local d
@@ -137,8 +137,8 @@ for img in $IMAGES; do
 	if ! skip base; then
 		args+=(-n "/bin/true" "/bin/true")
 		args+=(-n "empty static Go program" "empty-go")
-		args+=(-n "pcocc --version (the launcher hands it to pcocc-image)" "pcocc --version")
-		args+=(-n "pcocc-image --version (the full program alone)" "pcocc-image --version")
+		args+=(-n "pcocc --version (the launcher hands it to pcocc-cli)" "pcocc --version")
+		args+=(-n "pcocc-cli --version (the full program alone)" "pcocc-cli --version")
 	fi
 	if ! skip pcocc; then
 		for m in $MOUNTS; do
@@ -190,5 +190,5 @@ inittrace() {
 img1=${IMAGES%% *}
 echo "Package initialisation (GODEBUG=inittrace=1, least of 20 starts per package):" \
 	"pcocc run $img1 true (the launcher) $(inittrace pcocc run "$img1" true);" \
-	"pcocc-image --version (the full program) $(inittrace pcocc-image --version);" \
+	"pcocc-cli --version (the full program) $(inittrace pcocc-cli --version);" \
 	"empty static Go program $(inittrace empty-go)."

@@ -9,7 +9,7 @@ import (
 // launcherOff are packages the launcher (bin/pcocc, built with the tag
 // pcocc_launcher) must not link: each linked package is initialised at
 // every start, and the launcher starts at every `pcocc run`. They belong
-// to the full program, pcocc-image, which the launcher starts for the
+// to the full program, pcocc-cli, which the launcher starts for the
 // commands and the launches that need them (internal/cli/launcher.go).
 var launcherOff = []string{
 	"github.com/hanwen/go-fuse/v2",
@@ -44,7 +44,7 @@ func TestLauncherDependencies(t *testing.T) {
 	for _, dep := range deps {
 		for _, off := range launcherOff {
 			if dep == off || strings.HasPrefix(dep, off+"/") { // a package or its subpackages
-				t.Errorf("the launcher links %s: it belongs to pcocc-image (each linked package is initialised at every pcocc run)", dep)
+				t.Errorf("the launcher links %s: it belongs to pcocc-cli (each linked package is initialised at every pcocc run)", dep)
 			}
 		}
 	}
@@ -72,7 +72,7 @@ func TestLauncherInit(t *testing.T) {
 		t.Skipf("go build: %v: %s", err, out)
 	}
 	// run without an image: the launcher declines it, and fails to
-	// find pcocc-image next to itself; its packages were initialised.
+	// find pcocc-cli next to itself; its packages were initialised.
 	cmd := exec.Command(bin, "run")
 	cmd.Env = append(cmd.Environ(), "GODEBUG=inittrace=1")
 	out, _ := cmd.CombinedOutput()

@@ -3,7 +3,7 @@
 //
 // It is built twice (Makefile): with the tag pcocc_launcher, bin/pcocc,
 // the launcher, which runs `pcocc run` and hands every other command to the
-// full program; without it, bin/pcocc-image, the full program (installed in
+// full program; without it, bin/pcocc-cli, the full program (installed in
 // PREFIX/libexec/pcocc). Package cli's launcher.go says why.
 package main
 

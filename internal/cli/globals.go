@@ -29,7 +29,7 @@ type Globals struct {
 }
 
 // progName is the name pcocc was called by, for messages: pcocc-rs, or
-// pcocc whatever the file is called (pcocc-image included).
+// pcocc whatever the file is called (pcocc-cli included).
 func progName(argv0 string) string {
 	if filepath.Base(argv0) == "pcocc-rs" {
 		return "pcocc-rs"

@@ -23,12 +23,12 @@ import (
 // launcher has only the run command and links only what a launch uses (no
 // image formats, registry client, FUSE server, decompressor nor cobra). Whatever
 // else is asked of it, it hands over, arguments unchanged, to the full
-// program, pcocc-image (this package without the tag), by replacing itself
+// program, pcocc-cli (this package without the tag), by replacing itself
 // with it: before it printed or did anything, so the user sees one program.
 // docs/architecture.md, "Start", says why and what each costs.
 
 // fullProgramName is the program with all of pcocc's commands.
-const fullProgramName = "pcocc-image"
+const fullProgramName = "pcocc-cli"
 
 // Main runs `pcocc run` when parseRunArgs takes argv, and otherwise
 // replaces the launcher by the full program. (No cobra here: see

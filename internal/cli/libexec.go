@@ -8,7 +8,7 @@ import (
 	"github.com/pcocc/pcocc/internal/exitcode"
 )
 
-// libexecProgram finds one of pcocc's programs (pcocc-vm, pcocc-image)
+// libexecProgram finds one of pcocc's programs (pcocc-vm, pcocc-cli)
 // next to the running one, then in ../libexec/pcocc, as the container init
 // is found.
 func libexecProgram(name string) (string, error) {

@@ -55,7 +55,7 @@ through modules. It also keeps VM disk images in the same repositories and
 starts clusters of VMs on one node (alloc, batch), with a private network.`
 
 // Main runs the command line argv and returns the exit status: the full
-// program's (pcocc-image; the launcher's is in launcher.go).
+// program's (pcocc-cli; the launcher's is in launcher.go).
 func Main(argv []string) int {
 	if code, ok := RunInternal(argv); ok {
 		return code
