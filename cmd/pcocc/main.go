@@ -2,7 +2,8 @@
 // Installed also as pcocc-rs: both names are the same program.
 //
 // It is built twice (Makefile): with the tag pcocc_launcher, bin/pcocc,
-// the launcher, which runs `pcocc run` and hands every other command to the
+// the launcher, which runs `pcocc run` and `pcocc __spank check|start` (the
+// SPANK plugin's helper) and hands every other command to the
 // full program; without it, bin/pcocc-cli, the full program (installed in
 // PREFIX/libexec/pcocc). Package cli's launcher.go says why.
 package main

@@ -30,21 +30,27 @@ import (
 // fullProgramName is the program with all of pcocc's commands.
 const fullProgramName = "pcocc-cli"
 
-// Main runs `pcocc run` when parseRunArgs takes argv, and otherwise
-// replaces the launcher by the full program. (No cobra here: see
+// Main runs `pcocc run` when parseRunArgs takes argv, the SPANK plugin's
+// `__spank check|start` when parseSpankArgs does, and otherwise replaces the
+// launcher by the full program. (No cobra here: see
 // runargs.go.)
 func Main(argv []string) int {
 	if code, ok := RunInternal(argv); ok {
 		return code
 	}
+	g := &Globals{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Name: progName(argv[0])}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if verb, o, ok := parseSpankArgs(argv[1:]); ok { // the SPANK plugin's helper
+		g.Log = newLogger(g)
+		return report(g.Name, runSpank(ctx, g, verb, &o))
+	}
 	a, ok := parseRunArgs(argv[1:])
 	if !ok {
 		execFull()
 	}
-	g := &Globals{Verbose: a.verbose, Quiet: a.quiet, Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Name: progName(argv[0])}
+	g.Verbose, g.Quiet = a.verbose, a.quiet
 	g.Log = newLogger(g)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return report(g.Name, runRun(ctx, g, &a.opts, append([]string{a.target}, a.program...)))
 }
 
@@ -73,6 +79,17 @@ func runSourceRef(_ context.Context, _ *Globals, cfg *config.Config, target stri
 	}
 	execFull()
 	return nil, false, nil
+}
+
+// spankSource hands a transport reference given to srun --ctr to the full
+// program, which refuses it with the way to import it (errSpankSource).
+func spankSource(cfg *config.Config, image string) error {
+	if prefix, _, ok := strings.Cut(image, ":"); ok {
+		if _, err := cfg.Repository(prefix); err != nil {
+			execFull()
+		}
+	}
+	return nil
 }
 
 // sourceHint: a target that is not found, and would get a hint about image

@@ -1,6 +1,10 @@
 package cli
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/pcocc/pcocc/internal/slurm"
+)
 
 // The launcher's parser of `pcocc run`'s command line: cobra and pflag
 // would cost every container start their initialisation (text/template,
@@ -160,4 +164,36 @@ func findRunFlag(match func(runFlag) bool, run bool) (runFlag, bool) {
 		}
 	}
 	return runFlag{}, false
+}
+
+// spankOptions are the options the SPANK plugin gives `pcocc __spank VERB`,
+// always as --name=value (spank/helper.c), and where each value goes.
+var spankOptions = map[string]func(o *slurm.Options) *string{
+	"--ctr":         func(o *slurm.Options) *string { return &o.Image },
+	"--ctr-mount":   func(o *slurm.Options) *string { return &o.Mounts },
+	"--ctr-module":  func(o *slurm.Options) *string { return &o.Modules },
+	"--ctr-env":     func(o *slurm.Options) *string { return &o.Env },
+	"--ctr-workdir": func(o *slurm.Options) *string { return &o.Workdir },
+}
+
+// parseSpankArgs reads `__spank check|start` and the plugin's options, in
+// the form the plugin writes them; anything else it declines (ok false),
+// for the full program's cobra command.
+func parseSpankArgs(argv []string) (verb string, o slurm.Options, ok bool) {
+	if len(argv) < 2 || argv[0] != "__spank" || (argv[1] != "check" && argv[1] != "start") {
+		return "", o, false
+	}
+	for _, w := range argv[2:] {
+		if w == "--ctr-no-defaults" {
+			o.NoDefaults = true
+			continue
+		}
+		name, value, hasValue := strings.Cut(w, "=")
+		field, known := spankOptions[name]
+		if !known || !hasValue {
+			return "", o, false
+		}
+		*field(&o) = value
+	}
+	return argv[1], o, true
 }

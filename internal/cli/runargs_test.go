@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/slurm"
 )
 
 // cobraRunArgs is what the cobra run command (the full program's) makes of
@@ -119,4 +121,50 @@ func splitLine(s string) []string {
 		out = append(out, strings.Trim(w, "'"))
 	}
 	return out
+}
+
+// TestSpankArgsAsCobra: the plugin's command lines that the launcher takes,
+// it reads as the full program's __spank command does.
+func TestSpankArgsAsCobra(t *testing.T) {
+	for _, argv := range [][]string{
+		{"__spank", "start", "--ctr=img"},
+		{"__spank", "check", "--ctr=img", "--ctr-mount=src=/a,dst=/b:src=/c,dst=/d", "--ctr-module=a,b", "--ctr-env=A=1,B", "--ctr-workdir=/tmp", "--ctr-no-defaults"},
+		{"__spank", "start", "--ctr=-x", "--ctr-env=--y"},
+		{"__spank", "start", "--ctr=a", "--ctr=b"},
+		{"__spank", "start", "--ctr="},
+		{"__spank", "start"},
+		// declined
+		{"__spank", "start", "--ctr", "img"},
+		{"__spank", "start", "--nosuch=1"},
+		{"__spank", "stop", "--ctr=img"},
+		{"__spank"},
+		{"run", "img"},
+	} {
+		verb, got, ok := parseSpankArgs(argv)
+		if !ok {
+			continue
+		}
+		var want slurm.Options
+		var wantVerb string
+		g := &Globals{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+		root := newRoot("pcocc", g)
+		root.RemoveCommand(findCmd(root, "__spank"))
+		root.AddCommand(spankCommand(g, func(_ context.Context, _ *Globals, v string, o *slurm.Options) error {
+			wantVerb, want = v, *o
+			return nil
+		}))
+		root.SetArgs(argv)
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Errorf("%q: the launcher takes it, cobra says %v", argv, err)
+			continue
+		}
+		if verb != wantVerb || got != want {
+			t.Errorf("%q:\nlauncher %s %+v\ncobra    %s %+v", argv, verb, got, wantVerb, want)
+		}
+	}
+	for _, argv := range [][]string{{"__spank", "start", "--ctr", "img"}, {"__spank", "stop"}, {"__spank", "start", "--nosuch=1"}} {
+		if _, _, ok := parseSpankArgs(argv); ok {
+			t.Errorf("%q: the launcher takes it", argv)
+		}
+	}
 }
