@@ -20,8 +20,9 @@ import (
 // The launcher: pcocc as installed in PREFIX/bin, built with the tag
 // pcocc_launcher. Every package a program links is initialised at each of
 // its starts, and `pcocc run` starts at every container launch: so the
-// launcher has only the run command and links only what a launch uses (no
-// image formats, registry client, FUSE server, decompressor nor cobra). Whatever
+// launcher has only the run command (and the SPANK plugin's __spank check
+// and start) and links only what a launch uses (no image formats, registry
+// client, FUSE server, decompressor nor cobra). Whatever
 // else is asked of it, it hands over, arguments unchanged, to the full
 // program, pcocc-cli (this package without the tag), by replacing itself
 // with it: before it printed or did anything, so the user sees one program.
@@ -65,31 +66,34 @@ func execFull() {
 	os.Exit(exitcode.Of(exitcode.Wrap(exitcode.Failure, err)))
 }
 
-// runSourceRef hands a transport reference (NAME:... where NAME is no
-// configured repository) to the full program, which imports it into the
-// cache of sources and runs it: nothing was printed nor done yet (the
-// resolver tries sources first).
+// runSourceRef hands a transport reference to the full program, which
+// imports it into the cache of sources and runs it: nothing was printed
+// nor done yet (the resolver tries sources first).
 func runSourceRef(_ context.Context, _ *Globals, cfg *config.Config, target string) (*resolve.Image, bool, error) {
-	prefix, _, ok := strings.Cut(target, ":")
-	if !ok {
-		return nil, false, nil
+	if isSourceRef(cfg, target) {
+		execFull()
 	}
-	if _, err := cfg.Repository(prefix); err == nil {
-		return nil, false, nil
-	}
-	execFull()
 	return nil, false, nil
 }
 
 // spankSource hands a transport reference given to srun --ctr to the full
 // program, which refuses it with the way to import it (errSpankSource).
 func spankSource(cfg *config.Config, image string) error {
-	if prefix, _, ok := strings.Cut(image, ":"); ok {
-		if _, err := cfg.Repository(prefix); err != nil {
-			execFull()
-		}
+	if isSourceRef(cfg, image) {
+		execFull()
 	}
 	return nil
+}
+
+// isSourceRef: NAME:... where NAME is no configured repository; the full
+// program tells a transport from a mistake.
+func isSourceRef(cfg *config.Config, target string) bool {
+	prefix, _, ok := strings.Cut(target, ":")
+	if !ok {
+		return false
+	}
+	_, err := cfg.Repository(prefix)
+	return err != nil
 }
 
 // sourceHint: a target that is not found, and would get a hint about image
@@ -102,7 +106,7 @@ func sourceHint(target string) error {
 }
 
 // imageWork serves and unpacks images in processes of the full program,
-// started only when a launch needs them (images.go).
+// started only when a launch needs them (images_child.go).
 func imageWork() runtime.Images { return childImages{} }
 
 // legacyConfig marks a repository of the original pcocc (internal/legacyrepo's
