@@ -95,7 +95,7 @@ LAYERS=$(tar -xOf "$ARCHIVE" manifest.json | grep -o '\.tar"' | wc -l)
 
 # ---------------------------------------------------------------- measuring
 W=$BENCH_DIR/work; rm -rf "$W"; install -d -m 0755 "$W"; chown "$U:" "$W"
-install -d -m 0755 "$W/bin"; install -m 0755 bin/pcocc "$W/bin/pcocc"
+install -d -m 0755 "$W/bin"; install -m 0755 bin/pcocc "$W/bin/pcocc"; install -m 0755 bin/pcocc-cli "$W/bin/pcocc-cli"
 THOME=$W/home; install -d -o "$U" -m 0755 "$THOME"
 RESULTS=()
 

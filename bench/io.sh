@@ -41,7 +41,7 @@ as_user() {
 }
 install -d -m 0755 "$W" "$W/bin" "$W/mnt"
 install -d -o "$U" -m 0755 "$THOME"
-install -m 0755 bin/pcocc bin/pcocc-init "$W/bin/"
+install -m 0755 bin/pcocc bin/pcocc-cli bin/pcocc-init "$W/bin/"
 if [[ ! -f $REPO/images/debian/rootfs.sqfs ]]; then
 	A=$(ls -t "$BENCH_DIR"/image-*/bench.tar 2>/dev/null | head -1 || true)
 	if [[ -z $A ]]; then

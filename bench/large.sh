@@ -44,7 +44,7 @@ W=$BENCH_DIR/large
 SQFS=$W/large-$COPIES.sqfs
 MNT=$W/mnt
 install -d -m 0755 "$W" "$MNT"
-install -m 0755 bin/pcocc "$W/pcocc"
+install -m 0755 bin/pcocc "$W/pcocc"; install -m 0755 bin/pcocc-cli "$W/pcocc-cli"
 
 # ---------------------------------------------------------------- the image
 # build_tar: the tar stream of the image, on stdout.

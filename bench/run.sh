@@ -12,7 +12,8 @@
 # Rows (IMG is the image, SQFS its squashfs file, DIR an unpacked copy):
 #   /bin/true        the machine's process start
 #   empty Go         an empty static Go program: a Go runtime's start here
-#   pcocc --version  pcocc's own start, package initialisation included
+#   pcocc --version  the launcher's start, handing --version to pcocc-cli
+#   pcocc-cli --version  the full program's start
 #   pcocc (M)        pcocc run IMG true, for each M in $MOUNTS (env PCOCC_SQUASHFS_MOUNT=M but for auto)
 #                    (auto, the default, runs these images unpacked in the node cache)
 #   pcocc first run  the same with an empty node cache: auto unpacks the image first
@@ -76,7 +77,7 @@ as_user() {
 install -d -m 0755 "$W" "$W/bin"
 install -d -o "$U" -m 0755 "$THOME" "$W/mnt" "$W/tree"
 install -d -o "$U" -m 0700 "$W/xdg"
-install -m 0755 bin/pcocc bin/pcocc-init "$W/bin/"
+install -m 0755 bin/pcocc bin/pcocc-cli bin/pcocc-init "$W/bin/"
 # The empty Go program, built as pcocc is (static, trimmed).
 empty_go() {
 	local d
@@ -136,7 +137,8 @@ for img in $IMAGES; do
 	if ! skip base; then
 		args+=(-n "/bin/true" "/bin/true")
 		args+=(-n "empty static Go program" "empty-go")
-		args+=(-n "pcocc --version" "pcocc --version")
+		args+=(-n "pcocc --version (the launcher hands it to pcocc-cli)" "pcocc --version")
+		args+=(-n "pcocc-cli --version (the full program alone)" "pcocc-cli --version")
 	fi
 	if ! skip pcocc; then
 		for m in $MOUNTS; do
@@ -177,8 +179,16 @@ echo "Host: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d). hyperfine, $RUNS r
 	"page cache warm, as user $U, no shell (hyperfine -N) but where a row says. pcocc $(as_user pcocc --version 2>/dev/null | head -1)."
 echo
 printf '%s\n' "${TABLES[@]}"
-# pcocc's package initialisation, as every start of pcocc pays it: the least
-# of 20 starts, per package (a loaded machine inflates single readings).
-inits=$(for _ in $(seq 20); do as_user env GODEBUG=inittrace=1 pcocc --version 2>&1 >/dev/null; done |
-	awk '$1 == "init" { if (!($2 in m) || $5 < m[$2]) m[$2] = $5 } END { for (p in m) { s += m[p]; n++ }; printf "%.2f ms in %d packages", s, n }')
-echo "pcocc's package initialisation (GODEBUG=inittrace=1, least of 20 starts per package): $inits."
+# Package initialisation, as each start pays it: the least of 20 starts, per
+# package (a loaded machine inflates single readings), of the launcher as
+# `pcocc run` pays it (warm: nothing but the launcher starts), of the full
+# program, and of the empty Go program for scale.
+inittrace() {
+	for _ in $(seq 20); do (cd "$W" && as_user env GODEBUG=inittrace=1 "$@" 2>&1 >/dev/null); done |
+		awk '$1 == "init" { if (!($2 in m) || $5 < m[$2]) m[$2] = $5 } END { for (p in m) { s += m[p]; n++ }; printf "%.2f ms in %d packages", s, n }'
+}
+img1=${IMAGES%% *}
+echo "Package initialisation (GODEBUG=inittrace=1, least of 20 starts per package):" \
+	"pcocc run $img1 true (the launcher) $(inittrace pcocc run "$img1" true);" \
+	"pcocc-cli --version (the full program) $(inittrace pcocc-cli --version);" \
+	"empty static Go program $(inittrace empty-go)."

@@ -14,7 +14,7 @@ make --no-print-directory build
 
 D=$PCOCC_CI_DIR/demo           # readable by tester, whatever the checkout's modes
 rm -rf "$D"; install -d -m 0755 "$D" "$D/bin"
-install -m 0755 bin/pcocc bin/pcocc-init "$D/bin/"; ln -s pcocc "$D/bin/pcocc-rs"
+install -m 0755 bin/pcocc bin/pcocc-cli bin/pcocc-init "$D/bin/"; ln -s pcocc "$D/bin/pcocc-rs"
 chown "$PCOCC_TEST_USER:" "$D"
 THOME=$(getent passwd "$PCOCC_TEST_USER" | cut -d: -f6)
 

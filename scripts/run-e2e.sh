@@ -41,7 +41,7 @@ $fixtures_only && exit 0
 
 rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/vmnet.test" "$E/vmclient.test" "$E/vmcli.test" "$E/user-guide.md"
 install -d -m 0755 "$E/bin"
-install -m 0755 bin/pcocc bin/pcocc-init bin/pcocc-vm "$E/bin/"
+install -m 0755 bin/pcocc bin/pcocc-cli bin/pcocc-init bin/pcocc-vm "$E/bin/"
 ln -s pcocc "$E/bin/pcocc-rs"
 install -m 0755 contrib/ccc_mprun "$E/bin/ccc_mprun" # slurm_ccc_mprun.txtar
 cp -r test/e2e/testdata "$E/testdata"
@@ -130,7 +130,7 @@ tmpdefault='TestScripts/(run_|template_|module_)'
 tmprun=${PCOCC_E2E_TMP_RUN-$tmpdefault}
 if [[ -n $tmprun ]]; then
 	tmpbin=$(mktemp -d /tmp/pcocc-e2e-bin-XXXXXX)
-	install -m 0755 "$E"/bin/pcocc "$E"/bin/pcocc-init "$E"/bin/pcocc-vm "$tmpbin/"
+	install -m 0755 "$E"/bin/pcocc "$E"/bin/pcocc-cli "$E"/bin/pcocc-init "$E"/bin/pcocc-vm "$tmpbin/"
 	ln -s pcocc "$tmpbin/pcocc-rs"
 	chmod 0755 "$tmpbin"
 	log "again with pcocc installed in $tmpbin: $tmprun"

@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package cli
 
 // Shell completion: `pcocc completion bash|zsh|fish`, and the dynamic

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 
@@ -31,4 +32,17 @@ func interrupted(ctx context.Context, err error, what string) error {
 		sig = syscall.SIGTERM
 	}
 	return exitcode.Wrap(exitcode.Signaled+int(sig), errors.New("interrupted: "+what))
+}
+
+// report prints err, unless it is silent (the program spoke for itself),
+// and returns the exit status it stands for.
+func report(name string, err error) int {
+	if err != nil {
+		var ee *exitcode.Error
+		if !errors.As(err, &ee) || ee.Err != nil {
+			// Errors may quote what an image holds (entry names, labels).
+			fmt.Fprintf(os.Stderr, "%s: %s\n", name, Printable(CalledAs(name, err.Error())))
+		}
+	}
+	return exitcode.Of(err)
 }

@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package cli
 
 import "github.com/spf13/cobra"
@@ -23,14 +25,4 @@ A VM image has revisions: NAME@REV selects one, NAME the newest.`,
 		newImageCacheCmd(g),
 	)
 	return c
-}
-
-// exactArgs is cobra.ExactArgs with our usage error (exit status 2).
-func exactArgs(n int, names string) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageError("%s: expected %s (see '%s --help')", c.CommandPath(), names, c.CommandPath())
-		}
-		return nil
-	}
 }

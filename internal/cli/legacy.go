@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package cli
 
 // Repositories made by the original pcocc are read wherever repositories

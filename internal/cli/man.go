@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package cli
 
 // `pcocc man DIR` (hidden) writes the man pages: pcocc.1 and one

@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package cli
 
 import (
@@ -62,4 +64,14 @@ func splitProgram(c *cobra.Command, args []string) (target string, program []str
 func helpAsked(c *cobra.Command) bool {
 	h, err := c.Flags().GetBool("help")
 	return err == nil && h
+}
+
+// exactArgs is cobra.ExactArgs with our usage error (exit status 2).
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s: expected %s (see '%s --help')", c.CommandPath(), names, c.CommandPath())
+		}
+		return nil
+	}
 }

@@ -40,12 +40,7 @@ func (g *Globals) resolver() *resolve.Resolver {
 		Config: cfg,
 		Repos:  g.repos,
 		Source: func(ctx context.Context, ref string) (*resolve.Image, bool, error) {
-			src, ok := sourceRef(cfg, ref)
-			if !ok {
-				return nil, false, nil
-			}
-			img, err := runSource(ctx, g, ref, src)
-			return img, true, err
+			return runSourceRef(ctx, g, cfg, ref)
 		},
 		Hint: sourceHint,
 	}

@@ -1,38 +1,18 @@
+//go:build !pcocc_launcher
+
 // Package cli builds the pcocc command tree. Each command fills an options
 // struct and calls a domain package; no logic that a test would want to call
 // lives here.
 package cli
 
 import (
-	"io"
-	"log/slog"
+	"context"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/pcocc/pcocc/internal/config"
-	"github.com/pcocc/pcocc/internal/resolve"
 )
-
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=...".
-var Version = "0.1.0-dev"
-
-// Globals are the options every command sees.
-type Globals struct {
-	Verbose bool
-	Quiet   bool
-	Stdout  io.Writer
-	Stderr  io.Writer
-	Stdin   io.Reader
-	Log     *slog.Logger
-	// Name is the name the program was called by (pcocc or pcocc-rs), for
-	// message prefixes and hints.
-	Name string
-
-	cfg     *config.Config
-	repoSet *resolve.Repos // the configured repositories, once loaded
-}
 
 // NewRoot returns the root command. argv0 is the name the program was called by
 // (pcocc or pcocc-rs: both behave the same).
@@ -42,10 +22,7 @@ func NewRoot(argv0 string) *cobra.Command {
 
 // newRoot builds the command tree on g (tests give their own).
 func newRoot(argv0 string, g *Globals) *cobra.Command {
-	name := filepath.Base(argv0)
-	if name != "pcocc-rs" {
-		name = "pcocc"
-	}
+	name := progName(argv0)
 	g.Name = name
 	root := &cobra.Command{
 		Use:           name,
@@ -67,19 +44,7 @@ func newRoot(argv0 string, g *Globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(
-		newImageCmd(g),
-		newRunCmd(g),
-		newModuleCmd(g),
-		newTemplateCmd(g),
-		newCheckCmd(g),
-		newCompletionCmd(g),
-		newHelpCmd(root),
-		newManCmd(g),
-		newSpankCmd(g),
-	)
-	root.AddCommand(newVMCmds(g)...)
-	strictGroups(root)
+	addCommands(root, g)
 	return root
 }
 
@@ -89,13 +54,14 @@ node or in Slurm jobs, with the site's storage, GPU and MPI set-up applied
 through modules. It also keeps VM disk images in the same repositories and
 starts clusters of VMs on one node (alloc, batch), with a private network.`
 
-func newLogger(g *Globals) *slog.Logger {
-	level := slog.LevelWarn
-	switch {
-	case g.Quiet:
-		level = slog.LevelError
-	case g.Verbose:
-		level = slog.LevelDebug
+// Main runs the command line argv and returns the exit status: the full
+// program's (pcocc-cli; the launcher's is in launcher.go).
+func Main(argv []string) int {
+	if code, ok := RunInternal(argv); ok {
+		return code
 	}
-	return slog.New(newLineHandler(g.Stderr, level, optName(g.Name, "pcocc")))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRoot(argv[0])
+	return report(root.Name(), root.ExecuteContext(ctx))
 }

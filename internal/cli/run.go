@@ -1,39 +1,22 @@
+//go:build !pcocc_launcher
+
 package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/pcocc/pcocc/internal/config"
-	"github.com/pcocc/pcocc/internal/container"
-	"github.com/pcocc/pcocc/internal/envspec"
 	"github.com/pcocc/pcocc/internal/exitcode"
-	"github.com/pcocc/pcocc/internal/modules"
-	"github.com/pcocc/pcocc/internal/mountspec"
-	"github.com/pcocc/pcocc/internal/runtime"
 )
 
-type runOptions struct {
-	env        []string
-	mounts     []string
-	modules    []string // -M/--ctr-module, also --module
-	noDefaults bool
-	noEP       bool
-	entrypoint string
-	cwd        string
-	writable   bool
-	dryRun     bool
-	// names of the env and mount options in messages (srun says --ctr-env)
-	envOpt, mountOpt string
-}
+func newRunCmd(g *Globals) *cobra.Command { return runCommand(g, runRun) }
 
-func newRunCmd(g *Globals) *cobra.Command {
+// runCommand is the run command calling run (runRun; tests compare the
+// launcher's parser with what this one passes).
+func runCommand(g *Globals, run func(context.Context, *Globals, *runOptions, []string) error) *cobra.Command {
 	o := &runOptions{}
 	c := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE|TEMPLATE [OPTIONS] [--] [CMD [ARGS...]]",
@@ -58,7 +41,8 @@ func newRunCmd(g *Globals) *cobra.Command {
 				return cmd.Help()
 			}
 			g.Log = newLogger(g) // -v/-q may follow the target
-			return runRun(cmd, g, o, append([]string{target}, program...))
+			o.entrypointSet = cmd.Flags().Changed("entrypoint")
+			return run(cmd.Context(), g, o, append([]string{target}, program...))
 		},
 	}
 	programCommand(c)
@@ -119,147 +103,4 @@ func needTarget(c *cobra.Command, args []string) error {
 		return exitcode.Wrap(exitcode.Setup, fmt.Errorf("no image or template named (%s IMAGE [CMD [ARGS...]]; images: '%s image list')", c.CommandPath(), c.Root().Name()))
 	}
 	return nil
-}
-
-func runRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) error {
-	spec, err := planRun(cmd, g, o, args)
-	if err != nil {
-		if exitcode.Of(err) > exitcode.Signaled { // an interrupted import of an image source
-			return err
-		}
-		return exitcode.Wrap(exitcode.Setup, err)
-	}
-	if o.dryRun {
-		// Not HTML-escaped: the reasons compare sizes with < and >.
-		enc := json.NewEncoder(g.Stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(dryRunPlan(spec, g))
-	}
-	// Not cancelled by the signals that cancel the command's context: pcocc
-	// run passes them on to the program, whose end ends the run.
-	code, err := runtime.Run(context.WithoutCancel(cmd.Context()), spec, runtime.Options{
-		Stdin: asFile(g.Stdin, os.Stdin), Stdout: asFile(g.Stdout, os.Stdout), Stderr: asFile(g.Stderr, os.Stderr),
-		Log: g.Log,
-	})
-	if err != nil {
-		return exitcode.Wrap(code, err)
-	}
-	if code != 0 {
-		return exitcode.Silent(code) // the program spoke for itself
-	}
-	return nil
-}
-
-// planRun turns the command line into a launch plan.
-func planRun(cmd *cobra.Command, g *Globals, o *runOptions, args []string) (*container.Spec, error) {
-	cli, err := commandLineLayer(o)
-	if err != nil {
-		return nil, err
-	}
-	target, err := g.resolver().Target(cmd.Context(), args[0])
-	if err != nil {
-		return nil, err
-	}
-	layers, err := moduleLayers(cmd.Context(), g, o, target.Template)
-	if err != nil {
-		return nil, err
-	}
-	host, err := hostContext()
-	if err != nil {
-		return nil, err
-	}
-	in := container.Input{
-		Image:  target.Image,
-		Host:   host,
-		Layers: append(layers, cli),
-		Options: container.Options{
-			Cwd: o.cwd, NoEntrypoint: o.noEP, Writable: o.writable, Args: args[1:],
-		},
-	}
-	if cmd.Flags().Changed("entrypoint") {
-		in.Options.Entrypoint = &o.entrypoint
-	}
-	return container.Plan(in)
-}
-
-// moduleLayers resolves the default modules, the template's and those of
-// -M, running their generators: the layers below the command line's.
-func moduleLayers(ctx context.Context, g *Globals, o *runOptions, t *config.Template) ([]container.Layer, error) {
-	self, _ := os.Executable()
-	r := &modules.Resolver{
-		Config:     g.config(),
-		HostEnv:    os.Environ(),
-		Generators: &modules.Generators{Self: self},
-		Warn:       func(msg string) { g.Log.Warn(msg) },
-	}
-	var names []string
-	for _, m := range o.modules {
-		if m = strings.TrimSpace(m); m != "" {
-			names = append(names, m)
-		}
-	}
-	return r.Resolve(ctx, modules.Request{Template: t, Modules: names, NoDefaults: o.noDefaults})
-}
-
-// commandLineLayer parses --env and --mount: the layer that wins over all.
-func commandLineLayer(o *runOptions) (container.Layer, error) {
-	l := container.Layer{Origin: container.OriginCommandLine}
-	for _, e := range o.env {
-		s, err := envspec.Parse(e)
-		if err != nil {
-			return l, fmt.Errorf("%s: %w", optName(o.envOpt, "--env"), err)
-		}
-		l.Env = append(l.Env, s)
-	}
-	for _, m := range o.mounts {
-		ms, err := mountspec.ParseList(m)
-		if err != nil {
-			return l, fmt.Errorf("%s: %w%s", optName(o.mountOpt, "--mount"), err, mountSpecHint(m))
-		}
-		l.Mounts = append(l.Mounts, ms...)
-	}
-	return l, nil
-}
-
-func hostContext() (container.Host, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return container.Host{}, fmt.Errorf("current directory: %w", err)
-	}
-	name, _ := os.Hostname()
-	return container.Host{Env: os.Environ(), Cwd: cwd, Hostname: name, User: runtime.CurrentUser()}, nil
-}
-
-// asFile passes the terminal or file itself to the container (never a copy
-// through a pipe, so that it stays a terminal).
-func asFile(v any, def *os.File) *os.File {
-	if f, ok := v.(*os.File); ok {
-		return f
-	}
-	return def
-}
-
-func optName(set, def string) string {
-	if set != "" {
-		return set
-	}
-	return def
-}
-
-// dryRunPlan is what --dry-run prints: the Spec, and which mount a run
-// would use for its image on this node and why (imageMount; left out, with
-// a warning, when that cannot be told: the run itself would then say why).
-func dryRunPlan(spec *container.Spec, g *Globals) any {
-	c, err := runtime.ExplainMount(spec)
-	if err != nil {
-		if g.Log != nil {
-			g.Log.Warn(fmt.Sprintf("image mount: %v", err))
-		}
-		return spec
-	}
-	return struct {
-		*container.Spec
-		ImageMount runtime.MountChoice `json:"imageMount"`
-	}{spec, c}
 }

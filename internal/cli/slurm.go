@@ -1,67 +1,46 @@
+//go:build !pcocc_launcher
+
 package cli
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 	"github.com/pcocc/pcocc/internal/runtime"
 	"github.com/pcocc/pcocc/internal/slurm"
-	"github.com/pcocc/pcocc/internal/squashfs"
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
-// The SPANK plugin (spank/) hands its option strings, unchanged, to these
-// hidden commands: `check` on the submit side (srun, sbatch, salloc) to fail
-// before anything is allocated, `start` in slurmstepd, once per node and
-// step, to set the node's container up and hold it. Both plan the launch
-// with pcocc run's own code, so options, modules, templates, env and mount
-// specs have one parser and one meaning. Contract: spank/README.md.
+func newSpankCmd(g *Globals) *cobra.Command { return spankCommand(g, runSpank) }
 
-// spankPlaceholder stands for the tasks' commands in the plan.
-const spankPlaceholder = "<slurm task>"
-
-// Descriptors the plugin gives `start`: it writes the slurm.Result on the
-// first; EOF on the second (the plugin closed it, or slurmstepd is gone)
-// means the step is over.
-const (
-	spankResultFD = 3
-	spankStopFD   = 4
-)
-
-func newSpankCmd(g *Globals) *cobra.Command {
+// spankCommand is the __spank command calling run (runSpank; tests compare
+// the launcher's parser with what this one passes).
+func spankCommand(g *Globals, run func(context.Context, *Globals, string, *slurm.Options) error) *cobra.Command {
 	o := &slurm.Options{}
 	c := &cobra.Command{Use: "__spank", Hidden: true, Short: "Helper of the Slurm SPANK plugin"}
 	check := &cobra.Command{
 		Use: "check", Short: "Check the --ctr options before a job or step is submitted", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := planSpank(cmd, g, o)
-			if err == nil {
-				err = runtime.Preflight(spec)
-			}
-			return exitcode.Wrap(exitcode.Setup, err)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), g, "check", o) },
 	}
+	start := &cobra.Command{
+		Use: "start", Short: "Set up this node's container of a step and hold it", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), g, "start", o) },
+	}
+	// image runs in this program only: the launcher hands it over.
 	image := &cobra.Command{
 		Use: "image", Short: "Open and check the image for the plugin's kernel mount, as the user", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return exitcode.Wrap(exitcode.Setup, imageSpank(cmd, g, o))
+			return exitcode.Wrap(exitcode.Setup, imageSpank(cmd.Context(), g, o))
 		},
 	}
-	var kernelTree string
-	start := &cobra.Command{
-		Use: "start", Short: "Set up this node's container of a step and hold it", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return exitcode.Wrap(exitcode.Setup, startSpank(cmd, g, o, kernelTree))
-		},
-	}
-	start.Flags().StringVar(&kernelTree, "kernel-tree", "", "the image, mounted here by the plugin")
+	start.Flags().StringVar(&o.KernelTree, "kernel-tree", "", "the image, mounted here by the plugin")
 	for _, sub := range []*cobra.Command{check, image, start} {
 		f := sub.Flags()
 		f.StringVar(&o.Image, "ctr", "", "image or template")
@@ -75,124 +54,12 @@ func newSpankCmd(g *Globals) *cobra.Command {
 	return c
 }
 
-// planSpank plans the container the way `pcocc run --no-ep IMAGE CMD`
-// would; the tasks' commands replace CMD, a placeholder.
-func planSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spec, error) {
-	if o.Image == "" {
-		return nil, errors.New("--ctr: no image or template named")
-	}
-	if ref, ok := sourceRef(g.config(), o.Image); ok {
-		return nil, errSpankSource(o.Image, ref)
-	}
-	ro := &runOptions{
-		env: slurm.EnvSpecs(o.Env), modules: slurm.Modules(o.Modules),
-		noDefaults: o.NoDefaults, noEP: true, cwd: o.Workdir,
-		envOpt: "--ctr-env", mountOpt: "--ctr-mount",
-	}
-	if o.Mounts != "" {
-		ro.mounts = []string{o.Mounts}
-	}
-	spec, err := planRun(cmd, g, ro, []string{o.Image, spankPlaceholder})
-	if err != nil {
-		return nil, fmt.Errorf("--ctr=%s: %w", o.Image, err)
-	}
-	return spec, nil
-}
-
-// startSpank holds the container until it is killed, after sending the
-// plugin what its tasks need to join it.
-func startSpank(cmd *cobra.Command, g *Globals, o *slurm.Options, kernelTree string) error {
-	out, err := spankFile(spankResultFD, "result")
-	if err != nil {
-		return err
-	}
-	stopFile, err := spankFile(spankStopFD, "stop")
-	if err != nil {
-		return err
-	}
-	// Not closed on error: the plugin reads EOF as "failed" and waits for
-	// this process to end, after main has printed the error.
-	spec, err := planSpank(cmd, g, o)
-	if err != nil {
-		return err
-	}
-	stop := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, stopFile)
-		close(stop)
-	}()
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		return err
-	}
-	defer devnull.Close()
-	ro := runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log, KernelTree: kernelTree}
-	return runtime.Hold(spec, ro,
-		func(h runtime.Held) error {
-			defer out.Close()
-			return slurm.Result{Init: h.Init, Cwd: spec.Cwd, CwdStrict: spec.CwdFrom == container.CwdOption, Env: spec.Env}.Write(out)
-		}, stop)
-}
-
-// imageSpank answers the plugin's question before `start`: may it mount
-// the image with the kernel's squashfs? If the mount policy says so, it
-// opens the image as the user and checks it with pcocc's reader
-// (squashfs.OpenForKernel), and sends "kernel" with the descriptor on fd 3
-// (a socket); else "no". The plugin checks the descriptor again as root,
-// and never opens a path itself (spank/kernel.c).
-func imageSpank(cmd *cobra.Command, g *Globals, o *slurm.Options) error {
-	sock, err := spankFile(spankResultFD, "image")
-	if err != nil {
-		return err
-	}
-	defer sock.Close()
-	spec, err := spankImage(cmd, g, o)
-	if err != nil {
-		return err
-	}
-	choice, err := runtime.ChooseSlurmMount(spec)
-	if err != nil {
-		return fmt.Errorf("--ctr=%s: %w", o.Image, err)
-	}
-	g.Log.Info(choice.String())
-	if choice.Mode != "kernel" {
-		return unix.Sendmsg(int(sock.Fd()), []byte("no"), nil, nil, 0)
-	}
-	f, err := squashfs.OpenForKernel(spec.Rootfs)
-	if err != nil {
-		return fmt.Errorf("--ctr=%s: image %q: %w", o.Image, spec.Image, err)
-	}
-	defer f.Close()
-	if err := unix.Sendmsg(int(sock.Fd()), []byte("kernel"), unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
-		return fmt.Errorf("sending the image to the plugin: %w", err)
+// spankSource refuses a transport reference (errSpankSource).
+func spankSource(cfg *config.Config, image string) error {
+	if ref, ok := sourceRef(cfg, image); ok {
+		return errSpankSource(image, ref)
 	}
 	return nil
-}
-
-// spankImage is the part of the step's plan that the image's mount
-// depends on: the image (through its template, if any) and its
-// repository's setting. Not the modules: their generators run once, in
-// `start`.
-func spankImage(cmd *cobra.Command, g *Globals, o *slurm.Options) (*container.Spec, error) {
-	if ref, ok := sourceRef(g.config(), o.Image); ok {
-		return nil, errSpankSource(o.Image, ref)
-	}
-	t, err := g.resolver().Target(cmd.Context(), o.Image)
-	if err != nil {
-		return nil, fmt.Errorf("--ctr=%s: %w", o.Image, err)
-	}
-	return &container.Spec{Image: t.Image.Ref, Rootfs: t.Image.Squashfs, HostRoot: t.Image.HostRoot, RepoMount: t.Image.Mount}, nil
-}
-
-// spankFile takes one of the plugin's descriptors, made close-on-exec first
-// (the plugin's dup2 cleared it): the programs this helper runs, module
-// generators among them, must not write forged records to the plugin nor
-// hold its pipes open after they exit.
-func spankFile(fd int, name string) (*os.File, error) {
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("no %s descriptor (%d): this command is for the SPANK plugin", name, fd)
-	}
-	return os.NewFile(uintptr(fd), name), nil
 }
 
 // errSpankSource refuses a transport reference: the helper would import it
@@ -207,4 +74,54 @@ func errSpankSource(src string, ref imagesrc.Ref) error {
 	name = importName(name)
 	return fmt.Errorf("--ctr=%s: srun runs imported images only: import it before the job ('pcocc image import %s %s'), then use --ctr=%s",
 		src, src, name, name)
+}
+
+// imageSpank answers the plugin's question before `start`: may it mount
+// the image with the kernel's squashfs? If the mount policy says so, it
+// opens the image as the user and checks it with pcocc's reader
+// (sqfuse.OpenForKernel), and sends "kernel" with the descriptor on fd 3
+// (a socket); else "no". The plugin checks the descriptor again as root,
+// and never opens a path itself (spank/kernel.c).
+func imageSpank(ctx context.Context, g *Globals, o *slurm.Options) error {
+	sock, err := spankFile(spankResultFD, "image")
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+	spec, err := spankImage(ctx, g, o)
+	if err != nil {
+		return err
+	}
+	choice, err := runtime.ChooseSlurmMount(spec)
+	if err != nil {
+		return fmt.Errorf("--ctr=%s: %w", o.Image, err)
+	}
+	g.Log.Info(choice.String())
+	if choice.Mode != "kernel" {
+		return unix.Sendmsg(int(sock.Fd()), []byte("no"), nil, nil, 0)
+	}
+	f, err := sqfuse.OpenForKernel(spec.Rootfs)
+	if err != nil {
+		return fmt.Errorf("--ctr=%s: image %q: %w", o.Image, spec.Image, err)
+	}
+	defer f.Close()
+	if err := unix.Sendmsg(int(sock.Fd()), []byte("kernel"), unix.UnixRights(int(f.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("sending the image to the plugin: %w", err)
+	}
+	return nil
+}
+
+// spankImage is the part of the step's plan that the image's mount
+// depends on: the image (through its template, if any) and its
+// repository's setting. Not the modules: their generators run once, in
+// `start`.
+func spankImage(ctx context.Context, g *Globals, o *slurm.Options) (*container.Spec, error) {
+	if err := spankSource(g.config(), o.Image); err != nil {
+		return nil, err
+	}
+	t, err := g.resolver().Target(ctx, o.Image)
+	if err != nil {
+		return nil, fmt.Errorf("--ctr=%s: %w", o.Image, err)
+	}
+	return &container.Spec{Image: t.Image.Ref, Rootfs: t.Image.Squashfs, HostRoot: t.Image.HostRoot, RepoMount: t.Image.Mount}, nil
 }

@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package cli
 
 import (
@@ -80,6 +82,17 @@ func openSourceCache(create bool) (*repo.Repo, string, error) {
 // runSource resolves a transport reference: from the cache, importing it
 // first when the cache lacks it. Ctrl-C during the import says so, as
 // image import does.
+// runSourceRef runs target from the cache of sources when it is a transport
+// reference (ok), importing it first when it is not there.
+func runSourceRef(ctx context.Context, g *Globals, cfg *config.Config, target string) (img *resolve.Image, ok bool, err error) {
+	src, ok := sourceRef(cfg, target)
+	if !ok {
+		return nil, false, nil
+	}
+	img, err = runSource(ctx, g, target, src)
+	return img, true, err
+}
+
 func runSource(ctx context.Context, g *Globals, target string, ref imagesrc.Ref) (*resolve.Image, error) {
 	img, err := cachedSource(ctx, g, target, ref)
 	return img, interrupted(ctx, err, "nothing was imported")

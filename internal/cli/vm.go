@@ -1,9 +1,10 @@
+//go:build !pcocc_launcher
+
 package cli
 
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -54,31 +55,11 @@ func newVMCmds(g *Globals) []*cobra.Command {
 // status are then pcocc-vm's own. argv[0] stays the name pcocc was called
 // by, for messages.
 func execVM(g *Globals, name string, args []string) error {
-	prog, err := vmProgram()
+	prog, err := libexecProgram(vmProgramName)
 	if err != nil {
 		return err
 	}
 	argv := append([]string{g.Name, name}, args...)
 	err = syscall.Exec(prog, argv, os.Environ())
 	return exitcode.Wrap(exitcode.Failure, fmt.Errorf("%s: %w", prog, err))
-}
-
-// vmProgram finds pcocc-vm next to pcocc, then in ../libexec/pcocc, as the
-// container init is found.
-func vmProgram() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", exitcode.Wrap(exitcode.Failure, fmt.Errorf("cannot find %s: %w", vmProgramName, err))
-	}
-	dir := filepath.Dir(exe)
-	for _, p := range []string{
-		filepath.Join(dir, vmProgramName),
-		filepath.Join(dir, "..", "libexec", "pcocc", vmProgramName),
-	} {
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", exitcode.Wrap(exitcode.Failure, fmt.Errorf("%s is not installed next to %s nor in %s: VM commands need it (make install puts it there)",
-		vmProgramName, exe, filepath.Join(dir, "..", "libexec", "pcocc")))
 }

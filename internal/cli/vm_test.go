@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package cli
 
 import (
@@ -32,7 +34,7 @@ func TestPcoccLinksNoVMCode(t *testing.T) {
 // TestVMProgramMissing: without pcocc-vm next to the test binary, a VM
 // command fails with one line naming the program, exit status 1.
 func TestVMProgramMissing(t *testing.T) {
-	_, err := vmProgram()
+	_, err := libexecProgram(vmProgramName)
 	if err == nil {
 		t.Skip("a pcocc-vm lies next to the test binary")
 	}

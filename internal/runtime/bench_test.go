@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // BenchmarkRunTrue measures a whole warm launch of `true` in the busybox
@@ -23,7 +25,7 @@ func BenchmarkRunTrue(b *testing.B) {
 	defer devnull.Close()
 	b.ResetTimer()
 	for b.Loop() {
-		code, err := Run(context.Background(), spec, Options{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+		code, err := Run(context.Background(), spec, Options{Stdin: devnull, Stdout: devnull, Stderr: devnull, Images: sqfuse.InProcess{}})
 		if err != nil || code != 0 {
 			b.Fatalf("code %d err %v", code, err)
 		}

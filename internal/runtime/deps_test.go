@@ -8,11 +8,12 @@ import (
 
 // launchDeps are the packages outside the standard library that the launch
 // core may link, and so initialise at every container start: the container
-// plan and init, the image's FUSE server (sqfuse: go-fuse and squashfs's
-// decompressors; sqfsformat, the squashfs header, a standard-library leaf)
+// plan and init, the squashfs header (sqfsformat, a standard-library leaf)
 // and the unpack cache; digest, the type of the image metadata's digests,
-// is a standard-library leaf with nothing to initialise. Image formats,
-// registries, YAML and the CLI stay off this path (docs/benchmarks.md,
+// is a standard-library leaf with nothing to initialise. The FUSE server and the unpacker (sqfuse: go-fuse
+// and squashfs's decompressors) come from the caller (Options.Images), so
+// that a launch which needs neither links neither. Image formats,
+// registries, YAML and the CLI stay off this path too (docs/benchmarks.md,
 // "Start"). An entry admits its subpackages.
 var launchDeps = []string{
 	"github.com/pcocc/pcocc/internal/container",
@@ -25,15 +26,10 @@ var launchDeps = []string{
 	"github.com/pcocc/pcocc/internal/runtime",
 	"github.com/pcocc/pcocc/internal/safeopen",
 	"github.com/pcocc/pcocc/internal/sqfsformat",
-	"github.com/pcocc/pcocc/internal/sqfuse",
 	"github.com/pcocc/pcocc/internal/squashfs",
 	"github.com/pcocc/pcocc/internal/tools",
 	"github.com/pcocc/pcocc/internal/unpack",
 	"golang.org/x/sys",
-	"github.com/hanwen/go-fuse/v2",
-	"github.com/klauspost/compress",
-	"github.com/pierrec/lz4/v4",
-	"github.com/ulikunitz/xz",
 }
 
 // stdlibOff are standard packages the launch core must not need: a network

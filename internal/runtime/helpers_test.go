@@ -64,7 +64,7 @@ func testLaunch(specFile string) int {
 	if err != nil {
 		return 99
 	}
-	code, err := Run(context.Background(), spec, Options{})
+	code, err := Run(context.Background(), spec, Options{Images: sqfuse.InProcess{}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pcocc:", err)
 		return err.(*exitcode.Error).Code
@@ -240,7 +240,7 @@ func runSpecCtx(ctx context.Context, t *testing.T, spec *container.Spec, stdin s
 		defer f.Close()
 		files[n] = f
 	}
-	code, err := Run(ctx, spec, Options{Stdin: files["in"], Stdout: files["out"], Stderr: files["err"], InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}})
+	code, err := Run(ctx, spec, Options{Stdin: files["in"], Stdout: files["out"], Stderr: files["err"], InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}, Images: sqfuse.InProcess{}})
 	out, _ := os.ReadFile(filepath.Join(dir, "out"))
 	errOut, _ := os.ReadFile(filepath.Join(dir, "err"))
 	return result{code: code, err: err, stdout: string(out), stderr: string(errOut)}

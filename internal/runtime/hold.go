@@ -53,7 +53,7 @@ func Preflight(spec *container.Spec) error {
 func Hold(spec *container.Spec, o Options, ready func(Held) error, stop <-chan struct{}) error {
 	o = o.withDefaults()
 	// Only SIGKILL ends a held container (see above): nothing cancels its unpack.
-	cfg, entry, err := prepare(context.Background(), spec, true, o.KernelTree, o.Log)
+	cfg, entry, err := prepare(context.Background(), spec, true, o)
 	if err != nil {
 		return err
 	}

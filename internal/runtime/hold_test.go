@@ -13,6 +13,8 @@ import (
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/squashfs"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // testHoldArg makes the test binary a holder (pcocc __spank start) of the
@@ -35,7 +37,7 @@ func testHold(specFile string) int {
 	if err != nil {
 		return 99
 	}
-	err = Hold(spec, Options{Stdin: devnull, InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}},
+	err = Hold(spec, Options{Images: sqfuse.InProcess{}, Stdin: devnull, InitPath: "/proc/self/exe", InitArgs: []string{containerinit.InitArg}},
 		func(h Held) error {
 			_, err := fmt.Printf("%d\n", h.Init)
 			return err

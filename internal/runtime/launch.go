@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/exitcode"
+	"github.com/pcocc/pcocc/internal/unpack"
 )
 
 // Options of a launch.
@@ -26,6 +28,20 @@ type Options struct {
 	// KernelTree, for Hold under Slurm: the plugin mounted the image with
 	// the kernel's squashfs on this directory (spank/kernel.c).
 	KernelTree string
+	// Images serves the image with FUSE, or unpacks it into the node's
+	// cache, when the launch needs it (sqfuse.InProcess). A value, not an
+	// import, so that the launch core links no squashfs reader nor
+	// decompressor: a launch of an image found unpacked, or mounted by
+	// the kernel, pays for neither. nil: such a launch fails (setup error).
+	Images Images
+}
+
+// Images is the work on a squashfs image that a launch may need besides
+// mounting it: unpacking it (unpack.Extractor), serving it on the
+// /dev/fuse descriptor that init sends (sqfuse.ServeSent).
+type Images interface {
+	unpack.Extractor
+	ServeSent(image *os.File, name string, sock, setupLog *os.File, runLog io.Writer) error
 }
 
 // setupErr is a failure of pcocc itself (not of the program) to set the
@@ -48,7 +64,7 @@ func Run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 
 func run(ctx context.Context, spec *container.Spec, o Options) (int, error) {
 	o = o.withDefaults()
-	cfg, entry, err := prepare(ctx, spec, false, "", o.Log)
+	cfg, entry, err := prepare(ctx, spec, false, o)
 	if err != nil {
 		return 0, err
 	}

@@ -15,20 +15,20 @@ import (
 
 // prepare is what Run and Hold do before init starts: the preflight, the
 // image unpacked when the mount mode wants it, and the image's mount
-// decided, once, in init's configuration. kernelTree: the Slurm plugin
-// mounted the image there (Options.KernelTree). The entry it returns must be
+// decided, once, in init's configuration. o.KernelTree: the Slurm
+// plugin mounted the image there. The entry it returns must be
 // closed once the container is gone (nil-safe).
-func prepare(ctx context.Context, spec *container.Spec, hold bool, kernelTree string, log *slog.Logger) (*containerinit.Config, *unpack.Entry, error) {
+func prepare(ctx context.Context, spec *container.Spec, hold bool, o Options) (*containerinit.Config, *unpack.Entry, error) {
 	cfg, mode, err := preflight(spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	cfg.Hold = hold
-	if kernelTree != "" && !spec.HostRoot {
-		return cfg, nil, useKernelTree(cfg, kernelTree)
+	if o.KernelTree != "" && !spec.HostRoot {
+		return cfg, nil, useKernelTree(cfg, o.KernelTree)
 	}
-	explainMount(ctx, spec, log)
-	entry, err := unpackImage(ctx, cfg, mode, log)
+	explainMount(ctx, spec, o.Log)
+	entry, err := unpackImage(ctx, cfg, mode, o)
 	if err != nil {
 		return nil, nil, err
 	}

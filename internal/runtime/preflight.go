@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,7 +12,7 @@ import (
 	"github.com/pcocc/pcocc/internal/container"
 	"github.com/pcocc/pcocc/internal/containerinit"
 	"github.com/pcocc/pcocc/internal/exitcode"
-	"github.com/pcocc/pcocc/internal/sqfuse"
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 	"github.com/pcocc/pcocc/internal/squashfs"
 	"github.com/pcocc/pcocc/internal/unpack"
 )
@@ -120,7 +119,7 @@ func checkFUSE() error {
 // container is gone: it keeps other runs from pruning it. A damaged image
 // is an error; a cache that cannot be used is worth a warning, not a failed
 // job: FUSE serves the image.
-func unpackImage(ctx context.Context, cfg *containerinit.Config, mode squashfs.Mode, log *slog.Logger) (*unpack.Entry, error) {
+func unpackImage(ctx context.Context, cfg *containerinit.Config, mode squashfs.Mode, o Options) (*unpack.Entry, error) {
 	if cfg.Kernel || cfg.Spec.HostRoot {
 		return nil, nil
 	}
@@ -136,8 +135,11 @@ func unpackImage(ctx context.Context, cfg *containerinit.Config, mode squashfs.M
 	if auto && !unpack.Room(cfg.Spec.Rootfs) {
 		return nil, nil
 	}
+	if o.Images == nil {
+		return nil, setupErr(fmt.Errorf("image %q: not unpacked, and this program cannot unpack it", cfg.Spec.Image))
+	}
 	uctx, interrupted := untilSignal(ctx)
-	e, err = unpack.Ensure(uctx, cfg.Spec.Rootfs)
+	e, err = unpack.Ensure(uctx, cfg.Spec.Rootfs, o.Images)
 	if sig := interrupted(); sig != 0 {
 		kept := "nothing was kept"
 		if e != nil { // it was done before the signal came
@@ -151,11 +153,11 @@ func unpackImage(ctx context.Context, cfg *containerinit.Config, mode squashfs.M
 		e.Close()
 		return nil, setupErr(fmt.Errorf("image %q: unpacking it: %w", cfg.Spec.Image, context.Cause(ctx)))
 	}
-	if errors.Is(err, sqfuse.ErrFormat) {
+	if errors.Is(err, sqfsformat.ErrFormat) {
 		return nil, setupErr(fmt.Errorf("image %q: %w", cfg.Spec.Image, err))
 	}
 	if err != nil {
-		log.Warn(fmt.Sprintf("image %q not unpacked (%v): mounting it with FUSE", cfg.Spec.Image, err))
+		o.Log.Warn(fmt.Sprintf("image %q not unpacked (%v): mounting it with FUSE", cfg.Spec.Image, err))
 		return nil, nil
 	}
 	cfg.Unpacked, cfg.UnpackedID = e.Dir, id(e)

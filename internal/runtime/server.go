@@ -2,14 +2,12 @@ package runtime
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/containerinit"
-	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // startServer serves the image's squashfs from this process (sqfuse, in
@@ -20,9 +18,12 @@ import (
 // included): the kernel then aborts it, and init dies of its parent death
 // signal. A server whose init died before sending anything sees its socket
 // close, and returns.
-func startServer(cfg *containerinit.Config, cmd *exec.Cmd, stderr io.Writer) error {
+func startServer(cfg *containerinit.Config, cmd *exec.Cmd, o Options) error {
 	if cfg.Image != containerinit.ImageServed {
 		return nil
+	}
+	if o.Images == nil {
+		return fmt.Errorf("image %q: this program cannot serve it with FUSE", cfg.Spec.Image)
 	}
 	image, err := os.Open(cfg.Spec.Rootfs)
 	if err != nil {
@@ -44,7 +45,7 @@ func startServer(cfg *containerinit.Config, cmd *exec.Cmd, stderr io.Writer) err
 	go func() {
 		defer serverLog.Close()
 		defer image.Close()
-		_ = sqfuse.ServeSent(image, cfg.Spec.Rootfs, ours, serverLog, stderr)
+		_ = o.Images.ServeSent(image, cfg.Spec.Rootfs, ours, serverLog, o.Stderr)
 	}()
 	cmd.ExtraFiles = append(cmd.ExtraFiles, theirs, initLog)
 	return nil

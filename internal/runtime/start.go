@@ -51,7 +51,7 @@ func startInit(cfg *containerinit.Config, o Options, onPid func(int)) (*initProc
 	if err != nil {
 		return nil, setupErr(err)
 	}
-	err = startServer(cfg, cmd, o.Stderr)
+	err = startServer(cfg, cmd, o)
 	if err == nil {
 		err = cmd.Start()
 		if err != nil {

@@ -14,6 +14,7 @@ type Options struct {
 	Env        string // --ctr-env: env specs, ',' separated
 	NoDefaults bool   // --ctr-no-defaults
 	Workdir    string // --ctr-workdir
+	KernelTree string // --kernel-tree (start only): the image, mounted there by the plugin
 }
 
 // EnvSpecs splits a --ctr-env value on the commas outside parentheses, so

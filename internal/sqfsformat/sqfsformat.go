@@ -79,9 +79,22 @@ type Superblock struct {
 // of this package wrap it, and say what is wrong in one line.
 var ErrFormat = errors.New("squashfs")
 
+// ErrLimit says that an image unpacks to more bytes than the caller
+// allowed (internal/unpack's budget): here, so that the unpack cache can tell
+// it from other failures without linking the reader (sqfuse) that finds it.
+var ErrLimit = errors.New("unpacks to more than the room allowed for it")
+
 // ErrNotSquashfs says that a file does not start with the magic: most
 // likely not an image at all (or one overwritten), rather than a damaged one.
-var ErrNotSquashfs = fmt.Errorf("%w: bad magic (not a squashfs file)", ErrFormat)
+var ErrNotSquashfs error = &formatError{"squashfs: bad magic (not a squashfs file)"}
+
+// formatError is an ErrFormat made without fmt: a package variable is made
+// at every start of every program that links the package (pcocc run's
+// included), and fmt.Errorf there costs more than all the rest of it.
+type formatError struct{ msg string }
+
+func (e *formatError) Error() string { return e.msg }
+func (e *formatError) Unwrap() error { return ErrFormat }
 
 // Parse decodes and checks a super block: the magic, the version (4.0), the
 // block size, the compressor id, and tables that start inside the image in

@@ -10,10 +10,12 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
 
 // ErrLimit: the image unpacks to more bytes than the caller allowed.
-var ErrLimit = errors.New("unpacks to more than the room allowed for it")
+var ErrLimit = sqfsformat.ErrLimit
 
 // Costs charged against Unpack's limit: what a name takes on disk (inode
 // and directory entry), and the allocation unit of file data.

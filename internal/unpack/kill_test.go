@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // bigImage makes an image that takes a while to unpack: files of data that
@@ -41,7 +43,7 @@ func TestKilledAnywhere(t *testing.T) {
 	// How long a whole unpack takes here, to kill within it.
 	cache := cacheIn(t)
 	start := time.Now()
-	e, err := Ensure(context.Background(), img)
+	e, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestKilledAnywhere(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Setenv(DirEnv, cache)
-		e, err := Ensure(context.Background(), img)
+		e, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 		if err != nil {
 			t.Fatalf("round %d: after a killed unpack: %v", round, err)
 		}
@@ -98,7 +100,7 @@ func TestLoneLockPruned(t *testing.T) {
 	if err := flock(f, unix.LOCK_SH); err != nil {
 		t.Fatal(err)
 	}
-	e, err := Ensure(context.Background(), image(t))
+	e, err := Ensure(context.Background(), image(t), sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}

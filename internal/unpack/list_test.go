@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // List shows the entries with their source, size and state; Clean removes
@@ -15,12 +17,12 @@ func TestListAndClean(t *testing.T) {
 	if dir, l, err := List(); err != nil || l != nil {
 		t.Fatalf("List before any unpack: %s %v %v", dir, l, err)
 	}
-	held, err := Ensure(context.Background(), img)
+	held, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
-	e, err := Ensure(context.Background(), other)
+	e, err := Ensure(context.Background(), other, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,7 @@ func TestListAndClean(t *testing.T) {
 		t.Fatalf("List after clean: %+v", l)
 	}
 	// The next run unpacks again.
-	e, err = Ensure(context.Background(), img)
+	e, err = Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/safeopen"
-	"github.com/pcocc/pcocc/internal/sqfuse"
+	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
 
 // DirEnv names the variable that sets the cache directory.
@@ -234,11 +234,14 @@ func heldEntry(c *cache, key string, lock *os.File) (*Entry, error) {
 // unpacks, it also prunes the entries that nothing uses any more: older
 // versions of the same image file, and images that were deleted.
 //
-// An image that cannot be unpacked (sqfuse.ErrFormat, sqfuse.ErrLimit) is
+// x reads the image and writes its tree (sqfuse.InProcess): the cache
+// itself links no squashfs reader, so that a launch that finds its image
+// here pays for no decompressor. An image that cannot be unpacked
+// (sqfsformat.ErrFormat, sqfsformat.ErrLimit) is
 // remembered: later runs get the same error at once, until the image file
 // changes. Cancelling ctx (Ctrl-C) stops an unpack, or the wait for another
 // run's, within a few milliseconds; nothing is published then.
-func Ensure(ctx context.Context, path string) (*Entry, error) {
+func Ensure(ctx context.Context, path string, x Extractor) (*Entry, error) {
 	c, err := openCache(true)
 	if err != nil {
 		return nil, withHint(err)
@@ -249,7 +252,7 @@ func Ensure(ctx context.Context, path string) (*Entry, error) {
 		return nil, err
 	}
 	for {
-		e, again, err := ensure(ctx, c, key, path)
+		e, again, err := ensure(ctx, c, key, path, x)
 		if !again {
 			return e, err
 		}
@@ -258,7 +261,7 @@ func Ensure(ctx context.Context, path string) (*Entry, error) {
 
 // ensure is one try of Ensure; again: the lock file was removed while this
 // waited for it (a failed unpack, a prune), try again.
-func ensure(ctx context.Context, c *cache, key, path string) (e *Entry, again bool, err error) {
+func ensure(ctx context.Context, c *cache, key, path string, x Extractor) (e *Entry, again bool, err error) {
 	if err := failed(c, key); err != nil {
 		return nil, false, err
 	}
@@ -275,7 +278,7 @@ func ensure(ctx context.Context, c *cache, key, path string) (e *Entry, again bo
 	if err != nil {
 		return nil, false, err
 	}
-	if err := unpackEntry(ctx, c, path, key); err != nil {
+	if err := unpackEntry(ctx, c, path, key, x); err != nil {
 		// No lock file left behind: whoever waits on it sees it gone.
 		_ = unix.Unlinkat(c.fd, key+lockSuffix, 0)
 		lock.Close()
@@ -346,7 +349,7 @@ func openBeneath(dirfd int, rel string, flags int) (int, error) {
 // unpackEntry unpacks path into entry key (the caller holds its exclusive
 // lock), unless another run did it meanwhile; an image that cannot be
 // unpacked is remembered (failed).
-func unpackEntry(ctx context.Context, c *cache, path, key string) error {
+func unpackEntry(ctx context.Context, c *cache, path, key string, x Extractor) error {
 	var st unix.Stat_t
 	if unix.Fstatat(c.fd, key+"/"+rootfsSubdir, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
 		return nil
@@ -366,9 +369,9 @@ func unpackEntry(ctx context.Context, c *cache, path, key string) error {
 		err = writeAt(c.fd, tmp+"/"+sourceFile, abs)
 	}
 	if err == nil {
-		err = unpackInto(ctx, c, path, tmp+"/"+rootfsSubdir)
+		err = unpackInto(ctx, c, path, tmp+"/"+rootfsSubdir, x)
 	}
-	if errors.Is(err, sqfuse.ErrFormat) || errors.Is(err, sqfuse.ErrLimit) {
+	if errors.Is(err, sqfsformat.ErrFormat) || errors.Is(err, sqfsformat.ErrLimit) {
 		remember(c, tmp, key, abs, err)
 		return err
 	}
@@ -398,17 +401,20 @@ func writeAt(dirfd int, rel, s string) error {
 	return err
 }
 
-func unpackInto(ctx context.Context, c *cache, path, rel string) error {
+// Extractor writes the tree of a squashfs file into an empty directory,
+// at most limit bytes; its errors wrap sqfsformat.ErrFormat for an image it
+// cannot read, sqfsformat.ErrLimit for one too large.
+type Extractor interface {
+	Extract(ctx context.Context, image *os.File, dirfd int, limit int64) error
+}
+
+func unpackInto(ctx context.Context, c *cache, path, rel string, x Extractor) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	img, err := sqfuse.Open(f, 0)
 	if err != nil {
 		return err
 	}
@@ -420,7 +426,7 @@ func unpackInto(ctx context.Context, c *cache, path, rel string) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := img.Unpack(ctx, fd, Budget(st.Size())); err != nil {
+	if err := x.Extract(ctx, f, fd, Budget(st.Size())); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -439,7 +445,7 @@ func remember(c *cache, tmp, key, abs string, why error) {
 }
 
 func kindOf(err error) string {
-	if errors.Is(err, sqfuse.ErrLimit) {
+	if errors.Is(err, sqfsformat.ErrLimit) {
 		return "limit"
 	}
 	return "format"
@@ -447,7 +453,7 @@ func kindOf(err error) string {
 
 // remembered is the error of an earlier run that could not unpack an image.
 type remembered struct {
-	kind error // sqfuse.ErrFormat or sqfuse.ErrLimit
+	kind error // sqfsformat.ErrFormat or sqfsformat.ErrLimit
 	msg  string
 }
 
@@ -462,9 +468,9 @@ func failed(c *cache, key string) error {
 	if !ok {
 		return nil
 	}
-	r := &remembered{kind: sqfuse.ErrFormat, msg: msg}
+	r := &remembered{kind: sqfsformat.ErrFormat, msg: msg}
 	if kind == "limit" {
-		r.kind = sqfuse.ErrLimit
+		r.kind = sqfsformat.ErrLimit
 	}
 	return r
 }

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/testutil"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // sqfsImage makes a squashfs with tar2sqfs from the tar entries that add
@@ -56,7 +58,7 @@ func cacheIn(t *testing.T) string {
 func TestEnsureUnpacksOnce(t *testing.T) {
 	img := image(t)
 	cache := cacheIn(t)
-	e, err := Ensure(context.Background(), img)
+	e, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func TestEnsureUnpacksOnce(t *testing.T) {
 		t.Fatalf("ro/f: %q, %v", b, err)
 	}
 	st1, _ := os.Stat(dir)
-	again, err := Ensure(context.Background(), img)
+	again, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err != nil || again.Dir != dir {
 		t.Fatalf("second Ensure: %v, %v (first %q)", again, err, dir)
 	}
@@ -91,7 +93,7 @@ func TestEnsureConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e, err := Ensure(context.Background(), img)
+			e, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 			if err == nil {
 				dirs[i] = e.Dir
 				e.Close()
@@ -127,7 +129,7 @@ func TestStaleTemporaryRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(filepath.Join(stale, "rootfs", "ro"), 0o555)
-	e, err := Ensure(context.Background(), img)
+	e, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +175,7 @@ func TestPrune(t *testing.T) {
 	a, b := filepath.Join(dir, "a.sqfs"), filepath.Join(dir, "b.sqfs")
 	copyFile(t, image(t), a)
 	copyFile(t, image(t), b)
-	ea, err := Ensure(context.Background(), a)
+	ea, err := Ensure(context.Background(), a, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +183,7 @@ func TestPrune(t *testing.T) {
 	// a is replaced while a run holds its entry: kept.
 	os.Remove(a)
 	copyFile(t, image(t), a)
-	eb, err := Ensure(context.Background(), b)
+	eb, err := Ensure(context.Background(), b, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +194,7 @@ func TestPrune(t *testing.T) {
 	// Released: the next unpack prunes it, and keeps the live ones.
 	ea.Close()
 	os.Remove(b)
-	ea2, err := Ensure(context.Background(), a)
+	ea2, err := Ensure(context.Background(), a, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +274,7 @@ func TestDiskFull(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", mnt).Run() })
 	cache := filepath.Join(mnt, "cache")
 	t.Setenv(DirEnv, cache)
-	_, err := Ensure(context.Background(), img)
+	_, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err == nil || !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("Ensure on a full disk: %v", err)
 	}
@@ -315,7 +317,7 @@ func TestCancel(t *testing.T) {
 	cache := cacheIn(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Ensure(ctx, img); !errors.Is(err, context.Canceled) {
+	if _, err := Ensure(ctx, img, sqfuse.InProcess{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled unpack: %v", err)
 	}
 	ents, _ := os.ReadDir(cache)
@@ -340,7 +342,7 @@ func TestCancel(t *testing.T) {
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := Ensure(ctx, img); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := Ensure(ctx, img, sqfuse.InProcess{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("wait for another unpack: %v", err)
 	}
 }

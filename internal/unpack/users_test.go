@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/testutil"
+
+	"github.com/pcocc/pcocc/internal/sqfuse"
 )
 
 // Helper processes of the tests between users: the test binary run as
@@ -52,7 +54,7 @@ func helper(h string) int {
 		}
 		return 0
 	case "run": // the victim: what pcocc run reads of its image's tree
-		e, err := Ensure(context.Background(), arg)
+		e, err := Ensure(context.Background(), arg, sqfuse.InProcess{})
 		if err != nil {
 			os.Stdout.WriteString("refused: " + err.Error() + "\n")
 			return 0
@@ -220,7 +222,7 @@ func TestParentsChecked(t *testing.T) {
 	if d, err := CacheDir(); err != nil || d != filepath.Join(shared, "me", "cache") {
 		t.Errorf("through a symbolic link of mine: %q, %v", d, err)
 	}
-	e, err := Ensure(context.Background(), image(t))
+	e, err := Ensure(context.Background(), image(t), sqfuse.InProcess{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +252,7 @@ func corrupt(t *testing.T) string {
 func TestFailureRemembered(t *testing.T) {
 	img := corrupt(t)
 	cache := cacheIn(t)
-	_, err := Ensure(context.Background(), img)
+	_, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err == nil {
 		t.Fatal("a corrupt image was unpacked")
 	}
@@ -260,7 +262,7 @@ func TestFailureRemembered(t *testing.T) {
 		t.Errorf("cache after a failed unpack: %v, want only %s", ents, key+failedSuffix)
 	}
 	start := time.Now()
-	_, err2 := Ensure(context.Background(), img)
+	_, err2 := Ensure(context.Background(), img, sqfuse.InProcess{})
 	var r *remembered
 	if !errors.As(err2, &r) || !strings.Contains(err2.Error(), err.Error()) || !strings.Contains(err2.Error(), "earlier run") {
 		t.Errorf("second run: %v (first: %v)", err2, err)
@@ -268,7 +270,7 @@ func TestFailureRemembered(t *testing.T) {
 	t.Logf("remembered in %v", time.Since(start))
 	// The image replaced by a good one: unpacked, the old failure pruned.
 	copyFile(t, image(t), img)
-	e, err := Ensure(context.Background(), img)
+	e, err := Ensure(context.Background(), img, sqfuse.InProcess{})
 	if err != nil {
 		t.Fatalf("the repaired image: %v", err)
 	}
