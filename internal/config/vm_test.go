@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,7 +166,7 @@ other:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(nets) != 2 || nets[0].Subnet != netip.MustParsePrefix("10.77.0.0/16") || nets[0].Domain != "test" ||
+	if len(nets) != 2 || nets[0].Subnet.String() != "10.77.0.0/16" || nets[0].Domain != "test" ||
 		nets[0].ReverseNAT != (ReverseNAT{22, 20000, 21000}) || nets[1].Type != NetEthernet {
 		t.Errorf("networks = %+v", nets)
 	}

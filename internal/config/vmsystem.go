@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -29,8 +28,8 @@ const (
 type Network struct {
 	Name        string
 	Type        string
-	Subnet      netip.Prefix // the VMs' addresses; the gateway is the first
-	Domain      string       // DNS domain of the VM names
+	Subnet      IPv4Prefix // the VMs' addresses; the gateway is the first
+	Domain      string     // DNS domain of the VM names
 	MTU         int
 	MACPrefix   string // three bytes, "52:54:00"
 	AllowOut    bool   // NAT to the outside (allow-outbound: all)
@@ -84,7 +83,7 @@ const (
 
 func builtinNetwork() Network {
 	return Network{
-		Name: DefaultNetwork, Type: NetEthernet, Subnet: netip.MustParsePrefix("10.200.0.0/24"),
+		Name: DefaultNetwork, Type: NetEthernet, Subnet: IPv4Prefix{Addr: [4]byte{10, 200, 0, 0}, Bits: 24},
 		Domain: "pcocc", MTU: 1500, MACPrefix: "52:54:00", AllowOut: true,
 		ReverseNAT:  ReverseNAT{VMPort: 22},
 		Description: "private network of the cluster: DHCP, DNS, NAT out, reverse NAT to port 22",
@@ -167,12 +166,12 @@ func (d *decoder) netSettings(n *Network, v ast.Node, ctx string) {
 		switch k {
 		case "network":
 			s := d.str(v, ctx, k)
-			p, err := netip.ParsePrefix(s)
-			if err != nil || !p.Addr().Is4() || p.Bits() > 29 || p.Bits() < 8 {
+			p, err := ParseIPv4Prefix(s)
+			if err != nil || p.Bits > 29 || p.Bits < 8 {
 				d.errorf(v, ctx, "%s: expected an IPv4 network from /8 to /29 such as 10.200.0.0/24, found %q", k, s)
 				return
 			}
-			n.Subnet = p.Masked()
+			n.Subnet = p
 		case "domain-name":
 			n.Domain = d.str(v, ctx, k)
 		case "mtu":
