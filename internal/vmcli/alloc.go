@@ -198,12 +198,16 @@ func startCluster(ctx context.Context, e *env, cat *catalog, job *vmjob.Job, vms
 		net *clusterNet
 		err error
 	}
+	spec, err := cat.networkSpec(vms)
+	if err != nil {
+		return nil, err
+	}
 	netc := make(chan netResult, 1)
 	go func() {
-		n, err := newNetwork(ctx, job, vms)
+		n, err := newNetwork(ctx, job, spec, vms)
 		netc <- netResult{n, err}
 	}()
-	err := cat.prepareGuests(vms, job.Dir)
+	err = cat.prepareGuests(vms, job.Dir)
 	e.tracef("seeds written")
 	if err == nil {
 		err = vmrun.MakeOverlays(ctx, vms)

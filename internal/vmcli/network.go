@@ -14,8 +14,8 @@ import (
 // the reverse NAT of port 22 and the templates' ports.
 type clusterNet struct{ *vmnet.Network }
 
-func newNetwork(ctx context.Context, job *vmjob.Job, vms []vm.VM) (*clusterNet, error) {
-	var spec vmnet.Spec
+// newNetwork starts the network of spec (networkSpec) for vms.
+func newNetwork(ctx context.Context, job *vmjob.Job, spec vmnet.Spec, vms []vm.VM) (*clusterNet, error) {
 	for _, v := range vms {
 		spec.VMs = append(spec.VMs, vmnet.VMSpec{Name: v.Name, Ports: v.Template.Ports})
 	}
