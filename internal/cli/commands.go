@@ -30,3 +30,6 @@ func addCommands(root *cobra.Command, g *Globals) {
 
 // imageWork serves and unpacks images in this process.
 func imageWork() runtime.Images { return sqfuse.InProcess{} }
+
+// sqfuseProgram serves init's own squashfs mounts: this program ("").
+func sqfuseProgram() string { return "" }

@@ -109,6 +109,19 @@ func sourceHint(target string) error {
 // started only when a launch needs them (images_child.go).
 func imageWork() runtime.Images { return childImages{} }
 
+// sqfuseProgram serves init's own squashfs mounts (modules', --mount
+// type=squashfs): the full program, named here, before init's scratch
+// mounts may cover the directory where pcocc is installed (a launcher
+// exec'd there through /proc/self/fd could not find it). "": not installed,
+// init's mounts fail with the launcher's message.
+func sqfuseProgram() string {
+	p, err := libexecProgram(fullProgramName)
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
 // legacyConfig marks a repository of the original pcocc (internal/legacyrepo's
 // configFile). That package reads such repositories and links the image
 // formats: the launcher hands any run that opens one to the full program.

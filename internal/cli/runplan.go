@@ -55,7 +55,7 @@ func runRun(ctx context.Context, g *Globals, o *runOptions, args []string) error
 	// run passes them on to the program, whose end ends the run.
 	code, err := runtime.Run(context.WithoutCancel(ctx), spec, runtime.Options{
 		Stdin: asFile(g.Stdin, os.Stdin), Stdout: asFile(g.Stdout, os.Stdout), Stderr: asFile(g.Stderr, os.Stderr),
-		Log: g.Log, Images: imageWork(),
+		Log: g.Log, Images: imageWork(), SqfuseExe: sqfuseProgram(),
 	})
 	if err != nil {
 		return exitcode.Wrap(code, err)

@@ -96,7 +96,7 @@ func startSpank(ctx context.Context, g *Globals, o *slurm.Options) error {
 		return err
 	}
 	defer devnull.Close()
-	return runtime.Hold(spec, runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log, Images: imageWork(), KernelTree: o.KernelTree},
+	return runtime.Hold(spec, runtime.Options{Stdin: devnull, Stdout: os.Stderr, Stderr: os.Stderr, Log: g.Log, Images: imageWork(), SqfuseExe: sqfuseProgram(), KernelTree: o.KernelTree},
 		func(h runtime.Held) error {
 			defer out.Close()
 			return slurm.Result{Init: h.Init, Cwd: spec.Cwd, CwdStrict: spec.CwdFrom == container.CwdOption, Env: spec.Env}.Write(out)

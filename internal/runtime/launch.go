@@ -34,6 +34,9 @@ type Options struct {
 	// decompressor: a launch of an image found unpacked, or mounted by
 	// the kernel, pays for neither. nil: such a launch fails (setup error).
 	Images Images
+	// SqfuseExe is the program that serves the squashfs mounts init makes
+	// itself (squashfs.SqfuseArg); "": this one.
+	SqfuseExe string
 }
 
 // Images is the work on a squashfs image that a launch may need besides

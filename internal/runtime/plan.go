@@ -24,6 +24,9 @@ func prepare(ctx context.Context, spec *container.Spec, hold bool, o Options) (*
 		return nil, nil, err
 	}
 	cfg.Hold = hold
+	if o.SqfuseExe != "" {
+		cfg.SqfuseExe = o.SqfuseExe
+	}
 	if o.KernelTree != "" && !spec.HostRoot {
 		return cfg, nil, useKernelTree(cfg, o.KernelTree)
 	}
