@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vm-images.sh [tiny|debian|all]...: builds the offline test guests of the VM
+# vm-images.sh [tiny|debian|docker|all]...: builds the offline test guests of the VM
 # tests (default: tiny), each checked to boot under qemu TCG before it is kept.
 #
 #  tiny    Debian's cloud kernel (linux-image-cloud-amd64, fetched with
@@ -77,7 +77,7 @@ fi
 for g in "$@"; do
 	case $g in
 	tiny | debian | docker) ensure "$g" ;;
-	all) ensure tiny && ensure debian ;;
+	all) ensure tiny && ensure debian && ensure docker ;;
 	*) echo "usage: $0 [tiny|debian|docker|all]..." >&2; exit 2 ;;
 	esac
 done
