@@ -23,15 +23,7 @@ func TestForwardAndWait(t *testing.T) {
 	if err := WaitEngine(ctx, dial, 1500*time.Millisecond); err == nil || !strings.Contains(err.Error(), "did not answer within") {
 		t.Fatalf("no engine: %v", err)
 	}
-	ln, err := net.Listen("unix", engineSock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "OK "+r.URL.Path)
-	})}
-	go srv.Serve(ln)
-	defer srv.Close()
+	fakeEngine(t, engineSock)
 	if err := WaitEngine(ctx, dial, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -58,4 +50,18 @@ func TestForwardAndWait(t *testing.T) {
 	if string(b) != "OK /version" {
 		t.Errorf("through the job's socket: %q", b)
 	}
+}
+
+// fakeEngine serves HTTP on the unix socket path, answering "OK PATH", until
+// the test ends.
+func fakeEngine(t *testing.T, path string) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "OK "+r.URL.Path)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
 }

@@ -1,10 +1,7 @@
 package dockerenv
 
 import (
-	"context"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,19 +32,14 @@ func TestOtherUser(t *testing.T) {
 	for _, p := range []string{job, SocketDir(job), SocketPath(job)} {
 		os.Chown(p, tester, tester) // as the user's pcocc would have made them
 	}
-	engine := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })}
-	el, err := net.Listen("unix", filepath.Join(base, "engine.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go engine.Serve(el)
-	defer engine.Shutdown(context.Background())
-	go Serve(ln, func() (net.Conn, error) { return net.Dial("unix", el.Addr().String()) })
+	engine := filepath.Join(base, "engine.sock")
+	fakeEngine(t, engine)
+	go Serve(ln, func() (net.Conn, error) { return net.Dial("unix", engine) })
 	ping := func(user string) (string, error) {
 		out, err := testutil.AsUser(user, nil, "curl", "-sS", "--unix-socket", SocketPath(job), "http://docker/_ping").CombinedOutput()
 		return string(out), err
 	}
-	if out, err := ping(testutil.Tester); err != nil || out != "OK" {
+	if out, err := ping(testutil.Tester); err != nil || out != "OK /_ping" {
 		t.Fatalf("the owner: %v %s", err, out)
 	}
 	if out, err := ping(testutil.Tester2); err == nil || strings.Contains(out, "OK") {
