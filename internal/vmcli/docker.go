@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
@@ -32,7 +33,12 @@ names a socket of the job, reachable only by you, whose connections go
 over ssh to the engine. Images go to and from repositories with
 pcocc docker import / export / build, or pcocc image import docker-daemon:.
 'pcocc help docker' describes it.`,
-		Args: exactArgs(0, "a subcommand"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown command %q for \"%s docker\" (see '%s docker --help')", args[0], e.name, e.name)
+			}
+			return c.Help()
+		},
 	}
 	c.AddCommand(newDockerAllocCmd(e, false), newDockerAllocCmd(e, true), newDockerShellCmd(e), newDockerEnvCmd(e))
 	c.AddCommand(newDockerExchangeCmds(e)...)
@@ -110,9 +116,9 @@ func runDockerAlloc(ctx context.Context, e *env, o *dockerOpts, batch bool) erro
 
 // dockerHooks are the Docker environment's steps of an allocation.
 type dockerHooks struct {
-	e      *env
-	plan   dockerenv.Plan
-	diskFn []string // qemu arguments of the data disk
+	e        *env
+	plan     dockerenv.Plan
+	diskArgs []string // qemu arguments of the data disk
 }
 
 // Started locks the template's data disk (its first persistent drive),
@@ -128,12 +134,12 @@ func (h *dockerHooks) Started(cat *catalog, job *vmjob.Job) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	h.diskFn = dockerenv.DataDiskArgs(disk)
+	h.diskArgs = dockerenv.DataDiskArgs(disk)
 	return release, nil
 }
 
 func (h *dockerHooks) Template(t vm.Template) vm.Template {
-	t.CustomArgs = append(append([]string(nil), t.CustomArgs...), h.diskFn...)
+	t.CustomArgs = append(append([]string(nil), t.CustomArgs...), h.diskArgs...)
 	return t
 }
 
@@ -220,7 +226,7 @@ func (g *guestDialer) dial() (net.Conn, error) {
 		return nil, errors.New("ssh: closed")
 	}
 	c, err := g.cl.DialUnix(dockerenv.GuestSocket)
-	if err == nil || !strings.Contains(err.Error(), "EOF") && !errors.Is(err, net.ErrClosed) {
+	if err == nil || !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		return c, err
 	}
 	// The ssh connection broke: one more.

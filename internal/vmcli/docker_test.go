@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pcocc/pcocc/internal/dockerenv"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/sshkeys"
 	"github.com/pcocc/pcocc/internal/vmjob"
 )
@@ -37,5 +38,30 @@ func TestKnownHostKey(t *testing.T) {
 	}
 	if _, err := knownHostKey(job, "vm1"); err == nil {
 		t.Error("vm1: no error")
+	}
+}
+
+// Bad input to the docker commands: one line naming what is wrong, exit
+// status 2, before anything starts.
+func TestDockerBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"docker", "foo"}, `unknown command "foo"`},
+		{[]string{"docker", "alloc", "-c", "-2"}, "-c -2: the number of cores must be positive"},
+		{[]string{"docker", "alloc", "-T", "soon"}, "-T soon: expected a positive duration"},
+		{[]string{"docker", "alloc", "extra"}, "expected no arguments"},
+		{[]string{"docker", "import", "a"}, "expected two arguments"},
+	} {
+		var out, errb strings.Builder
+		e := &env{name: "pcocc", stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+			getenv: func(string) string { return "" }, base: t.TempDir()}
+		root := newRoot(e)
+		root.SetArgs(c.args)
+		err := root.Execute()
+		if exitcode.Of(err) != exitcode.Usage || err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: %v (exit %d), want one line with %q", c.args, err, exitcode.Of(err), c.want)
+		}
 	}
 }
