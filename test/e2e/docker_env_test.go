@@ -116,7 +116,7 @@ func TestDockerEnvPersist(t *testing.T) {
 	}
 	// The first allocation, while it runs, tries a second one.
 	script := `set -e
-pcocc docker import bb kept:1
+pcocc docker import bb kept:1 >/dev/null
 if pcocc docker alloc -t docker-persist -E true 2>second.err; then echo second-started; fi
 cat second.err`
 	out, _ := d.alloc(d.home, script, "-t", "docker-persist")
