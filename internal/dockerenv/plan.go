@@ -28,6 +28,12 @@ const (
 	DiskSerial = "pcocc-docker"
 )
 
+// FlushCommand runs in the VM before a VM with a data disk is stopped (the
+// VM runtime kills QEMU: what the guest has not written would be lost): the
+// engine stops, the disk is unmounted.
+const FlushCommand = "sudo -n systemctl stop docker.socket docker.service containerd.service; " +
+	"sudo -n umount /var/lib/docker || sync"
+
 // Request is what the user asked for.
 type Request struct {
 	Template string // "" means DefaultTemplate

@@ -159,12 +159,38 @@ func (h *dockerHooks) Ready(ctx context.Context, job *vmjob.Job) ([]string, func
 		return nil, nil, fmt.Errorf("the Docker socket: %w", err)
 	}
 	go dockerenv.Serve(ln, g.dial)
-	stop := func() { ln.Close(); g.close() }
+	stop := func() {
+		ln.Close()
+		if h.diskArgs != nil {
+			h.flush(g)
+		}
+		g.close()
+	}
 	if err := dockerenv.WaitEngine(ctx, g.dial, h.plan.Timeout); err != nil {
 		stop()
 		return nil, nil, h.notReady(ctx, err)
 	}
 	return []string{"DOCKER_HOST=" + dockerenv.DockerHost(job.Dir)}, stop, nil
+}
+
+// flush stops the engine and unmounts its data disk before the VM is
+// killed; a failure is a warning (the ext4 journal keeps the disk
+// consistent, the last writes may be lost).
+func (h *dockerHooks) flush(g *guestDialer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out strings.Builder
+	g.mu.Lock()
+	cl := g.cl
+	g.mu.Unlock()
+	code, err := -1, errors.New("no ssh connection")
+	if cl != nil {
+		code, err = cl.Run(ctx, dockerenv.FlushCommand, vmclient.IO{Stdout: &out, Stderr: &out})
+	}
+	if err != nil || code != 0 {
+		fmt.Fprintf(h.e.stderr, "%s: warning: the Docker data disk was not unmounted cleanly (%v, status %d): the last changes may be lost %s\n",
+			h.e.name, err, code, strings.TrimSpace(out.String()))
+	}
 }
 
 func (h *dockerHooks) notReady(ctx context.Context, err error) error {
