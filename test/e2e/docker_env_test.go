@@ -103,8 +103,9 @@ eval "$(pcocc docker env)"; echo "env: $DOCKER_HOST" | sed "s|$s|SOCK|"`
 	}
 }
 
-// docker-persist: an image built in one allocation is in the next; a
-// second allocation while one runs is refused with one line naming it.
+// docker-persist: an image loaded in one allocation is in the next; a
+// second allocation while one runs is refused with one line naming it. The
+// next one is a docker batch, joined with docker env and docker shell.
 func TestDockerEnvPersist(t *testing.T) {
 	d := newDockerEnv(t)
 	disk := filepath.Join(d.work, ".pcocc.docker.persistent.img")
@@ -124,12 +125,44 @@ cat second.err`
 		!strings.Contains(out, "is in use by job ") {
 		t.Errorf("the second allocation: %q, want one line naming the holder's job", out)
 	}
-	out, _ = d.alloc(d.home, `docker image ls --format '{{.Repository}}:{{.Tag}}'`, "-t", "docker-persist")
+	out = d.mustPcocc("docker", "batch", "-t", "docker-persist", "-T", "1200", "-o", filepath.Join(d.home, "batch.out"),
+		"-E", "until [ -f "+filepath.Join(d.home, "batch.done")+" ]; do sleep 1; done")
+	var id int
+	if _, err := fmt.Sscanf(out, "Submitted batch job %d", &id); err != nil {
+		t.Fatalf("docker batch: %q", out)
+	}
+	jid := fmt.Sprint(id)
+	deadline := time.Now().Add(20 * time.Minute)
+	for {
+		if _, _, code := d.pcocc("docker", "env", "-j", jid); code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(d.home, "batch.out"))
+			t.Fatalf("the batch's engine is not ready after 20 minutes:\n%s", b)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	out = d.mustPcocc("docker", "shell", "-j", jid, "-E", `docker image ls --format '{{.Repository}}:{{.Tag}}'`)
+	os.WriteFile(filepath.Join(d.home, "batch.done"), nil, 0o644)
 	if !strings.Contains(out, "kept:1\n") {
 		t.Errorf("the next allocation's images: %q, want kept:1", out)
 	}
+	d.waitJobsGone()
 	if _, err := os.Stat(disk + ".lock"); !os.IsNotExist(err) {
 		t.Errorf("the lock is left: %v", err)
 	}
 	d.assertNothingLeft()
+}
+
+// waitJobsGone waits for the user's jobs (a batch) to end.
+func (d *dockerEnv) waitJobsGone() {
+	d.t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for len(jobDirs(d.jobsDir())) > 0 {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("jobs still running: %v", jobDirs(d.jobsDir()))
+		}
+		time.Sleep(time.Second)
+	}
 }
