@@ -37,6 +37,13 @@ printf 'docker:\n  image: user:dockerdisk\n  kernel: %s/vmlinuz\n  initrd: %s/in
 mkdir "$W/ctx"
 printf 'FROM bb:latest\nCOPY data /data\nRUN wc -c /data >/size && echo built\n' >"$W/ctx/Dockerfile"
 head -c 16M /dev/urandom >"$W/ctx/data"
+# build.sh: loads busybox as bb:latest, prints the seconds of the build.
+cat >"$W/build.sh" <<EOT
+docker tag "\$(docker load -qi $BB | awk '{print \$NF}')" bb:latest
+t0=\$(date +%s.%N)
+docker build -q --no-cache --network none -t pcocc-bench . >/dev/null
+echo "\$(date +%s.%N) - \$t0" | bc -l
+EOT
 
 now() { date +%s.%N; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -51,16 +58,10 @@ for _ in $(seq "$RUNS"); do
 	t0=$(now); docker_check "$d" >/dev/null 2>&1; hand+=("$(echo "$(now) - $t0" | bc -l)")
 	t0=$(now); pcocc docker alloc -E 'docker version' >/dev/null 2>&1; alloc+=("$(echo "$(now) - $t0" | bc -l)")
 	# The build's own time, measured inside the environment.
-	b=$(cd "$W/ctx" && pcocc docker alloc -E 'docker load -qi '"$BB"' >/dev/null && docker tag test/img:1 bb:latest 2>/dev/null || docker tag $(docker images -q | head -1) bb:latest;
-		t0=$(date +%s.%N); docker build -q --network none -t bench . >/dev/null; echo "$(date +%s.%N) - $t0" | bc -l' 2>/dev/null | tail -1)
-	envbuild+=("$b")
+	envbuild+=("$(cd "$W/ctx" && pcocc docker alloc -E "bash $W/build.sh" 2>/dev/null | tail -1)")
 	if [[ -n $HOST_DOCKER ]] && DOCKER_HOST=$HOST_DOCKER docker version >/dev/null 2>&1; then
-		export DOCKER_HOST=$HOST_DOCKER
-		docker load -qi "$BB" >/dev/null
-		docker tag "$(docker load -qi "$BB" | awk '{print $NF}')" bb:latest
-		t0=$(now); (cd "$W/ctx" && docker build -q --network none --no-cache -t pcocc-bench . >/dev/null); hostbuild+=("$(echo "$(now) - $t0" | bc -l)")
-		docker rmi -f pcocc-bench bb:latest >/dev/null 2>&1 || true
-		unset DOCKER_HOST
+		hostbuild+=("$(cd "$W/ctx" && DOCKER_HOST=$HOST_DOCKER bash "$W/build.sh" | tail -1)")
+		DOCKER_HOST=$HOST_DOCKER docker rmi -f pcocc-bench bb:latest >/dev/null 2>&1 || true
 	fi
 done
 echo "| Docker environment (TCG, runs: $RUNS, median) | time |"
