@@ -33,6 +33,8 @@ rc=0
 # (minutes, debootstrap) only with PCOCC_TEST_VM_IMAGES=full or when cached.
 guests=(tiny)
 if [[ ${PCOCC_TEST_VM_IMAGES:-} == full ]] || bash scripts/vm-images.sh --cached debian; then guests+=(debian); fi
+# The Docker guest (the Debian one plus docker.io; minutes too) likewise.
+if [[ ${PCOCC_TEST_VM_IMAGES:-} == full ]] || bash scripts/vm-images.sh --cached docker; then guests+=(docker); fi
 phase vm-images bash scripts/vm-images.sh "${guests[@]}" || rc=1
 phase lint make --no-print-directory lint || rc=1
 phase unit make --no-print-directory test-unit || rc=1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vm-images.sh [tiny|debian|all]...: builds the offline test guests of the VM
+# vm-images.sh [tiny|debian|docker|all]...: builds the offline test guests of the VM
 # tests (default: tiny), each checked to boot under qemu TCG before it is kept.
 #
 #  tiny    Debian's cloud kernel (linux-image-cloud-amd64, fetched with
@@ -9,6 +9,9 @@
 #  debian  Debian bookworm from debootstrap (needs root and a mirror) with
 #          cloud-init and openssh-server, as disk.qcow2 with its kernel and
 #          initrd beside it (boot with -kernel/-initrd, root=/dev/vda). Minutes.
+#  docker  the Debian guest plus docker.io and apparmor, dockerd started at
+#          boot with /var/lib/docker on a data disk (serial or label
+#          pcocc-docker) or on tmpfs; the image of `pcocc docker`. Minutes.
 #
 # Each guest is cached in $PCOCC_VM_IMAGES (default $PCOCC_CI_DIR/vm-images)
 # under NAME-KEY, KEY being the hash of its scripts (scripts/vm-guest/NAME-*):
@@ -30,9 +33,13 @@ trap 'rm -rf "${CLEAN[@]}"' EXIT
 # The guests' own build steps: build_NAME DEST writes DEST.tmp.
 . "$GUEST/tiny-build.sh"
 . "$GUEST/debian-build.sh"
+. "$GUEST/docker-build.sh"
 
 key() { # key NAME: hash of the files that build the guest (not this one)
-	cat "$GUEST/$1"-* | sha256sum | cut -c1-16
+	local files=("$GUEST/$1"-*)
+	# The Docker guest is the Debian one plus the engine.
+	[[ $1 != docker ]] || files+=("$GUEST"/debian-*)
+	cat "${files[@]}" | sha256sum | cut -c1-16
 }
 
 # ensure NAME: builds NAME unless cached; points OUT/NAME at it. A lock per
@@ -62,15 +69,15 @@ ensure() {
 }
 
 if [[ ${1:-} == --cached ]]; then
-	[[ $# == 2 ]] || die "usage: $0 --cached tiny|debian"
+	[[ $# == 2 ]] || die "usage: $0 --cached tiny|debian|docker"
 	[[ -f $OUT/$2-$(key "$2")/disk.qcow2 ]]
 	exit
 fi
 (($#)) || set -- tiny
 for g in "$@"; do
 	case $g in
-	tiny | debian) ensure "$g" ;;
-	all) ensure tiny && ensure debian ;;
-	*) echo "usage: $0 [tiny|debian|all]..." >&2; exit 2 ;;
+	tiny | debian | docker) ensure "$g" ;;
+	all) ensure tiny && ensure debian && ensure docker ;;
+	*) echo "usage: $0 [tiny|debian|docker|all]..." >&2; exit 2 ;;
 	esac
 done

@@ -36,7 +36,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "image", "list"}, 0, []string{"Usage:", "pcocc image list"}},
 		{[]string{"help"}, 0, []string{"Available Commands:", "Help topics", "repositories"}},
 		{[]string{"--help"}, 0, []string{"Help topics", "templates"}},
-		{[]string{"help", "nope"}, 2, []string{`no help topic or command "nope" (topics: containers, environment, modules, repositories, slurm, templates, templates-yaml, vm-images, vms;`}},
+		{[]string{"help", "nope"}, 2, []string{`no help topic or command "nope" (topics: containers, docker-env, environment, modules, repositories, slurm, templates, templates-yaml, vm-images, vms;`}},
 		{[]string{"help", "image", "nope"}, 2, []string{"no help topic or command"}},
 	}
 	for _, c := range cases {

@@ -36,6 +36,7 @@ var topicPages = []struct {
 	{"pcocc-environment", "7", []string{"environment"}},
 	{"pcocc-vm-images", "7", []string{"vm-images"}},
 	{"pcocc-vms", "7", []string{"vms"}},
+	{"pcocc-docker-env", "7", []string{"docker-env"}},
 }
 
 func newManCmd(g *Globals) *cobra.Command {

@@ -30,6 +30,7 @@ var vmCommands = []struct{ name, short string }{
 	{"scp", "Copy files to or from VMs"},
 	{"exec", "Run a command in the VMs of a cluster (over ssh)"},
 	{"save", "Save the disk of a VM as a new image revision"},
+	{"docker", "A Docker engine in a VM for the host's docker CLI (alloc, batch, shell, env, import, export, build)"},
 }
 
 // newVMCmds returns the VM commands: each executes pcocc-vm with its

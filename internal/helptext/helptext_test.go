@@ -7,7 +7,7 @@ import (
 )
 
 func TestTopics(t *testing.T) {
-	want := []string{"containers", "environment", "modules", "repositories", "slurm", "templates", "templates-yaml", "vm-images", "vms"}
+	want := []string{"containers", "docker-env", "environment", "modules", "repositories", "slurm", "templates", "templates-yaml", "vm-images", "vms"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("topics %v, want %v", got, want)
 	}

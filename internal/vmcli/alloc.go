@@ -32,6 +32,25 @@ type allocOpts struct {
 	verbose   bool
 	output    string // batch
 	idFD      int    // batch: where the detached alloc writes its job id
+	// hooks: what `pcocc docker alloc` adds (nil for alloc).
+	hooks allocHooks
+	// env is more environment for the shell or script.
+	env []string
+}
+
+// allocHooks let a kind of allocation (the Docker environment) act at its
+// steps; each runs in the process that runs the job.
+type allocHooks interface {
+	// Started runs once the job exists, before the VMs are planned;
+	// release runs when the job ends.
+	Started(cat *catalog, job *vmjob.Job) (release func(), err error)
+	// Template adjusts a template of the plan.
+	Template(t vm.Template) vm.Template
+	// Ready runs once the VMs run, before the shell: it returns the
+	// shell's environment, and stop, run when the job ends.
+	Ready(ctx context.Context, job *vmjob.Job) (env []string, stop func(), err error)
+	// Detached is the command line of a detached alloc (batch).
+	Detached(o *allocOpts) []string
 }
 
 func newAllocCmd(e *env, batch bool) *cobra.Command {
@@ -112,6 +131,17 @@ func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
 		return err
 	}
 	defer reaped()
+	if o.hooks != nil {
+		release, err := o.hooks.Started(cat, job)
+		if err != nil {
+			return err
+		}
+		defer release()
+		lookup = func(name string) (vm.Template, error) {
+			t, err := cat.Template(name)
+			return o.hooks.Template(t), err
+		}
+	}
 	vms, err := vm.Plan(reqs, lookup, res, job.Dir)
 	if err != nil {
 		return err
@@ -147,6 +177,13 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, cat *catalog, job *vm
 	}()
 	e.tracef("VMs started")
 	fmt.Fprintln(e.stderr, "Configuring hosts... (done)")
+	if o.hooks != nil {
+		stop, err := readyHook(ctx, o, job, cl)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	// The shell gets Ctrl-C; this process only notes it.
 	ints := make(chan os.Signal, 1)
 	signal.Notify(ints, os.Interrupt)
@@ -188,6 +225,42 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, cat *catalog, job *vm
 			}
 		}
 	}
+}
+
+// readyHook runs the hooks' Ready; Ctrl-C, SIGTERM or a VM that ends stop
+// the wait.
+func readyHook(ctx context.Context, o *allocOpts, job *vmjob.Job, cl *vmrun.Cluster) (func(), error) {
+	waitCtx, cancel := signal.NotifyContext(ctx, os.Interrupt)
+	defer cancel()
+	done, crashed := make(chan struct{}), make(chan *vmrun.Exit, 1)
+	go func() {
+		select {
+		case x := <-cl.Ended():
+			crashed <- &x
+			cancel()
+		case <-done:
+			crashed <- nil
+		}
+	}()
+	env, stop, err := o.hooks.Ready(waitCtx, job)
+	close(done)
+	if x := <-crashed; x != nil {
+		if err == nil {
+			stop()
+		}
+		return nil, cl.Crash(*x)
+	}
+	if err == nil {
+		o.env = append(o.env, env...)
+		return stop, nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		return nil, exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated while the Docker VM started"))
+	case waitCtx.Err() != nil:
+		return nil, exitcode.Wrap(exitcode.Signaled+int(syscall.SIGINT), errors.New("interrupted while the Docker VM started"))
+	}
+	return nil, err
 }
 
 // startCluster brings the network up while it writes the seeds and makes
@@ -267,7 +340,7 @@ func shellCommand(e *env, o *allocOpts, job *vmjob.Job) *exec.Cmd {
 			cmd = exec.Command(shell, "-i")
 		}
 	}
-	cmd.Env = append(os.Environ(), "PCOCC_JOB_ID="+strconv.Itoa(job.ID), "PS1="+prompt)
+	cmd.Env = append(append(os.Environ(), "PCOCC_JOB_ID="+strconv.Itoa(job.ID), "PS1="+prompt), o.env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
 	return cmd
 }

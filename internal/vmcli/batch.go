@@ -45,8 +45,11 @@ func runBatch(ctx context.Context, e *env, o *allocOpts, def string) error {
 		return err
 	}
 	args := []string{e.name, "alloc", "-E", o.script, "--id-fd", "3"}
-	args = append(args, o.passFlags()...)
-	cmd := &exec.Cmd{Path: exe, Args: append(args, def), Stdout: tmp, Stderr: tmp, ExtraFiles: []*os.File{w},
+	args = append(append(args, o.passFlags()...), def)
+	if o.hooks != nil {
+		args = o.hooks.Detached(o)
+	}
+	cmd := &exec.Cmd{Path: exe, Args: args, Stdout: tmp, Stderr: tmp, ExtraFiles: []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	if err := cmd.Start(); err != nil {
 		os.Remove(tmp.Name())

@@ -25,6 +25,9 @@ type Config struct {
 	HostKey ssh.PublicKey
 	// DialTimeout bounds each attempt (default 10s).
 	DialTimeout time.Duration
+	// KeyExchanges limits the key exchanges offered (default: the
+	// library's): an emulated guest spends a minute on a post-quantum one.
+	KeyExchanges []string
 }
 
 // Client is an SSH connection to a VM.
@@ -64,6 +67,7 @@ func Dial(ctx context.Context, c Config) (*Client, error) {
 		HostKeyCallback: hostKey,
 		Timeout:         timeout,
 	}
+	cfg.KeyExchanges = c.KeyExchanges
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", c.Addr)
 	if err != nil {
@@ -116,4 +120,11 @@ func (c *Client) Close() error { return c.ssh.Close() }
 // DialGuest opens a TCP connection to port of the VM itself (through sshd).
 func (c *Client) DialGuest(port int) (net.Conn, error) {
 	return c.ssh.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// DialUnix opens a connection to a unix socket of the VM (OpenSSH's
+// direct-streamlocal channel; the VM's sshd allows it by default), as the
+// logged-in user: the Docker environment reaches the engine's socket so.
+func (c *Client) DialUnix(path string) (net.Conn, error) {
+	return c.ssh.Dial("unix", path)
 }
