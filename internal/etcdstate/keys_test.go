@@ -32,7 +32,7 @@ func TestValidCred(t *testing.T) {
 		"0123456789abcdef0123456789abcde":   false,
 		"0123456789abcdef0123456789abcdef0": false,
 		"0123456789abcdef0123456789abcdeg":  false,
-		"": false,
+		"":                                  false,
 		"0123456789abcdef0123456789abcde\n": false,
 	} {
 		if got := ValidCred(s); got != want {
