@@ -20,6 +20,7 @@ import (
 	"github.com/pcocc/pcocc/internal/vmjob"
 	"github.com/pcocc/pcocc/internal/vmnet"
 	"github.com/pcocc/pcocc/internal/vmrun"
+	"github.com/pcocc/pcocc/internal/vmsetup"
 )
 
 func usageErr(format string, args ...any) error {
@@ -48,6 +49,9 @@ func (e *env) tracef(format string, args ...any) {
 func Main(argv []string) int {
 	if len(argv) == 3 && argv[1] == vmrun.ReaperArg {
 		return vmrun.Reap(argv[2], os.Stdin)
+	}
+	if len(argv) >= 2 && argv[1] == vmsetup.Command {
+		return vmsetup.Main(argv[2:], os.Stdin, os.Stderr)
 	}
 	if len(argv) >= 2 && argv[1] == vmnet.HolderCommand {
 		return vmnet.HolderMain()

@@ -2,7 +2,6 @@ package vmcli
 
 import (
 	"fmt"
-	"net/netip"
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/vm"
@@ -38,7 +37,7 @@ func (c *catalog) networkSpec(vms []vm.VM) (vmnet.Spec, error) {
 	if err != nil {
 		return vmnet.Spec{}, err
 	}
-	return specOf(n), nil
+	return vmnet.SpecOf(n), nil
 }
 
 func (c *catalog) resourceSet(vc *config.VMConfig, name string) (config.ResourceSet, error) {
@@ -46,18 +45,4 @@ func (c *catalog) resourceSet(vc *config.VMConfig, name string) (config.Resource
 		return vc.DefaultResourceSet()
 	}
 	return vc.ResourceSet(name)
-}
-
-// specOf maps a network of networks.yaml onto vmnet's settings.
-func specOf(n config.Network) vmnet.Spec {
-	return vmnet.Spec{
-		Subnet:      netip.PrefixFrom(netip.AddrFrom4(n.Subnet.Addr), n.Subnet.Bits),
-		Domain:      n.Domain,
-		MTU:         n.MTU,
-		MACPrefix:   n.MACPrefix,
-		NoOutbound:  !n.AllowOut,
-		VMPort:      n.ReverseNAT.VMPort,
-		MinHostPort: n.ReverseNAT.MinPort,
-		MaxHostPort: n.ReverseNAT.MaxPort,
-	}
 }

@@ -124,6 +124,9 @@ func NewPlan(r Request) (Plan, error) {
 		return Plan{}, err
 	}
 	p := Plan{Names: NamesOf(r.Job)}
+	// named namespaces are global to a machine: two "nodes" of a test (or of
+	// the CI fabric) on one kernel must not share one
+	p.Names.NS += "-" + strconv.Itoa(r.NodeID)
 	p.add(p.bridge(r)...)
 	p.add(p.vxlan(r)...)
 	for _, i := range r.LocalVMs {

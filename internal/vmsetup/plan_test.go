@@ -55,7 +55,7 @@ func TestPlan(t *testing.T) {
 		"bridge fdb append 00:00:00:00:00:00 dev pcx2n9c dst 10.9.0.2",
 		"ip tuntap add dev pct2n9cv0 mode tap user 1001 group 1001",
 		"ip tuntap add dev pct2n9cv1 mode tap user 1001 group 1001",
-		"ip netns exec pcocc-2n9c ip addr add 10.200.0.1/24 dev eth0",
+		"ip netns exec pcocc-2n9c-0 ip addr add 10.200.0.1/24 dev eth0",
 		"ip addr add 169.254.1.1/30 dev pch2n9c",
 		"--dhcp-host=52:54:00:c8:00:02,10.200.0.12,vm2",
 		"--dhcp-option=26,1450",
