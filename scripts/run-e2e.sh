@@ -109,6 +109,9 @@ runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.co
 # the whole suite, or PCOCC_E2E_ROOT=1; only through the staging directory
 # that the plugin runs (scripts/spank.sh).
 if [[ $# == 0 || ${PCOCC_E2E_ROOT:-} == 1 ]]; then
+	# the VM path's root side (no Slurm: its own netns nodes and etcd)
+	log "running test/root/vmsetup.sh as root"
+	timeout 300 bash "$checkout/test/root/vmsetup.sh" "$E/bin" || rc=1
 	if [[ $E != "$PCOCC_CI_DIR/e2e" ]]; then
 		log "skipping test/root/slurm_root.sh: the plugin runs $PCOCC_CI_DIR/e2e/bin/pcocc, not $E/bin/pcocc"
 	elif ! timeout 60 srun -N1 true >/dev/null 2>&1; then

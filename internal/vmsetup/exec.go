@@ -26,6 +26,7 @@ func NewTracker(dir string, job uint64, uid, nodeID, ppid int) (*Tracker, error)
 // Execute runs the plan's actions in order, recording each undo in t
 // before its action runs. On error the caller runs t.UndoAll.
 func Execute(p Plan, t *Tracker) error {
+	t.Files = append(t.Files, p.Files...)
 	for _, a := range p.Actions {
 		if a.Undo != nil {
 			t.Undo = append(t.Undo, a.Undo)

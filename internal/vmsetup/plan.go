@@ -79,6 +79,7 @@ type Plan struct {
 	Names   Names
 	Actions []Action
 	VMs     []VMEnv
+	Files   []string // files the actions create (removed by the undo)
 }
 
 // Names are the node's object names for a job: unique per job (base36 job
@@ -140,6 +141,7 @@ func NewPlan(r Request) (Plan, error) {
 	p.add(p.hostNAT(r, lay)...)
 	if r.NodeID == 0 {
 		p.add(p.dnsmasq(r, lay))
+		p.Files = append(p.Files, pidFile(r))
 	}
 	return p, nil
 }
@@ -261,7 +263,7 @@ func nsRules(r Request, lay vmnet.Plan) string {
 	if r.NodeID == 0 && !r.Net.NoOutbound {
 		b.WriteString("\t\toifname \"up0\" masquerade\n")
 	}
-	b.WriteString("\t}\n\tchain fwd {\n\t\ttype filter hook forward priority filter; policy drop;\n")
+	b.WriteString("\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n")
 	b.WriteString("\t\tct state established,related accept\n\t\tiifname \"up0\" ct status dnat accept\n")
 	if r.NodeID == 0 && !r.Net.NoOutbound {
 		b.WriteString("\t\tiifname \"eth0\" oifname \"up0\" accept\n")
@@ -285,7 +287,7 @@ func (p *Plan) hostNAT(r Request, _ vmnet.Plan) []Action {
 	var b strings.Builder
 	fmt.Fprintf(&b, "table ip %s {\n", p.Names.Table)
 	for _, hook := range []string{"prerouting", "output"} {
-		fmt.Fprintf(&b, "\tchain %s {\n\t\ttype nat hook %s priority dstnat; policy accept;\n", hook, hook)
+		fmt.Fprintf(&b, "\tchain %s {\n\t\ttype nat hook %s priority -100; policy accept;\n", hook, hook)
 		for _, i := range r.LocalVMs {
 			fmt.Fprintf(&b, "\t\tfib daddr type local tcp dport %d dnat to %s:%d\n", r.Ports[i], nsll, r.Ports[i])
 		}
@@ -300,7 +302,7 @@ func (p *Plan) hostNAT(r Request, _ vmnet.Plan) []Action {
 }
 
 func (p *Plan) dnsmasq(r Request, lay vmnet.Plan) Action {
-	pid := fmt.Sprintf("%s/%s.dnsmasq.pid", r.RunDir, Base36(r.Job))
+	pid := pidFile(r)
 	mask := netip.PrefixFrom(netip.IPv4Unspecified(), lay.Subnet.Bits())
 	argv := []string{"ip", "netns", "exec", p.Names.NS, "dnsmasq", "--conf-file=/dev/null", "--pid-file=" + pid,
 		"--user=nobody", "--group=nogroup", "--interface=eth0", "--bind-interfaces", "--except-interface=lo",
@@ -314,6 +316,8 @@ func (p *Plan) dnsmasq(r Request, lay vmnet.Plan) Action {
 	}
 	return Action{Do: argv, Undo: []string{"pkill", "-F", pid}}
 }
+
+func pidFile(r Request) string { return fmt.Sprintf("%s/%s.dnsmasq.pid", r.RunDir, Base36(r.Job)) }
 
 func maskString(bits int) string {
 	m := ^uint32(0) << (32 - bits)
