@@ -8,6 +8,7 @@
  * task           task_init            the user    join it (join.c), then Slurm execs
  * slurmstepd     exit                 root        SIGKILL the helper: the container
  *                                                 goes with it
+ * --vm=NETWORK (VM clusters): vm.c
  * The batch, extern and interactive steps never run in a container: --ctr
  * given to sbatch/salloc is the default of the srun steps inside. */
 #include <stdlib.h>
@@ -20,6 +21,7 @@ SPANK_PLUGIN(pcocc, 1);
 
 struct pcocc_opts pcocc_opts;
 struct pcocc_node pcocc_node;
+
 const char *pcocc_path = "/usr/local/bin/pcocc";
 
 static int set_str(char **dst, const char *val)
@@ -39,6 +41,12 @@ static int opt_cb(int val, const char *optarg, int remote)
 	case 3: return set_str(&pcocc_opts.env, optarg);
 	case 4: pcocc_opts.no_defaults = 1; return 0;
 	case 5: return set_str(&pcocc_opts.workdir, optarg);
+	case 6:
+		if (!optarg || !pcocc_vm_valid_net(optarg)) {
+			slurm_error("pcocc: --vm: \"%s\" is not a network name (a letter, then up to 31 letters, digits, _ or -)", optarg ? optarg : "");
+			return -1;
+		}
+		return set_str(&pcocc_opts.vm, optarg);
 	}
 	return -1;
 }
@@ -50,6 +58,7 @@ struct spank_option spank_options[] = {
 	{ "ctr-env", "SPEC", "Container env: VAR, VAR=VAL, re(REGEX), pp(VAR)=VAL, ps(VAR)=VAL (',' separates several)", 1, 3, opt_cb },
 	{ "ctr-no-defaults", NULL, "Do not apply the default container modules", 0, 4, opt_cb },
 	{ "ctr-workdir", "DIR", "Working directory in the container", 1, 5, opt_cb },
+	{ "vm", "NETWORK", "Run each task as a VM of a pcocc cluster on NETWORK (pcocc alloc/batch use it)", 1, 6, opt_cb },
 	SPANK_OPTIONS_TABLE_END
 };
 
@@ -74,7 +83,9 @@ static int parse_kernel(const char *v)
 	return v[0] ? 0 : -1;
 }
 
-/* Plugstack arguments: pcocc=/path/to/pcocc, kernel=on|off|DIRS. */
+/* Plugstack arguments: pcocc=/path/to/pcocc, kernel=on|off|DIRS,
+ * pcocc-vm=/path/to/pcocc-vm, etcd-password=/root/only/file and
+ * conf-dir=/system/config/dir (vm.c). */
 static int parse_args(int ac, char **av)
 {
 	for (int i = 0; i < ac; i++) {
@@ -84,7 +95,19 @@ static int parse_args(int ac, char **av)
 		}
 		if (strncmp(av[i], "kernel=", 7) == 0 && parse_kernel(av[i] + 7) == 0)
 			continue;
-		slurm_error("pcocc: bad plugstack argument \"%s\" (expected pcocc=/absolute/path or kernel=on|off|/dir[:/dir...])", av[i]);
+		if (strncmp(av[i], "pcocc-vm=", 9) == 0 && av[i][9] == '/') {
+			pcocc_vm_path = av[i] + 9;
+			continue;
+		}
+		if (strncmp(av[i], "conf-dir=", 9) == 0 && av[i][9] == '/') {
+			pcocc_vm_conf_dir = av[i] + 9;
+			continue;
+		}
+		if (strncmp(av[i], "etcd-password=", 14) == 0 && av[i][14] == '/') {
+			pcocc_vm_etcd_password = av[i] + 14;
+			continue;
+		}
+		slurm_error("pcocc: bad plugstack argument \"%s\" (expected pcocc=/absolute/path, kernel=on|off|/dir[:/dir...], pcocc-vm=, etcd-password= or conf-dir=/absolute/path)", av[i]);
 		return -1;
 	}
 	return 0;
@@ -102,15 +125,6 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
-int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
-{
-	(void)ac; (void)av;
-	spank_context_t c = spank_context();
-	if ((c == S_CTX_LOCAL || c == S_CTX_ALLOCATOR) && pcocc_active())
-		return pcocc_check(sp);
-	return 0;
-}
-
 /* A step of its own: not the batch script, extern or interactive step. */
 static int user_step(spank_t sp)
 {
@@ -119,6 +133,18 @@ static int user_step(spank_t sp)
 		return 0;
 	return step != SLURM_BATCH_SCRIPT && step != SLURM_EXTERN_CONT &&
 	       step != SLURM_INTERACTIVE_STEP && step != SLURM_PENDING_STEP;
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	(void)ac; (void)av;
+	spank_context_t c = spank_context();
+	if ((c == S_CTX_LOCAL || c == S_CTX_ALLOCATOR) && pcocc_active())
+		return pcocc_check(sp);
+	/* root, in slurmstepd, before the tasks: the VM network (vm.c) */
+	if (c == S_CTX_REMOTE && pcocc_opts.vm && user_step(sp))
+		return pcocc_vm_create(sp);
+	return 0;
 }
 
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
@@ -137,10 +163,20 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return pcocc_join(sp);
 }
 
+int slurm_spank_task_init_privileged(spank_t sp, int ac, char **av)
+{
+	(void)ac; (void)av;
+	if (!spank_remote(sp) || !pcocc_opts.vm || !user_step(sp))
+		return 0;
+	return pcocc_vm_task(sp);
+}
+
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
 	(void)ac; (void)av;
-	if (spank_remote(sp))
+	if (spank_remote(sp)) {
 		pcocc_stop();
+		pcocc_vm_delete();
+	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 /* The options, as the user wrote them (NULL: not given). */
 struct pcocc_opts {
 	char *image, *mount, *module, *env, *workdir;
+	char *vm;	/* --vm=NETWORK (vm.c) */
 	int no_defaults;
 };
 
@@ -49,5 +50,12 @@ int pcocc_check(spank_t sp);
 int pcocc_start(spank_t sp);
 int pcocc_join(spank_t sp);
 void pcocc_stop(void);
+
+/* The VM path (vm.c): --vm=NETWORK. */
+extern const char *pcocc_vm_path, *pcocc_vm_etcd_password, *pcocc_vm_conf_dir;
+int pcocc_vm_valid_net(const char *s);
+int pcocc_vm_create(spank_t sp);
+int pcocc_vm_task(spank_t sp);
+void pcocc_vm_delete(void);
 
 #endif

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -143,6 +144,12 @@ func checkCreate(a *args, nodes, tasks string) error {
 	case !netName.MatchString(a.network):
 		return usagef("--network %q: not a network name", a.network)
 	}
+	if nodes == "" {
+		var err error
+		if nodes, err = stepNodes(a.job, a.step); err != nil {
+			return err
+		}
+	}
 	for _, n := range strings.Split(nodes, ",") {
 		if !hostName.MatchString(n) {
 			return usagef("--nodes: %q is not a host name", n)
@@ -162,6 +169,30 @@ func checkCreate(a *args, nodes, tasks string) error {
 		a.tasks = append(a.tasks, i)
 	}
 	return nil
+}
+
+// stepNodes is the step's node list as slurmctld gives it to root, in node
+// id order (the plugin hands no node list: the step's environment is the
+// user's).
+func stepNodes(job, step uint64) (string, error) {
+	out, err := exec.Command("scontrol", "show", "step", "-o", fmt.Sprintf("%d.%d", job, step)).Output()
+	if err != nil {
+		return "", fmt.Errorf("scontrol show step %d.%d: %v", job, step, err)
+	}
+	var list string
+	for _, f := range strings.Fields(string(out)) {
+		if v, ok := strings.CutPrefix(f, "NodeList="); ok {
+			list = v
+		}
+	}
+	if list == "" {
+		return "", fmt.Errorf("scontrol show step %d.%d: no NodeList", job, step)
+	}
+	out, err = exec.Command("scontrol", "show", "hostnames", list).Output()
+	if err != nil {
+		return "", fmt.Errorf("scontrol show hostnames %s: %v", list, err)
+	}
+	return strings.Join(strings.Fields(string(out)), ","), nil
 }
 
 func readCred(r io.Reader) (string, error) {

@@ -1,0 +1,210 @@
+/* The VM path of the pcocc SPANK plugin: srun --vm=NETWORK (issue 15).
+ *
+ * Context      callback                as    does
+ * slurmstepd   init_post_opt (remote)  root  pcocc-vm __vm-setup create, once per
+ *              (once per node/step)          node and step, before any task: the
+ *                                            node's part of the cluster's network
+ * task         task_init_privileged    root  PCOCC_VM_* from task-N.env (N: the
+ *                                            global task id = the VM's index)
+ * slurmstepd   exit (remote)           root  pcocc-vm __vm-setup delete
+ * Every value handed to pcocc-vm comes from Slurm (spank items), except the
+ * validated --vm name and the user's etcd credential (PCOCC_ETCD_CRED of the
+ * job's environment, 32 hex digits), which goes over stdin, never argv.
+ * The node list is read by pcocc-vm from slurmctld (scontrol), as root. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <slurm/slurm.h>
+
+#include "pcocc_spank.h"
+
+
+const char *pcocc_vm_path = "/usr/local/libexec/pcocc/pcocc-vm";
+const char *pcocc_vm_etcd_password;
+const char *pcocc_vm_conf_dir;
+static int vm_created;
+static char vm_job[16], vm_node[16];
+
+/* ^[a-zA-Z][a-zA-Z0-9_-]{0,31}$ */
+int pcocc_vm_valid_net(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+static int valid_cred(const char *s)
+{
+	return strlen(s) == 32 && strspn(s, "0123456789abcdef") == 32;
+}
+
+/* run pcocc-vm __vm-setup ARGV... with stdin, the first line of its
+ * standard error in err; returns its exit status (-1: not run). */
+static int run_setup(char *const argv[], const char *stdin_data, char *err, size_t errlen)
+{
+	int in[2], out[2];
+	err[0] = 0;
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(in[0]); close(in[1]);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char conf[4200];
+		char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL };
+		if (pcocc_vm_conf_dir && snprintf(conf, sizeof conf, "PCOCC_SYSTEM_CONF_DIR=%s", pcocc_vm_conf_dir) < (int)sizeof conf)
+			envp[1] = conf;
+		dup2(in[0], 0);
+		dup2(out[1], 2);
+		dup2(out[1], 1);
+		execve(pcocc_vm_path, argv, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	if (stdin_data && write(in[1], stdin_data, strlen(stdin_data)) < 0)
+		err[0] = 0;
+	close(in[1]);
+	size_t n = 0;
+	ssize_t r;
+	char buf[512];
+	/* drain it all (the child must not block), keep the start */
+	while ((r = read(out[0], buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR)) {
+		size_t k = r > 0 ? (size_t)r : 0;
+		if (k > errlen - 1 - n)
+			k = errlen - 1 - n;
+		memcpy(err + n, buf, k);
+		n += k;
+	}
+	err[n] = 0;
+	err[strcspn(err, "\n")] = 0; /* its first line */
+	close(out[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st) == 127 && !err[0] ? -1 : WEXITSTATUS(st);
+	return -1;
+}
+
+static int item_u32(spank_t sp, spank_item_t item, uint32_t *v)
+{
+	return spank_get_item(sp, item, v) == ESPANK_SUCCESS ? 0 : -1;
+}
+
+/* the global task ids of this node's tasks, comma separated */
+static int local_tasks(spank_t sp, char *buf, size_t len)
+{
+	uint32_t n, g;
+	size_t off = 0;
+	if (item_u32(sp, S_JOB_LOCAL_TASK_COUNT, &n) < 0 || n == 0)
+		return -1;
+	buf[0] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (spank_get_item(sp, S_JOB_LOCAL_TO_GLOBAL_ID, i, &g) != ESPANK_SUCCESS)
+			return -1;
+		int w = snprintf(buf + off, len - off, "%s%u", i ? "," : "", g);
+		if (w < 0 || (size_t)w >= len - off)
+			return -1;
+		off += w;
+	}
+	return 0;
+}
+
+int pcocc_vm_create(spank_t sp)
+{
+	uint32_t job, step, node, total;
+	uid_t uid;
+	gid_t gid;
+	char cred[64], tasks[4096], s_step[16], s_uid[16], s_gid[16], s_total[16], err[512];
+	if (!pcocc_vm_etcd_password) {
+		slurm_error("pcocc: --vm: the plugstack line names no etcd-password=PATH (see docs/vm-slurm-admin.md)");
+		return -1;
+	}
+	if (item_u32(sp, S_JOB_ID, &job) < 0 || item_u32(sp, S_JOB_STEPID, &step) < 0 ||
+	    item_u32(sp, S_JOB_NODEID, &node) < 0 || item_u32(sp, S_JOB_TOTAL_TASK_COUNT, &total) < 0 ||
+	    spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS || local_tasks(sp, tasks, sizeof tasks) < 0) {
+		slurm_error("pcocc: --vm: the step's ids are not available from Slurm");
+		return -1;
+	}
+	if (spank_getenv(sp, "PCOCC_ETCD_CRED", cred, sizeof cred) != ESPANK_SUCCESS || !valid_cred(cred)) {
+		slurm_error("pcocc: --vm: PCOCC_ETCD_CRED is not set to 32 hex digits (run VM clusters with pcocc alloc or pcocc batch)");
+		return -1;
+	}
+	snprintf(vm_job, sizeof vm_job, "%u", job);
+	snprintf(vm_node, sizeof vm_node, "%u", node);
+	snprintf(s_step, sizeof s_step, "%u", step);
+	snprintf(s_uid, sizeof s_uid, "%u", (unsigned)uid);
+	snprintf(s_gid, sizeof s_gid, "%u", (unsigned)gid);
+	snprintf(s_total, sizeof s_total, "%u", total);
+	strcat(cred, "\n");
+	char *argv[] = { "pcocc-vm", "__vm-setup", "create", "--job", vm_job, "--step", s_step, "--uid", s_uid,
+			 "--gid", s_gid, "--node-id", vm_node, "--tasks", tasks, "--total", s_total,
+			 "--network", pcocc_opts.vm, "--etcd-password", (char *)pcocc_vm_etcd_password, NULL };
+	vm_created = 1; /* even a failed create may have left keys: delete at exit */
+	int rc = run_setup(argv, cred, err, sizeof err);
+	memset(cred, 0, sizeof cred);
+	if (rc != 0) {
+		slurm_error("pcocc: --vm=%s: %s", pcocc_opts.vm, rc < 0 ? "cannot run pcocc-vm" : err);
+		return -1;
+	}
+	return 0;
+}
+
+void pcocc_vm_delete(void)
+{
+	char err[512];
+	if (!vm_created)
+		return;
+	vm_created = 0;
+	char *argv[] = { "pcocc-vm", "__vm-setup", "delete", "--job", vm_job, "--node-id", vm_node,
+			 "--etcd-password", (char *)pcocc_vm_etcd_password, NULL };
+	if (run_setup(argv, NULL, err, sizeof err) != 0)
+		slurm_error("pcocc: --vm: delete: %s", err);
+}
+
+/* the task's PCOCC_VM_* from the file create wrote (root-owned) */
+int pcocc_vm_task(spank_t sp)
+{
+	uint32_t job, step, task;
+	char path[256], line[512];
+	if (item_u32(sp, S_JOB_ID, &job) < 0 || item_u32(sp, S_JOB_STEPID, &step) < 0 ||
+	    item_u32(sp, S_TASK_GLOBAL_ID, &task) < 0)
+		return -1;
+	snprintf(path, sizeof path, "/run/pcocc/vm/%u.%u/task-%u.env", job, step, task);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		slurm_error("pcocc: --vm: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *eq = strchr(line, '=');
+		if (!eq || strncmp(line, "PCOCC_VM_", 9) != 0 ||
+		    strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != (size_t)(eq - line)) {
+			slurm_error("pcocc: --vm: %s: bad line", path);
+			rc = -1;
+			break;
+		}
+		*eq = 0;
+		if (spank_setenv(sp, line, eq + 1, 1) != ESPANK_SUCCESS)
+			rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
