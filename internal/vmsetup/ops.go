@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/etcdstate"
 	"github.com/pcocc/pcocc/internal/vmnet"
 )
@@ -42,19 +43,11 @@ func create(a args, cred string) error {
 	if mtu -= 50; n.MTU != 0 && n.MTU < mtu {
 		mtu = n.MTU
 	}
-	if err := os.MkdirAll(a.runDir, 0o755); err != nil {
-		return err
-	}
-	unlock, err := Lock(filepath.Join(a.runDir, "setup.lock"))
+	ec, done, err := session(a, b)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	ec, err := openEtcd(b, a.etcdPwdFile)
-	if err != nil {
-		return err
-	}
-	defer ec.Close()
+	defer done()
 	ts, err := reclaim(trackerDir(a), ec)
 	if err != nil {
 		return err
@@ -161,25 +154,41 @@ func publish(ec *etcdstate.Client, r Request, p Plan) error {
 	return ec.Put(etcdstate.NodeKey(r.Job, r.NodeID), nodeJSON(me, etcdstate.StateComplete, ""))
 }
 
-func deleteJob(a args) error {
-	_, b, err := loadSystem(config0)
-	if err != nil {
-		return err
+// session takes the node lock and connects to etcd as root; done undoes both.
+func session(a args, b config.Batch) (ec *etcdstate.Client, done func(), err error) {
+	if err := os.MkdirAll(a.runDir, 0o755); err != nil {
+		return nil, nil, err
 	}
 	unlock, err := Lock(filepath.Join(a.runDir, "setup.lock"))
 	if err != nil {
+		return nil, nil, err
+	}
+	if ec, err = openEtcd(b, a.etcdPwdFile); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return ec, func() { ec.Close(); unlock() }, nil
+}
+
+// batchSession is a session for delete and cleanup, which need only batch.yaml.
+func batchSession(a args) (*etcdstate.Client, func(), error) {
+	_, b, err := loadSystem(config0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return session(a, b)
+}
+
+func deleteJob(a args) error {
+	ec, done, err := batchSession(a)
+	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer done()
 	ts, err := LoadTrackers(trackerDir(a))
 	if err != nil {
 		return err
 	}
-	ec, err := openEtcd(b, a.etcdPwdFile)
-	if err != nil {
-		return err
-	}
-	defer ec.Close()
 	for _, t := range ts {
 		if t.Job == a.job {
 			return release(ec, t)
@@ -244,20 +253,11 @@ func reclaim(dir string, ec *etcdstate.Client) ([]*Tracker, error) {
 }
 
 func cleanup(a args) error {
-	_, b, err := loadSystem(config0)
+	ec, done, err := batchSession(a)
 	if err != nil {
 		return err
 	}
-	unlock, err := Lock(filepath.Join(a.runDir, "setup.lock"))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	ec, err := openEtcd(b, a.etcdPwdFile)
-	if err != nil {
-		return err
-	}
-	defer ec.Close()
+	defer done()
 	_, err = reclaim(trackerDir(a), ec)
 	return err
 }
