@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmjob"
@@ -30,6 +31,7 @@ type allocOpts struct {
 	partition string
 	account   string
 	verbose   bool
+	dryRun    bool   // Slurm: print the salloc or sbatch and srun command lines
 	output    string // batch
 	idFD      int    // batch: where the detached alloc writes its job id
 	// hooks: what `pcocc docker alloc` adds (nil for alloc).
@@ -65,6 +67,9 @@ by itself ends the cluster: every VM, its network and its disk overlays
 are removed. The exit status is the shell's or the script's.`,
 		Args: exactArgs(1, "one cluster definition"),
 		RunE: func(c *cobra.Command, args []string) error {
+			if done, err := trySlurm(e, o, args[0], batch); done {
+				return err
+			}
 			if batch {
 				return runBatch(c.Context(), e, o, args[0])
 			}
@@ -79,6 +84,7 @@ are removed. The exit status is the shell's or the script's.`,
 	f.StringVarP(&o.partition, "partition", "p", "", "partition (Slurm; the local batch manager ignores it)")
 	f.StringVarP(&o.account, "account", "A", "", "account (Slurm; the local batch manager ignores it)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "say when each step of the start and the end is done (seconds since the start)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the salloc (sbatch) and srun command lines and submit nothing (batch.yaml type: slurm)")
 	f.IntVar(&o.idFD, "id-fd", 0, "")
 	f.MarkHidden("id-fd")
 	if batch {
@@ -91,6 +97,25 @@ cluster ends with the script. Prints the job id.`
 		f.StringVarP(&o.output, "output", "o", "", "output file (default: pcocc-JOBID.out); %j is the job id")
 	}
 	return c
+}
+
+// trySlurm runs alloc or batch through Slurm when batch.yaml says so; done
+// is false for the local batch manager.
+func trySlurm(e *env, o *allocOpts, def string, batch bool) (done bool, err error) {
+	if o.hooks != nil || o.idFD > 0 {
+		return false, nil // the Docker environment and batch's detached alloc: local
+	}
+	cat := newCatalog(e)
+	b, err := batchManager(cat)
+	switch {
+	case err != nil:
+		return true, err
+	case b.Type == config.BatchSlurm:
+		return true, runSlurm(e, o, cat, b, def, batch)
+	case o.dryRun:
+		return true, usageErr("--dry-run: the local batch manager has no command line to print (batch.yaml type: slurm)")
+	}
+	return false, nil
 }
 
 func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
