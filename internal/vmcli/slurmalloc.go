@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/pcocc/pcocc/internal/config"
@@ -44,6 +45,9 @@ func runSlurm(e *env, o *allocOpts, cat *catalog, b config.Batch, def string, ba
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return fmt.Errorf("%s: not found (batch.yaml says type: slurm): %w", argv[0], errors.Unwrap(err))
+	}
+	if err := checkVMOption(); err != nil {
+		return err
 	}
 	cred, err := etcdCred(filepath.Join(e.getenv("HOME"), ".pcocc"))
 	if err != nil {
@@ -89,4 +93,18 @@ func planSlurmJob(e *env, o *allocOpts, cat *catalog, b config.Batch, def string
 	}
 	j.Cores = max(j.Cores, vm.DefaultCores)
 	return j, nil
+}
+
+// checkVMOption: srun knows --vm, the option of the Slurm plugin's VM path
+// (plugstack.conf), or the cluster could not start: one line before
+// anything is submitted, status noVMPathStatus.
+func checkVMOption() error {
+	out, err := exec.Command("srun", "--help").Output()
+	if err != nil {
+		return fmt.Errorf("srun --help: %w", err)
+	}
+	if !strings.Contains(string(out), "--vm=") {
+		return exitcode.Wrap(noVMPathStatus, errors.New("the Slurm plugin's VM network is not installed: srun has no --vm option (plugstack.conf; see pcocc help vms)"))
+	}
+	return nil
 }

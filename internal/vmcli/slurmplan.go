@@ -63,11 +63,7 @@ func submitArgv(j slurmJob, batch bool) []string {
 	if out == "" {
 		out = "pcocc-%j.out"
 	}
-	quoted := make([]string, len(launch))
-	for i, s := range launch {
-		quoted[i] = vmclient.ShellQuote(s)
-	}
-	return append(a, "-o", out, "--wrap=exec "+strings.Join(quoted, " "))
+	return append(a, "-o", out, "--wrap=exec "+formatArgv(launch))
 }
 
 // launchArgv is the launcher's command line (pcocc-vm __slurm-launch), run

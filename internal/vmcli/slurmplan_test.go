@@ -25,9 +25,9 @@ func TestSubmitArgv(t *testing.T) {
 		{"script and verbose", func(j slurmJob) slurmJob { j.Script, j.Verbose = "./run.sh", true; return j }, false,
 			"salloc -n 5 -c 4 -J pcocc --distribution=block:block -- /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E ./run.sh -c 4 -v img1:2,img2:3"},
 		{"batch wraps the launcher, quoted", func(j slurmJob) slurmJob { j.Script = "echo 'hi' $X"; return j }, true,
-			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o pcocc-%j.out --wrap=exec '/usr/libexec/pcocc/pcocc-vm' '__slurm-launch' '--network' 'pcocc' '-E' 'echo '\\''hi'\\'' $X' '-c' '4' 'img1:2,img2:3'"},
+			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o pcocc-%j.out --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E 'echo '\\''hi'\\'' $X' -c 4 img1:2,img2:3"},
 		{"batch output", func(j slurmJob) slurmJob { j.Script, j.Output = "s", "out-%j"; return j }, true,
-			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o out-%j --wrap=exec '/usr/libexec/pcocc/pcocc-vm' '__slurm-launch' '--network' 'pcocc' '-E' 's' '-c' '4' 'img1:2,img2:3'"},
+			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o out-%j --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E s -c 4 img1:2,img2:3"},
 	} {
 		got := strings.Join(submitArgv(tc.j(base), tc.batch), " ")
 		if got != tc.want {
