@@ -28,7 +28,7 @@ times in a row to leave. -l prints what the console has shown since the VM
 started (its log) and exits.`,
 		Args: exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j, v, err := t.vm(e, args[0])
+			j, v, err := t.localVM(e, args[0], "console")
 			if err != nil {
 				return err
 			}
@@ -50,6 +50,16 @@ started (its log) and exits.`,
 }
 
 // vm finds the targeted cluster's VM name.
+// localVM is vm for the commands that need the VM's node-local files
+// (console, reset, save): not yet for a Slurm cluster.
+func (t *target) localVM(e *env, name, cmd string) (*vmjob.Job, vmjob.VM, error) {
+	j, v, err := t.vm(e, name)
+	if err == nil && j.Slurm {
+		err = fmt.Errorf("%s: not yet for a cluster under Slurm (ssh, scp, nc and exec are)", cmd)
+	}
+	return j, v, err
+}
+
 func (t *target) vm(e *env, name string) (*vmjob.Job, vmjob.VM, error) {
 	j, err := t.job(e)
 	if err != nil {
@@ -122,7 +132,7 @@ func newResetCmd(e *env) *cobra.Command {
 		Short: "Reset a VM, as its reset button would",
 		Args:  exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j, v, err := t.vm(e, args[0])
+			j, v, err := t.localVM(e, args[0], "reset")
 			if err != nil {
 				return err
 			}

@@ -7,11 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/etcdstate"
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmjob"
@@ -159,6 +162,11 @@ func hypervise(ctx context.Context, e *env, o *allocOpts, def string, ve vmEnv) 
 		return err
 	}
 	defer cl.Stop()
+	unregister, err := register(ctx, e, cat, ve, dir)
+	if err != nil {
+		return err
+	}
+	defer unregister()
 	fmt.Fprintf(e.stdout, "%s ready %d\n", hvMarker, ve.Index)
 	select {
 	case x := <-cl.Ended():
@@ -180,3 +188,28 @@ func (t tapNet) MAC(int) string                             { return t.ve.MAC }
 func (t tapNet) Command(name string, a ...string) *exec.Cmd { return exec.Command(name, a...) }
 func (t tapNet) HostPort(string, int) (int, bool)           { return 0, false }
 func (t tapNet) Close() error                               { return nil }
+
+// register records the running VM in etcd (the user's subtree, under a
+// lease: a killed hypervisor's key expires), with its SSH host key, for
+// ssh from the login nodes. Without etcd-servers in batch.yaml there is
+// nothing to record: the launcher knows the VM runs from its ready line.
+func register(ctx context.Context, e *env, cat *catalog, ve vmEnv, dir string) (func(), error) {
+	b, err := batchManager(cat)
+	if err != nil || len(b.EtcdServers) == 0 {
+		return func() {}, err
+	}
+	c, err := userEtcd(e, b)
+	if err != nil {
+		return nil, err
+	}
+	h := etcdstate.Hypervisor{Name: fmt.Sprintf("vm%d", ve.Index), Node: ve.Node, Pid: os.Getpid()}
+	if known, err := os.ReadFile(filepath.Join(dir, knownHostsFile)); err == nil {
+		_, h.HostKey, _ = strings.Cut(strings.TrimSpace(string(known)), " ")
+	}
+	stop, err := c.Register(ctx, etcdstate.UserVMKey(os.Getuid(), uint64(ve.Job), ve.Index), h)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return func() { stop(); c.Close() }, nil
+}

@@ -35,7 +35,11 @@ type env struct {
 	base           string // the user's job directories
 	start          time.Time
 	verbose        bool // alloc -v: tracef prints
+	exits          []func()
 }
+
+// atExit runs f when the command is done.
+func (e *env) atExit(f func()) { e.exits = append(e.exits, f) }
 
 // tracef says, with -v, that a step is done and when (since the start).
 func (e *env) tracef(format string, args ...any) {
@@ -63,6 +67,9 @@ func Main(argv []string) int {
 	root := newRoot(e)
 	root.SetArgs(argv[1:])
 	err := root.ExecuteContext(ctx)
+	for _, f := range e.exits {
+		f()
+	}
 	var ee *exitcode.Error
 	if err != nil && (!errors.As(err, &ee) || ee.Err != nil) {
 		fmt.Fprintf(e.stderr, "%s: %s\n", name, err)

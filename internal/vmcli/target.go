@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/vmjob"
 )
 
@@ -23,6 +24,11 @@ func (t *target) flags(c *cobra.Command) {
 // job finds the targeted cluster: -j, -J, the shell's $PCOCC_JOB_ID, or the
 // user's only running cluster.
 func (t *target) job(e *env) (*vmjob.Job, error) {
+	if b, err := batchManager(newCatalog(e)); err != nil {
+		return nil, err
+	} else if b.Type == config.BatchSlurm {
+		return t.slurmJob(e, b)
+	}
 	switch {
 	case t.id != 0:
 		return vmjob.Find(e.base, t.id)
