@@ -112,3 +112,20 @@ func parseRNATKey(s string) (vm, port int, ok bool) {
 	port, err2 := strconv.Atoi(b)
 	return vm, port, found && err1 == nil && err2 == nil
 }
+
+// UserJobs counts the registered VMs of each of the user's jobs.
+func (c *Client) UserJobs(uid int) (map[uint64]int, error) {
+	keys, err := c.List(UserPrefix(uid))
+	if err != nil {
+		return nil, err
+	}
+	jobs := map[uint64]int{}
+	for k := range keys {
+		job, rest, _ := strings.Cut(strings.TrimPrefix(k, UserPrefix(uid)), "/")
+		id, err := strconv.ParseUint(job, 10, 64)
+		if err == nil && strings.HasPrefix(rest, "vm/") {
+			jobs[id]++
+		}
+	}
+	return jobs, nil
+}

@@ -42,6 +42,9 @@ func TestRegisterView(t *testing.T) {
 	if v.VMs[1].Node != "n2" || v.VMs[1].HostKey != "ssh-ed25519 AAAA" || len(v.VMs) != 1 {
 		t.Errorf("vms: %v", v.VMs)
 	}
+	if jobs, err := a.UserJobs(1001); err != nil || len(jobs) != 1 || jobs[9] != 1 {
+		t.Errorf("UserJobs: %v %v", jobs, err)
+	}
 	b := open(t, s, UserName(1002), credB)
 	if _, err := b.View(1001, 9); err == nil {
 		t.Error("user 1002 read user 1001's job")

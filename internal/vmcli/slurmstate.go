@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/etcdstate"
@@ -152,4 +153,43 @@ func squeueIDs(e *env, name string) ([]int, error) {
 		}
 	}
 	return ids, nil
+}
+
+// slurmPs lists the user's Slurm clusters: the jobs with VMs registered in
+// etcd, with what squeue says of them.
+func slurmPs(e *env, b config.Batch) error {
+	c, err := userEtcd(e, b)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	jobs, err := c.UserJobs(os.Getuid())
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintln(tw, "JOBID\tNAME\tVMS\tSTATE\tTIME\tNODES")
+	if len(jobs) == 0 {
+		return nil
+	}
+	var ids []string
+	for id := range jobs {
+		ids = append(ids, strconv.FormatUint(id, 10))
+	}
+	out, err := exec.Command("squeue", "-h", "-j", strings.Join(ids, ","), "-o", "%i|%j|%T|%M|%N").Output()
+	if err != nil {
+		return fmt.Errorf("squeue: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sort.Strings(lines)
+	for _, l := range lines {
+		f := strings.Split(l, "|")
+		id, err := strconv.ParseUint(f[0], 10, 64)
+		if len(f) != 5 || err != nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", id, f[1], jobs[id], f[2], f[3], f[4])
+	}
+	return nil
 }

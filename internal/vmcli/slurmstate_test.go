@@ -97,6 +97,9 @@ func TestSlurmNcThroughEtcd(t *testing.T) {
 	if _, _, err := run("", "nc", "-j", "6", "vm0", "22"); err == nil {
 		t.Error("nc -j 6 (not the user's job) worked")
 	}
+	if out, _, err := run("", "ps"); err != nil || strings.TrimSpace(out) != "JOBID  NAME  VMS  STATE  TIME  NODES" {
+		t.Errorf("ps with no registered VM: %q %v", out, err)
+	}
 	if _, _, err := run("", "console", "-j", "5", "vm0"); err == nil || !strings.Contains(err.Error(), "not yet for a cluster under Slurm") {
 		t.Errorf("console: %v", err)
 	}
