@@ -11,8 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/etcdstate"
 	"github.com/pcocc/pcocc/internal/exitcode"
@@ -101,7 +103,9 @@ func runHypervisor(ctx context.Context, e *env, o *allocOpts, def string) error 
 		if node == "" {
 			node, _ = os.Hostname()
 		}
-		fmt.Fprintf(e.stdout, "%s ended %d %s\n", hvMarker, v.Index, strconv.Quote(fmt.Sprintf("on %s: %v", node, err)))
+		// The launcher names the VM: not twice.
+		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("vm%d: ", v.Index))
+		fmt.Fprintf(e.stdout, "%s ended %d %s\n", hvMarker, v.Index, strconv.Quote("on "+node+": "+msg))
 		return exitcode.Silent(exitcode.Of(err))
 	}
 	if errors.Is(err, errNoVMPath) {
@@ -132,11 +136,12 @@ func hypervise(ctx context.Context, e *env, o *allocOpts, def string, ve vmEnv) 
 		}
 	}
 	mem = hypervisorMemMiB(mem, max(o.cores, 1), e.getenv)
-	dir, err := os.MkdirTemp("", fmt.Sprintf("pcocc-%d-vm%d-", ve.Job, ve.Index))
+	sweepVMDirs()
+	dir, unlock, err := makeVMDir(ve)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer unlock()
 	vms, err := vm.Plan(reqs, cat.Template, vm.Resources{Cores: o.cores, MemMiB: mem}, dir)
 	if err != nil {
 		return err
@@ -212,4 +217,47 @@ func register(ctx context.Context, e *env, cat *catalog, ve vmEnv, dir string) (
 		return nil, err
 	}
 	return func() { stop(); c.Close() }, nil
+}
+
+// A hypervisor's node-local directory, $TMPDIR/pcocc-JOB-vmN-*, is locked
+// (flock on its lock file) while it runs. One whose hypervisor was killed
+// (SIGKILL: srun's cancel, the node's OOM killer) is removed by the next
+// hypervisor of the same user on the node.
+const vmDirLock = "lock"
+
+var vmDirName = regexp.MustCompile(`^pcocc-[0-9]+-vm[0-9]+-[0-9]+$`)
+
+func makeVMDir(ve vmEnv) (string, func(), error) {
+	dir, err := os.MkdirTemp("", fmt.Sprintf("pcocc-%d-vm%d-", ve.Job, ve.Index))
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, vmDirLock), os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("VM directory lock: %w", err)
+	}
+	return dir, func() { os.RemoveAll(dir); f.Close() }, nil
+}
+
+// sweepVMDirs removes this user's VM directories whose lock is free.
+func sweepVMDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pcocc-*-vm*-*"))
+	for _, d := range dirs {
+		st, err := os.Lstat(d)
+		if err != nil || !vmDirName.MatchString(filepath.Base(d)) || !st.IsDir() || st.Sys().(*syscall.Stat_t).Uid != uint32(os.Getuid()) {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(d, vmDirLock), os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			os.RemoveAll(d)
+		}
+		f.Close()
+	}
 }

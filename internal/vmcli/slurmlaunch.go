@@ -211,28 +211,23 @@ func (s *step) failure(what string) error {
 	return exitcode.Wrap(code, errors.New(what))
 }
 
-// stop ends the step: SIGINT twice (srun's way to cancel a step), SIGTERM
-// after 10 s, SIGKILL after 20 s; it waits for srun. It can be called more
-// than once.
+// stop ends the step: SIGINT, which srun -X passes to the hypervisors
+// (they stop QEMU and remove their files), then SIGTERM after 10 s (srun
+// kills the tasks), SIGKILL of srun's group after 20 s; it waits for srun.
+// It can be called more than once.
 func (s *step) stop() {
 	if s.cmd.ProcessState != nil {
 		return
 	}
 	p := s.cmd.Process
 	p.Signal(syscall.SIGINT)
-	time.Sleep(100 * time.Millisecond)
-	p.Signal(syscall.SIGINT)
-	for i, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+	for _, kill := range []func(){func() { p.Signal(syscall.SIGTERM) }, func() { syscall.Kill(-p.Pid, syscall.SIGKILL) }} {
 		select {
 		case err := <-s.done:
 			s.done <- err
 			return
 		case <-time.After(10 * time.Second):
-			if i == 1 {
-				syscall.Kill(-p.Pid, sig)
-			} else {
-				p.Signal(sig)
-			}
+			kill()
 		}
 	}
 	err := <-s.done

@@ -82,9 +82,11 @@ func launchArgv(j slurmJob) []string {
 
 // stepArgv is the step that runs the hypervisors: one task per VM
 // (SLURM_PROCID is the VM's index), -K so that one that dies ends the
-// others, --vm so that the Slurm plugin sets up the VMs' network.
+// others, --vm so that the Slurm plugin sets up the VMs' network, -X so
+// that one SIGINT reaches the hypervisors (they clean up; srun's own
+// cancel is SIGKILL), -Q for none of srun's notes at the end.
 func stepArgv(j slurmJob) []string {
-	a := []string{"srun", "-K", "--vm=" + j.Network, "-n", strconv.Itoa(j.NVMs), j.Self, hypervisorCommand}
+	a := []string{"srun", "-K", "-X", "-Q", "--vm=" + j.Network, "-n", strconv.Itoa(j.NVMs), j.Self, hypervisorCommand}
 	return append(append(a, vmResourceFlags(j)...), j.Def)
 }
 

@@ -38,7 +38,7 @@ func TestSubmitArgv(t *testing.T) {
 
 func TestStepArgv(t *testing.T) {
 	j := slurmJob{Def: "tiny:2", NVMs: 2, Cores: 1, MemMiB: 256, Network: "pcocc", Self: "/p/pcocc-vm"}
-	want := "srun -K --vm=pcocc -n 2 /p/pcocc-vm __vm-hypervisor -c 1 -m 256 tiny:2"
+	want := "srun -K -X -Q --vm=pcocc -n 2 /p/pcocc-vm __vm-hypervisor -c 1 -m 256 tiny:2"
 	if got := strings.Join(stepArgv(j), " "); got != want {
 		t.Errorf("got %s\nwant %s", got, want)
 	}

@@ -52,7 +52,7 @@ func TestVMSlurmSeedLineDryRun(t *testing.T) {
 		t.Fatalf("want the salloc and srun lines, got:\n%s", out)
 	}
 	salloc := regexp.MustCompile(`^salloc -n 3 -c 2 -p debug -J pcocc --distribution=block:block -- \S+/pcocc-vm __slurm-launch --network cluster -c 2 tiny:1,tiny:2$`)
-	srun := regexp.MustCompile(`^srun -K --vm=cluster -n 3 \S+/pcocc-vm __vm-hypervisor -c 2 tiny:1,tiny:2$`)
+	srun := regexp.MustCompile(`^srun -K -X -Q --vm=cluster -n 3 \S+/pcocc-vm __vm-hypervisor -c 2 tiny:1,tiny:2$`)
 	if !salloc.MatchString(lines[0]) || !srun.MatchString(lines[1]) {
 		t.Errorf("dry run:\n%s", out)
 	}
