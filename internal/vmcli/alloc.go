@@ -209,48 +209,79 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, cat *catalog, job *vm
 		}
 		defer stop()
 	}
-	// The shell gets Ctrl-C; this process only notes it.
-	ints := make(chan os.Signal, 1)
-	signal.Notify(ints, os.Interrupt)
-	defer signal.Stop(ints)
-	sh := shellCommand(e, o, job)
-	if err := sh.Start(); err != nil {
+	sh, err := startShell(e, o, job)
+	if err != nil {
 		return err
 	}
-	job.Shell, job.ShellGroup = sh.Process.Pid, o.script != ""
+	job.Shell, job.ShellGroup = sh.cmd.Process.Pid, sh.group
 	if err := job.Save(); err != nil {
-		sh.Process.Kill()
+		sh.cmd.Process.Kill()
 		return err
 	}
-	// A script runs in a process group of its own, ended whole with the job;
-	// Ctrl-C reaches it through this process.
-	signalShell := func(sig syscall.Signal) {
-		if job.ShellGroup {
-			syscall.Kill(-sh.Process.Pid, sig)
-		} else {
-			sh.Process.Signal(sig)
-		}
+	ended := make(chan func() error, 1)
+	go func() {
+		x := <-cl.Ended()
+		ended <- func() error { return cl.Crash(x) }
+	}()
+	return sh.wait(ctx, e, ended)
+}
+
+// shellRun is a started shell or script.
+type shellRun struct {
+	cmd   *exec.Cmd
+	group bool       // a script, in a process group of its own
+	done  chan error // its Wait
+	ints  chan os.Signal
+}
+
+// startShell starts the shell or script. The shell gets Ctrl-C; this
+// process only notes it (until wait returns).
+func startShell(e *env, o *allocOpts, job *vmjob.Job) (*shellRun, error) {
+	r := &shellRun{group: o.script != "", done: make(chan error, 1), ints: make(chan os.Signal, 1)}
+	signal.Notify(r.ints, os.Interrupt)
+	r.cmd = shellCommand(e, o, job)
+	if err := r.cmd.Start(); err != nil {
+		signal.Stop(r.ints)
+		return nil, err
 	}
-	shDone := make(chan error, 1)
-	go func() { shDone <- sh.Wait() }()
+	go func() { r.done <- r.cmd.Wait() }()
+	return r, nil
+}
+
+// wait waits for the shell (its status), for the cluster's end (ended
+// gives the reason, asked once the shell is hung up), or for ctx.
+func (r *shellRun) wait(ctx context.Context, e *env, ended <-chan func() error) error {
+	defer signal.Stop(r.ints)
 	for {
 		select {
-		case err := <-shDone:
+		case err := <-r.done:
 			e.tracef("shell ended")
 			return shellStatus(err)
-		case x := <-cl.Ended():
-			hangUp(signalShell, shDone)
-			return cl.Crash(x)
+		case why := <-ended:
+			r.hangUp()
+			return why()
 		case <-ctx.Done():
-			hangUp(signalShell, shDone)
+			r.hangUp()
 			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated"))
-		case <-ints:
-			if job.ShellGroup {
-				signalShell(syscall.SIGINT)
+		case <-r.ints:
+			if r.group {
+				r.signal(syscall.SIGINT)
 			}
 		}
 	}
 }
+
+// signal: a script runs in a process group of its own, ended whole with
+// the job; Ctrl-C reaches it through this process.
+func (r *shellRun) signal(sig syscall.Signal) {
+	if r.group {
+		syscall.Kill(-r.cmd.Process.Pid, sig)
+	} else {
+		r.cmd.Process.Signal(sig)
+	}
+}
+
+func (r *shellRun) hangUp() { hangUp(r.signal, r.done) }
 
 // readyHook runs the hooks' Ready; Ctrl-C, SIGTERM or a VM that ends stop
 // the wait.

@@ -243,45 +243,21 @@ func (s *step) runShell(ctx context.Context, e *env, o *allocOpts, id int) error
 	}
 	defer os.RemoveAll(dir)
 	job := &vmjob.Job{State: vmjob.State{ID: id}, Dir: dir}
-	ints := make(chan os.Signal, 1)
-	signal.Notify(ints, os.Interrupt)
-	defer signal.Stop(ints)
-	sh := shellCommand(e, o, job)
-	if err := sh.Start(); err != nil {
+	sh, err := startShell(e, o, job)
+	if err != nil {
 		return err
 	}
-	group := o.script != ""
-	signalShell := func(sig syscall.Signal) {
-		if group {
-			syscall.Kill(-sh.Process.Pid, sig)
-		} else {
-			sh.Process.Signal(sig)
-		}
-	}
-	shDone := make(chan error, 1)
-	go func() { shDone <- sh.Wait() }()
-	for {
-		select {
-		case err := <-shDone:
-			e.tracef("shell ended")
-			s.stop()
-			return shellStatus(err)
-		case ev, ok := <-s.events:
-			if ok && ev.ready {
-				continue
-			}
-			if ok {
+	ended := make(chan func() error, 1)
+	go func() {
+		for ev := range s.events {
+			if !ev.ready {
 				s.note(ev)
-			}
-			hangUp(signalShell, shDone)
-			return s.failure("")
-		case <-ctx.Done():
-			hangUp(signalShell, shDone)
-			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated"))
-		case <-ints:
-			if group {
-				signalShell(syscall.SIGINT)
+				break
 			}
 		}
-	}
+		ended <- func() error { return s.failure("") }
+	}()
+	err = sh.wait(ctx, e, ended)
+	s.stop()
+	return err
 }
