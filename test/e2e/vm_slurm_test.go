@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,5 +144,52 @@ func TestVMSlurmHypervisorKilled(t *testing.T) {
 	out, errs, code := v.pcocc("alloc", "-E", script, "tiny:2")
 	if code == 0 || strings.Contains(out, "NOT-ENDED") || !strings.Contains(errs, "vm1: on ") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// From outside the allocation, `pcocc nc -j JOB vm1 8080` reaches the tiny
+// guest's port through its node's reverse NAT, found in etcd; `pcocc ps`
+// lists the cluster. Needs the plugin's VM path (the reverse NAT) and etcd
+// ($PCOCC_TEST_ETCD, the first endpoint).
+func TestVMSlurmFromLoginNode(t *testing.T) {
+	requireSlurmVM(t)
+	ep := strings.Split(os.Getenv("PCOCC_TEST_ETCD"), ",")[0]
+	u, err := url.Parse(ep)
+	if ep == "" || err != nil || u.Port() == "" {
+		t.Skip("no etcd: PCOCC_TEST_ETCD (env.sh) names none")
+	}
+	v := newSlurmVMEnv(t)
+	batch := fmt.Sprintf("type: slurm\nsettings:\n  etcd-servers: [%s]\n  etcd-client-port: %s\n  etcd-protocol: %s\n", u.Hostname(), u.Port(), u.Scheme)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(v.home), "etc-pcocc", "batch.yaml"), []byte(batch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := v.mustPcocc("batch", "-o", filepath.Join(v.home, "out-%j"), "-E", "sleep 300", "tiny:2")
+	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("batch: %s", out)
+	}
+	defer exec.Command("scancel", m[1]).Run()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		ps, _, _ := v.pcocc("ps")
+		if regexp.MustCompile(`(?m)^` + m[1] + `\s+\S+\s+2\s+RUNNING`).MatchString(ps) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s never listed with 2 VMs running:\n%s", m[1], ps)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	for {
+		cmd := v.command("nc", "-j", m[1], "vm1", "8080")
+		cmd.Stdin = strings.NewReader("")
+		b, _ := cmd.Output()
+		if strings.Contains(string(b), "pcocc-tiny vm1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pcocc nc -j %s vm1 8080: %q", m[1], b)
+		}
+		time.Sleep(2 * time.Second)
 	}
 }
