@@ -28,8 +28,12 @@ times in a row to leave. -l prints what the console has shown since the VM
 started (its log) and exits.`,
 		Args: exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j, v, err := t.localVM(e, args[0], "console")
-			if err != nil {
+			var flags []string
+			if logOnly {
+				flags = []string{"-l"}
+			}
+			j, v, err := t.localVM(e, args[0], "console", flags...)
+			if err != nil || j == nil {
 				return err
 			}
 			f := vm.FilesFor(j.Dir, vmIndex(v))
@@ -49,17 +53,24 @@ started (its log) and exits.`,
 	return c
 }
 
-// vm finds the targeted cluster's VM name.
 // localVM is vm for the commands that need the VM's node-local files
-// (console, reset, save): not yet for a Slurm cluster.
-func (t *target) localVM(e *env, name, cmd string) (*vmjob.Job, vmjob.VM, error) {
-	j, v, err := t.vm(e, name)
-	if err == nil && j.Slurm {
-		err = fmt.Errorf("%s: not yet for a cluster under Slurm (ssh, scp, nc and exec are)", cmd)
+// (console, reset, save). For a Slurm cluster, it runs the command again on
+// the VM's node (runOnNode) and returns a nil job; save is not yet there.
+func (t *target) localVM(e *env, name, cmd string, flags ...string) (*vmjob.Job, vmjob.VM, error) {
+	if t.onNode {
+		return nodeJob(t.id, name)
 	}
-	return j, v, err
+	j, v, err := t.vm(e, name)
+	if err != nil || !j.Slurm {
+		return j, v, err
+	}
+	if cmd == "save" {
+		return nil, v, fmt.Errorf("%s: not yet for a cluster under Slurm", cmd)
+	}
+	return nil, v, runOnNode(e, j, v, cmd, flags)
 }
 
+// vm finds the targeted cluster's VM name.
 func (t *target) vm(e *env, name string) (*vmjob.Job, vmjob.VM, error) {
 	j, err := t.job(e)
 	if err != nil {
@@ -133,7 +144,7 @@ func newResetCmd(e *env) *cobra.Command {
 		Args:  exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
 			j, v, err := t.localVM(e, args[0], "reset")
-			if err != nil {
+			if err != nil || j == nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), 10*time.Second)

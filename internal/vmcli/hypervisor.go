@@ -247,17 +247,30 @@ func makeVMDir(ve vmEnv) (string, func(), error) {
 func sweepVMDirs() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pcocc-*-vm*-*"))
 	for _, d := range dirs {
-		st, err := os.Lstat(d)
-		if err != nil || !vmDirName.MatchString(filepath.Base(d)) || !st.IsDir() || st.Sys().(*syscall.Stat_t).Uid != uint32(os.Getuid()) {
-			continue
-		}
-		f, err := os.OpenFile(filepath.Join(d, vmDirLock), os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			continue
-		}
-		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+		if ownVMDir(d) && !vmDirBusy(d) {
 			os.RemoveAll(d)
 		}
-		f.Close()
 	}
+}
+
+// ownVMDir: d is named as a VM directory, and is this user's directory.
+func ownVMDir(d string) bool {
+	st, err := os.Lstat(d)
+	return err == nil && vmDirName.MatchString(filepath.Base(d)) && st.IsDir() &&
+		st.Sys().(*syscall.Stat_t).Uid == uint32(os.Getuid())
+}
+
+// vmDirBusy: the hypervisor of VM directory d runs (holds its lock); one
+// with no lock file counts as busy (not ours to remove).
+func vmDirBusy(d string) bool {
+	f, err := os.OpenFile(filepath.Join(d, vmDirLock), os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return true
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
 }

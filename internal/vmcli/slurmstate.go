@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,7 +88,7 @@ func viewVMs(view etcdstate.ClusterView) []vmjob.VM {
 	sort.Ints(order)
 	var vms []vmjob.VM
 	for _, i := range order {
-		v := vmjob.VM{Name: fmt.Sprintf("vm%d", i), Ports: map[int]int{}}
+		v := vmjob.VM{Name: fmt.Sprintf("vm%d", i), Ports: map[int]int{}, Node: view.VMs[i].Node}
 		for guest, hp := range view.RNAT[i] {
 			h, p, err := net.SplitHostPort(hp)
 			port, perr := strconv.Atoi(p)
@@ -192,4 +193,48 @@ func slurmPs(e *env, b config.Batch) error {
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", id, f[1], jobs[id], f[2], f[3], f[4])
 	}
 	return nil
+}
+
+// onNodeFlag marks a command that runOnNode started on the VM's node.
+const onNodeFlag = "on-node"
+
+// runOnNode runs `pcocc-vm CMD FLAGS --on-node -j JOB vmN` in the job's
+// allocation on the VM's node (srun --overlap: a step beside the
+// hypervisors), where the VM's console and QMP sockets are.
+func runOnNode(e *env, j *vmjob.Job, v vmjob.VM, cmd string, flags []string) error {
+	if v.Node == "" || !slurmNodeName.MatchString(v.Node) {
+		return fmt.Errorf("%s: its node is not known (no registration in etcd)", v.Name)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	argv := []string{"--jobid=" + strconv.Itoa(j.ID), "--overlap", "-N1", "-n1", "-w", v.Node, "-Q"}
+	if cmd == "console" && len(flags) == 0 {
+		argv = append(argv, "--pty")
+	}
+	argv = append(append(append(argv, self, cmd), flags...), "--"+onNodeFlag, "-j", strconv.Itoa(j.ID), v.Name)
+	c := exec.Command("srun", argv...)
+	c.Stdin, c.Stdout, c.Stderr = e.stdin, e.stdout, e.stderr
+	return shellStatus(c.Run())
+}
+
+var slurmNodeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
+
+// nodeJob is, on a Slurm VM's node, the job of its hypervisor's directory
+// (the one of this user whose lock is held).
+func nodeJob(id int, name string) (*vmjob.Job, vmjob.VM, error) {
+	var idx int
+	if _, err := fmt.Sscanf(name, "vm%d", &idx); err != nil || fmt.Sprintf("vm%d", idx) != name {
+		return nil, vmjob.VM{}, usageErr("%q: expected a VM name (vm0, vm1, ...)", name)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("pcocc-%d-vm%d-*", id, idx)))
+	for _, d := range dirs {
+		if ownVMDir(d) && vmDirBusy(d) {
+			v := vmjob.VM{Name: name}
+			return &vmjob.Job{State: vmjob.State{ID: id, VMs: []vmjob.VM{v}}, Dir: d}, v, nil
+		}
+	}
+	host, _ := os.Hostname()
+	return nil, vmjob.VM{}, fmt.Errorf("%s of job %d: not running on %s", name, id, host)
 }

@@ -100,7 +100,53 @@ func TestSlurmNcThroughEtcd(t *testing.T) {
 	if out, _, err := run("", "ps"); err != nil || strings.TrimSpace(out) != "JOBID  NAME  VMS  STATE  TIME  NODES" {
 		t.Errorf("ps with no registered VM: %q %v", out, err)
 	}
-	if _, _, err := run("", "console", "-j", "5", "vm0"); err == nil || !strings.Contains(err.Error(), "not yet for a cluster under Slurm") {
-		t.Errorf("console: %v", err)
+	if _, _, err := run("", "console", "-j", "5", "vm0"); err == nil || !strings.Contains(err.Error(), "its node is not known") {
+		t.Errorf("console of an unregistered VM: %v", err)
+	}
+	if _, _, err := run("", "save", "-j", "5", "vm0"); err == nil || !strings.Contains(err.Error(), "not yet for a cluster under Slurm") {
+		t.Errorf("save: %v", err)
+	}
+}
+
+// A hypervisor's directory is found on its node while it runs, and swept
+// once its lock is free.
+func TestVMDirLockSweep(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	ve := vmEnv{Job: 77, Index: 1}
+	dir, unlock, err := makeVMDir(ve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := nodeJob(77, "vm1")
+	if err != nil || j.Dir != dir {
+		t.Fatalf("nodeJob: %v %v", j, err)
+	}
+	if _, _, err := nodeJob(77, "vm0"); err == nil {
+		t.Error("vm0 found")
+	}
+	if _, _, err := nodeJob(77, "vm01"); err == nil {
+		t.Error("vm01 accepted")
+	}
+	sweepVMDirs()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("a running VM's directory was swept: %v", err)
+	}
+	// A hypervisor killed: its lock is free (the file closed), the directory stays.
+	stale := filepath.Join(os.TempDir(), "pcocc-76-vm0-123")
+	os.Mkdir(stale, 0o700)
+	os.WriteFile(filepath.Join(stale, vmDirLock), nil, 0o600)
+	other := filepath.Join(os.TempDir(), "pcocc-other")
+	os.Mkdir(other, 0o700)
+	os.WriteFile(filepath.Join(other, vmDirLock), nil, 0o600)
+	sweepVMDirs()
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("a stale VM directory was left")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Error("a directory not named as a VM's was removed")
+	}
+	unlock()
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("unlock left the directory")
 	}
 }

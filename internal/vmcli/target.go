@@ -12,13 +12,16 @@ import (
 
 // target is the -j JOBID / -J NAME choice of a cluster.
 type target struct {
-	id   int
-	name string
+	id     int
+	name   string
+	onNode bool // hidden --on-node: run on a Slurm VM's node, by runOnNode
 }
 
 func (t *target) flags(c *cobra.Command) {
 	c.Flags().IntVarP(&t.id, "jobid", "j", 0, "the cluster's job id (default: the cluster of this shell, or your only one)")
 	c.Flags().StringVarP(&t.name, "jobname", "J", "", "the cluster's job name")
+	c.Flags().BoolVar(&t.onNode, onNodeFlag, false, "")
+	c.Flags().MarkHidden(onNodeFlag)
 }
 
 // job finds the targeted cluster: -j, -J, the shell's $PCOCC_JOB_ID, or the

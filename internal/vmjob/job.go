@@ -32,6 +32,7 @@ type VM struct {
 	// Host is the address its Ports are on: "" is the loopback (the local
 	// batch manager), a node's address under Slurm (reverse NAT).
 	Host string `json:"host,omitempty"`
+	Node string `json:"node,omitempty"` // under Slurm: the node it runs on
 	// Ports maps the guest's forwarded TCP ports (22 and the template's)
 	// to host loopback ports.
 	Ports map[int]int `json:"ports,omitempty"`
