@@ -19,7 +19,7 @@ PACKAGES=(
 	slurm-wlm slurmctld slurmd slurm-client munge libslurm-dev
 	openmpi-bin libopenmpi-dev
 	# VMs
-	qemu-system-x86 qemu-utils genisoimage socat cpio etcd-server
+	qemu-system-x86 qemu-utils genisoimage socat cpio etcd-server etcd-client
 	# VM networks (internal/vmnet): bridge and taps, DHCP+DNS, NAT; guests
 	iproute2 dnsmasq-base nftables e2fsprogs openssh-client
 	# docs and benchmarks
