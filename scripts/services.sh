@@ -49,6 +49,7 @@ DOCKER_SOCK=$DOCKER_DIR/docker.sock
 REGISTRY_ADDR=127.0.0.1:$((15000 + PORT_OFF))
 SLURM_NODES=(n1 n2)
 SLURMCTLD_PORT=$((16817 + PORT_OFF))
+SLURM_TMP=/tmp/pcocc-ci$I
 ETCD_DIR=$S/etcd
 ETCD_PORT=$((2379 + PORT_OFF))
 ETCD_PEER_PORT=$((2380 + PORT_OFF))
@@ -119,6 +120,7 @@ write_slurm_conf() {
 	nodes=${nodes%$'\n'}
 	install -d -m 0755 "$SLURM_DIR" "$SLURM_DIR/plugstack.conf.d"
 	install -d -m 0755 -o slurm -g slurm "$SLURM_DIR/ctld" "$SLURM_DIR/log" "$SLURM_DIR/run"
+	for n in "${SLURM_NODES[@]}"; do install -d -m 1777 "$SLURM_TMP-$n"; done
 	cat >"$SLURM_CONF_FILE" <<CONF
 # Written by scripts/services.sh: a private two-node cluster ($layout).
 ClusterName=pcocc-ci$I
@@ -130,6 +132,10 @@ AuthInfo=socket=$MUNGE_SOCKET
 CredType=cred/munge
 StateSaveLocation=$SLURM_DIR/ctld
 SlurmdSpoolDir=$SLURM_DIR/spool-%n
+# Each node's own (the PMIx plugin makes its client directories there: on one
+# shared /tmp, two nodes' spmix_appdir_UID_JOB.STEP clash), under /tmp, which
+# containers see (Open MPI makes its session directory below it).
+TmpFS=$SLURM_TMP-%n
 SlurmctldPidFile=$SLURM_DIR/run/slurmctld.pid
 SlurmdPidFile=$SLURM_DIR/run/slurmd-%n.pid
 SlurmctldLogFile=$SLURM_DIR/log/slurmctld.log
