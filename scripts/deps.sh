@@ -9,7 +9,7 @@ need_root
 
 PACKAGES=(
 	# build
-	make gcc libc6-dev ca-certificates procps
+	make gcc libc6-dev ca-certificates procps curl
 	# squashfs, FUSE, namespaces
 	squashfs-tools squashfs-tools-ng squashfuse fuse3 fuse-overlayfs uidmap bubblewrap
 	# image tools used to make test images
