@@ -14,22 +14,6 @@ import (
 	"github.com/pcocc/pcocc/internal/config"
 )
 
-// batchConfig loads a system configuration with this batch.yaml.
-func batchConfig(t *testing.T, batch string) *config.Config {
-	t.Helper()
-	dir := t.TempDir()
-	sys := filepath.Join(dir, "etc")
-	if err := os.MkdirAll(sys, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(sys, "batch.yaml"), []byte(batch), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dirs := config.Dirs{System: sys, User: filepath.Join(dir, "user"),
-		UserRepo: filepath.Join(dir, "data", "pcocc", "images")}
-	return config.Load(dirs, func(string) string { return "" })
-}
-
 // closedPort is a loopback port where nothing listens.
 func closedPort(t *testing.T) string {
 	t.Helper()
@@ -40,6 +24,18 @@ func closedPort(t *testing.T) string {
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	l.Close()
 	return port
+}
+
+// batchConfig loads a configuration whose system directory holds only this
+// batch.yaml.
+func batchConfig(t *testing.T, batch string) *config.Config {
+	t.Helper()
+	sys, user := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(sys, "batch.yaml"), []byte(batch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dirs := config.Dirs{System: sys, User: user, UserRepo: filepath.Join(user, "images")}
+	return config.Load(dirs, func(string) string { return "" })
 }
 
 func TestEtcd(t *testing.T) {
