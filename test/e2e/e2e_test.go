@@ -14,6 +14,7 @@
 //	PCOCC_FIXTURES     directory made by test/fixtures/make-images.sh ([fixtures])
 //	PCOCC_E2E_TESTDATA directory of the scripts (default: testdata)
 //	SLURM_CONF, DOCKER_HOST, CONTAINERS_CONF, PCOCC_CI_REGISTRY, PCOCC_TEST_ETCD,
+//	PCOCC_TEST_ETCD_PASSWORD_FILE (root's: unreadable by the tests),
 //	PCOCC_CI_FABRIC, PCOCC_CI_FABRIC_LOGIN, PCOCC_CI_FABRIC_NODES
 //	                   passed to the scripts (scripts/services.sh writes them
 //	                   to /var/tmp/pcocc-ci/env.sh)
@@ -152,7 +153,8 @@ func TestScripts(t *testing.T) {
 // passedEnv: the CI's environment (scripts/services.sh's env.sh) that the
 // scripts see.
 var passedEnv = []string{"SLURM_CONF", "DOCKER_HOST", "CONTAINERS_CONF", "PCOCC_CI_REGISTRY",
-	"PCOCC_TEST_ETCD", "PCOCC_CI_FABRIC", "PCOCC_CI_FABRIC_LOGIN", "PCOCC_CI_FABRIC_NODES"}
+	"PCOCC_TEST_ETCD", "PCOCC_TEST_ETCD_PASSWORD_FILE",
+	"PCOCC_CI_FABRIC", "PCOCC_CI_FABRIC_LOGIN", "PCOCC_CI_FABRIC_NODES"}
 
 // slurmUp: the [slurm] condition.
 var slurmUp = sync.OnceValue(func() bool {
