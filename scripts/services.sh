@@ -177,9 +177,22 @@ slurm_nodes_idle() {
 	done
 }
 
+stop_slurm() {
+	for n in "${SLURM_NODES[@]}"; do stop_pidfile "$SLURM_DIR/run/slurmd-$n.pid" slurmd; done
+	stop_pidfile "$SLURM_DIR/run/slurmctld.pid" slurmctld
+}
+
 start_slurm() {
 	export SLURM_CONF=$SLURM_CONF_FILE
+	local old=
+	[[ ! -f $SLURM_CONF_FILE ]] || old=$(<"$SLURM_CONF_FILE")
 	write_slurm_conf
+	if [[ -n $old && $old != "$(<"$SLURM_CONF_FILE")" ]]; then
+		# Daemons running on another layout (the fabric came or went) would
+		# keep it: start them afresh.
+		log "slurm.conf changed: restarting slurmctld and slurmd"
+		stop_slurm
+	fi
 	bash scripts/spank.sh || log "warning: the SPANK plugin was not built: --ctr tests will fail"
 	if ! pid_alive "$SLURM_DIR/run/slurmctld.pid" slurmctld; then
 		/usr/sbin/slurmctld || return 1
@@ -260,6 +273,10 @@ start_etcd() {
 	chmod 0600 "$ETCD_DIR/root-password"
 	install -d -m 0700 -o etcd -g etcd "$ETCD_DIR/data"
 	urls=$(etcd_endpoints)
+	if [[ $(cat "$ETCD_DIR/urls" 2>/dev/null) != "$urls" ]]; then
+		stop_pidfile "$ETCD_DIR/etcd.pid" etcd   # listening elsewhere (the fabric came or went)
+		echo "$urls" >"$ETCD_DIR/urls"
+	fi
 	if ! pid_alive "$ETCD_DIR/etcd.pid" etcd; then
 		setsid setpriv --reuid=etcd --regid=etcd --init-groups "$etcd" --name "pcocc-ci$I" \
 			--data-dir "$ETCD_DIR/data" --listen-client-urls "$urls" --advertise-client-urls "$urls" \
@@ -371,8 +388,7 @@ start() {
 }
 
 stop() {
-	for n in "${SLURM_NODES[@]}"; do stop_pidfile "$SLURM_DIR/run/slurmd-$n.pid" slurmd; done
-	stop_pidfile "$SLURM_DIR/run/slurmctld.pid" slurmctld
+	stop_slurm
 	stop_pidfile "$S/munge/munged.pid" munged
 	stop_pidfile "$ETCD_DIR/etcd.pid" etcd
 	stop_pidfile "$S/registry/registry.pid" docker-registry
