@@ -50,6 +50,11 @@ REGISTRY_ADDR=127.0.0.1:$((15000 + PORT_OFF))
 SLURM_NODES=(n1 n2)
 SLURMCTLD_PORT=$((16817 + PORT_OFF))
 SLURM_TMP=/tmp/pcocc-ci$I
+# The cluster's name: that of the first instance is unchanged, since
+# slurmctld refuses a state directory saved under another name (CI machines
+# keep $PCOCC_CI_DIR between runs).
+SLURM_CLUSTER=pcocc-ci
+((I == 0)) || SLURM_CLUSTER=pcocc-ci$I
 ETCD_DIR=$S/etcd
 ETCD_PORT=$((2379 + PORT_OFF))
 ETCD_PEER_PORT=$((2380 + PORT_OFF))
@@ -123,7 +128,7 @@ write_slurm_conf() {
 	for n in "${SLURM_NODES[@]}"; do install -d -m 1777 "$SLURM_TMP-$n"; done
 	cat >"$SLURM_CONF_FILE" <<CONF
 # Written by scripts/services.sh: a private two-node cluster ($layout).
-ClusterName=pcocc-ci$I
+ClusterName=$SLURM_CLUSTER
 SlurmctldHost=$ctld
 SlurmctldPort=$SLURMCTLD_PORT
 SlurmUser=slurm
