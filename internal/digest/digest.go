@@ -2,7 +2,10 @@
 // "sha256:" followed by 64 lowercase hexadecimal digits, the only form
 // images and repositories use. It depends on the standard library alone:
 // github.com/opencontainers/go-digest compiles regular expressions when its
-// package is initialised, a cost every pcocc start would pay.
+// package is initialised, a cost every pcocc start would pay. Hashing
+// (FromBytes, FromReader, Hasher: hash.go) is left out of builds with the
+// tag pcocc_launcher, the launcher's, which hashes nothing: the packages
+// that hash are not the launcher's and are not built with that tag.
 package digest
 
 import (
