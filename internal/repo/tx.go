@@ -62,12 +62,18 @@ func (r *Repo) readOnlyError() error {
 func newID() string {
 	// getrandom(2), crypto/rand's source, without crypto/rand: it links the
 	// FIPS 140 module, initialised at every start of the launcher, which
-	// links this package. 12 bytes: never a short read.
+	// links this package. 12 bytes: never a short read; EINTR only while
+	// the kernel's pool is not yet initialised, early at boot.
 	b := make([]byte, 12)
-	if _, err := unix.Getrandom(b, 0); err != nil {
-		panic(err) // the kernel has had getrandom since 3.17
+	for {
+		_, err := unix.Getrandom(b, 0)
+		if err == nil {
+			return hex.EncodeToString(b)
+		}
+		if err != unix.EINTR {
+			panic(err) // the kernel has had getrandom since 3.17
+		}
 	}
-	return hex.EncodeToString(b)
 }
 
 // Repo returns the repository being changed.
