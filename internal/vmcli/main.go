@@ -90,7 +90,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(newAllocCmd(e, false), newAllocCmd(e, true), newPsCmd(e), newConsoleCmd(e), newResetCmd(e),
-		newNcCmd(e), newSSHCmd(e), newSCPCmd(e), newExecCmd(e), newSaveCmd(e), newDockerCmd(e),
+		newNcCmd(e), newSSHCmd(e), newSCPCmd(e), newExecCmd(e), newSaveCmd(e), newDockerCmd(e), newCancelCmd(e),
 		newLaunchCmd(e), newHypervisorCmd(e))
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
