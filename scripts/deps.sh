@@ -9,7 +9,7 @@ need_root
 
 PACKAGES=(
 	# build
-	make gcc libc6-dev ca-certificates procps
+	make gcc libc6-dev ca-certificates procps curl
 	# squashfs, FUSE, namespaces
 	squashfs-tools squashfs-tools-ng squashfuse fuse3 fuse-overlayfs uidmap bubblewrap
 	# image tools used to make test images
@@ -19,7 +19,7 @@ PACKAGES=(
 	slurm-wlm slurmctld slurmd slurm-client munge libslurm-dev
 	openmpi-bin libopenmpi-dev
 	# VMs
-	qemu-system-x86 qemu-utils genisoimage socat cpio etcd-server
+	qemu-system-x86 qemu-utils genisoimage socat cpio etcd-server etcd-client
 	# VM networks (internal/vmnet): bridge and taps, DHCP+DNS, NAT; guests
 	iproute2 dnsmasq-base nftables e2fsprogs openssh-client
 	# docs and benchmarks

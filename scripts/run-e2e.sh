@@ -66,7 +66,8 @@ vars=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.U
 	PCOCC_GUIDE="$E/user-guide.md"
 	# The VM tests' guests (scripts/vm-images.sh; a test skips without them).
 	PCOCC_VM_IMAGES="${PCOCC_VM_IMAGES:-$PCOCC_CI_DIR/vm-images}")
-for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY; do
+for v in SLURM_CONF DOCKER_HOST CONTAINERS_CONF PCOCC_CI_REGISTRY PCOCC_TEST_ETCD \
+	PCOCC_TEST_ETCD_PASSWORD_FILE PCOCC_CI_FABRIC PCOCC_CI_FABRIC_LOGIN PCOCC_CI_FABRIC_NODES; do
 	[[ -n ${!v:-} ]] && vars+=("$v=${!v}")
 done
 checkout=$PWD

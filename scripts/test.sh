@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # THE test command (README, .ci/run), as root on Debian 12: installs what is
-# needed, starts the services (munge, Slurm, dockerd, registry), builds the
-# VM test guests (scripts/vm-images.sh), runs every test (`make lint`: go vet,
-# staticcheck, gofmt; the unit tests; then the end-to-end tests as the
-# unprivileged user "tester"), stops the services.
+# needed, starts the services (the network fabric, munge, Slurm, etcd,
+# dockerd, registry), builds the VM test guests (scripts/vm-images.sh), runs
+# every test (`make lint`: go vet, staticcheck, gofmt; the unit tests; then
+# the end-to-end tests as the unprivileged user "tester"), stops the services.
 # Exit status: the tests'.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -45,6 +45,7 @@ var Checks = []Check{
 	HomeMount,
 	Repositories,
 	Slurm,
+	Etcd,
 }
 
 // Run runs every check of Checks against e.

@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/pcocc/pcocc/internal/config"
+	"github.com/pcocc/pcocc/internal/namesum"
 )
 
 // noticeOnce prints each configuration notice the first time a user meets
@@ -40,6 +40,6 @@ func noticeMarker(n config.Notice) string {
 		}
 		base = filepath.Join(home, ".local", "state")
 	}
-	sum := sha256.Sum256([]byte(n.File + "\n" + n.Text))
+	sum := namesum.Sum256([]byte(n.File + "\n" + n.Text))
 	return filepath.Join(base, "pcocc", "notices", hex.EncodeToString(sum[:8]))
 }

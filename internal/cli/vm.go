@@ -23,6 +23,7 @@ var vmCommands = []struct{ name, short string }{
 	{"alloc", "Start a cluster of VMs and open a shell on it"},
 	{"batch", "Start a cluster of VMs in the background, running a script"},
 	{"ps", "List your clusters of VMs"},
+	{"cancel", "End a cluster of VMs: a batch, or an alloc of another shell"},
 	{"console", "Connect to the serial console of a VM"},
 	{"reset", "Reset a VM (as a reset button would)"},
 	{"nc", "Connect to a TCP port of a VM"},

@@ -2,15 +2,14 @@
 // "sha256:" followed by 64 lowercase hexadecimal digits, the only form
 // images and repositories use. It depends on the standard library alone:
 // github.com/opencontainers/go-digest compiles regular expressions when its
-// package is initialised, a cost every pcocc start would pay.
+// package is initialised, a cost every pcocc start would pay. Hashing
+// (FromBytes, FromReader, Hasher: hash.go) is left out of builds with the
+// tag pcocc_launcher, the launcher's, which hashes nothing: the packages
+// that hash are not the launcher's and are not built with that tag.
 package digest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
-	"io"
 	"strings"
 )
 
@@ -24,7 +23,7 @@ const Algorithm = "sha256"
 
 const (
 	prefix = Algorithm + ":"
-	hexLen = 2 * sha256.Size
+	hexLen = 64 // a SHA-256, in hexadecimal
 )
 
 // Parse checks s and returns it as a Digest. The error names s.
@@ -72,30 +71,3 @@ func (d Digest) String() string { return string(d) }
 // Short returns d cut to its algorithm and first 12 hex digits, for
 // messages.
 func (d Digest) Short() string { return string(d)[:min(len(d), len(prefix)+12)] }
-
-// FromBytes returns the digest of b.
-func FromBytes(b []byte) Digest {
-	s := sha256.Sum256(b)
-	return Digest(prefix + hex.EncodeToString(s[:]))
-}
-
-// FromReader returns the digest of what r reads to its end.
-func FromReader(r io.Reader) (Digest, error) {
-	h := NewHasher()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", err
-	}
-	return h.Digest(), nil
-}
-
-// Hasher computes a digest of what is written to it.
-type Hasher struct{ h hash.Hash }
-
-// NewHasher returns an empty Hasher.
-func NewHasher() Hasher { return Hasher{sha256.New()} }
-
-// Write adds p to the digested content; it never fails.
-func (h Hasher) Write(p []byte) (int, error) { return h.h.Write(p) }
-
-// Digest returns the digest of what was written so far.
-func (h Hasher) Digest() Digest { return Digest(prefix + hex.EncodeToString(h.h.Sum(nil))) }

@@ -1,10 +1,8 @@
 package digest
 
 import (
-	"io"
 	"strings"
 	"testing"
-	"testing/iotest"
 )
 
 const emptySHA = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -45,21 +43,6 @@ func TestParse(t *testing.T) {
 }
 
 func TestFormat(t *testing.T) {
-	if d := FromBytes(nil); d != emptySHA {
-		t.Fatalf("FromBytes(nil) = %s", d)
-	}
-	h := NewHasher()
-	io.WriteString(h, "ab")
-	io.WriteString(h, "c")
-	if h.Digest() != FromBytes([]byte("abc")) {
-		t.Fatalf("Hasher gives %s, FromBytes %s", h.Digest(), FromBytes([]byte("abc")))
-	}
-	if d, err := FromReader(strings.NewReader("abc")); err != nil || d != FromBytes([]byte("abc")) {
-		t.Fatalf("FromReader gives %s, %v; FromBytes %s", d, err, FromBytes([]byte("abc")))
-	}
-	if _, err := FromReader(iotest.ErrReader(io.ErrUnexpectedEOF)); err != io.ErrUnexpectedEOF {
-		t.Fatalf("FromReader of a failing reader: %v", err)
-	}
 	d := Digest(emptySHA)
 	if d.Hex() != emptySHA[7:] {
 		t.Errorf("Hex() = %q", d.Hex())

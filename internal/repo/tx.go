@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagemeta"
@@ -59,11 +60,20 @@ func (r *Repo) readOnlyError() error {
 }
 
 func newID() string {
+	// getrandom(2), crypto/rand's source, without crypto/rand: it links the
+	// FIPS 140 module, initialised at every start of the launcher, which
+	// links this package. 12 bytes: never a short read; EINTR only while
+	// the kernel's pool is not yet initialised, early at boot.
 	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
+	for {
+		_, err := unix.Getrandom(b, 0)
+		if err == nil {
+			return hex.EncodeToString(b)
+		}
+		if err != unix.EINTR {
+			panic(err) // the kernel has had getrandom since 3.17
+		}
 	}
-	return hex.EncodeToString(b)
 }
 
 // Repo returns the repository being changed.

@@ -23,6 +23,7 @@ var launchDeps = []string{
 	"github.com/pcocc/pcocc/internal/exitcode",
 	"github.com/pcocc/pcocc/internal/imagemeta",
 	"github.com/pcocc/pcocc/internal/mountspec",
+	"github.com/pcocc/pcocc/internal/namesum",
 	"github.com/pcocc/pcocc/internal/runtime",
 	"github.com/pcocc/pcocc/internal/safeopen",
 	"github.com/pcocc/pcocc/internal/sqfsformat",

@@ -26,7 +26,6 @@ package unpack
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +38,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pcocc/pcocc/internal/namesum"
 	"github.com/pcocc/pcocc/internal/safeopen"
 	"github.com/pcocc/pcocc/internal/sqfsformat"
 )
@@ -154,9 +154,8 @@ func Key(path string) (string, error) {
 	if err := unix.Stat(abs, &st); err != nil {
 		return "", err
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d\x00%d.%d\x00%d", abs, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ino)
-	return hex.EncodeToString(h.Sum(nil))[:32], nil
+	sum := namesum.Sum256(fmt.Appendf(nil, "%s\x00%d\x00%d.%d\x00%d", abs, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ino))
+	return hex.EncodeToString(sum[:])[:32], nil
 }
 
 // Entry is an unpacked image in use: its tree, and a shared lock on it that

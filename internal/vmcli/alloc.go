@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmjob"
@@ -30,6 +31,7 @@ type allocOpts struct {
 	partition string
 	account   string
 	verbose   bool
+	dryRun    bool   // Slurm: print the salloc or sbatch and srun command lines
 	output    string // batch
 	idFD      int    // batch: where the detached alloc writes its job id
 	// hooks: what `pcocc docker alloc` adds (nil for alloc).
@@ -65,6 +67,9 @@ by itself ends the cluster: every VM, its network and its disk overlays
 are removed. The exit status is the shell's or the script's.`,
 		Args: exactArgs(1, "one cluster definition"),
 		RunE: func(c *cobra.Command, args []string) error {
+			if done, err := trySlurm(e, o, args[0], batch); done {
+				return err
+			}
 			if batch {
 				return runBatch(c.Context(), e, o, args[0])
 			}
@@ -79,6 +84,7 @@ are removed. The exit status is the shell's or the script's.`,
 	f.StringVarP(&o.partition, "partition", "p", "", "partition (Slurm; the local batch manager ignores it)")
 	f.StringVarP(&o.account, "account", "A", "", "account (Slurm; the local batch manager ignores it)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "say when each step of the start and the end is done (seconds since the start)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the salloc (sbatch) and srun command lines and submit nothing (batch.yaml type: slurm)")
 	f.IntVar(&o.idFD, "id-fd", 0, "")
 	f.MarkHidden("id-fd")
 	if batch {
@@ -91,6 +97,25 @@ cluster ends with the script. Prints the job id.`
 		f.StringVarP(&o.output, "output", "o", "", "output file (default: pcocc-JOBID.out); %j is the job id")
 	}
 	return c
+}
+
+// trySlurm runs alloc or batch through Slurm when batch.yaml says so; done
+// is false for the local batch manager.
+func trySlurm(e *env, o *allocOpts, def string, batch bool) (done bool, err error) {
+	if o.hooks != nil || o.idFD > 0 {
+		return false, nil // the Docker environment and batch's detached alloc: local
+	}
+	cat := newCatalog(e)
+	b, err := batchManager(cat)
+	switch {
+	case err != nil:
+		return true, err
+	case b.Type == config.BatchSlurm:
+		return true, runSlurm(e, o, cat, b, def, batch)
+	case o.dryRun:
+		return true, usageErr("--dry-run: the local batch manager has no command line to print (batch.yaml type: slurm)")
+	}
+	return false, nil
 }
 
 func runAlloc(ctx context.Context, e *env, o *allocOpts, def string) error {
@@ -184,48 +209,79 @@ func runCluster(ctx context.Context, e *env, o *allocOpts, cat *catalog, job *vm
 		}
 		defer stop()
 	}
-	// The shell gets Ctrl-C; this process only notes it.
-	ints := make(chan os.Signal, 1)
-	signal.Notify(ints, os.Interrupt)
-	defer signal.Stop(ints)
-	sh := shellCommand(e, o, job)
-	if err := sh.Start(); err != nil {
+	sh, err := startShell(e, o, job)
+	if err != nil {
 		return err
 	}
-	job.Shell, job.ShellGroup = sh.Process.Pid, o.script != ""
+	job.Shell, job.ShellGroup = sh.cmd.Process.Pid, sh.group
 	if err := job.Save(); err != nil {
-		sh.Process.Kill()
+		sh.cmd.Process.Kill()
 		return err
 	}
-	// A script runs in a process group of its own, ended whole with the job;
-	// Ctrl-C reaches it through this process.
-	signalShell := func(sig syscall.Signal) {
-		if job.ShellGroup {
-			syscall.Kill(-sh.Process.Pid, sig)
-		} else {
-			sh.Process.Signal(sig)
-		}
+	ended := make(chan func() error, 1)
+	go func() {
+		x := <-cl.Ended()
+		ended <- func() error { return cl.Crash(x) }
+	}()
+	return sh.wait(ctx, e, ended)
+}
+
+// shellRun is a started shell or script.
+type shellRun struct {
+	cmd   *exec.Cmd
+	group bool       // a script, in a process group of its own
+	done  chan error // its Wait
+	ints  chan os.Signal
+}
+
+// startShell starts the shell or script. The shell gets Ctrl-C; this
+// process only notes it (until wait returns).
+func startShell(e *env, o *allocOpts, job *vmjob.Job) (*shellRun, error) {
+	r := &shellRun{group: o.script != "", done: make(chan error, 1), ints: make(chan os.Signal, 1)}
+	signal.Notify(r.ints, os.Interrupt)
+	r.cmd = shellCommand(e, o, job)
+	if err := r.cmd.Start(); err != nil {
+		signal.Stop(r.ints)
+		return nil, err
 	}
-	shDone := make(chan error, 1)
-	go func() { shDone <- sh.Wait() }()
+	go func() { r.done <- r.cmd.Wait() }()
+	return r, nil
+}
+
+// wait waits for the shell (its status), for the cluster's end (ended
+// gives the reason, asked once the shell is hung up), or for ctx.
+func (r *shellRun) wait(ctx context.Context, e *env, ended <-chan func() error) error {
+	defer signal.Stop(r.ints)
 	for {
 		select {
-		case err := <-shDone:
+		case err := <-r.done:
 			e.tracef("shell ended")
 			return shellStatus(err)
-		case x := <-cl.Ended():
-			hangUp(signalShell, shDone)
-			return cl.Crash(x)
+		case why := <-ended:
+			r.hangUp()
+			return why()
 		case <-ctx.Done():
-			hangUp(signalShell, shDone)
+			r.hangUp()
 			return exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated"))
-		case <-ints:
-			if job.ShellGroup {
-				signalShell(syscall.SIGINT)
+		case <-r.ints:
+			if r.group {
+				r.signal(syscall.SIGINT)
 			}
 		}
 	}
 }
+
+// signal: a script runs in a process group of its own, ended whole with
+// the job; Ctrl-C reaches it through this process.
+func (r *shellRun) signal(sig syscall.Signal) {
+	if r.group {
+		syscall.Kill(-r.cmd.Process.Pid, sig)
+	} else {
+		r.cmd.Process.Signal(sig)
+	}
+}
+
+func (r *shellRun) hangUp() { hangUp(r.signal, r.done) }
 
 // readyHook runs the hooks' Ready; Ctrl-C, SIGTERM or a VM that ends stop
 // the wait.

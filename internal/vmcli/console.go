@@ -28,8 +28,12 @@ times in a row to leave. -l prints what the console has shown since the VM
 started (its log) and exits.`,
 		Args: exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j, v, err := t.vm(e, args[0])
-			if err != nil {
+			var flags []string
+			if logOnly {
+				flags = []string{"-l"}
+			}
+			j, v, err := t.localVM(e, args[0], "console", flags...)
+			if err != nil || j == nil {
 				return err
 			}
 			f := vm.FilesFor(j.Dir, vmIndex(v))
@@ -47,6 +51,23 @@ started (its log) and exits.`,
 	c.Flags().BoolVarP(&logOnly, "log", "l", false, "print the console's log and exit")
 	t.flags(c)
 	return c
+}
+
+// localVM is vm for the commands that need the VM's node-local files
+// (console, reset, save). For a Slurm cluster, it runs the command again on
+// the VM's node (runOnNode) and returns a nil job; save is not yet there.
+func (t *target) localVM(e *env, name, cmd string, flags ...string) (*vmjob.Job, vmjob.VM, error) {
+	if t.onNode {
+		return nodeJob(t.id, name)
+	}
+	j, v, err := t.vm(e, name)
+	if err != nil || !j.Slurm {
+		return j, v, err
+	}
+	if cmd == "save" {
+		return nil, v, fmt.Errorf("%s: not yet for a cluster under Slurm", cmd)
+	}
+	return nil, v, runOnNode(e, j, v, cmd, flags)
 }
 
 // vm finds the targeted cluster's VM name.
@@ -122,8 +143,8 @@ func newResetCmd(e *env) *cobra.Command {
 		Short: "Reset a VM, as its reset button would",
 		Args:  exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j, v, err := t.vm(e, args[0])
-			if err != nil {
+			j, v, err := t.localVM(e, args[0], "reset")
+			if err != nil || j == nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(c.Context(), 10*time.Second)

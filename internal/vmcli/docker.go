@@ -81,8 +81,8 @@ there. Leaving the shell or the end of the script ends the environment.`,
 		c.Short = "Start a Docker environment in the background"
 		c.Long = `Start a Docker environment as docker alloc does, detached from the
 terminal, running -E SCRIPT (its output and the environment's messages go
-to the output file, -o), or, without a script, until its process is killed
-(pcocc docker shell joins it meanwhile). Prints the job id.`
+to the output file, -o), or, without a script, until pcocc cancel -j JOBID
+ends it (pcocc docker shell joins it meanwhile). Prints the job id.`
 		f.StringVarP(&o.alloc.output, "output", "o", "", "output file (default: pcocc-JOBID.out); %j is the job id")
 	}
 	return c

@@ -36,7 +36,11 @@ type env struct {
 	base           string // the user's job directories
 	start          time.Time
 	verbose        bool // alloc -v: tracef prints
+	exits          []func()
 }
+
+// atExit runs f when the command is done.
+func (e *env) atExit(f func()) { e.exits = append(e.exits, f) }
 
 // tracef says, with -v, that a step is done and when (since the start).
 func (e *env) tracef(format string, args ...any) {
@@ -67,6 +71,9 @@ func Main(argv []string) int {
 	root := newRoot(e)
 	root.SetArgs(argv[1:])
 	err := root.ExecuteContext(ctx)
+	for _, f := range e.exits {
+		f()
+	}
 	var ee *exitcode.Error
 	if err != nil && (!errors.As(err, &ee) || ee.Err != nil) {
 		fmt.Fprintf(e.stderr, "%s: %s\n", name, err)
@@ -87,7 +94,8 @@ func newRoot(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(newAllocCmd(e, false), newAllocCmd(e, true), newPsCmd(e), newConsoleCmd(e), newResetCmd(e),
-		newNcCmd(e), newSSHCmd(e), newSCPCmd(e), newExecCmd(e), newSaveCmd(e), newDockerCmd(e))
+		newNcCmd(e), newSSHCmd(e), newSCPCmd(e), newExecCmd(e), newSaveCmd(e), newDockerCmd(e), newCancelCmd(e),
+		newLaunchCmd(e), newHypervisorCmd(e))
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unknown command %q for %q", args[0], e.name)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/vmjob"
 )
 
@@ -17,6 +18,11 @@ func newPsCmd(e *env) *cobra.Command {
 		Short: "List your running clusters of VMs",
 		Args:  exactArgs(0, "no argument"),
 		RunE: func(c *cobra.Command, args []string) error {
+			if b, err := batchManager(newCatalog(e)); err != nil {
+				return err
+			} else if b.Type == config.BatchSlurm {
+				return slurmPs(e, b)
+			}
 			jobs, err := vmjob.List(e.base)
 			if err != nil {
 				return err

@@ -24,7 +24,7 @@ new image DEST ([REPO:]NAME). The new revision holds only what the VM
 changed, on top of the revision it booted (--full: a standalone copy).`,
 		Args: exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j, v, err := t.vm(e, args[0])
+			j, v, err := t.localVM(e, args[0], "save")
 			if err != nil {
 				return err
 			}

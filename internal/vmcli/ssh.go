@@ -40,7 +40,11 @@ scp use it as their proxy command.`,
 			if err != nil || !ok {
 				return fmt.Errorf("%s: port %s is not forwarded (%s)", v.Name, args[1], forwarded(v))
 			}
-			conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(host)))
+			addr := v.Host
+			if addr == "" {
+				addr = "127.0.0.1"
+			}
+			conn, err := net.Dial("tcp", net.JoinHostPort(addr, strconv.Itoa(host)))
 			if err != nil {
 				return fmt.Errorf("%s: port %d: %w", v.Name, port, err)
 			}

@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asPcoccVM) == "1" {
 		os.Exit(Main(os.Args))
 	}
+	if base := os.Getenv(asJob); base != "" {
+		os.Exit(actAsJob(base))
+	}
 	code := m.Run()
 	if standIn.stop != nil {
 		standIn.stop()

@@ -6,23 +6,32 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/vmjob"
 )
 
 // target is the -j JOBID / -J NAME choice of a cluster.
 type target struct {
-	id   int
-	name string
+	id     int
+	name   string
+	onNode bool // hidden --on-node: run on a Slurm VM's node, by runOnNode
 }
 
 func (t *target) flags(c *cobra.Command) {
 	c.Flags().IntVarP(&t.id, "jobid", "j", 0, "the cluster's job id (default: the cluster of this shell, or your only one)")
 	c.Flags().StringVarP(&t.name, "jobname", "J", "", "the cluster's job name")
+	c.Flags().BoolVar(&t.onNode, onNodeFlag, false, "")
+	c.Flags().MarkHidden(onNodeFlag)
 }
 
 // job finds the targeted cluster: -j, -J, the shell's $PCOCC_JOB_ID, or the
 // user's only running cluster.
 func (t *target) job(e *env) (*vmjob.Job, error) {
+	if b, err := batchManager(newCatalog(e)); err != nil {
+		return nil, err
+	} else if b.Type == config.BatchSlurm {
+		return t.slurmJob(e, b)
+	}
 	switch {
 	case t.id != 0:
 		return vmjob.Find(e.base, t.id)

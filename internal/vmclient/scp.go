@@ -57,7 +57,7 @@ func (c *Client) scp(ctx context.Context, mode, remote string, recursive bool, d
 	if recursive {
 		cmd += " -r"
 	}
-	if err := s.Start(cmd + " -- " + shellQuote(remote)); err != nil {
+	if err := s.Start(cmd + " -- " + ShellQuote(remote)); err != nil {
 		return fmt.Errorf("scp: %w", err)
 	}
 	err = do(&scpPeer{r: bufio.NewReader(r), w: w})
@@ -227,7 +227,8 @@ func parseHeader(line string) (os.FileMode, int64, string, error) {
 	return os.FileMode(mode).Perm(), size, name, nil
 }
 
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell.
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 

@@ -29,6 +29,10 @@ type VM struct {
 	Pid      int    `json:"pid,omitempty"`       // qemu
 	SSHPort  int    `json:"ssh_port,omitempty"`  // host loopback port forwarded to the VM's port 22
 	Addr     string `json:"addr,omitempty"`      // on the cluster network
+	// Host is the address its Ports are on: "" is the loopback (the local
+	// batch manager), a node's address under Slurm (reverse NAT).
+	Host string `json:"host,omitempty"`
+	Node string `json:"node,omitempty"` // under Slurm: the node it runs on
 	// Ports maps the guest's forwarded TCP ports (22 and the template's)
 	// to host loopback ports.
 	Ports map[int]int `json:"ports,omitempty"`
@@ -52,6 +56,8 @@ type State struct {
 	// ShellGroup: ended with the job even when its process is killed.
 	Shell      int  `json:"shell,omitempty"`
 	ShellGroup bool `json:"shell_group,omitempty"`
+	// Slurm: a Slurm cluster seen from etcd (no directory of its own here).
+	Slurm bool `json:"slurm,omitempty"`
 }
 
 // Job is a job directory.

@@ -69,9 +69,10 @@ func (d *dockerEnv) alloc(dir, script string, args ...string) (string, string) {
 
 // The seed's docker_job.sh (a build with COPY and RUN, no network; docker
 // save), an image of the repository loaded with pcocc docker import and run
-// with --network none, pcocc image import docker-daemon: inside, then run
-// by pcocc on the host once the environment is over; the engine's socket
-// is private; nothing is left.
+// with --network none, pcocc image import docker-daemon: inside, pcocc
+// docker build and pcocc docker export, each image then run by pcocc on the
+// host once the environment is over; the engine's socket is private;
+// nothing is left.
 func TestDockerEnvEphemeral(t *testing.T) {
 	d := newDockerEnv(t)
 	ctx := filepath.Join(d.home, "ctx")
@@ -86,6 +87,8 @@ pcocc docker import bb bb:latest
 docker run --rm --network none bb:latest echo run-$((6*7))
 ./docker_job.sh >build.log 2>&1
 pcocc image import docker-daemon:myubuntu:latest myubuntu
+pcocc docker build . built >pbuild.log 2>&1 || { cat pbuild.log; exit 1; }
+pcocc docker export myubuntu:latest exported
 s=${DOCKER_HOST#unix://}; stat -c '%a %U' "$(dirname "$s")"
 eval "$(pcocc docker env)"; echo "env: $DOCKER_HOST" | sed "s|$s|SOCK|"`
 	out, errs := d.alloc(ctx, script)
@@ -97,15 +100,19 @@ eval "$(pcocc docker env)"; echo "env: $DOCKER_HOST" | sed "s|$s|SOCK|"`
 		t.Fatalf("docker save: %v\n%s", err, b)
 	}
 	d.assertNothingLeft()
-	got := d.mustPcocc("run", "myubuntu", "cat", "/hello.txt", "/built.txt")
-	if got != "hello from the build context\nbuilt-42\n" {
-		t.Errorf("pcocc run of the image built in the environment: %q", got)
+	for _, img := range []string{"myubuntu", "built", "exported"} { // image import, docker build, docker export
+		got := d.mustPcocc("run", img, "cat", "/hello.txt", "/built.txt")
+		if got != "hello from the build context\nbuilt-42\n" {
+			t.Errorf("pcocc run %s, built in the environment: %q", img, got)
+		}
 	}
 }
 
 // docker-persist: an image loaded in one allocation is in the next; a
 // second allocation while one runs is refused with one line naming it. The
-// next one is a docker batch, joined with docker env and docker shell.
+// next one is a docker batch without a script, joined with docker env and
+// docker shell, and ended by pcocc cancel, which returns once it has ended
+// (its engine stopped and its disk unmounted first: no warning).
 func TestDockerEnvPersist(t *testing.T) {
 	d := newDockerEnv(t)
 	disk := filepath.Join(d.work, ".pcocc.docker.persistent.img")
@@ -125,8 +132,8 @@ cat second.err`
 		!strings.Contains(out, "is in use by job ") {
 		t.Errorf("the second allocation: %q, want one line naming the holder's job", out)
 	}
-	out = d.mustPcocc("docker", "batch", "-t", "docker-persist", "-T", "1200", "-o", filepath.Join(d.home, "batch.out"),
-		"-E", "until [ -f "+filepath.Join(d.home, "batch.done")+" ]; do sleep 1; done")
+	batchOut := filepath.Join(d.home, "batch.out")
+	out = d.mustPcocc("docker", "batch", "-t", "docker-persist", "-T", "1200", "-o", batchOut)
 	var id int
 	if _, err := fmt.Sscanf(out, "Submitted batch job %d", &id); err != nil {
 		t.Fatalf("docker batch: %q", out)
@@ -138,31 +145,24 @@ cat second.err`
 			break
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(d.home, "batch.out"))
+			b, _ := os.ReadFile(batchOut)
 			t.Fatalf("the batch's engine is not ready after 20 minutes:\n%s", b)
 		}
 		time.Sleep(2 * time.Second)
 	}
 	out = d.mustPcocc("docker", "shell", "-j", jid, "-E", `docker image ls --format '{{.Repository}}:{{.Tag}}'`)
-	os.WriteFile(filepath.Join(d.home, "batch.done"), nil, 0o644)
 	if !strings.Contains(out, "kept:1\n") {
 		t.Errorf("the next allocation's images: %q, want kept:1", out)
 	}
-	d.waitJobsGone()
+	d.mustPcocc("cancel", "-j", jid)
+	if dirs := jobDirs(d.jobsDir()); len(dirs) > 0 {
+		t.Errorf("pcocc cancel returned before the job ended: %v", dirs)
+	}
+	if b, _ := os.ReadFile(batchOut); strings.Contains(string(b), "not unmounted cleanly") {
+		t.Errorf("the cancelled batch did not flush its data disk:\n%s", b)
+	}
 	if _, err := os.Stat(disk + ".lock"); !os.IsNotExist(err) {
 		t.Errorf("the lock is left: %v", err)
 	}
 	d.assertNothingLeft()
-}
-
-// waitJobsGone waits for the user's jobs (a batch) to end.
-func (d *dockerEnv) waitJobsGone() {
-	d.t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for len(jobDirs(d.jobsDir())) > 0 {
-		if time.Now().After(deadline) {
-			d.t.Fatalf("jobs still running: %v", jobDirs(d.jobsDir()))
-		}
-		time.Sleep(time.Second)
-	}
 }

@@ -13,7 +13,9 @@
 //	PCOCC_BIN_DIR      directory holding pcocc and pcocc-rs (required)
 //	PCOCC_FIXTURES     directory made by test/fixtures/make-images.sh ([fixtures])
 //	PCOCC_E2E_TESTDATA directory of the scripts (default: testdata)
-//	SLURM_CONF, DOCKER_HOST, CONTAINERS_CONF, PCOCC_CI_REGISTRY
+//	SLURM_CONF, DOCKER_HOST, CONTAINERS_CONF, PCOCC_CI_REGISTRY, PCOCC_TEST_ETCD,
+//	PCOCC_TEST_ETCD_PASSWORD_FILE (root's: unreadable by the tests),
+//	PCOCC_CI_FABRIC, PCOCC_CI_FABRIC_LOGIN, PCOCC_CI_FABRIC_NODES
 //	                   passed to the scripts (scripts/services.sh writes them
 //	                   to /var/tmp/pcocc-ci/env.sh)
 //
@@ -27,6 +29,9 @@
 //	[userns]    unprivileged user+mount namespaces work (unshare -Urm)
 //	[fuse]      /dev/fuse is usable by the caller
 //	[slurm]     `srun -N1 true` works with $SLURM_CONF
+//	[fabric]    [slurm] and its nodes are on a network fabric ($PCOCC_CI_FABRIC=1):
+//	            `srun -N2` runs on two hosts with distinct names and addresses
+//	[etcd]      the first endpoint of $PCOCC_TEST_ETCD answers /health
 //	[docker]    the daemon at $DOCKER_HOST answers /_ping
 //	[registry]  $PCOCC_CI_REGISTRY accepts connections
 //
@@ -128,7 +133,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("USER", u.Username)
 			env.Setenv("LOGNAME", u.Username)
 			env.Setenv("FIXTURES", fixtures)
-			for _, name := range []string{"SLURM_CONF", "DOCKER_HOST", "CONTAINERS_CONF", "PCOCC_CI_REGISTRY"} {
+			for _, name := range passedEnv {
 				if v := os.Getenv(name); v != "" {
 					env.Setenv(name, v)
 				}
@@ -145,6 +150,20 @@ func TestScripts(t *testing.T) {
 	})
 }
 
+// passedEnv: the CI's environment (scripts/services.sh's env.sh) that the
+// scripts see.
+var passedEnv = []string{"SLURM_CONF", "DOCKER_HOST", "CONTAINERS_CONF", "PCOCC_CI_REGISTRY",
+	"PCOCC_TEST_ETCD", "PCOCC_TEST_ETCD_PASSWORD_FILE",
+	"PCOCC_CI_FABRIC", "PCOCC_CI_FABRIC_LOGIN", "PCOCC_CI_FABRIC_NODES"}
+
+// slurmUp: the [slurm] condition.
+var slurmUp = sync.OnceValue(func() bool {
+	if os.Getenv("SLURM_CONF") == "" {
+		return false
+	}
+	return run(60*time.Second, "srun", "-N1", "-n1", "true") == nil
+})
+
 // conditions are probed for real, once per test binary run.
 var conditions = map[string]func() bool{
 	"fixtures": sync.OnceValue(func() bool {
@@ -154,12 +173,9 @@ var conditions = map[string]func() bool{
 	}),
 	"userns": sync.OnceValue(func() bool { return testutil.UsernsWorks() == nil }),
 	"fuse":   sync.OnceValue(func() bool { return testutil.FUSEUsable() == nil }),
-	"slurm": sync.OnceValue(func() bool {
-		if os.Getenv("SLURM_CONF") == "" {
-			return false
-		}
-		return run(60*time.Second, "srun", "-N1", "-n1", "true") == nil
-	}),
+	"slurm":  slurmUp,
+	"fabric": sync.OnceValue(fabricWorks),
+	"etcd":   sync.OnceValue(etcdHealthy),
 	"docker": sync.OnceValue(func() bool {
 		sock, ok := strings.CutPrefix(os.Getenv("DOCKER_HOST"), "unix://")
 		if !ok {

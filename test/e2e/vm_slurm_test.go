@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// VM clusters under Slurm (batch.yaml type: slurm). The tests that start
+// VMs need the Slurm plugin's VM path (srun --vm, from the plugin's
+// privileged side); without it they skip and say so. They keep to at most
+// 2 TCG VMs at once.
+
+// newSlurmVMEnv is newVMEnv with batch.yaml saying slurm.
+func newSlurmVMEnv(t *testing.T) *vmEnv {
+	t.Helper()
+	v := newVMEnv(t)
+	sys := filepath.Join(filepath.Dir(v.home), "etc-pcocc")
+	if err := os.WriteFile(filepath.Join(sys, "batch.yaml"), []byte("type: slurm\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// srunHasVM: the plugin's VM path is installed (srun knows --vm).
+func srunHasVM() bool {
+	out, err := exec.Command("srun", "--help").Output()
+	return err == nil && strings.Contains(string(out), "--vm=")
+}
+
+func requireSlurmVM(t *testing.T) {
+	t.Helper()
+	if !conditions["slurm"]() {
+		t.Skip("no Slurm (srun -N1 true fails or SLURM_CONF unset)")
+	}
+	if !srunHasVM() {
+		t.Skip("the Slurm plugin's VM path is not installed (srun has no --vm option)")
+	}
+}
+
+// The seed's line, `pcocc alloc -p <partition> -c <cores per VM>
+// img1:N,img2:M`, as written: --dry-run shows what Slurm gets.
+func TestVMSlurmSeedLineDryRun(t *testing.T) {
+	v := newSlurmVMEnv(t)
+	out := v.mustPcocc("alloc", "--dry-run", "-p", "debug", "-c", "2", "tiny:1,tiny:2")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want the salloc and srun lines, got:\n%s", out)
+	}
+	salloc := regexp.MustCompile(`^salloc -n 3 -c 2 -p debug -J pcocc --distribution=block:block -- \S+/pcocc-vm __slurm-launch --network cluster -c 2 tiny:1,tiny:2$`)
+	srun := regexp.MustCompile(`^srun -K -X -Q --vm=cluster -n 3 \S+/pcocc-vm __vm-hypervisor -c 2 tiny:1,tiny:2$`)
+	if !salloc.MatchString(lines[0]) || !srun.MatchString(lines[1]) {
+		t.Errorf("dry run:\n%s", out)
+	}
+	out = v.mustPcocc("batch", "--dry-run", "-A", "acct", "-J", "named", "-m", "1G", "-E", "echo hi", "tiny:1")
+	if !strings.Contains(out, "sbatch -n 1 -c 1 --mem-per-cpu=1024 -J named -A acct --distribution=block:block -o pcocc-%j.out '--wrap=exec ") {
+		t.Errorf("batch dry run:\n%s", out)
+	}
+}
+
+// A bad definition or template is one line, and nothing reaches Slurm.
+func TestVMSlurmBadDefNothingSubmitted(t *testing.T) {
+	if !conditions["slurm"]() {
+		t.Skip("no Slurm (srun -N1 true fails or SLURM_CONF unset)")
+	}
+	v := newSlurmVMEnv(t)
+	for _, def := range []string{"nosuch:2", "tiny:0", "tiny:1,"} {
+		_, errs, code := v.pcocc("alloc", "-E", "true", "-J", "pcocc-bad", def)
+		if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || strings.Contains(errs, "salloc") {
+			t.Errorf("alloc %s: exit %d, stderr %q", def, code, errs)
+		}
+	}
+	if out, _ := exec.Command("squeue", "-h", "-n", "pcocc-bad", "-o", "%i").Output(); strings.TrimSpace(string(out)) != "" {
+		t.Errorf("jobs submitted: %s", out)
+	}
+}
+
+// Without the plugin's VM path: one line, status 125, no job.
+func TestVMSlurmNoVMPath(t *testing.T) {
+	if !conditions["slurm"]() {
+		t.Skip("no Slurm (srun -N1 true fails or SLURM_CONF unset)")
+	}
+	if srunHasVM() {
+		t.Skip("the Slurm plugin's VM path is installed")
+	}
+	v := newSlurmVMEnv(t)
+	_, errs, code := v.pcocc("alloc", "-E", "true", "-J", "pcocc-novm", "tiny:1")
+	if code != 125 || !strings.Contains(errs, "the Slurm plugin's VM network is not installed") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	if out, _ := exec.Command("squeue", "-h", "-n", "pcocc-novm", "-o", "%i").Output(); strings.TrimSpace(string(out)) != "" {
+		t.Errorf("jobs submitted: %s", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(v.home, ".pcocc", "etcd-password")); err == nil {
+		t.Errorf("credential made before the check: %q", b)
+	}
+}
+
+// alloc -E and batch -E of 2 tiny VMs: both boot, the script sees the job.
+func TestVMSlurmAllocBatch(t *testing.T) {
+	requireSlurmVM(t)
+	v := newSlurmVMEnv(t)
+	out, errs, code := v.pcocc("alloc", "-E", `echo "JOB=$PCOCC_JOB_ID"`, "tiny:2")
+	if code != 0 || !strings.Contains(errs, "Configuring hosts... (done)") || !regexp.MustCompile(`JOB=\d+`).MatchString(out) {
+		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
+	}
+	outFile := filepath.Join(v.home, "batch-%j.out")
+	out = v.mustPcocc("batch", "-o", outFile, "-E", `echo "JOB=$PCOCC_JOB_ID"`, "tiny:2")
+	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("batch: %s", out)
+	}
+	final := strings.ReplaceAll(outFile, "%j", m[1])
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		q, _ := exec.Command("squeue", "-h", "-j", m[1], "-o", "%i").Output()
+		if strings.TrimSpace(string(q)) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			exec.Command("scancel", m[1]).Run()
+			t.Fatalf("batch job %s still running after 5 min", m[1])
+		}
+		time.Sleep(2 * time.Second)
+	}
+	b, _ := os.ReadFile(final)
+	if !strings.Contains(string(b), "Configuring hosts... (done)") || !strings.Contains(string(b), "JOB="+m[1]) {
+		t.Errorf("batch output:\n%s", b)
+	}
+}
+
+// A killed QEMU ends the cluster: one line naming the VM, the script ended.
+func TestVMSlurmHypervisorKilled(t *testing.T) {
+	requireSlurmVM(t)
+	v := newSlurmVMEnv(t)
+	// vm[1]: the pattern does not match this script's own command line.
+	script := `pkill -KILL -u "$(id -u)" -f "pcocc-$PCOCC_JOB_ID-vm[1]-"; sleep 120; echo NOT-ENDED`
+	out, errs, code := v.pcocc("alloc", "-E", script, "tiny:2")
+	if code == 0 || strings.Contains(out, "NOT-ENDED") || !strings.Contains(errs, "vm1: on ") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// From outside the allocation, `pcocc nc -j JOB vm1 8080` reaches the tiny
+// guest's port through its node's reverse NAT, found in etcd; `pcocc ps`
+// lists the cluster. Needs the plugin's VM path (the reverse NAT) and etcd
+// ($PCOCC_TEST_ETCD, the first endpoint).
+func TestVMSlurmFromLoginNode(t *testing.T) {
+	requireSlurmVM(t)
+	ep := strings.Split(os.Getenv("PCOCC_TEST_ETCD"), ",")[0]
+	u, err := url.Parse(ep)
+	if ep == "" || err != nil || u.Port() == "" {
+		t.Skip("no etcd: PCOCC_TEST_ETCD (env.sh) names none")
+	}
+	v := newSlurmVMEnv(t)
+	batch := fmt.Sprintf("type: slurm\nsettings:\n  etcd-servers: [%s]\n  etcd-client-port: %s\n  etcd-protocol: %s\n", u.Hostname(), u.Port(), u.Scheme)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(v.home), "etc-pcocc", "batch.yaml"), []byte(batch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := v.mustPcocc("batch", "-o", filepath.Join(v.home, "out-%j"), "-E", "sleep 300", "tiny:2")
+	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("batch: %s", out)
+	}
+	defer exec.Command("scancel", m[1]).Run()
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		ps, _, _ := v.pcocc("ps")
+		if regexp.MustCompile(`(?m)^` + m[1] + `\s+\S+\s+2\s+RUNNING`).MatchString(ps) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s never listed with 2 VMs running:\n%s", m[1], ps)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	for {
+		cmd := v.command("nc", "-j", m[1], "vm1", "8080")
+		cmd.Stdin = strings.NewReader("")
+		b, _ := cmd.Output()
+		if strings.Contains(string(b), "pcocc-tiny vm1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pcocc nc -j %s vm1 8080: %q", m[1], b)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
