@@ -123,6 +123,8 @@ if [[ $# == 0 || ${PCOCC_E2E_ROOT:-} == 1 ]]; then
 		log "running test/root/slurm_kernel.sh as root"
 		bash "$checkout/test/root/slurm_kernel.sh" "$E/bin" "$fixtures" \
 			"$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf" || rc=1
+		log "running test/root/slurm_vm.sh as root"
+		bash "$checkout/test/root/slurm_vm.sh" "$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf" || rc=1
 	fi
 fi
 # The container scripts again with pcocc installed under /tmp, which the

@@ -19,7 +19,7 @@ func NewTracker(dir string, job uint64, uid, nodeID, ppid int) (*Tracker, error)
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, err
 	}
-	t := &Tracker{Job: job, UID: uid, NodeID: nodeID, OwnerPID: ppid, OwnerStart: ProcStart(ppid), path: TrackerPath(dir, job)}
+	t := &Tracker{Job: job, UID: uid, NodeID: nodeID, OwnerPID: ppid, OwnerStart: ProcStart(ppid), NetNS: NetNS(), path: TrackerPath(dir, job, nodeID)}
 	return t, t.Save()
 }
 

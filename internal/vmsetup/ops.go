@@ -53,7 +53,7 @@ func create(a args, cred string) error {
 		return err
 	}
 	for _, t := range ts {
-		if t.Job == a.job {
+		if t.Job == a.job && t.NodeID == a.nodeID {
 			return fmt.Errorf("job %d is already set up on this node (one VM step per job)", a.job)
 		}
 	}
@@ -190,7 +190,7 @@ func deleteJob(a args) error {
 		return err
 	}
 	for _, t := range ts {
-		if t.Job == a.job {
+		if t.Job == a.job && t.NodeID == a.nodeID {
 			return release(ec, t)
 		}
 	}
@@ -238,7 +238,7 @@ func reclaim(dir string, ec *etcdstate.Client) ([]*Tracker, error) {
 	var live []*Tracker
 	var errs []string
 	for _, t := range ts {
-		if t.Alive() {
+		if t.Alive() || !t.Mine() {
 			live = append(live, t)
 			continue
 		}

@@ -25,14 +25,19 @@ type Tracker struct {
 	// (/proc/PID/stat field 22): the job is alive on this node while it runs.
 	OwnerPID   int
 	OwnerStart uint64
-	Undo       [][]string // in creation order
-	Files      []string   // removed last (env dirs)
-	path       string
+	// NetNS is the network namespace the objects are in (/proc/self/ns/net):
+	// a tracker of another "node" sharing /run (CI) is not this node's to undo.
+	NetNS string
+	Undo  [][]string // in creation order
+	Files []string   // removed last (env dirs)
+	path  string
 }
 
-// TrackerPath is the tracker of a job in dir.
-func TrackerPath(dir string, job uint64) string {
-	return filepath.Join(dir, strconv.FormatUint(job, 10)+".json")
+// TrackerPath is the tracker of a job's node in dir (JOB.NODEID.json: the
+// node id keeps apart the "nodes" of one machine, CI's namespaces, which
+// share /run).
+func TrackerPath(dir string, job uint64, node int) string {
+	return filepath.Join(dir, strconv.FormatUint(job, 10)+"."+strconv.Itoa(node)+".json")
 }
 
 // Save writes the tracker atomically (0600).
@@ -91,6 +96,15 @@ func ProcStart(pid int) uint64 {
 	n, _ := strconv.ParseUint(f[19], 10, 64)
 	return n
 }
+
+// NetNS is this process's network namespace, "net:[INODE]".
+func NetNS() string {
+	s, _ := os.Readlink("/proc/self/ns/net")
+	return s
+}
+
+// Mine says whether the tracker's objects are in this network namespace.
+func (t *Tracker) Mine() bool { return t.NetNS == NetNS() }
 
 // Alive says whether the process that created the tracker still runs.
 func (t *Tracker) Alive() bool {

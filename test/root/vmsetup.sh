@@ -34,8 +34,8 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	# whatever a failed check left: the holders are dead, reclaim it
-	vmsetup "$N1" cleanup --etcd-password "$T/rootpw" --run-dir "$T/run0" 2>/dev/null
-	vmsetup "$N2" cleanup --etcd-password "$T/rootpw" --run-dir "$T/run1" 2>/dev/null
+	vmsetup "$N1" cleanup --etcd-password "$T/rootpw" --run-dir "$T/run" 2>/dev/null
+	vmsetup "$N2" cleanup --etcd-password "$T/rootpw" --run-dir "$T/run" 2>/dev/null
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$tag"); do ip netns del "$ns"; done
 	rm -rf "$T"
 }
@@ -93,7 +93,7 @@ setup() {
 	local f=$T/st.$job.$id
 	ip netns exec "$ns" env PCOCC_SYSTEM_CONF_DIR="$T/etc" sh -c \
 		'echo "$1" | "$2" __vm-setup create --job "$3" --step 0 --uid "$4" --gid "$4" --node-id "$5" --nodes "$6" --tasks "$7" --total "$8" --network cluster --etcd-password "$9" --run-dir "${10}" 2>"${11}.err"; echo $? >"${11}.tmp"; mv "${11}.tmp" "${11}"; exec sleep 600' \
-		sh "$cred" "$VM" "$job" "$uid" "$id" "$nodes" "$tasks" "$total" "$T/rootpw" "$T/run$id" "$f" &
+		sh "$cred" "$VM" "$job" "$uid" "$id" "$nodes" "$tasks" "$total" "$T/rootpw" "$T/run" "$f" &
 	pids+=($!)
 	echo $! >"$f.pid"
 	for _ in $(seq 300); do [[ -f $f ]] && break; sleep 0.1; done
@@ -109,7 +109,7 @@ snapshot() {
 		echo "== $n"
 		ip -n "$n" -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'
 		ip netns exec "$n" nft list ruleset
-		find "$T/run0" "$T/run1" -type f ! -name setup.lock 2>/dev/null
+		find "$T/run" -type f ! -name setup.lock 2>/dev/null
 	done
 	ip netns list | awk '{print $1}' | grep -v "^$tag" | sort
 	pgrep -a dnsmasq | grep -F "$T/" 
@@ -128,7 +128,7 @@ hostile() {
 		fail "hostile $what: rc $rc, output: $out"
 	fi
 }
-good=(--job 77 --step 0 --uid "$U1" --gid "$G1" --node-id 0 --nodes 10.77.0.1 --tasks 0 --total 1 --network cluster --etcd-password "$T/rootpw" --run-dir "$T/run0")
+good=(--job 77 --step 0 --uid "$U1" --gid "$G1" --node-id 0 --nodes 10.77.0.1 --tasks 0 --total 1 --network cluster --etcd-password "$T/rootpw" --run-dir "$T/run")
 hostile "job abc" "${good[@]}" --job abc
 hostile "job 0" "${good[@]}" --job 0
 hostile "job 2^32" "${good[@]}" --job 4294967296
@@ -155,13 +155,13 @@ diff "$T/before" "$T/after-hostile" >/dev/null && ok "hostile inputs refused, no
 setup "$N1" 0 4242 "$U1" 0 2 10.77.0.1,10.77.0.2 $credA || exit 1
 setup "$N2" 1 4242 "$U1" 1 2 10.77.0.1,10.77.0.2 $credA || exit 1
 setup "$N1" 0 4243 "$U2" 0 1 10.77.0.1 $credB || exit 1
-env1=$T/run0/vm/4242.0/task-0.env env2=$T/run1/vm/4242.0/task-1.env env3=$T/run0/vm/4243.0/task-0.env
+env1=$T/run/vm/4242.0/task-0.env env2=$T/run/vm/4242.0/task-1.env env3=$T/run/vm/4243.0/task-0.env
 for f in "$env1" "$env2" "$env3"; do
 	[[ $(stat -c %U:%a "$f") == root:644 ]] || fail "$f: $(stat -c %U:%a "$f")"
 done
 cat "$env1"
 grep -q '^PCOCC_VM_MTU=1450$' "$env1" || fail "MTU: $(cat "$env1")"
-[[ $(stat -c %a "$T/run0/tracker") == 700 ]] || fail "tracker dir mode $(stat -c %a "$T/run0/tracker")"
+[[ $(stat -c %a "$T/run/tracker") == 700 ]] || fail "tracker dir mode $(stat -c %a "$T/run/tracker")"
 val() { grep "^$1=" "$2" | cut -d= -f2; }
 
 # guest NAME NODE_NS ENVFILE UID GID: a netns whose eth0 is relayed to the tap
@@ -209,15 +209,15 @@ got=$(ip netns exec "$N1" socat -T3 - "TCP:$hp" 2>&1)
 [[ $(keys /pcocc/cluster/4242/node/ | grep -c '"state":"complete"') == 2 ]] || fail "node keys: $(keys /pcocc/cluster/4242/node/)"
 
 # delete job A on both nodes, job B by reclaim (its "slurmstepd" killed)
-vmsetup "$N1" delete --job 4242 --node-id 0 --etcd-password "$T/rootpw" --run-dir "$T/run0" || fail "delete job A node 0"
-vmsetup "$N2" delete --job 4242 --node-id 1 --etcd-password "$T/rootpw" --run-dir "$T/run1" || fail "delete job A node 1"
+vmsetup "$N1" delete --job 4242 --node-id 0 --etcd-password "$T/rootpw" --run-dir "$T/run" || fail "delete job A node 0"
+vmsetup "$N2" delete --job 4242 --node-id 1 --etcd-password "$T/rootpw" --run-dir "$T/run" || fail "delete job A node 1"
 kill "$(cat "$T/st.4243.0.pid")"
 sleep 0.3
-vmsetup "$N1" cleanup --etcd-password "$T/rootpw" --run-dir "$T/run0" || fail "cleanup"
+vmsetup "$N1" cleanup --etcd-password "$T/rootpw" --run-dir "$T/run" || fail "cleanup"
 for g in g1 g2 g3; do ip netns del $tag$g; done
 snapshot >"$T/after"
 diff "$T/before" "$T/after" >"$T/diff" && ok "delete and reclaim left nothing" || fail "left after delete: $(cat "$T/diff")"
-[[ -z $(ls "$T/run0/vm" "$T/run1/vm" 2>/dev/null | grep -v '^\(/.*:\)\?$') ]] || fail "env files left: $(ls -R "$T/run0/vm" "$T/run1/vm")"
+[[ -z $(ls "$T/run/vm" 2>/dev/null | grep -v '^\(/.*:\)\?$') ]] || fail "env files left: $(ls -R "$T/run/vm")"
 if ((fails)); then
 	echo "vmsetup.sh: $fails failure(s)"
 	exit 1
