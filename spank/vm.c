@@ -62,10 +62,16 @@ static int run_setup(char *const argv[], const char *stdin_data, char *err, size
 		return -1;
 	}
 	if (pid == 0) {
-		char conf[4200];
-		char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL };
+		/* slurmstepd's own environment (root's, not the job's): where
+		 * scontrol finds slurm.conf */
+		char conf[4200], sconf[4200];
+		const char *sc = getenv("SLURM_CONF");
+		char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL };
+		int e = 1;
 		if (pcocc_vm_conf_dir && snprintf(conf, sizeof conf, "PCOCC_SYSTEM_CONF_DIR=%s", pcocc_vm_conf_dir) < (int)sizeof conf)
-			envp[1] = conf;
+			envp[e++] = conf;
+		if (sc && snprintf(sconf, sizeof sconf, "SLURM_CONF=%s", sc) < (int)sizeof sconf)
+			envp[e++] = sconf;
 		dup2(in[0], 0);
 		dup2(out[1], 2);
 		dup2(out[1], 1);
