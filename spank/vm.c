@@ -56,22 +56,32 @@ static int run_setup(char *const argv[], const char *stdin_data, char *err, size
 		close(in[0]); close(in[1]);
 		return -1;
 	}
-	pid_t pid = fork();
-	if (pid < 0) {
+	/* stdin written whole before the fork (a few bytes: the pipe holds
+	 * them; no SIGPIPE if the child dies early) */
+	size_t sl = stdin_data ? strlen(stdin_data) : 0;
+	if (write(in[1], stdin_data ? stdin_data : "", sl) != (ssize_t)sl) {
 		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
 		return -1;
 	}
+	close(in[1]);
+	/* prepared before the fork (slurmstepd is multi-threaded: the child
+	 * calls only async-signal-safe functions). slurmstepd's own
+	 * environment (root's, not the job's) says where scontrol finds
+	 * slurm.conf. */
+	char conf[4200], sconf[4200];
+	const char *sc = getenv("SLURM_CONF");
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL };
+	int e = 1;
+	if (pcocc_vm_conf_dir && snprintf(conf, sizeof conf, "PCOCC_SYSTEM_CONF_DIR=%s", pcocc_vm_conf_dir) < (int)sizeof conf)
+		envp[e++] = conf;
+	if (sc && snprintf(sconf, sizeof sconf, "SLURM_CONF=%s", sc) < (int)sizeof sconf)
+		envp[e++] = sconf;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(in[0]); close(out[0]); close(out[1]);
+		return -1;
+	}
 	if (pid == 0) {
-		/* slurmstepd's own environment (root's, not the job's): where
-		 * scontrol finds slurm.conf */
-		char conf[4200], sconf[4200];
-		const char *sc = getenv("SLURM_CONF");
-		char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL, NULL, NULL };
-		int e = 1;
-		if (pcocc_vm_conf_dir && snprintf(conf, sizeof conf, "PCOCC_SYSTEM_CONF_DIR=%s", pcocc_vm_conf_dir) < (int)sizeof conf)
-			envp[e++] = conf;
-		if (sc && snprintf(sconf, sizeof sconf, "SLURM_CONF=%s", sc) < (int)sizeof sconf)
-			envp[e++] = sconf;
 		dup2(in[0], 0);
 		dup2(out[1], 2);
 		dup2(out[1], 1);
@@ -80,9 +90,6 @@ static int run_setup(char *const argv[], const char *stdin_data, char *err, size
 	}
 	close(in[0]);
 	close(out[1]);
-	if (stdin_data && write(in[1], stdin_data, strlen(stdin_data)) < 0)
-		err[0] = 0;
-	close(in[1]);
 	size_t n = 0;
 	ssize_t r;
 	char buf[512];
