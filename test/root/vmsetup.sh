@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 skip() { echo "vmsetup.sh: SKIP: $*"; exit 0; }
 [[ $(id -u) == 0 ]] || skip "not root"
-for t in etcd ip nft dnsmasq busybox curl jq socat setpriv $PY; do
+for t in etcd ip nft dnsmasq busybox curl socat setpriv $PY; do
 	command -v "$t" >/dev/null || skip "$t is not installed"
 done
 id tester >/dev/null 2>&1 && id tester2 >/dev/null 2>&1 || skip "users tester and tester2 are absent"
@@ -66,10 +66,12 @@ b64() { printf %s "$1" | base64 -w0; }
 # keys PREFIX: every key=value under PREFIX, as root
 keys() {
 	local tok
-	tok=$(ecurl -X POST $E/v3/auth/authenticate -d '{"name":"root","password":"'"$pw"'"}' | jq -r .token)
+	tok=$(ecurl -X POST $E/v3/auth/authenticate -d '{"name":"root","password":"'"$pw"'"}' |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 	ecurl -H "Authorization: $tok" -X POST $E/v3/kv/range \
 		-d '{"key":"'"$(b64 "$1")"'","range_end":"'"$(b64 "${1%/}0")"'"}' |
-		jq -r '.kvs[]? | (.key|@base64d) + "=" + (.value|@base64d)'
+		$PY -c 'import json,sys,base64 as b
+for kv in json.load(sys.stdin).get("kvs", []): print(b.b64decode(kv["key"]).decode() + "=" + b.b64decode(kv.get("value", "")).decode())'
 }
 
 mkdir -p "$T/etc"
