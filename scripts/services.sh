@@ -198,7 +198,10 @@ start_slurm() {
 		log "slurm.conf changed: restarting slurmctld and slurmd"
 		stop_slurm
 	fi
-	bash scripts/spank.sh || log "warning: the SPANK plugin was not built: --ctr tests will fail"
+	local etcd_host=127.0.0.1
+	((FABRIC)) && etcd_host=$FAB_ADDR
+	PCOCC_SPANK_ETCD_HOST=$etcd_host PCOCC_SPANK_ETCD_PORT=$ETCD_PORT PCOCC_SPANK_ETCD_PASSWORD=$ETCD_DIR/root-password \
+		bash scripts/spank.sh || log "warning: the SPANK plugin was not built: --ctr tests will fail"
 	if ! pid_alive "$SLURM_DIR/run/slurmctld.pid" slurmctld; then
 		/usr/sbin/slurmctld || return 1
 	fi

@@ -14,7 +14,20 @@ conf=$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf
 make --no-print-directory -s -C spank all analyze test
 install -d -m 0755 "$out" "$(dirname "$conf")"
 install -m 0755 spank/pcocc_spank.so "$out/pcocc_spank.so"
-echo "optional $out/pcocc_spank.so pcocc=${PCOCC_SPANK_HELPER:-$PCOCC_CI_DIR/e2e/bin/pcocc}" >"$conf.tmp"
+bin=$(dirname "${PCOCC_SPANK_HELPER:-$PCOCC_CI_DIR/e2e/bin/pcocc}")
+args="pcocc=$bin/pcocc"
+# The VM path (srun --vm, docs/vm-slurm-admin.md) when services.sh runs etcd:
+# its system configuration directory names that etcd (the nodes reach it at
+# PCOCC_SPANK_ETCD_HOST), root's password file is etcd's.
+if [[ -n ${PCOCC_SPANK_ETCD_HOST:-} ]]; then
+	vmconf=$PCOCC_CI_DIR/vm-conf
+	install -d -m 0755 "$vmconf"
+	printf 'type: slurm\nsettings:\n  etcd-servers: [%s]\n  etcd-client-port: %s\n  etcd-protocol: http\n' \
+		"$PCOCC_SPANK_ETCD_HOST" "$PCOCC_SPANK_ETCD_PORT" >"$vmconf/batch.yaml"
+	chmod 0644 "$vmconf/batch.yaml"
+	args+=" pcocc-vm=$bin/pcocc-vm etcd-password=$PCOCC_SPANK_ETCD_PASSWORD conf-dir=$vmconf"
+fi
+echo "optional $out/pcocc_spank.so $args" >"$conf.tmp"
 chmod 0644 "$conf.tmp"
 mv "$conf.tmp" "$conf"
 log "SPANK plugin: $(cat "$conf")"

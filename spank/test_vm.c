@@ -84,7 +84,7 @@ int main(void)
 	snprintf(args, sizeof args, "%s/args", dir);
 	snprintf(in, sizeof in, "%s/stdin", dir);
 	FILE *f = fopen(script, "w");
-	fprintf(f, "#!/bin/sh\necho \"$*\" >%s\ncat >%s\nenv | grep -c . >>%s\n"
+	fprintf(f, "#!/bin/sh\necho \"$*\" >%s\ncat >%s\nenv | grep -v -e '^PWD=' -e '^SHLVL=' -e '^_=' | grep -c . >>%s\n"
 		   "[ \"$3\" = --job ] && [ -n \"$FAIL\" ] && { echo \"bad thing\" >&2; echo second >&2; exit 1; }\n"
 		   "[ -f %s/fail ] && { echo 'bad thing' >&2; echo second >&2; exit 1; }\nexit 0\n", args, in, args, dir);
 	fclose(f);
