@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,17 @@ static int run_setup(char *const argv[], const char *stdin_data, char *err, size
 		return -1;
 	}
 	if (pid == 0) {
+		/* slurmstepd ends the step's processes (SIGTERM, then SIGKILL
+		 * after KillWait) while the exit callback runs: delete would die
+		 * half done. Its own session and those signals blocked (kept
+		 * across execve, and by the Go runtime) let it finish. */
+		sigset_t ss;
+		sigemptyset(&ss);
+		sigaddset(&ss, SIGTERM);
+		sigaddset(&ss, SIGINT);
+		sigaddset(&ss, SIGHUP);
+		sigprocmask(SIG_BLOCK, &ss, NULL);
+		setsid();
 		dup2(in[0], 0);
 		dup2(out[1], 2);
 		dup2(out[1], 1);
@@ -106,10 +118,15 @@ static int run_setup(char *const argv[], const char *stdin_data, char *err, size
 	close(out[0]);
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			if (!err[0])
+				snprintf(err, errlen, "waitpid: %s", strerror(errno));
 			return -1;
+		}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st) == 127 && !err[0] ? -1 : WEXITSTATUS(st);
+	if (WIFSIGNALED(st) && !err[0])
+		snprintf(err, errlen, "pcocc-vm killed by signal %d", WTERMSIG(st));
 	return -1;
 }
 

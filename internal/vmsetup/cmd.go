@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/etcdstate"
@@ -78,6 +80,10 @@ func mainErr(argv []string, stdin io.Reader) error {
 		}
 		return create(a, cred)
 	case "delete":
+		// slurmstepd ends the step's processes (SIGTERM, by pid) while
+		// the plugin's exit callback waits for this one: a delete cut
+		// short would leave the node's objects until the next reclaim.
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 		return deleteJob(a)
 	default:
 		return cleanup(a)
