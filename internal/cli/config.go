@@ -1,35 +1,38 @@
 package cli
 
 import (
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pcocc/pcocc/internal/config"
-	"github.com/pcocc/pcocc/internal/envspec"
 	"github.com/pcocc/pcocc/internal/exitcode"
+	"github.com/pcocc/pcocc/internal/namesum"
+	"github.com/pcocc/pcocc/internal/unpack"
 )
 
-// config loads the configuration once per command.
+// config loads the configuration once per command: pcocc-cli parses the
+// files (config_full.go), the launcher reads the snapshot pcocc-cli left
+// (launcher.go).
 func (g *Globals) config() *config.Config {
 	if g.cfg == nil {
-		g.cfg = config.Load(config.DefaultDirs(os.Getenv), os.Getenv, configOptions...)
+		g.cfg = loadConfig(g)
 	}
 	return g.cfg
 }
 
-// configOptions plug the env-spec parser into the loader, so that a bad env
-// entry of a module or template is reported at its file:line:col.
-var configOptions = []config.Option{config.WithEnvCheck(checkEnvEntry)}
-
-// checkEnvEntry checks an entry's syntax, and the syntax of the variables
-// its value uses ("${HOME" is an error now, not at some launch).
-func checkEnvEntry(entry string) error {
-	s, err := envspec.Parse(entry)
+// configSnapshot is where the launcher's snapshot of the configuration of
+// dirs lives: the user's private directory /var/tmp/pcocc-UID/config on
+// this node (unpack.UserDir: checked from "/" down, made when create is
+// set), one file per set of configuration directories.
+func configSnapshot(dirs config.Dirs, create bool) (string, error) {
+	dir, err := unpack.UserDir("config", create)
 	if err != nil {
-		return err
+		return "", err
 	}
-	_, _, err = config.Expand(s.Value, func(string) string { return "x" })
-	return err
+	key := namesum.Sum256([]byte(strings.Join(append([]string{dirs.System, dirs.User, dirs.UserRepo}, dirs.Path...), "\x00")))
+	return filepath.Join(dir, hex.EncodeToString(key[:8])+".json"), nil
 }
 
 // warnOthers prints, as warnings, the configuration errors of the kinds a

@@ -26,6 +26,9 @@ type Globals struct {
 
 	cfg     *config.Config
 	repoSet *resolve.Repos // the configured repositories, once loaded
+	// launched: the command is one the launcher runs (run, __spank):
+	// pcocc-cli then refreshes the launcher's configuration snapshot.
+	launched bool
 }
 
 // progName is the name pcocc was called by, for messages: pcocc-rs, or

@@ -66,6 +66,23 @@ func execFull() {
 	os.Exit(exitcode.Of(exitcode.Wrap(exitcode.Failure, err)))
 }
 
+// loadConfig reads the snapshot of the configuration that pcocc-cli wrote
+// (config.LoadCache): the launcher links no YAML parser. A missing or
+// out-of-date snapshot hands the command to pcocc-cli, which parses the
+// files, reports their errors, and writes the snapshot again.
+func loadConfig(*Globals) *config.Config {
+	dirs := config.DefaultDirs(os.Getenv)
+	file, err := configSnapshot(dirs, false)
+	if err != nil {
+		execFull()
+	}
+	cfg, err := config.LoadCache(file, dirs, os.Getenv)
+	if err != nil {
+		execFull()
+	}
+	return cfg
+}
+
 // runSourceRef hands a transport reference to the full program, which
 // imports it into the cache of sources and runs it: nothing was printed
 // nor done yet (the resolver tries sources first).

@@ -37,6 +37,7 @@ type runOptions struct {
 
 // runRun plans and runs the container of args (TARGET [CMD...]).
 func runRun(ctx context.Context, g *Globals, o *runOptions, args []string) error {
+	g.launched = !o.dryRun // --dry-run makes nothing
 	spec, err := planRun(ctx, g, o, args)
 	if err != nil {
 		if exitcode.Of(err) > exitcode.Signaled { // an interrupted import of an image source

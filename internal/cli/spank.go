@@ -35,6 +35,7 @@ const (
 
 // runSpank runs VERB (check, start) of the plugin's helper.
 func runSpank(ctx context.Context, g *Globals, verb string, o *slurm.Options) error {
+	g.launched = true
 	if verb == "start" {
 		return exitcode.Wrap(exitcode.Setup, startSpank(ctx, g, o))
 	}

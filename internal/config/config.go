@@ -6,23 +6,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"slices"
-
-	"github.com/goccy/go-yaml/ast"
 )
-
-// Option configures Load.
-type Option func(*options)
-
-type options struct {
-	envCheck func(string) error
-}
-
-// WithEnvCheck validates each env entry of modules and templates (the
-// env-spec parser); a failure is reported at the entry's position.
-func WithEnvCheck(check func(entry string) error) Option {
-	return func(o *options) { o.envCheck = check }
-}
 
 // Config is the merged configuration. Each kind is loaded and checked on
 // its own: a broken containers.yaml makes Modules and Templates fail but
@@ -38,55 +24,17 @@ type Config struct {
 	notices     []Notice
 	env         func(string) string
 	vm          *VMConfig // loaded by VM() on first use
+	rec         *recorder // what Load read (WriteCache)
 }
 
-// Load reads every configuration file of every kind in dirs, expanding
-// variables with env (os.Getenv in commands). It never fails as a whole:
-// errors are kept per kind and returned by the accessors.
-func Load(dirs Dirs, env func(string) string, opts ...Option) *Config {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	c := &Config{dirs: dirs, errs: map[Kind][]error{}, env: env}
-	c.loadRepositories(env)
-	c.loadContainers(env, o)
-	return c
+// Notice is something a command should tell the user once.
+type Notice struct {
+	File string // the file it is about
+	Text string
 }
 
-// forEachFile decodes every file of kind k, lowest priority first, and
-// returns the read and decode errors.
-func (c *Config) forEachFile(k Kind, env func(string) string, o options,
-	decode func(d *decoder, root ast.Node, layer int)) []error {
-	var errs []error
-	for layer, dir := range c.dirs.layers() {
-		errs = append(errs, eachFile(dir, k, env, func(d *decoder, root ast.Node) {
-			d.check = o.envCheck
-			decode(d, root, layer)
-		})...)
-	}
-	return errs
-}
-
-// eachFile decodes every file of kind k in dir.
-func eachFile(dir string, k Kind, env func(string) string, decode func(d *decoder, root ast.Node)) []error {
-	files, err := kindFiles(dir, k)
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, f := range files {
-		body, err := parseFile(f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		d := &decoder{file: f, dir: dir, env: env}
-		decode(d, body)
-		errs = append(errs, d.sortedErrs()...)
-	}
-	return errs
-}
+// Notices returns what the configuration should tell the user (once each).
+func (c *Config) Notices() []Notice { return c.notices }
 
 // Dirs returns the directories the configuration was read from.
 func (c *Config) Dirs() Dirs { return c.dirs }
@@ -118,4 +66,67 @@ func lookup[T any](items []T, name, what string, nameOf func(T) string) (T, erro
 	}
 	var zero T
 	return zero, notFound(what, name, known)
+}
+
+// Repositories returns the repositories in search order for a bare image
+// name (user, then user dir, PCOCC_CONFIG_PATH from last to first, system).
+// On error the list holds what could be read; a command that needs
+// repositories must stop. Without a home directory the built-in user
+// repository is left out (Repository("user") explains why).
+func (c *Config) Repositories() ([]Repository, error) {
+	return c.repos, c.Err(KindRepositories)
+}
+
+// Repository returns the repository called name.
+func (c *Config) Repository(name string) (Repository, error) {
+	if err := c.Err(KindRepositories); err != nil {
+		return Repository{}, err
+	}
+	r, err := lookup(c.repos, name, "repository", func(r Repository) string { return r.Name })
+	if err != nil && name == UserRepo && c.userMissing {
+		return r, fmt.Errorf("locating the %q repository: %w; set $HOME or $XDG_DATA_HOME, or define %q in repositories.yaml",
+			UserRepo, ErrNoHome, UserRepo)
+	}
+	return r, err
+}
+
+// Modules returns every module, sorted by name.
+func (c *Config) Modules() ([]Module, error) {
+	return c.modules, c.Err(KindContainers)
+}
+
+// Module returns the module called name.
+func (c *Config) Module(name string) (Module, error) {
+	if err := c.Err(KindContainers); err != nil {
+		return Module{}, err
+	}
+	return lookup(c.modules, name, "module", func(m Module) string { return m.Name })
+}
+
+// Templates returns every container template, sorted by name.
+func (c *Config) Templates() ([]Template, error) {
+	return c.templates, c.Err(KindContainers)
+}
+
+// Template returns the template called name; the error wraps ErrNotFound
+// when there is none, so a caller can fall back to an image of that name.
+func (c *Config) Template(name string) (Template, error) {
+	if err := c.Err(KindContainers); err != nil {
+		return Template{}, err
+	}
+	return lookup(c.templates, name, "template", func(t Template) string { return t.Name })
+}
+
+// TemplateModules resolves the modules a template names, in its order; an
+// unknown one is an *Error at the place the template names it.
+func (c *Config) TemplateModules(t Template) ([]Module, error) {
+	var out []Module
+	for _, ref := range t.Modules {
+		m, err := c.Module(ref.Name)
+		if err != nil {
+			return nil, errorAt(ref.At, err, "template %q", t.Name)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package config
 
 import (

@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package config
 
 import (
@@ -12,35 +14,7 @@ import (
 	"github.com/pcocc/pcocc/internal/imageref"
 )
 
-// UserRepo is the name of the built-in repository.
-const UserRepo = "user"
-
-// Repository is an image repository. Source is where it is defined; the
-// zero Source is the built-in user repository.
-type Repository struct {
-	Name        string
-	Path        string // absolute and clean; as written when pathErr is set
-	Description string
-	Source      Source
-	// DropLayers is "keep_layers: false": images imported into the
-	// repository keep only their squashfs, not the layer blobs that
-	// 'image rebuild' and 'image export' read.
-	DropLayers bool
-	// Mount is "mount:", how runs mount the repository's images (one of
-	// RepoMounts; "" is "auto"): runtime's mount policy reads it.
-	Mount string
-	// pathErr is why Path could not be expanded on this node (an unset
-	// variable, no home directory); Path then holds the text as written.
-	// Available reports it: the repository is unavailable, not wrong.
-	pathErr error
-}
-
 var repositoryKeys = []string{"path", "description", "keep_layers", "mount"}
-
-// RepoMounts are the values of a repository's "mount:": auto (the
-// default policy), kernel (the Slurm plugin's kernel squashfs mount where
-// it is offered), unpack (the node cache) and fuse (pcocc's FUSE server).
-var RepoMounts = []string{"auto", "kernel", "unpack", "fuse"}
 
 // decodeRepositories reads the "repositories:" mapping of one file.
 func (d *decoder) decodeRepositories(root ast.Node, layer int) []def[Repository] {

@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package config
 
 import (
@@ -33,6 +35,7 @@ func (c *Config) loadReposFiles(env func(string) string) ([]def[Repository], []e
 	var errs []error
 	for layer, dir := range c.dirs.layers() {
 		f := filepath.Join(dir, ReposFile)
+		c.rec.stat(f)
 		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -135,12 +138,3 @@ func originalTemplates(p string) (string, error) {
 	}
 	return out, nil
 }
-
-// Notice is something a command should tell the user once.
-type Notice struct {
-	File string // the file it is about
-	Text string
-}
-
-// Notices returns what the configuration should tell the user (once each).
-func (c *Config) Notices() []Notice { return c.notices }

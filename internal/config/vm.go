@@ -1,3 +1,5 @@
+//go:build !pcocc_launcher
+
 package config
 
 import (
@@ -6,16 +8,6 @@ import (
 	"sort"
 
 	"github.com/goccy/go-yaml/ast"
-)
-
-// VM configuration kinds. templates.yaml (+ templates.d/) is read from every
-// layer; the others describe the node (networks, batch manager) and are read
-// only from the system directory: a user cannot give themselves a network.
-const (
-	KindVMTemplates Kind = "templates"
-	KindResources   Kind = "resources"
-	KindNetworks    Kind = "networks"
-	KindBatch       Kind = "batch"
 )
 
 // VMConfig is the VM side of the configuration (docs/templates-yaml.md,
@@ -57,17 +49,17 @@ func (v *VMConfig) loadSystem(dir string, env func(string) string) {
 	var sets []def[ResourceSet]
 	v.batch = Batch{Type: BatchLocal, Accelerator: "auto", EtcdPort: 2379, EtcdProto: "http"}
 	if dir != "" {
-		v.errs[KindNetworks] = eachFile(dir, KindNetworks, env, func(d *decoder, root ast.Node) {
+		v.errs[KindNetworks] = eachFile(nil, dir, KindNetworks, env, func(d *decoder, root ast.Node) {
 			for _, n := range d.decodeNetworks(root) {
 				nets = append(nets, def[Network]{name: n.Name, src: n.Source, val: n})
 			}
 		})
-		v.errs[KindResources] = eachFile(dir, KindResources, env, func(d *decoder, root ast.Node) {
+		v.errs[KindResources] = eachFile(nil, dir, KindResources, env, func(d *decoder, root ast.Node) {
 			for _, r := range d.decodeResources(root) {
 				sets = append(sets, def[ResourceSet]{name: r.Name, src: r.Source, val: r})
 			}
 		})
-		v.errs[KindBatch] = eachFile(dir, KindBatch, env, func(d *decoder, root ast.Node) {
+		v.errs[KindBatch] = eachFile(nil, dir, KindBatch, env, func(d *decoder, root ast.Node) {
 			v.batch = d.decodeBatch(root)
 		})
 	}
@@ -108,7 +100,7 @@ func (v *VMConfig) loadTemplates(dirs Dirs, env func(string) string) {
 	var defs []def[VMTemplate]
 	var errs []error
 	for layer, dir := range dirs.layers() {
-		errs = append(errs, eachFile(dir, KindVMTemplates, env, func(d *decoder, root ast.Node) {
+		errs = append(errs, eachFile(nil, dir, KindVMTemplates, env, func(d *decoder, root ast.Node) {
 			defs = append(defs, d.decodeVMTemplates(root, layer)...)
 		})...)
 	}

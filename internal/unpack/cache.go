@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -198,4 +199,18 @@ func checkDir(fd int, p string, last bool) error {
 		return refuse("%s is writable by others and not sticky (mode %o: they could swap what is in it)", p, mode&0o1777)
 	}
 	return nil
+}
+
+// UserDir returns /var/tmp/pcocc-UID/NAME, the user's private directory
+// NAME on this node beside the default cache of unpacked images, checked
+// from "/" down as the cache is (see walk); with create, what is missing
+// is made (mode 0700), else a missing part is fs.ErrNotExist.
+func UserDir(name string, create bool) (string, error) {
+	dir := filepath.Join(defaultBase, "pcocc-"+strconv.Itoa(os.Getuid()), name)
+	fd, real, err := walk(dir, create)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", dir, err)
+	}
+	unix.Close(fd)
+	return real, nil
 }

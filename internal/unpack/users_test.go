@@ -71,6 +71,10 @@ func helper(h string) int {
 		_, err := CacheDir()
 		os.Stdout.WriteString(strings.TrimSpace("cachedir: "+errString(err)) + "\n")
 		return 0
+	case "userdir": // the launcher's configuration snapshots' directory
+		_, err := UserDir(arg, true)
+		os.Stdout.WriteString(strings.TrimSpace("userdir: "+errString(err)) + "\n")
+		return 0
 	}
 	return 2
 }
@@ -170,6 +174,13 @@ func TestDefaultCacheOfOtherUser(t *testing.T) {
 		out, err := as(testutil.Tester, bin, "cachedir:", baseEnv+"="+base).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), trap+" belongs to uid "+strconv.Itoa(attacker)) {
 			t.Errorf("cache in another's directory: %v: %s", err, out)
+		}
+		if link {
+			os.Symlink(elsewhere, filepath.Join(trap, "config"))
+		}
+		out, err = as(testutil.Tester, bin, "userdir:config", baseEnv+"="+base).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), trap+" belongs to uid "+strconv.Itoa(attacker)) {
+			t.Errorf("configuration snapshots in another's directory: %v: %s", err, out)
 		}
 		for _, d := range []string{trap, elsewhere} {
 			ents, _ := os.ReadDir(d)
