@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/dockerenv"
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmclient"
@@ -89,6 +90,9 @@ ends it (pcocc docker shell joins it meanwhile). Prints the job id.`
 }
 
 func runDockerAlloc(ctx context.Context, e *env, o *dockerOpts, batch bool) error {
+	if err := dockerLocalOnly(e, batch); err != nil {
+		return err
+	}
 	d, err := time.ParseDuration(o.timeoutIn)
 	if n, aerr := strconv.Atoi(o.timeoutIn); aerr == nil {
 		d, err = time.Duration(n)*time.Second, nil
@@ -112,6 +116,23 @@ func runDockerAlloc(ctx context.Context, e *env, o *dockerOpts, batch bool) erro
 		return runBatch(ctx, e, a, p.Def)
 	}
 	return runAlloc(ctx, e, a, p.Def)
+}
+
+// dockerLocalOnly: the Docker environment runs on the local batch manager
+// only (its steps, the engine's socket forwarded over ssh included, run in
+// the front end of a local allocation). Under batch.yaml type: slurm it
+// would start on the node the command runs on, a login node, whatever -p
+// says: one line instead, before anything starts.
+func dockerLocalOnly(e *env, batch bool) error {
+	b, err := batchManager(newCatalog(e))
+	if err != nil {
+		return err
+	}
+	if b.Type == config.BatchSlurm {
+		verb := map[bool]string{false: "alloc", true: "batch"}[batch]
+		return usageErr("docker %s: the Docker environment does not run through Slurm in this release (batch.yaml says type: slurm); see pcocc help docker-env", verb)
+	}
+	return nil
 }
 
 // dockerHooks are the Docker environment's steps of an allocation.
