@@ -58,6 +58,15 @@ func TestVMSlurmSeedLineDryRun(t *testing.T) {
 	if !salloc.MatchString(lines[0]) || !srun.MatchString(lines[1]) {
 		t.Errorf("dry run:\n%s", out)
 	}
+	// Slurm's options go to salloc, after pcocc's, in order; -n is pcocc's.
+	out = v.mustPcocc("alloc", "--dry-run", "-t", "10", "-c", "2", "--ntasks-per-node=1", "--qos", "q", "tiny:2")
+	if !regexp.MustCompile(`^salloc -n 2 -c 2 -J pcocc --distribution=block:block -t 10 --ntasks-per-node=1 --qos q -- `).MatchString(out) {
+		t.Errorf("dry run with Slurm options:\n%s", out)
+	}
+	_, errs, code := v.pcocc("alloc", "--dry-run", "-N", "2", "-n", "4", "tiny:2")
+	if code != 2 || errs != "pcocc: -n: pcocc runs one task per VM, counted from the cluster definition\n" {
+		t.Errorf("alloc -n 4: exit %d, stderr %q", code, errs)
+	}
 	out = v.mustPcocc("batch", "--dry-run", "-A", "acct", "-J", "named", "-m", "1G", "-E", "echo hi", "tiny:1")
 	if !strings.Contains(out, "sbatch -n 1 -c 1 --mem-per-cpu=1024 -J named -A acct --distribution=block:block -o pcocc-%j.out '--wrap=exec ") {
 		t.Errorf("batch dry run:\n%s", out)
