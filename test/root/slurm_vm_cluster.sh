@@ -6,9 +6,11 @@
 #    gateway, but neither pings nor connects to A's vm1's address (every
 #    cluster has the same subnet; a shared bridge or VNI would answer);
 #    tester2's pcocc cannot reach A by its job id either;
+#  - B's QEMU killed (SIGKILL): B ends by itself, its output says why, and
+#    nothing of it is left (below), while A's objects are still there;
 #  - scancel A (as tester): once Slurm no longer lists it, no tap, bridge,
 #    VXLAN, veth, network namespace, nft table, tracker or etcd key of A is
-#    left on either node, and B's are still there; then the same for B.
+#    left on either node.
 # 3 TCG VMs run at once for about a minute.
 # As root, with Slurm, etcd and the plugin's VM path up (scripts/services.sh);
 # called by scripts/run-e2e.sh: slurm_vm_cluster.sh BINDIR VMIMAGES PLUGSTACK_CONF.
@@ -111,24 +113,27 @@ node_objects() {
 	etcdget --prefix --keys-only "/pcocc/user/" | grep "^/pcocc/user/[0-9]*/$j/" | sed 's/^/etcd /'
 	etcdget --prefix /pcocc/global/vni/ | paste - - | awk -v j="$j" '$2 == j {print "etcd " $1}'
 }
-# gone JOB: scancel as its user (given), until Slurm no longer lists it
-# and nothing of it is left (the exit callbacks may end after squeue).
+# gone JOB WHAT: once Slurm no longer lists JOB, nothing of it is left (the
+# exit callbacks may end after squeue: 10 s more).
 gone() {
-	local u=$1 j=$2 left
-	as "$u" scancel "$j"
+	local j=$1 left
 	for _ in $(seq 120); do [[ -z $(squeue -h -j "$j" -o %i 2>/dev/null) ]] && break; sleep 0.5; done
-	[[ -z $(squeue -h -j "$j" -o %i 2>/dev/null) ]] || fail "job $j still in squeue 60 s after scancel"
+	[[ -z $(squeue -h -j "$j" -o %i 2>/dev/null) ]] || fail "job $j still in squeue 60 s after $2"
 	for _ in $(seq 50); do left=$(node_objects "$j"); [[ -z $left ]] && break; sleep 0.2; done
-	[[ -z $left ]] || fail "left of job $j after scancel:"$'\n'"$left"
+	[[ -z $left ]] || fail "left of job $j after $2:"$'\n'"$left"
 }
 before=$(node_objects "$A")
 for want in "pcocc-n1 link pcb" "pcocc-n2 link pcb" "pcocc-n1 link pct" "pcocc-n2 link pct" "pcocc-n1 link pcx" \
 	"pcocc-n1 nft" "pcocc-n2 nft" "netns pcocc-" "tracker $A." "etcd /pcocc/cluster/$A/vni" "etcd /pcocc/global/vni/"; do
 	grep -q "^$want" <<<"$before" || fail "while A runs, no \"$want...\" (the check would pass for nothing): $before"
 done
-gone tester "$A"
-[[ -n $(node_objects "$B") ]] || fail "scancel of A removed B's objects too"
-gone tester2 "$B"
+# B's hypervisor killed mid-run: the cluster ends by itself, cleanly.
+pkill -KILL -u tester2 -f "pcocc-$B-vm[0]-" || fail "no QEMU of B's vm0 to kill"
+gone "$B" "its QEMU was killed"
+grep -q 'vm0: on n2' "$work"/tester2/out-"$B" || fail "B's output does not say vm0 ended: $(cat "$work"/tester2/out-"$B")"
+[[ -n $(node_objects "$A") ]] || fail "the end of B removed A's objects too"
+as tester scancel "$A"
+gone "$A" scancel
 jobs=()
 echo "slurm_vm_cluster.sh: $((SECONDS - start)) s"
 ((fails == 0)) && echo "slurm_vm_cluster.sh: PASS"
