@@ -125,6 +125,9 @@ if [[ $# == 0 || ${PCOCC_E2E_ROOT:-} == 1 ]]; then
 			"$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf" || rc=1
 		log "running test/root/slurm_vm.sh as root"
 		bash "$checkout/test/root/slurm_vm.sh" "$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf" || rc=1
+		log "running test/root/slurm_vm_cluster.sh as root"
+		timeout 600 bash "$checkout/test/root/slurm_vm_cluster.sh" "$E/bin" "${PCOCC_VM_IMAGES:-$PCOCC_CI_DIR/vm-images}" \
+			"$PCOCC_CI_DIR/slurm/plugstack.conf.d/pcocc.conf" || rc=1
 	fi
 fi
 # The container scripts again with pcocc installed under /tmp, which the

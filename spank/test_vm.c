@@ -1,6 +1,7 @@
 /* Tests of vm.c: the --vm name check, and __vm-setup create run with the
  * ids from Slurm, the credential on stdin (never argv), its first error
- * line reported, against a stand-in pcocc-vm (a shell script). */
+ * line reported, signals that would cut it short ignored, against a
+ * stand-in pcocc-vm (a shell script). */
 #include "vm.c"
 
 #include <stdarg.h>
@@ -85,8 +86,9 @@ int main(void)
 	snprintf(in, sizeof in, "%s/stdin", dir);
 	FILE *f = fopen(script, "w");
 	fprintf(f, "#!/bin/sh\necho \"$*\" >%s\ncat >%s\nenv | grep -v -e '^PWD=' -e '^SHLVL=' -e '^_=' | grep -c . >>%s\n"
+		   "grep '^SigIgn:' /proc/$$/status >>%s\n"
 		   "[ \"$3\" = --job ] && [ -n \"$FAIL\" ] && { echo \"bad thing\" >&2; echo second >&2; exit 1; }\n"
-		   "[ -f %s/fail ] && { echo 'bad thing' >&2; echo second >&2; exit 1; }\nexit 0\n", args, in, args, dir);
+		   "[ -f %s/fail ] && { echo 'bad thing' >&2; echo second >&2; exit 1; }\nexit 0\n", args, in, args, args, dir);
 	fclose(f);
 	chmod(script, 0755);
 	pcocc_vm_path = script;
@@ -108,6 +110,11 @@ int main(void)
 	check(!strstr(a, cred_env), "no credential in argv");
 	check(strstr(a, "\n1\n") != NULL || strstr(a, "\n2\n") != NULL, "a clean environment (PATH, maybe SLURM_CONF)");
 	check(strcmp(slurp(in), "0123456789abcdef0123456789abcdef\n") == 0, "credential on stdin");
+	/* slurmstepd's signals to the step's processes must not cut a setup
+	 * short: SIGHUP, SIGINT and SIGTERM ignored in pcocc-vm from its start */
+	char *ign = strstr(slurp(args), "SigIgn:");
+	unsigned long long mask = ign ? strtoull(ign + 7, NULL, 16) : 0;
+	check((mask & 0x4003) == 0x4003, "SIGHUP, SIGINT and SIGTERM ignored in pcocc-vm");
 	snprintf(cmd, sizeof cmd, "%s/fail", dir);
 	fclose(fopen(cmd, "w"));
 	check(pcocc_vm_create(NULL) < 0 && strcmp(last_error, "pcocc: --vm=cluster: bad thing") == 0, last_error);

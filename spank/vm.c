@@ -83,16 +83,27 @@ static int run_setup(char *const argv[], const char *stdin_data, char *err, size
 		return -1;
 	}
 	if (pid == 0) {
-		/* slurmstepd ends the step's processes (SIGTERM, then SIGKILL
-		 * after KillWait) while the exit callback runs: delete would die
-		 * half done. Its own session and those signals blocked (kept
-		 * across execve, and by the Go runtime) let it finish. */
+		/* slurmstepd signals every process it started (srun's forwarded
+		 * SIGINT, SIGTERM, then SIGKILL after KillWait), this one too,
+		 * while the exit callback runs: delete would die half done. A
+		 * blocked signal is not enough: the Go runtime unblocks SIGINT,
+		 * SIGTERM and SIGHUP at its start. An ignored SIGINT or SIGHUP
+		 * stays ignored across execve and in Go; SIGTERM is ignored
+		 * until pcocc-vm's runtime installs its handler, and again from
+		 * delete's first step (signal.Ignore). */
+		struct sigaction ign;
+		memset(&ign, 0, sizeof ign);
+		ign.sa_handler = SIG_IGN;
+		sigemptyset(&ign.sa_mask);
+		sigaction(SIGINT, &ign, NULL);
+		sigaction(SIGHUP, &ign, NULL);
+		sigaction(SIGTERM, &ign, NULL);
 		sigset_t ss;
 		sigemptyset(&ss);
 		sigaddset(&ss, SIGTERM);
 		sigaddset(&ss, SIGINT);
 		sigaddset(&ss, SIGHUP);
-		sigprocmask(SIG_BLOCK, &ss, NULL);
+		sigprocmask(SIG_UNBLOCK, &ss, NULL); /* ignored, not pending */
 		setsid();
 		dup2(in[0], 0);
 		dup2(out[1], 2);

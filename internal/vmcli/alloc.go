@@ -38,6 +38,8 @@ type allocOpts struct {
 	hooks allocHooks
 	// env is more environment for the shell or script.
 	env []string
+	// slurmArgs are the options pcocc does not know, for salloc or sbatch.
+	slurmArgs []string
 }
 
 // allocHooks let a kind of allocation (the Docker environment) act at its
@@ -58,22 +60,37 @@ type allocHooks interface {
 func newAllocCmd(e *env, batch bool) *cobra.Command {
 	o := &allocOpts{}
 	c := &cobra.Command{
-		Use:   "alloc [options] TEMPLATE[:COUNT][,TEMPLATE[:COUNT]...]",
+		Use:   "alloc [options] [salloc options] TEMPLATE[:COUNT][,TEMPLATE[:COUNT]...]",
 		Short: "Start a cluster of VMs and open a shell on it",
 		Long: `Start a cluster of VMs, one per COUNT of each template (vm0, vm1, ... in
 the order given), and open a shell whose prompt is (pcocc/JOBID), or run
 -E SCRIPT. Leaving the shell, the end of the script, or a VM that stops
 by itself ends the cluster: every VM, its network and its disk overlays
-are removed. The exit status is the shell's or the script's.`,
-		Args: exactArgs(1, "one cluster definition"),
+are removed. The exit status is the shell's or the script's.
+
+Under Slurm (batch.yaml type: slurm) the options below are pcocc's and
+any other goes to salloc as written, after pcocc's own (-t 30, -N 2,
+--ntasks-per-node=1, --qos=Q...); pcocc owns -n/--ntasks (one task per
+VM), --cpus-per-task (use -c), --wrap and --export. The local batch
+manager takes no other option.`,
+		// Slurm's options are passed on (slurmargs.go): the flags are
+		// parsed in RunE, once split from them.
+		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
-			if done, err := trySlurm(e, o, args[0], batch); done {
+			def, help, err := parseAllocArgs(c, o, args)
+			if err != nil || help {
 				return err
 			}
-			if batch {
-				return runBatch(c.Context(), e, o, args[0])
+			if done, err := trySlurm(e, o, def, batch); done {
+				return err
 			}
-			return runAlloc(c.Context(), e, o, args[0])
+			if len(o.slurmArgs) > 0 {
+				return usageErr("unknown flag: %s (Slurm's options need batch.yaml type: slurm; see '%s --help')", o.slurmArgs[0], c.CommandPath())
+			}
+			if batch {
+				return runBatch(c.Context(), e, o, def)
+			}
+			return runAlloc(c.Context(), e, o, def)
 		},
 	}
 	f := c.Flags()
@@ -88,15 +105,41 @@ are removed. The exit status is the shell's or the script's.`,
 	f.IntVar(&o.idFD, "id-fd", 0, "")
 	f.MarkHidden("id-fd")
 	if batch {
-		c.Use = "batch [options] -E SCRIPT TEMPLATE[:COUNT][,...]"
+		c.Use = "batch [options] [sbatch options] -E SCRIPT TEMPLATE[:COUNT][,...]"
 		c.Short = "Start a cluster of VMs in the background, running a script"
 		c.Long = `Start a cluster of VMs as alloc does, detached from the terminal, and run
 -E SCRIPT on the host; its output and the cluster's messages go to the
 output file (-o, default pcocc-JOBID.out in the current directory). The
-cluster ends with the script. Prints the job id.`
+cluster ends with the script. Prints the job id.
+
+Under Slurm (batch.yaml type: slurm) the options below are pcocc's and
+any other goes to sbatch as written, after pcocc's own; pcocc owns
+-n/--ntasks, --cpus-per-task (use -c), --wrap and --export.`
 		f.StringVarP(&o.output, "output", "o", "", "output file (default: pcocc-JOBID.out); %j is the job id")
 	}
 	return c
+}
+
+// parseAllocArgs splits args into pcocc's flags, which it parses into o,
+// Slurm's options (o.slurmArgs) and the definition. help: -h was given,
+// and the help printed.
+func parseAllocArgs(c *cobra.Command, o *allocOpts, args []string) (def string, help bool, err error) {
+	fs := c.Flags()
+	s, err := splitSlurmArgs(fs, args)
+	if err == nil {
+		err = fs.Parse(s.own)
+	}
+	if err != nil {
+		return "", false, c.FlagErrorFunc()(c, err)
+	}
+	if help, _ = fs.GetBool("help"); help {
+		return "", true, c.Help()
+	}
+	if len(s.pos) != 1 {
+		return "", false, exactArgs(1, "one cluster definition")(c, s.pos)
+	}
+	o.slurmArgs = s.slurm
+	return s.pos[0], false, nil
 }
 
 // trySlurm runs alloc or batch through Slurm when batch.yaml says so; done

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/vmjob"
 )
 
@@ -25,11 +26,20 @@ func newCancelCmd(e *env) *cobra.Command {
 that runs the job: the script or shell is hung up, a docker-persist engine
 stops and unmounts its data disk, every VM is killed, the job directory
 removed), and wait until it has ended. A batch, pcocc docker batch
-included, is ended this way; pcocc ps lists the job ids.`,
+included, is ended this way; pcocc ps lists the job ids.
+
+Under Slurm (batch.yaml type: slurm) cancel is scancel of your job given
+by -j or -J, and waits until Slurm no longer lists it (the nodes' taps,
+bridges and rules are then removed).`,
 		Args: exactArgs(0, "no arguments, the cluster given by -j or -J"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if tg.id == 0 && tg.name == "" {
 				return usageErr("cancel: which cluster? -j JOBID or -J NAME (pcocc ps lists yours)")
+			}
+			if b, err := batchManager(newCatalog(e)); err != nil {
+				return err
+			} else if b.Type == config.BatchSlurm {
+				return slurmCancel(tg, cancelWait)
 			}
 			job, err := tg.job(e)
 			if err != nil {

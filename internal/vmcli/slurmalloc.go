@@ -84,7 +84,10 @@ func planSlurmJob(e *env, o *allocOpts, cat *catalog, b config.Batch, def string
 	if err != nil {
 		return slurmJob{}, err
 	}
-	j := slurmJob{Def: def, NVMs: len(vms), Cores: res.Cores, MemMiB: res.MemMiB, Partition: o.partition,
+	if err := checkSlurmArgs(o.slurmArgs); err != nil {
+		return slurmJob{}, usageErr("%v", err)
+	}
+	j := slurmJob{Def: def, UserArgs: o.slurmArgs, NVMs: len(vms), Cores: res.Cores, MemMiB: res.MemMiB, Partition: o.partition,
 		Name: o.name, Account: o.account, BatchArgs: b.BatchArgs, Network: network, Script: o.script,
 		Output: o.output, Verbose: o.verbose, Self: self}
 	for _, v := range vms {

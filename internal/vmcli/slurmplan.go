@@ -18,7 +18,8 @@ type slurmJob struct {
 	Partition string
 	Name      string // -J; "" is "pcocc"
 	Account   string
-	BatchArgs []string // batch.yaml's, before the user's own options
+	BatchArgs []string // batch.yaml's, first
+	UserArgs  []string // the user's salloc/sbatch options, after pcocc's
 	Network   string   // the cluster network, the plugin's --vm=
 	Script    string   // -E
 	Output    string   // batch: sbatch -o
@@ -30,8 +31,10 @@ type slurmJob struct {
 const defaultJobName = "pcocc"
 
 // submitArgv is the salloc (alloc) or sbatch (batch) command line. The
-// site's batch-args come first so that the user's options override them;
-// the launcher comes last, after "--" (salloc) or in --wrap (sbatch).
+// site's batch-args come first, then pcocc's options, then the user's
+// Slurm options, so that where Slurm lets the last one win (-t, -J,
+// --distribution...) the user's do; the launcher comes last, after "--"
+// (salloc) or in --wrap (sbatch).
 func submitArgv(j slurmJob, batch bool) []string {
 	prog := "salloc"
 	if batch {
@@ -57,13 +60,15 @@ func submitArgv(j slurmJob, batch bool) []string {
 	a = append(a, "--distribution=block:block")
 	launch := launchArgv(j)
 	if !batch {
+		a = append(a, j.UserArgs...)
 		return append(append(a, "--"), launch...)
 	}
 	out := j.Output
 	if out == "" {
 		out = "pcocc-%j.out"
 	}
-	return append(a, "-o", out, "--wrap=exec "+formatArgv(launch))
+	a = append(append(a, "-o", out), j.UserArgs...)
+	return append(a, "--wrap=exec "+formatArgv(launch))
 }
 
 // launchArgv is the launcher's command line (pcocc-vm __slurm-launch), run

@@ -26,6 +26,16 @@ func TestSubmitArgv(t *testing.T) {
 			"salloc -n 5 -c 4 -J pcocc --distribution=block:block -- /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E ./run.sh -c 4 -v img1:2,img2:3"},
 		{"batch wraps the launcher, quoted", func(j slurmJob) slurmJob { j.Script = "echo 'hi' $X"; return j }, true,
 			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o pcocc-%j.out --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E 'echo '\\''hi'\\'' $X' -c 4 img1:2,img2:3"},
+		{"user's Slurm options after pcocc's", func(j slurmJob) slurmJob {
+			j.BatchArgs, j.UserArgs = []string{"-t", "5"}, []string{"-t", "10", "--ntasks-per-node=1"}
+			return j
+		}, false,
+			"salloc -t 5 -n 5 -c 4 -J pcocc --distribution=block:block -t 10 --ntasks-per-node=1 -- /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -c 4 img1:2,img2:3"},
+		{"batch: user's Slurm options after pcocc's", func(j slurmJob) slurmJob {
+			j.Script, j.UserArgs = "s", []string{"-N", "2", "--job-name=x"}
+			return j
+		}, true,
+			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o pcocc-%j.out -N 2 --job-name=x --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E s -c 4 img1:2,img2:3"},
 		{"batch output", func(j slurmJob) slurmJob { j.Script, j.Output = "s", "out-%j"; return j }, true,
 			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o out-%j --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E s -c 4 img1:2,img2:3"},
 	} {

@@ -143,17 +143,7 @@ func (t *target) slurmID(e *env) (int, error) {
 
 // squeueIDs are the user's running jobs named name.
 func squeueIDs(e *env, name string) ([]int, error) {
-	out, err := exec.Command("squeue", "-h", "-u", strconv.Itoa(os.Getuid()), "-t", "R", "-n", name, "-o", "%i").Output()
-	if err != nil {
-		return nil, fmt.Errorf("squeue: %w", err)
-	}
-	var ids []int
-	for _, f := range strings.Fields(string(out)) {
-		if id, err := strconv.Atoi(f); err == nil {
-			ids = append(ids, id)
-		}
-	}
-	return ids, nil
+	return squeueUser("-t", "R", "-n", name)
 }
 
 // slurmPs lists the user's Slurm clusters: the jobs with VMs registered in

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -58,6 +59,15 @@ func TestVMSlurmSeedLineDryRun(t *testing.T) {
 	if !salloc.MatchString(lines[0]) || !srun.MatchString(lines[1]) {
 		t.Errorf("dry run:\n%s", out)
 	}
+	// Slurm's options go to salloc, after pcocc's, in order; -n is pcocc's.
+	out = v.mustPcocc("alloc", "--dry-run", "-t", "10", "-c", "2", "--ntasks-per-node=1", "--qos", "q", "tiny:2")
+	if !regexp.MustCompile(`^salloc -n 2 -c 2 -J pcocc --distribution=block:block -t 10 --ntasks-per-node=1 --qos q -- `).MatchString(out) {
+		t.Errorf("dry run with Slurm options:\n%s", out)
+	}
+	_, errs, code := v.pcocc("alloc", "--dry-run", "-N", "2", "-n", "4", "tiny:2")
+	if code != 2 || errs != "pcocc: -n: pcocc runs one task per VM, counted from the cluster definition\n" {
+		t.Errorf("alloc -n 4: exit %d, stderr %q", code, errs)
+	}
 	out = v.mustPcocc("batch", "--dry-run", "-A", "acct", "-J", "named", "-m", "1G", "-E", "echo hi", "tiny:1")
 	if !strings.Contains(out, "sbatch -n 1 -c 1 --mem-per-cpu=1024 -J named -A acct --distribution=block:block -o pcocc-%j.out '--wrap=exec ") {
 		t.Errorf("batch dry run:\n%s", out)
@@ -103,10 +113,14 @@ func TestVMSlurmNoVMPath(t *testing.T) {
 }
 
 // alloc -E and batch -E of 2 tiny VMs: both boot, the script sees the job.
+// The alloc is the seed's line as written, `pcocc alloc -p <partition> -c
+// <cores per VM> myimage1:<N>,myimage2:<M>`, with -E: the CI's partition,
+// two templates of the tiny guest.
 func TestVMSlurmAllocBatch(t *testing.T) {
 	requireSlurmVM(t)
 	v := newSlurmVMEnv(t)
-	out, errs, code := v.pcocc("alloc", "-E", `echo "JOB=$PCOCC_JOB_ID"`, "tiny:2")
+	addTemplate(t, v, "tiny2", "tiny")
+	out, errs, code := v.pcocc("alloc", "-p", "debug", "-c", "1", "-E", `echo "JOB=$PCOCC_JOB_ID"`, "tiny:1,tiny2:1")
 	if code != 0 || !strings.Contains(errs, "Configuring hosts... (done)") || !regexp.MustCompile(`JOB=\d+`).MatchString(out) {
 		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -147,10 +161,26 @@ func TestVMSlurmHypervisorKilled(t *testing.T) {
 	}
 }
 
-// From outside the allocation, `pcocc nc -j JOB vm1 8080` reaches the tiny
-// guest's port through its node's reverse NAT, found in etcd; `pcocc ps`
-// lists the cluster. Needs the plugin's VM path (the reverse NAT) and etcd
-// ($PCOCC_TEST_ETCD, the first endpoint).
+// addTemplate adds template name to v's templates.yaml, inheriting from.
+func addTemplate(t *testing.T, v *vmEnv, name, from string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(v.home, "conf", "templates.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = fmt.Fprintf(f, "%s:\n  inherits: %s\n", name, from)
+		f.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A cluster of 2 VMs on the 2 nodes (--ntasks-per-node=1, passed to
+// sbatch), driven from outside the allocation (-j, -J): pcocc ps lists it
+// on both nodes; vm0 pings vm1 by name over the cluster's VXLAN (typed at
+// its console); `pcocc nc -j JOB vm1 8080` reaches the tiny guest's port
+// through its node's reverse NAT, found in etcd; pcocc cancel -J ends the
+// job and returns once Slurm no longer lists it. Needs the plugin's VM
+// path and etcd ($PCOCC_TEST_ETCD, the first endpoint).
 func TestVMSlurmFromLoginNode(t *testing.T) {
 	requireSlurmVM(t)
 	ep := strings.Split(os.Getenv("PCOCC_TEST_ETCD"), ",")[0]
@@ -163,7 +193,8 @@ func TestVMSlurmFromLoginNode(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(filepath.Dir(v.home), "etc-pcocc", "batch.yaml"), []byte(batch), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := v.mustPcocc("batch", "-o", filepath.Join(v.home, "out-%j"), "-E", "sleep 300", "tiny:2")
+	name := fmt.Sprintf("pcocc-login-%d", os.Getpid())
+	out := v.mustPcocc("batch", "-J", name, "--ntasks-per-node=1", "-o", filepath.Join(v.home, "out-%j"), "-E", "sleep 300", "tiny:2")
 	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("batch: %s", out)
@@ -172,7 +203,8 @@ func TestVMSlurmFromLoginNode(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		ps, _, _ := v.pcocc("ps")
-		if regexp.MustCompile(`(?m)^` + m[1] + `\s+\S+\s+2\s+RUNNING`).MatchString(ps) {
+		// NODES: two of them (n[1-2] in the CI)
+		if regexp.MustCompile(`(?m)^` + m[1] + `\s+\S+\s+2\s+RUNNING\s+\S+\s+\S*\[\d+-\d+\]\s*$`).MatchString(ps) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -192,4 +224,34 @@ func TestVMSlurmFromLoginNode(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 	}
+	// vm1 answers on 8080: both guests are up. vm0 pings vm1 by name.
+	cmd := v.command("console", "-j", m[1], "vm0")
+	cmd.Stdin = typed("ping -c 1 -W 5 vm1 >/dev/null && echo PING-$((6*7))", 8*time.Second)
+	b, _ := cmd.Output()
+	if !strings.Contains(string(b), "PING-42") {
+		t.Errorf("vm0 did not ping vm1 (on the other node) by name; console:\n%s", b)
+	}
+	start := time.Now()
+	if out, errs, code := v.pcocc("cancel", "-J", name); code != 0 {
+		t.Fatalf("cancel -J %s: exit %d\n%s%s", name, code, out, errs)
+	}
+	if q, _ := exec.Command("squeue", "-h", "-j", m[1], "-o", "%i").Output(); strings.TrimSpace(string(q)) != "" {
+		t.Errorf("job %s still in squeue after cancel (%v): %s", m[1], time.Since(start), q)
+	}
+	if _, errs, code := v.pcocc("cancel", "-j", m[1]); code == 0 || !strings.Contains(errs, "no job of yours in Slurm") {
+		t.Errorf("cancel of an ended job: exit %d, %q", code, errs)
+	}
+}
+
+// typed is a console's input: after a second, line, then nothing for
+// wait, so that the output of what line ran comes back before the end.
+func typed(line string, wait time.Duration) io.Reader {
+	r, w := io.Pipe()
+	go func() {
+		time.Sleep(time.Second)
+		io.WriteString(w, line+"\n")
+		time.Sleep(wait)
+		w.Close()
+	}()
+	return r
 }

@@ -190,6 +190,9 @@ func TestVMAllocBadInput(t *testing.T) {
 		{[]string{"console", "vm0"}, 1, "you have no running cluster of VMs"},
 		{[]string{"ps", "extra"}, 2, "expected no argument"},
 		{[]string{"batch", "tiny"}, 2, "batch needs a script: -E SCRIPT"},
+		// Slurm's options are Slurm's only (batch.yaml type: slurm).
+		{[]string{"alloc", "-t", "10", "tiny"}, 2, "unknown flag: -t (Slurm's options need batch.yaml type: slurm"},
+		{[]string{"batch", "-E", "true", "--qos=x", "tiny"}, 2, "unknown flag: --qos=x"},
 	} {
 		out, errs, code := v.pcocc(tc.args...)
 		lines := strings.Split(strings.TrimSpace(errs), "\n")
