@@ -136,8 +136,11 @@ static int run_setup(char *const argv[], const char *stdin_data, char *err, size
 		}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st) == 127 && !err[0] ? -1 : WEXITSTATUS(st);
-	if (WIFSIGNALED(st) && !err[0])
-		snprintf(err, errlen, "pcocc-vm killed by signal %d", WTERMSIG(st));
+	if (WIFSIGNALED(st)) {
+		if (!err[0])
+			snprintf(err, errlen, "pcocc-vm killed by signal %d", WTERMSIG(st));
+		return -2;
+	}
 	return -1;
 }
 
@@ -214,7 +217,15 @@ void pcocc_vm_delete(void)
 	vm_created = 0;
 	char *argv[] = { "pcocc-vm", "__vm-setup", "delete", "--job", vm_job, "--node-id", vm_node,
 			 "--etcd-password", (char *)pcocc_vm_etcd_password, NULL };
-	if (run_setup(argv, NULL, err, sizeof err) != 0)
+	/* SIGTERM can still reach pcocc-vm before its runtime ignores it (see
+	 * run_setup): a delete killed by a signal is run again, from where
+	 * the last one stopped (delete is idempotent), a few times. */
+	int rc = -2;
+	for (int i = 0; i < 3 && rc == -2; i++) {
+		err[0] = 0;
+		rc = run_setup(argv, NULL, err, sizeof err);
+	}
+	if (rc != 0)
 		slurm_error("pcocc: --vm: delete: %s", err);
 }
 

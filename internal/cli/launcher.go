@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/repo"
@@ -58,6 +60,9 @@ func Main(argv []string) int {
 // execFull replaces the launcher by the full program with the same
 // arguments; it returns only if that fails, exiting with the reason.
 func execFull() {
+	for _, fd := range pluginFDs {
+		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0)
+	}
 	prog, err := libexecProgram(fullProgramName)
 	if err == nil {
 		err = syscall.Exec(prog, os.Args, os.Environ())

@@ -112,5 +112,11 @@ func spankFile(fd int, name string) (*os.File, error) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("no %s descriptor (%d): this command is for the SPANK plugin", name, fd)
 	}
+	pluginFDs = append(pluginFDs, fd)
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+// pluginFDs are the plugin's descriptors spankFile took: a launcher that
+// hands the command over to pcocc-cli (execFull) gives them back first, so
+// that the full program finds them as the plugin passed them.
+var pluginFDs []int

@@ -55,7 +55,7 @@ started (its log) and exits.`,
 
 // localVM is vm for the commands that need the VM's node-local files
 // (console, reset, save). For a Slurm cluster, it runs the command again on
-// the VM's node (runOnNode) and returns a nil job; save is not yet there.
+// the VM's node (runOnNode) and returns a nil job.
 func (t *target) localVM(e *env, name, cmd string, flags ...string) (*vmjob.Job, vmjob.VM, error) {
 	if t.onNode {
 		return nodeJob(t.id, name)
@@ -63,9 +63,6 @@ func (t *target) localVM(e *env, name, cmd string, flags ...string) (*vmjob.Job,
 	j, v, err := t.vm(e, name)
 	if err != nil || !j.Slurm {
 		return j, v, err
-	}
-	if cmd == "save" {
-		return nil, v, fmt.Errorf("%s: not yet for a cluster under Slurm", cmd)
 	}
 	return nil, v, runOnNode(e, j, v, cmd, flags)
 }

@@ -2,6 +2,7 @@ package vmcli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -167,6 +168,9 @@ func hypervise(ctx context.Context, e *env, o *allocOpts, def string, ve vmEnv) 
 		return err
 	}
 	defer cl.Stop()
+	if err := writeNodeVM(dir, job); err != nil {
+		return err
+	}
 	unregister, err := register(ctx, e, cat, ve, dir)
 	if err != nil {
 		return err
@@ -179,6 +183,21 @@ func hypervise(ctx context.Context, e *env, o *allocOpts, def string, ve vmEnv) 
 	case <-ctx.Done():
 		return nil
 	}
+}
+
+// nodeVMFile, in a hypervisor's directory, is its VM as started (image and
+// revision included): what the node-side commands (pcocc save) read.
+const nodeVMFile = "vm.json"
+
+func writeNodeVM(dir string, job *vmjob.Job) error {
+	if len(job.VMs) != 1 {
+		return fmt.Errorf("hypervisor: %d VMs started, want 1", len(job.VMs))
+	}
+	b, err := json.Marshal(job.VMs[0])
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, nodeVMFile), b, 0o600)
 }
 
 // tapNet is a Slurm VM's network: the tap the plugin made, owned by the

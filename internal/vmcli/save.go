@@ -24,9 +24,16 @@ new image DEST ([REPO:]NAME). The new revision holds only what the VM
 changed, on top of the revision it booted (--full: a standalone copy).`,
 		Args: exactArgs(1, "a VM name (vm0, vm1, ...)"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j, v, err := t.localVM(e, args[0], "save")
-			if err != nil {
-				return err
+			var flags []string // for the node of a Slurm cluster's VM
+			if dest != "" {
+				flags = append(flags, "-d", dest)
+			}
+			if full {
+				flags = append(flags, "--full")
+			}
+			j, v, err := t.localVM(e, args[0], "save", flags...)
+			if err != nil || j == nil {
+				return err // j == nil: saved on the VM's node (srun), or failed there
 			}
 			if v.Image == "" {
 				return fmt.Errorf("%s has no disk to save", v.Name)

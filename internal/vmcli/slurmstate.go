@@ -1,6 +1,7 @@
 package vmcli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -222,6 +223,11 @@ func nodeJob(id int, name string) (*vmjob.Job, vmjob.VM, error) {
 	for _, d := range dirs {
 		if ownVMDir(d) && vmDirBusy(d) {
 			v := vmjob.VM{Name: name}
+			if b, err := os.ReadFile(filepath.Join(d, nodeVMFile)); err == nil {
+				if err := json.Unmarshal(b, &v); err != nil || v.Name != name {
+					return nil, vmjob.VM{}, fmt.Errorf("%s: %s: not this VM's record", name, filepath.Join(d, nodeVMFile))
+				}
+			}
 			return &vmjob.Job{State: vmjob.State{ID: id, VMs: []vmjob.VM{v}}, Dir: d}, v, nil
 		}
 	}

@@ -255,3 +255,22 @@ func typed(line string, wait time.Duration) io.Reader {
 	}()
 	return r
 }
+
+// pcocc save from the allocation of a Slurm cluster runs on the VM's node
+// (srun --overlap, the hypervisor's record of its image): what the VM wrote
+// becomes a new revision of its image, which a new cluster boots.
+func TestVMSlurmSave(t *testing.T) {
+	requireSlurmVM(t)
+	v := newSlurmVMEnv(t)
+	script := waitReady + `ready vm0;
+(sleep 1; echo 'echo saved-$((6*7)) >/mnt/pcocc-disk; sync; echo WROTE-$((1+1))'; sleep 6) | pcocc console vm0 | grep -a -o WROTE-2;
+pcocc save vm0`
+	out, errs, code := v.pcocc("alloc", "-m", "256", "-E", script, "tiny")
+	if code != 0 || !strings.Contains(out, "WROTE-2") || !strings.Contains(out, "vm0 saved as tinydisk@1") {
+		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
+	}
+	out, errs, code = v.pcocc("alloc", "-m", "256", "-E", waitReady+"ready vm0; pcocc console -l vm0 | grep -a GUEST-DISK", "tiny")
+	if code != 0 || !strings.Contains(out, "saved-42") {
+		t.Errorf("a new cluster of tinydisk (now @1): exit %d\n%s\n%s", code, out, errs)
+	}
+}
