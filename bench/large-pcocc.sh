@@ -4,8 +4,9 @@
 #
 # start_table: `pcocc run IMG true` and a library-loading start (the image's
 #   python3 importing 30 packages: about 440 modules and 60 shared
-#   libraries), large image against small ones, per mount mode, with the
-#   ratio large/small printed. Small images: busybox (the test fixture) for
+#   libraries), large image against small ones, per mount mode (START_MODES:
+#   kernel, which is pcocc run as root, then auto sqfuse squashfuse_ll
+#   unpack, and ch-run when installed), with the ratio large/small printed. Small images: busybox (the test fixture) for
 #   `true`, and the large image's own layout without its copies (COPIES=0)
 #   for python3, which busybox lacks.
 # nodes_table: N node caches (directories standing for N nodes' disks) and
@@ -28,6 +29,11 @@ as_user() {
 	runuser -u "$U" -- env -i HOME="$THOME" USER="$U" PATH="$W/bin:/usr/bin:/bin" \
 		XDG_RUNTIME_DIR="$W/xdg" "$@"
 }
+# as_root: pcocc run as root mounts the image with the kernel's squashfs, as
+# the Slurm plugin does on each node; the user's repository all the same.
+as_root() { env -i HOME="$THOME" PATH="$W/bin:/usr/bin:/bin" "$@"; }
+# runner MODE: who runs MODE's starts.
+runner() { if [[ $1 == kernel ]]; then echo as_root; else echo as_user; fi; }
 
 # import_sqfs NAME SQFS: SQFS into the user's repository as NAME, unchanged
 # (wrapped in a SIF, whose squashfs `pcocc image import` copies as it is).
@@ -61,8 +67,10 @@ pcocc_setup() {
 	else
 		log "$FIXTURES/busybox.docker.tar is missing ('make fixtures'): the small image for true is $SMALL"
 	fi
-	CHRUN=
-	if command -v ch-run >/dev/null; then CHRUN=1; else log "ch-run is not installed: no ch-run row"; fi
+	if [[ " $MODES " == *" ch-run "* ]] && ! command -v ch-run >/dev/null; then
+		log "ch-run is not installed: no ch-run row"
+		MODES=${MODES/ch-run/}
+	fi
 }
 
 # cmd_of MODE IMG PROG: the command line of one start (PROG: true or
@@ -71,6 +79,10 @@ cmd_of() {
 	local prog=/bin/true env
 	[[ $3 == python ]] && prog=$PYCMD
 	case $1 in
+	kernel)
+		echo "pcocc run $2 $prog"
+		return
+		;;
 	ch-run)
 		echo "ch-run $(readlink -f "$REPO/images/$2/rootfs.sqfs") -- $prog"
 		return
@@ -82,7 +94,7 @@ cmd_of() {
 	echo "$env pcocc run $2 $prog"
 }
 
-MODES="auto sqfuse squashfuse_ll unpack"
+MODES=${START_MODES:-kernel auto sqfuse squashfuse_ll unpack ch-run}
 declare -A T # T[MODE|IMG|PROG|warm or first]: milliseconds
 declare -A FELL # FELL[IMG]: why pcocc did not unpack IMG (a KEY.failed's text)
 
@@ -107,28 +119,38 @@ auto_choice() {
 
 # warm_starts: every warm start in one hyperfine run (page cache warm, the
 # node cache filled by the warm-up runs); the median of START_RUNS.
+# (One hyperfine run per user: as the user, and as root for kernel.)
 warm_starts() {
-	local args=() m img json=$W/xdg/warm.json
+	local -a args_as_user=() args_as_root=()
+	local m img r json
 	for img in ${BUSYBOX:-} "$SMALL" "$LARGE"; do install -d -o "$U" -m 0700 "$W/nodes/warm-$img"; done
-	for m in $MODES ${CHRUN:+ch-run}; do
+	for m in $MODES; do
+		local -n args=args_$(runner "$m")
 		for img in ${BUSYBOX:-$SMALL} "$LARGE"; do args+=(-n "$m|$img|true" "$(cmd_of "$m" "$img" true)"); done
 		for img in "$SMALL" "$LARGE"; do args+=(-n "$m|$img|python" "$(cmd_of "$m" "$img" python)"); done
+		unset -n args
 	done
 	log "warm starts: $START_RUNS runs each after 2 warm-up runs"
-	(cd "$W" && as_user hyperfine -N --style basic --warmup 2 --runs "$START_RUNS" --export-json "$json" "${args[@]}" >&2)
-	while read -r k v; do T[$k|warm]=$v; done < <(python3 -c '
+	for r in as_user as_root; do
+		local -n args=args_$r
+		((${#args[@]})) || continue
+		json=$W/xdg/warm-$r.json
+		(cd "$W" && $r hyperfine -N --style basic --warmup 2 --runs "$START_RUNS" --export-json "$json" "${args[@]}" >&2)
+		unset -n args
+		while read -r k v; do T[$k|warm]=$v; done < <(python3 -c '
 import json, sys
 for r in json.load(open(sys.argv[1]))["results"]:
     print(r["command"], "%.1f" % (r["median"] * 1000))' "$json")
+	done
 	for img in ${BUSYBOX:-} "$SMALL" "$LARGE"; do fell_back "$W/nodes/warm-$img" "$img"; done
 }
 
 # first_starts: the first run on a node: page cache dropped, a new node cache
 # (so unpack and auto unpack again); the least of FIRST_RUNS, through runuser.
 first_starts() {
-	local m img prog cache t best
+	local m img prog t best i
 	log "first runs: the least of $FIRST_RUNS, page cache dropped before each"
-	for m in $MODES ${CHRUN:+ch-run}; do
+	for m in $MODES; do
 		for prog in true python; do
 			for img in ${BUSYBOX:-$SMALL} "$SMALL" "$LARGE"; do
 				[[ $prog == true && $img == "$SMALL" && -n $BUSYBOX ]] && continue
@@ -139,7 +161,7 @@ first_starts() {
 					install -d -o "$U" -m 0700 "$W/nodes/first"
 					drop
 					t=$(date +%s%N)
-					(cd "$W" && eval "as_user $(cmd_of "$m" "$img" "$prog" | sed "s|$W/nodes/warm-$img|$W/nodes/first|")") >/dev/null
+					(cd "$W" && eval "$(runner "$m") $(cmd_of "$m" "$img" "$prog" | sed "s|$W/nodes/warm-$img|$W/nodes/first|")") >/dev/null
 					best=$(min "$(ms "$t")" "$best")
 					fell_back "$W/nodes/first" "$img"
 				done
@@ -166,15 +188,17 @@ start_table() {
 	warm_starts
 	first_starts
 	echo
-	echo "Start, as $U, milliseconds (warm: median of $START_RUNS; first run on a node: least of $FIRST_RUNS, page cache dropped, a new node cache)."
+	echo "Start, as $U (kernel: as root), milliseconds (warm: median of $START_RUNS; first run on a node: least of $FIRST_RUNS, page cache dropped, a new node cache)."
 	echo "\`true\`: $small against $LARGE; python3 importing 30 packages: $SMALL against $LARGE."
 	for img in $small "$SMALL" "$LARGE"; do echo "auto on $img: $(auto_choice "$img")."; done | sort -u
 	echo
 	echo "| path | $small true | $LARGE true | ratio | $SMALL python | $LARGE python | ratio |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
-	for m in $MODES ${CHRUN:+ch-run}; do
+	for m in $MODES; do
 		for w in warm first; do
 			case $m/$w in
+			kernel/warm) name="kernel (pcocc run as root, as the Slurm plugin mounts), later runs" ;;
+			kernel/first) name="kernel (as root), first run on a node (page cache cold)" ;;
 			*/warm) name="$m, later runs (page cache warm)" ;;
 			unpack/first | auto/first) name="$m, first run on a node (unpacks where $m does)" ;;
 			*) name="$m, first run on a node (page cache cold)" ;;

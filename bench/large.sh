@@ -32,12 +32,14 @@
 # 2. Starts through pcocc (SKIP=pcocc), as $PCOCC_TEST_USER: see
 #    bench/large-pcocc.sh. `pcocc run IMG /bin/true` (busybox against the
 #    large image) and python3 importing 30 packages (the small image against
-#    the large one), per PCOCC_SQUASHFS_MOUNT mode and ch-run, later runs and
-#    first runs on a node, with the ratio large/small.
+#    the large one), as root (the kernel's squashfs, as under Slurm), per
+#    PCOCC_SQUASHFS_MOUNT mode and with ch-run, later runs and first runs on
+#    a node, with the ratio large/small.
 # 3. N simulated nodes (SKIP=nodes): N node caches, N concurrent first runs.
 # Environment: COPIES (40), RUNS (1; the best of RUNS is kept; first runs
 # through pcocc: FIRST_RUNS, default RUNS), START_RUNS (10 x RUNS: warm
-# starts, the median), N (8), NODE_MODES (unpack sqfuse), SKIP (kernel
+# starts, the median), START_MODES (kernel auto sqfuse squashfuse_ll unpack
+# ch-run), N (8), NODE_MODES (unpack sqfuse), SKIP (kernel
 # sqfuse nopreload squashfuse_ll unpack pcocc nodes), BENCH_DIR, FIXTURES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
