@@ -51,6 +51,11 @@ COPIES=${COPIES:-40}
 RUNS=${RUNS:-1}
 SKIP=${SKIP:-}
 [[ -x bin/pcocc ]] || die "bin/pcocc is missing: run 'make build' first"
+for v in COPIES RUNS N START_RUNS FIRST_RUNS; do
+	[[ ${!v:-1} =~ ^[0-9]+$ ]] || die "$v=${!v}: not a number"
+done
+((RUNS > 0 && ${N:-1} > 0 && ${START_RUNS:-1} > 0 && ${FIRST_RUNS:-1} > 0)) ||
+	die "RUNS, N, START_RUNS and FIRST_RUNS must be at least 1"
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
 
 W=$BENCH_DIR/large
