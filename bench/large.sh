@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # bench/large.sh: a large image (many files, many shared libraries) through
-# each way of mounting a squashfs, side by side in one run. Never a timed
-# test: run it by hand, as root, after `make build`. Prints a markdown table.
+# each way of mounting a squashfs, then through pcocc's own paths, side by
+# side in one run. Never a timed test: run it by hand, as root, after `make
+# build`. Prints markdown tables.
 #
-# The image is built offline, once, and cached under $BENCH_DIR/large:
-# COPIES copies of the host's Python trees (/usr/lib/python3*), each file's
-# content made distinct per copy (a comment or trailing bytes appended, so
-# that no writer deduplicates them), plus a static busybox as /bin/true,
-# compressed as `pcocc image import` does (zstd level 3).
-# COPIES=40 gives about 200,000 files and 4 GiB.
+# The images are built offline, once, and cached under $BENCH_DIR/large by
+# bench/large-image.py: the host's python3 with its libraries and its
+# /usr/lib/python3* trees, a static busybox as /bin/true, and COPIES more
+# copies of those trees (each file made distinct per copy), compressed as
+# `pcocc image import` does (zstd level 3). COPIES=40 (extrapolated from
+# COPIES=2 and 12): about 210,000 files, 4.4 GiB unpacked, 0.8 GiB of
+# squashfs. COPIES=0 is the small image of the same layout that the python3
+# start compares against.
 #
-# Rows (all as root, so that every file is readable):
+# 1. Mounts, all as root, so that every file is readable:
 #   kernel            mount -t squashfs -o loop,ro
 #   sqfuse            pcocc __pcocc_sqfuse SQFS MNT (tables preloaded: the default)
 #   sqfuse, no preload  the same with PCOCC_SQFUSE_PRELOAD_MIB=0
@@ -26,8 +29,18 @@
 #   read 10%    cat a fixed random 10% of the files on a new mount after
 #               dropping the page cache
 #   server MiB  the FUSE server's peak resident memory (VmHWM) at the end
-# Environment: COPIES (40), RUNS (1; the best of RUNS is kept), SKIP (rows:
-# kernel sqfuse nopreload squashfuse_ll unpack), BENCH_DIR.
+# 2. Starts through pcocc (SKIP=pcocc), as $PCOCC_TEST_USER: see
+#    bench/large-pcocc.sh. `pcocc run IMG /bin/true` (busybox against the
+#    large image) and python3 importing 30 packages (the small image against
+#    the large one), as root (the kernel's squashfs, as under Slurm), per
+#    PCOCC_SQUASHFS_MOUNT mode and with ch-run, later runs and first runs on
+#    a node, with the ratio large/small.
+# 3. N simulated nodes (SKIP=nodes): N node caches, N concurrent first runs.
+# Environment: COPIES (40), RUNS (1; the best of RUNS is kept; first runs
+# through pcocc: FIRST_RUNS, default RUNS), START_RUNS (10 x RUNS: warm
+# starts, the median), START_MODES (kernel auto sqfuse squashfuse_ll unpack
+# ch-run), N (8), NODE_MODES (unpack sqfuse), SKIP (kernel
+# sqfuse nopreload squashfuse_ll unpack pcocc nodes), BENCH_DIR, FIXTURES.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -38,72 +51,37 @@ COPIES=${COPIES:-40}
 RUNS=${RUNS:-1}
 SKIP=${SKIP:-}
 [[ -x bin/pcocc ]] || die "bin/pcocc is missing: run 'make build' first"
+for v in COPIES RUNS N START_RUNS FIRST_RUNS; do
+	[[ ${!v:-1} =~ ^[0-9]+$ ]] || die "$v=${!v}: not a number"
+done
+((RUNS > 0 && ${N:-1} > 0 && ${START_RUNS:-1} > 0 && ${FIRST_RUNS:-1} > 0)) ||
+	die "RUNS, N, START_RUNS and FIRST_RUNS must be at least 1"
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
 
 W=$BENCH_DIR/large
-SQFS=$W/large-$COPIES.sqfs
+# The version of bench/large-image.py's layout: a new one builds new images.
+IMAGE_VERSION=v2
+SQFS=$W/large-$IMAGE_VERSION-$COPIES.sqfs
 MNT=$W/mnt
 install -d -m 0755 "$W" "$MNT"
 install -m 0755 bin/pcocc "$W/pcocc"; install -m 0755 bin/pcocc-cli "$W/pcocc-cli"
+. bench/large-pcocc.sh
 
-# ---------------------------------------------------------------- the image
-# build_tar: the tar stream of the image, on stdout.
-build_tar() {
-	python3 - "$COPIES" <<'EOF'
-import glob, io, os, sys, tarfile
-copies = int(sys.argv[1])
-roots = sorted(glob.glob("/usr/lib/python3*"))
-files = []
-for root in roots:
-    for d, dirs, names in os.walk(root):
-        dirs.sort()
-        for n in sorted(dirs + names):
-            files.append(os.path.join(d, n))
-out = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
-def add(name, data=None, info=None):
-    ti = info or tarfile.TarInfo(name)
-    ti.name = name
-    if data is not None:
-        ti.size = len(data)
-        out.addfile(ti, io.BytesIO(data))
-    else:
-        out.addfile(ti)
-for d in ("bin", "lib"):
-    ti = tarfile.TarInfo(d); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
-    add(d, info=ti)
-with open("/bin/busybox", "rb") as f:
-    ti = tarfile.TarInfo("bin/true"); ti.mode = 0o755
-    add("bin/true", f.read(), ti)
-for c in range(copies):
-    top = "lib/copy%03d" % c
-    ti = tarfile.TarInfo(top); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
-    add(top, info=ti)
-    for p in files:
-        name = top + p
-        st = os.lstat(p)
-        ti = tarfile.TarInfo(name)
-        ti.mode, ti.mtime = st.st_mode & 0o7777, int(st.st_mtime)
-        if os.path.islink(p):
-            ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(p)
-            add(name, info=ti)
-        elif os.path.isdir(p):
-            ti.type = tarfile.DIRTYPE
-            add(name, info=ti)
-        elif os.path.isfile(p):
-            with open(p, "rb") as f:
-                data = f.read()
-            tag = b"\n# copy %d\n" % c if p.endswith(".py") else b"\0copy%d" % c
-            add(name, data + tag, ti)
-out.close()
-EOF
-}
-if [[ ! -f $SQFS ]]; then
-	log "building $SQFS ($COPIES copies of /usr/lib/python3*; once)"
+# ---------------------------------------------------------------- the images
+# build SQFS COPIES: bench/large-image.py's image, compressed as `pcocc image
+# import` does (zstd level 3).
+build() {
+	[[ -f $1 ]] && return
+	log "building $1 ($2 copies of /usr/lib/python3*; once)"
+	local start
 	start=$(date +%s)
-	build_tar | tar2sqfs -q -f -s -c zstd -X level=3 -j "$(nproc)" "$SQFS.tmp" # as pcocc image import
-	mv "$SQFS.tmp" "$SQFS"
+	python3 bench/large-image.py "$2" | tar2sqfs -q -f -s -c zstd -X level=3 -j "$(nproc)" "$1.tmp"
+	mv "$1.tmp" "$1"
 	log "built in $(($(date +%s) - start)) s"
-fi
+}
+build "$SQFS" "$COPIES"
+SMALL_SQFS=$W/large-$IMAGE_VERSION-0.sqfs
+skip pcocc || build "$SMALL_SQFS" 0
 SIZE=$(python3 -c 'import os,sys; print(os.path.getsize(sys.argv[1]))' "$SQFS")
 log "image: $SQFS, $((SIZE >> 20)) MiB"
 
@@ -148,7 +126,7 @@ ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 min() { if [[ -z $2 ]] || (($1 < $2)); then echo "$1"; else echo "$2"; fi; }
 
 # The sample of files to read: 10% of the regular files, fixed by a seed.
-SAMPLE=$W/sample-$COPIES
+SAMPLE=$W/sample-$IMAGE_VERSION-$COPIES
 if [[ ! -f $SAMPLE ]]; then
 	mount_kernel
 	(cd "$MNT" && find . -type f | sort | shuf --random-source=<(yes) -n "$(($(find . -type f | wc -l) / 10))") >"$SAMPLE.tmp"
@@ -204,3 +182,6 @@ if ! skip unpack; then
 	echo "| unpack (first unpack: $first ms) | $(row unpack) |"
 	rm -rf "$W/unpacked"
 fi
+if ! skip pcocc || ! skip nodes; then pcocc_setup; fi
+skip pcocc || start_table
+skip nodes || nodes_table
