@@ -183,16 +183,7 @@ func addTemplate(t *testing.T, v *vmEnv, name, from string) {
 // path and etcd ($PCOCC_TEST_ETCD, the first endpoint).
 func TestVMSlurmFromLoginNode(t *testing.T) {
 	requireSlurmVM(t)
-	ep := strings.Split(os.Getenv("PCOCC_TEST_ETCD"), ",")[0]
-	u, err := url.Parse(ep)
-	if ep == "" || err != nil || u.Port() == "" {
-		t.Skip("no etcd: PCOCC_TEST_ETCD (env.sh) names none")
-	}
-	v := newSlurmVMEnv(t)
-	batch := fmt.Sprintf("type: slurm\nsettings:\n  etcd-servers: [%s]\n  etcd-client-port: %s\n  etcd-protocol: %s\n", u.Hostname(), u.Port(), u.Scheme)
-	if err := os.WriteFile(filepath.Join(filepath.Dir(v.home), "etc-pcocc", "batch.yaml"), []byte(batch), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	v := newSlurmEtcdEnv(t)
 	name := fmt.Sprintf("pcocc-login-%d", os.Getpid())
 	out := v.mustPcocc("batch", "-J", name, "--ntasks-per-node=1", "-o", filepath.Join(v.home, "out-%j"), "-E", "sleep 300", "tiny:2")
 	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
@@ -256,20 +247,38 @@ func typed(line string, wait time.Duration) io.Reader {
 	return r
 }
 
+// newSlurmEtcdEnv is newSlurmVMEnv with batch.yaml naming the CI's etcd
+// (the first endpoint of $PCOCC_TEST_ETCD), where the commands that reach a
+// VM (console, nc, save, ...) find which node it runs on.
+func newSlurmEtcdEnv(t *testing.T) *vmEnv {
+	t.Helper()
+	ep := strings.Split(os.Getenv("PCOCC_TEST_ETCD"), ",")[0]
+	u, err := url.Parse(ep)
+	if ep == "" || err != nil || u.Port() == "" {
+		t.Skip("no etcd: PCOCC_TEST_ETCD (env.sh) names none")
+	}
+	v := newSlurmVMEnv(t)
+	batch := fmt.Sprintf("type: slurm\nsettings:\n  etcd-servers: [%s]\n  etcd-client-port: %s\n  etcd-protocol: %s\n", u.Hostname(), u.Port(), u.Scheme)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(v.home), "etc-pcocc", "batch.yaml"), []byte(batch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // pcocc save from the allocation of a Slurm cluster runs on the VM's node
 // (srun --overlap, the hypervisor's record of its image): what the VM wrote
 // becomes a new revision of its image, which a new cluster boots.
 func TestVMSlurmSave(t *testing.T) {
 	requireSlurmVM(t)
-	v := newSlurmVMEnv(t)
+	v := newSlurmEtcdEnv(t)
 	script := waitReady + `ready vm0;
 (sleep 1; echo 'echo saved-$((6*7)) >/mnt/pcocc-disk; sync; echo WROTE-$((1+1))'; sleep 6) | pcocc console vm0 | grep -a -o WROTE-2;
 pcocc save vm0`
-	out, errs, code := v.pcocc("alloc", "-m", "256", "-E", script, "tiny")
+	out, errs, code := v.pcocc("alloc", "-E", script, "tiny")
 	if code != 0 || !strings.Contains(out, "WROTE-2") || !strings.Contains(out, "vm0 saved as tinydisk@1") {
 		t.Fatalf("alloc: exit %d\n%s\n%s", code, out, errs)
 	}
-	out, errs, code = v.pcocc("alloc", "-m", "256", "-E", waitReady+"ready vm0; pcocc console -l vm0 | grep -a GUEST-DISK", "tiny")
+	out, errs, code = v.pcocc("alloc", "-E", waitReady+"ready vm0; pcocc console -l vm0 | grep -a GUEST-DISK", "tiny")
 	if code != 0 || !strings.Contains(out, "saved-42") {
 		t.Errorf("a new cluster of tinydisk (now @1): exit %d\n%s\n%s", code, out, errs)
 	}
