@@ -18,12 +18,17 @@
 #   guest-to-guest, 1 node   64 MiB from vm0 to vm1 (busybox dd | nc, timed by
 #                            the receiver, as bench/vm-net.sh), same node
 #   guest-to-guest, 2 nodes  the same across the nodes (VXLAN)
-# Environment: SLURM_CONF, PCOCC_VM_IMAGES (tiny guest), PCOCC_BIN_DIR
-# (default bin), RUNS (default 3), NETWORK (default cluster: the plugin's
-# network of networks.yaml), ROWS (default "setup alloc net").
+# Environment: SLURM_CONF, ETCD (the etcd the clusters' state is in, as
+# http://HOST:PORT; default: the first of $PCOCC_TEST_ETCD), PCOCC_VM_IMAGES
+# (tiny guest), PCOCC_BIN_DIR (default bin), RUNS (default 3), NETWORK
+# (default cluster: the plugin's network of networks.yaml), ROWS (default
+# "setup alloc net").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${SLURM_CONF:?source env.sh of scripts/services.sh}"
+ETCD=${ETCD:-${PCOCC_TEST_ETCD%%,*}}
+[[ $ETCD =~ ^(https?)://([^:/]+):([0-9]+)/?$ ]] || { echo "ETCD=$ETCD: want http://HOST:PORT" >&2; exit 2; }
+ETCD_PROTO=${BASH_REMATCH[1]} ETCD_HOST=${BASH_REMATCH[2]} ETCD_PORT=${BASH_REMATCH[3]}
 G=${PCOCC_VM_IMAGES:?set PCOCC_VM_IMAGES (scripts/vm-images.sh builds the tiny guest there)}/tiny
 BIN=$(cd "${PCOCC_BIN_DIR:-bin}" && pwd)
 RUNS=${RUNS:-3}
@@ -34,18 +39,17 @@ trap 'rm -rf "$W"' EXIT
 export HOME=$W/home XDG_DATA_HOME=$W/data XDG_RUNTIME_DIR=$W/rt PCOCC_VM_ACCEL=tcg
 export PCOCC_SYSTEM_CONF_DIR=$W/etc PCOCC_CONFIG_PATH=$W/conf PATH=$BIN:$PATH
 mkdir -p "$HOME" "$PCOCC_SYSTEM_CONF_DIR" "$PCOCC_CONFIG_PATH" && mkdir -m 0700 "$XDG_RUNTIME_DIR"
-pcocc image import -q "$G/disk.qcow2" tinydisk
-cat >"$PCOCC_CONFIG_PATH/templates.yaml" <<EOT
-tiny:
-  image: user:tinydisk
-  kernel: $G/vmlinuz
-  initrd: $G/initrd.gz
-  append: console=ttyS0 quiet panic=-1
-EOT
+. bench/tiny.sh
+tiny_setup "$G"
 # batch-args place the VMs: all on one node, or one per node.
-placement() { printf 'type: slurm\nsettings:\n  batch-args: [%s]\n' "$1" >"$PCOCC_SYSTEM_CONF_DIR/batch.yaml"; }
+# etcd: where the commands run from the allocation (console) find the VMs.
+placement() {
+	printf 'type: slurm\nsettings:\n  batch-args: [%s]\n  etcd-servers: [%s]\n  etcd-client-port: %s\n  etcd-protocol: %s\n' \
+		"$1" "$ETCD_HOST" "$ETCD_PORT" "$ETCD_PROTO" >"$PCOCC_SYSTEM_CONF_DIR/batch.yaml"
+}
 
 now() { date +%s.%N; }
+fail() { echo "pcocc alloc failed:" >&2; tail -5 "$W/alloc.out" >&2; exit 1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_of() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo "$(now) - $t0" | bc -l; }
 row() { printf '| %s | %s |\n' "$1" "$2"; }
@@ -57,7 +61,7 @@ READY='for v in vm0 vm1; do until pcocc console -l $v | grep -q PCOCC-TINY-GUEST
 alloc_ready() {
 	local t0
 	t0=$(now)
-	pcocc alloc -m 256 -E "$READY; date +%s.%N >$W/ready" tiny:2 >/dev/null 2>&1
+	pcocc alloc -E "$READY; date +%s.%N >$W/ready" tiny:2 >"$W/alloc.out" 2>&1 || fail
 	echo "$(cat "$W/ready") - $t0" | bc -l
 }
 
@@ -72,7 +76,7 @@ net_run() {
 (sleep 1; echo '"'$RECV'"'; until [ -e '$W'/stop ]; do sleep 0.5; done) | pcocc console vm1 >/dev/null & sleep 4
 (sleep 1; echo '"'$(printf "$SEND" vm1)'"'; until [ -e '$W'/stop ]; do sleep 0.5; done) | pcocc console vm0 >/dev/null &
 until pcocc console -l vm1 | grep -a -o -E "RX [0-9]+ [0-9.]+ [0-9.]+" >'$W'/rx; do sleep 1; done; touch '$W'/stop; wait')
-	pcocc alloc -m 256 -E "$s" tiny:2 >/dev/null 2>&1
+	pcocc alloc -E "$s" tiny:2 >"$W/alloc.out" 2>&1 || fail
 	mibps "$(cat "$W/rx")"
 }
 

@@ -37,14 +37,8 @@ trap 'rm -rf "$W"' EXIT
 export XDG_RUNTIME_DIR=$W/rt PCOCC_CONFIG_PATH=$W/conf PCOCC_VM_ACCEL=tcg
 mkdir -m 0700 "$XDG_RUNTIME_DIR" && mkdir "$PCOCC_CONFIG_PATH"
 export HOME=$W/home XDG_DATA_HOME=$W/data
-PATH=$BIN:$PATH pcocc image import -q "$G/disk.qcow2" tinydisk
-cat >"$PCOCC_CONFIG_PATH/templates.yaml" <<EOT
-tiny:
-  image: user:tinydisk
-  kernel: $G/vmlinuz
-  initrd: $G/initrd.gz
-  append: console=ttyS0 quiet panic=-1
-EOT
+. bench/tiny.sh
+PATH=$BIN:$PATH tiny_setup "$G"
 
 ROWS=${ROWS:-true tiny ssh net}
 now() { date +%s.%N; }
