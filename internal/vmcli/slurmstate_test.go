@@ -103,8 +103,8 @@ func TestSlurmNcThroughEtcd(t *testing.T) {
 	if _, _, err := run("", "console", "-j", "5", "vm0"); err == nil || !strings.Contains(err.Error(), "its node is not known") {
 		t.Errorf("console of an unregistered VM: %v", err)
 	}
-	if _, _, err := run("", "save", "-j", "5", "vm0"); err == nil || !strings.Contains(err.Error(), "not yet for a cluster under Slurm") {
-		t.Errorf("save: %v", err)
+	if _, _, err := run("", "save", "-j", "5", "vm0"); err == nil || !strings.Contains(err.Error(), "its node is not known") {
+		t.Errorf("save of an unregistered VM: %v", err)
 	}
 }
 
