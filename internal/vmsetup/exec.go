@@ -61,10 +61,12 @@ func (t *Tracker) UndoAll() error {
 	return os.Remove(t.path)
 }
 
-// gone: the undo found nothing to remove.
+// gone: the undo found nothing to remove. "No such device": the object
+// went between ip's lookup and its delete (a veth goes with its peer's
+// namespace, which the kernel destroys in the background).
 func gone(err error) bool {
 	s := err.Error()
-	for _, m := range []string{"Cannot find device", "No such file", "does not exist", "No such process",
+	for _, m := range []string{"Cannot find device", "No such device", "No such file", "does not exist", "No such process",
 		"not found"} {
 		if strings.Contains(s, m) {
 			return true
