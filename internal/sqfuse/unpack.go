@@ -62,6 +62,9 @@ func (img *Image) Unpack(ctx context.Context, dirfd int, limit int64) error {
 	if err := u.dir(root, "."); err != nil {
 		return err
 	}
+	if err := u.precheck(); err != nil {
+		return err
+	}
 	if err := u.writeFiles(); err != nil {
 		return err
 	}
@@ -195,6 +198,46 @@ func (u *unpacker) entry(in *inode, p string) error {
 		return u.setTime(p, in.mtime)
 	}
 	return nil // devices and sockets: see Unpack
+}
+
+// precheck fails with ErrLimit before any file's data is written when the
+// data alone cannot fit: an image far over the bound (many small files
+// unpack to several times their squashfs) is refused after its directories
+// are made, not after writing up to the bound, on every node that tries.
+// It counts the least fill will charge (each file's bytes outside sparse
+// blocks, rounded up to allocUnit once per file), so it never refuses an
+// image that fits; fill still charges as it writes.
+func (u *unpacker) precheck() error {
+	bs := uint64(u.img.sb.BlockSize)
+	if bs == 0 {
+		return nil // fill reports the image as corrupt
+	}
+	need := u.used.Load()
+	for _, dir := range u.files {
+		for _, f := range dir {
+			need += dataBytes(f.in, bs)
+			if need > u.limit {
+				return fmt.Errorf("%w (%d MiB)", ErrLimit, u.limit>>20)
+			}
+		}
+	}
+	return nil
+}
+
+// dataBytes is what of file in's data is not sparse blocks, rounded up to
+// allocUnit.
+func dataBytes(in *inode, bs uint64) int64 {
+	n := in.size
+	for i, b := range in.blocks {
+		start := uint64(i) * bs
+		if start >= in.size {
+			break
+		}
+		if b&^blockUncompressed == 0 {
+			n -= min(bs, in.size-start)
+		}
+	}
+	return int64((n + allocUnit - 1) / allocUnit * allocUnit)
 }
 
 // writeFiles writes every listed file, a directory at a time on every CPU;

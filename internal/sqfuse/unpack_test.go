@@ -153,6 +153,28 @@ func TestUnpackLimit(t *testing.T) {
 	}
 }
 
+// TestUnpackLimitBeforeData: an image whose files alone exceed the limit is
+// refused before any of them is written; one that fits by a few KiB, or
+// only through its sparse blocks (TestUnpackSparse), is not.
+func TestUnpackLimitBeforeData(t *testing.T) {
+	files := []tarFile{
+		{name: "d/a", typ: tar.TypeReg, mode: 0o644, data: pattern(3<<20, 1)},
+		{name: "d/b", typ: tar.TypeReg, mode: 0o644, data: pattern(3<<20, 2)},
+	}
+	dir, err := unpackTar(t, context.Background(), files, 5<<20)
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("6 MiB unpacked within 5 MiB: %v", err)
+	}
+	for _, n := range []string{"d/a", "d/b"} {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+			t.Errorf("%s written before the limit was found", n)
+		}
+	}
+	if _, err := unpackTar(t, context.Background(), files, 6<<20+64<<10); err != nil {
+		t.Errorf("6 MiB within 6 MiB + 64 KiB: %v", err)
+	}
+}
+
 // TestUnpackFifoMode: a FIFO keeps its image mode, whatever the umask.
 func TestUnpackFifoMode(t *testing.T) {
 	old := unix.Umask(0o022)
