@@ -5,10 +5,9 @@ package config
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
-	"strconv"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/atomicfile"
 )
 
 // raceWindow: a file changed this recently is not trusted to its time
@@ -31,16 +30,7 @@ func (c *Config) writeCache(file string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(file), ".tmp-"+strconv.Itoa(os.Getpid())+"-config")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.WriteBytes(file, b, 0o600)
 }
 
 // snapshot is c as WriteCache writes it; false when it must not be cached.

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pcocc/pcocc/internal/atomicfile"
 )
 
 // KeyName is the base name of the user's private key; the public key is
@@ -124,33 +126,13 @@ func load(priv, comment string) (Pair, error) {
 	auth := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))
 	p := Pair{Private: priv, Public: priv + ".pub", Authorized: strings.TrimSpace(auth + " " + comment), signer: signer}
 	if cur, err := os.ReadFile(p.Public); err != nil || !strings.HasPrefix(string(cur), auth) {
-		if err := writeAtomic(p.Public, []byte(p.Authorized+"\n"), 0o644); err != nil {
+		if err := atomicfile.WriteBytes(p.Public, []byte(p.Authorized+"\n"), 0o644); err != nil {
 			return Pair{}, err
 		}
 	} else {
 		p.Authorized = strings.TrimSpace(string(cur))
 	}
 	return p, nil
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-pub-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // HostKey is an ed25519 host key for one VM.

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pcocc/pcocc/internal/atomicfile"
 )
 
 // VM is a running VM's state.
@@ -126,7 +128,7 @@ func nextID(base string) (int, error) {
 			break
 		}
 	}
-	if err := writeAtomic(p, []byte(strconv.Itoa(id+1))); err != nil {
+	if err := atomicfile.WriteBytes(p, []byte(strconv.Itoa(id+1)), 0o600); err != nil {
 		return 0, err
 	}
 	return id, nil
@@ -138,7 +140,7 @@ func (j *Job) Save() error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(j.Dir, stateFile), append(b, '\n'))
+	return atomicfile.WriteBytes(filepath.Join(j.Dir, stateFile), append(b, '\n'), 0o600)
 }
 
 // Remove deletes the job directory and releases the lock.
@@ -244,14 +246,6 @@ func (j *Job) VM(name string) (VM, error) {
 		}
 	}
 	return VM{}, fmt.Errorf("job %d has no VM %q (it has vm0 to vm%d)", j.ID, name, len(j.VMs)-1)
-}
-
-func writeAtomic(p string, b []byte) error {
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
 }
 
 // flockFile waits for an exclusive lock of f and returns its release; f is

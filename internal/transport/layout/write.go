@@ -5,9 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
+	"github.com/pcocc/pcocc/internal/atomicfile"
 	"github.com/pcocc/pcocc/internal/digest"
 	"github.com/pcocc/pcocc/internal/imagesrc"
 )
@@ -25,24 +24,10 @@ func WriteArchive(ctx context.Context, img imagesrc.Layered, path, tag string, g
 	return WriteAtomically(path, func(out io.Writer) error { return gen(w, out, tag) })
 }
 
-// WriteAtomically writes path through a temporary file renamed at the end.
+// WriteAtomically writes path (mode 0644) through a temporary file renamed
+// at the end (atomicfile).
 func WriteAtomically(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // fails harmlessly after the rename
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, 0o644, write)
 }
 
 // CopyLayer copies a layer blob of known size and digest to w, verifying it.
