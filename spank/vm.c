@@ -203,7 +203,7 @@ int pcocc_vm_create(spank_t sp)
 	int rc = run_setup(argv, cred, err, sizeof err);
 	memset(cred, 0, sizeof cred);
 	if (rc != 0) {
-		slurm_error("pcocc: --vm=%s: %s", pcocc_opts.vm, rc < 0 ? "cannot run pcocc-vm" : err);
+		slurm_error("pcocc: --vm=%s: %s", pcocc_opts.vm, err[0] ? err : rc < 0 ? "cannot run pcocc-vm" : "pcocc-vm failed");
 		return -1;
 	}
 	return 0;

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pcocc/pcocc/internal/vmrun"
 )
 
 // slurmCancel ends the user's Slurm cluster: -j JOBID or -J NAME, found
@@ -20,7 +22,7 @@ func slurmCancel(t target, wait time.Duration) error {
 		return err
 	}
 	if out, err := exec.Command("scancel", strconv.Itoa(id)).CombinedOutput(); err != nil {
-		return fmt.Errorf("scancel %d: %s", id, firstLine(out, err))
+		return fmt.Errorf("scancel %d: %s", id, vmrun.FirstLine(out, err))
 	}
 	deadline := time.Now().Add(wait)
 	for {
@@ -70,7 +72,7 @@ func squeueUser(args ...string) ([]int, error) {
 		if strings.Contains(stderr.String(), "Invalid job id") {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("squeue: %s", firstLine([]byte(stderr.String()), err))
+		return nil, fmt.Errorf("squeue: %s", vmrun.FirstLine([]byte(stderr.String()), err))
 	}
 	return parseIDs(string(out)), nil
 }
@@ -85,12 +87,4 @@ func parseIDs(out string) []int {
 		}
 	}
 	return ids
-}
-
-// firstLine is the first line of a command's output, else its error.
-func firstLine(out []byte, err error) string {
-	if l, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); l != "" {
-		return l
-	}
-	return err.Error()
 }

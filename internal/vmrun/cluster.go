@@ -97,7 +97,7 @@ func MakeOverlay(ctx context.Context, v vm.VM) error {
 	out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2",
 		"-b", v.Template.Image, "-F", "qcow2", v.Files.Overlay).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s: disk overlay of %s: %s", v.Name, v.Template.Image, firstLine(out, err))
+		return fmt.Errorf("%s: disk overlay of %s: %s", v.Name, v.Template.Image, FirstLine(out, err))
 	}
 	return nil
 }
@@ -245,7 +245,9 @@ func printable(s string) string {
 	}, s)
 }
 
-func firstLine(out []byte, err error) string {
+// FirstLine is the first line of a command's output, else its error: the
+// one line a failed tool's message gets.
+func FirstLine(out []byte, err error) string {
 	s := strings.TrimSpace(string(out))
 	if s == "" {
 		return err.Error()

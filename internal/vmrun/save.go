@@ -46,7 +46,7 @@ func Save(ctx context.Context, files vm.Files, target, parent string, full bool)
 	}
 	out, err := exec.CommandContext(ctx, "qemu-img", "rebase", "-u", "-b", rel, "-F", "qcow2", target).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("save: qemu-img rebase: %s", firstLine(out, err))
+		return fmt.Errorf("save: qemu-img rebase: %s", FirstLine(out, err))
 	}
 	return nil
 }
