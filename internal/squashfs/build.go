@@ -129,7 +129,8 @@ func run(ctx context.Context, bin string, args []string, produce func(context.Co
 	pr.Close()
 	pctx, stopProducer := context.WithCancel(ctx)
 	defer stopProducer()
-	b := &feed{cmd: cmd, stopProducer: stopProducer, fed: make(chan error, 1), exited: make(chan error, 1)}
+	b := &feed{cmd: cmd, stopProducer: stopProducer, fed: make(chan error, 1), exited: make(chan error, 1),
+		outDir: filepath.Dir(out), freeAtExit: -1}
 	b.closeInput = sync.OnceFunc(func() { pw.Close() }) // its writes fail from then on
 	var n atomic.Int64                                  // bytes given to tar2sqfs
 	go func() {
@@ -152,7 +153,7 @@ func run(ctx context.Context, bin string, args []string, produce func(context.Co
 	}
 	// tar2sqfs stops at the end-of-archive marker: exiting with success
 	// before the producer wrote its last bytes (padding) is fine.
-	return exitError(out, exitErr, stderr, n.Load())
+	return exitError(out, exitErr, stderr, n.Load(), b.freeAtExit)
 }
 
 // feed is tar2sqfs and the producer writing into its standard input.
@@ -161,6 +162,10 @@ type feed struct {
 	fed, exited  chan error // the producer's error, tar2sqfs's exit
 	stopProducer func()     // cancels the producer's context
 	closeInput   func()     // makes the producer's writes fail
+	outDir       string     // where the output is written
+	// freeAtExit is outDir's free space when tar2sqfs failed, before the
+	// producer is stopped (see diskFull); -1: not measured.
+	freeAtExit int64
 }
 
 // wait returns once both sides have ended, stopping the other side when
@@ -178,6 +183,7 @@ func (b *feed) wait(ctx context.Context) (cancelled bool, feedErr, exitErr error
 		case exitErr = <-b.exited:
 			building = false
 			if exitErr != nil {
+				b.freeAtExit = freeBytes(b.outDir)
 				b.stopProducer()
 			}
 			b.closeInput()
@@ -210,7 +216,7 @@ func failed(err error) bool {
 func isBrokenPipe(err error) bool { return errors.Is(err, syscall.EPIPE) }
 
 // exitError turns tar2sqfs's failure into one line: its last message.
-func exitError(out string, err error, stderr *tail, fed int64) error {
+func exitError(out string, err error, stderr *tail, fed, free int64) error {
 	if err == nil {
 		return nil
 	}
@@ -218,7 +224,7 @@ func exitError(out string, err error, stderr *tail, fed int64) error {
 	if msg == "" {
 		msg = err.Error()
 	}
-	if strings.Contains(msg, "I/O error") && diskFull(out, fed) {
+	if strings.Contains(msg, "I/O error") && diskFull(free, fed) {
 		return fmt.Errorf("building squashfs %q: no space left on device (tar2sqfs: %s)", out, msg)
 	}
 	return fmt.Errorf("building squashfs %q: tar2sqfs: %s", out, msg)
@@ -228,14 +234,23 @@ func exitError(out string, err error, stderr *tail, fed int64) error {
 // says "I/O error", and removes its output, so the free space it leaves (the
 // output's size, when the disk was full) is compared with the amount of tar
 // data it was given, which bounds the image size up to squashfs's own
-// tables and the file system's rounding: an eighth and 1 MiB of margin
-// (without it, a full disk was now and then reported as a plain I/O error).
-func diskFull(out string, fed int64) bool {
+// tables and the file system's rounding: an eighth and 1 MiB of margin.
+// The space is measured as tar2sqfs exits, before the producer is stopped:
+// the producer's own writes to the same file system (an import's layer
+// blobs) are removed when it stops, and counting them made a full disk
+// look like a plain I/O error now and then.
+func diskFull(free, fed int64) bool {
+	return free >= 0 && free < fed+fed/8+1<<20
+}
+
+// freeBytes is the space an unprivileged writer has left in dir; -1 when
+// it cannot be known.
+func freeBytes(dir string) int64 {
 	var st unix.Statfs_t
-	if err := unix.Statfs(filepath.Dir(out), &st); err != nil {
-		return false
+	if err := unix.Statfs(dir, &st); err != nil {
+		return -1
 	}
-	return st.Bavail*uint64(st.Bsize) < uint64(fed+fed/8+1<<20)
+	return int64(st.Bavail) * int64(st.Bsize)
 }
 
 // tail keeps the last max bytes written to it.
