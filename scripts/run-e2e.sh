@@ -104,6 +104,11 @@ if [[ ${PCOCC_E2E_SKIP_VMNET:-} != 1 ]]; then
 		log "error: no sshd for the SSH client's tests (test/fixtures/sshd.sh)"; rc=1
 	fi
 fi
+# slurmd deaths during this run (scripts/slurmd-keep.sh writes them down and
+# starts slurmd again): printed at the end.
+exits=$PCOCC_CI_DIR/slurm/log/slurmd-exits.log
+exits0=0
+[[ ! -f $exits ]] || exits0=$(wc -l <"$exits")
 log "running the end-to-end tests as $PCOCC_TEST_USER"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1
 # Root's tasks under srun --ctr (as root, which is the case to test): with
@@ -146,5 +151,9 @@ if [[ -n $tmprun ]]; then
 	runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_BIN_DIR="$tmpbin" \
 		./e2e.test -test.count=1 -test.timeout=20m -test.run "$tmprun" || rc=1
 	rm -rf "$tmpbin"
+fi
+if [[ -f $exits ]] && (($(wc -l <"$exits") > exits0)); then
+	log "WARNING: slurmd died during the tests (started again each time):"
+	tail -n +$((exits0 + 1)) "$exits" >&2
 fi
 exit $rc

@@ -183,8 +183,23 @@ slurm_nodes_idle() {
 }
 
 stop_slurm() {
-	for n in "${SLURM_NODES[@]}"; do stop_pidfile "$SLURM_DIR/run/slurmd-$n.pid" slurmd; done
+	for n in "${SLURM_NODES[@]}"; do
+		# slurmd-keep.sh ends with the slurmd it was told to let go.
+		[[ ! -d $SLURM_DIR/run ]] || : >"$SLURM_DIR/run/slurmd-$n.stop"
+		stop_pidfile "$SLURM_DIR/run/slurmd-$n.pid" slurmd
+		stop_pidfile "$SLURM_DIR/run/slurmd-keep-$n.pid" slurmd-keep.sh
+	done
 	stop_pidfile "$SLURM_DIR/run/slurmctld.pid" slurmctld
+}
+
+# start_slurmd NODE: slurmd in the foreground under scripts/slurmd-keep.sh,
+# detached (its own session), in the node's namespaces with a fabric.
+start_slurmd() {
+	local n=$1 keep=$PWD/scripts/slurmd-keep.sh
+	local -a in=()
+	((FABRIC)) && in=(nsenter --net="/run/netns/$(fab_netns "$n")")
+	setsid "${in[@]}" unshare --uts sh -c '[ "$4" = 0 ] || hostname "$1"; echo $$ >"$3"; exec "$2" "$1" "$5"' \
+		sh "$n" "$keep" "$SLURM_DIR/run/slurmd-keep-$n.pid" "$FABRIC" "$SLURM_DIR" </dev/null >/dev/null 2>&1 &
 }
 
 start_slurm() {
@@ -206,12 +221,9 @@ start_slurm() {
 		/usr/sbin/slurmctld || return 1
 	fi
 	for n in "${SLURM_NODES[@]}"; do
-		if pid_alive "$SLURM_DIR/run/slurmd-$n.pid" slurmd; then continue; fi
-		if ((FABRIC)); then
-			fab_in "$n" unshare --uts sh -c 'hostname "$1" && exec /usr/sbin/slurmd -N "$1"' sh "$n" || return 1
-		else
-			/usr/sbin/slurmd -N "$n" || return 1
-		fi
+		# (a loop whose slurmd just died starts it again itself)
+		pid_alive "$SLURM_DIR/run/slurmd-keep-$n.pid" slurmd-keep.sh && continue
+		start_slurmd "$n"
 	done
 	wait_for 30 "slurm nodes ${SLURM_NODES[*]} idle" slurm_nodes_idle || return 1
 	# Smoke test as the unprivileged user: one task on each node.
