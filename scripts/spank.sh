@@ -24,10 +24,11 @@ if [[ -n ${PCOCC_SPANK_ETCD_HOST:-} ]]; then
 	install -d -m 0755 "$vmconf"
 	printf 'type: slurm\nsettings:\n  etcd-servers: [%s]\n  etcd-client-port: %s\n  etcd-protocol: http\n' \
 		"$PCOCC_SPANK_ETCD_HOST" "$PCOCC_SPANK_ETCD_PORT" >"$vmconf/batch.yaml"
-	# The reverse NAT goes to the tiny test guest's listener (8080; it has
-	# no sshd), which test/e2e's TestVMSlurmFromLoginNode reaches from the
-	# login namespace with pcocc nc.
-	printf 'cluster:\n  type: ethernet\n  settings:\n    reverse-nat: {vm-port: 8080, min-host-port: 42000, max-host-port: 42999}\n' \
+	# The reverse NAT forwards port 22 (the default) and the ports the
+	# templates name: the tiny test guest's 8080 (ports: [8080]), which
+	# test/e2e's TestVMSlurmFromLoginNode reaches from the login namespace
+	# with pcocc nc.
+	printf 'cluster:\n  type: ethernet\n  settings:\n    reverse-nat: {vm-port: 22, min-host-port: 42000, max-host-port: 42999}\n' \
 		>"$vmconf/networks.yaml"
 	chmod 0644 "$vmconf/batch.yaml" "$vmconf/networks.yaml"
 	args+=" pcocc-vm=$bin/pcocc-vm etcd-password=$PCOCC_SPANK_ETCD_PASSWORD conf-dir=$vmconf"

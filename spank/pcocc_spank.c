@@ -43,7 +43,7 @@ static int opt_cb(int val, const char *optarg, int remote)
 	case 5: return set_str(&pcocc_opts.workdir, optarg);
 	case 6:
 		if (!optarg || !pcocc_vm_valid_net(optarg)) {
-			slurm_error("pcocc: --vm: \"%s\" is not a network name (a letter, then up to 31 letters, digits, _ or -)", optarg ? optarg : "");
+			slurm_error("pcocc: --vm: \"%s\" is not NETWORK[:PORT,...] (a letter, then up to 31 letters, digits, _ or -; then the guest ports to forward)", optarg ? optarg : "");
 			return -1;
 		}
 		return set_str(&pcocc_opts.vm, optarg);

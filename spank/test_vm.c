@@ -96,6 +96,10 @@ int main(void)
 	check(pcocc_vm_valid_net("cluster") && pcocc_vm_valid_net("a") && pcocc_vm_valid_net("N_1-x"), "valid names");
 	check(!pcocc_vm_valid_net("") && !pcocc_vm_valid_net("1net") && !pcocc_vm_valid_net("../x") &&
 	      !pcocc_vm_valid_net("a b") && !pcocc_vm_valid_net("abcdefghijabcdefghijabcdefghijabc"), "invalid names");
+	check(pcocc_vm_valid_net("cluster:80") && pcocc_vm_valid_net("c:80,443,8080"), "valid names with ports");
+	check(!pcocc_vm_valid_net("cluster:") && !pcocc_vm_valid_net(":80") && !pcocc_vm_valid_net("c:80 443") &&
+	      !pcocc_vm_valid_net("c:80:81") && !pcocc_vm_valid_net("c:-1") && !pcocc_vm_valid_net("c:80;rm") &&
+	      !pcocc_vm_valid_net("c:111111111111111111111111111111111111111111111111"), "invalid ports");
 
 	pcocc_opts.vm = "cluster";
 	check(pcocc_vm_create(NULL) < 0 && strstr(last_error, "etcd-password"), "no etcd-password= argument");
@@ -108,6 +112,9 @@ int main(void)
 	char *a = slurp(args);
 	check(strncmp(a, "__vm-setup create --job 42 --step 3 --uid 1001 --gid 1002 --node-id 1 --tasks 2,3 --total 4 --network cluster --etcd-password /etc/pw\n", 123) == 0, "argv: Slurm's ids only");
 	check(!strstr(a, cred_env), "no credential in argv");
+	pcocc_opts.vm = "cluster:80,443";
+	check(pcocc_vm_create(NULL) == 0 && strstr(slurp(args), "--network cluster --etcd-password /etc/pw --ports 80,443\n"), "argv: the ports apart");
+	pcocc_opts.vm = "cluster";
 	check(strstr(a, "\n1\n") != NULL || strstr(a, "\n2\n") != NULL, "a clean environment (PATH, maybe SLURM_CONF)");
 	check(strcmp(slurp(in), "0123456789abcdef0123456789abcdef\n") == 0, "credential on stdin");
 	/* slurmstepd's signals to the step's processes must not cut a setup

@@ -8,7 +8,7 @@
  *                                            global task id = the VM's index)
  * slurmstepd   exit (remote)           root  pcocc-vm __vm-setup delete
  * Every value handed to pcocc-vm comes from Slurm (spank items), except the
- * validated --vm name and the user's etcd credential (PCOCC_ETCD_CRED of the
+ * validated --vm name and ports and the user's etcd credential (PCOCC_ETCD_CRED of the
  * job's environment, 32 hex digits), which goes over stdin, never argv.
  * The node list is read by pcocc-vm from slurmctld (scontrol), as root. */
 #define _GNU_SOURCE
@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <slurm/slurm.h>
 
+#include "pcocc_exit.h"
 #include "pcocc_spank.h"
 
 
@@ -29,15 +30,38 @@ const char *pcocc_vm_path = "/usr/local/libexec/pcocc/pcocc-vm";
 const char *pcocc_vm_etcd_password;
 const char *pcocc_vm_conf_dir;
 static int vm_created;
+static int vm_failed; /* the node's create failed: no task may run */
+static char vm_err[640]; /* why, for the tasks' standard error */
 static char vm_job[16], vm_node[16];
 
-/* ^[a-zA-Z][a-zA-Z0-9_-]{0,31}$ */
+/* --vm=NETWORK[:PORTS]: NETWORK is ^[a-zA-Z][a-zA-Z0-9_-]{0,31}$, PORTS a
+ * comma-separated list of the guest ports (besides the network's vm-port)
+ * that every VM of the cluster gets a reverse-NAT port for: digits and
+ * commas only here, each port checked by pcocc-vm (1-65535, distinct, at
+ * most 8). */
+#define VM_PORTS_MAX 47
 int pcocc_vm_valid_net(const char *s)
 {
-	size_t n = strlen(s);
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
 	if (n < 1 || n > 32 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", s[i]))
+			return 0;
+	if (!colon)
+		return 1;
+	size_t m = strlen(colon + 1);
+	return m >= 1 && m <= VM_PORTS_MAX && strspn(colon + 1, "0123456789,") == m;
+}
+
+/* split_vm_opt: the validated --vm value's network name and port list. */
+static void split_vm_opt(const char *opt, char net[33], char ports[VM_PORTS_MAX + 1])
+{
+	const char *colon = strchr(opt, ':');
+	size_t n = colon ? (size_t)(colon - opt) : strlen(opt);
+	snprintf(net, 33, "%.*s", (int)n, opt);
+	snprintf(ports, VM_PORTS_MAX + 1, "%s", colon ? colon + 1 : "");
 }
 
 static int valid_cred(const char *s)
@@ -174,6 +198,7 @@ int pcocc_vm_create(spank_t sp)
 	uid_t uid;
 	gid_t gid;
 	char cred[64], tasks[4096], s_step[16], s_uid[16], s_gid[16], s_total[16], err[512];
+	char net[33], ports[VM_PORTS_MAX + 1];
 	if (!pcocc_vm_etcd_password) {
 		slurm_error("pcocc: --vm: the plugstack line names no etcd-password=PATH (see docs/vm-slurm-admin.md)");
 		return -1;
@@ -196,14 +221,23 @@ int pcocc_vm_create(spank_t sp)
 	snprintf(s_gid, sizeof s_gid, "%u", (unsigned)gid);
 	snprintf(s_total, sizeof s_total, "%u", total);
 	strcat(cred, "\n");
+	split_vm_opt(pcocc_opts.vm, net, ports);
 	char *argv[] = { "pcocc-vm", "__vm-setup", "create", "--job", vm_job, "--step", s_step, "--uid", s_uid,
 			 "--gid", s_gid, "--node-id", vm_node, "--tasks", tasks, "--total", s_total,
-			 "--network", pcocc_opts.vm, "--etcd-password", (char *)pcocc_vm_etcd_password, NULL };
+			 "--network", net, "--etcd-password", (char *)pcocc_vm_etcd_password, NULL, NULL, NULL };
+	if (ports[0]) {
+		size_t k = sizeof argv / sizeof argv[0] - 3;
+		argv[k] = "--ports";
+		argv[k + 1] = ports;
+	}
 	vm_created = 1; /* even a failed create may have left keys: delete at exit */
 	int rc = run_setup(argv, cred, err, sizeof err);
 	memset(cred, 0, sizeof cred);
 	if (rc != 0) {
-		slurm_error("pcocc: --vm=%s: %s", pcocc_opts.vm, err[0] ? err : rc < 0 ? "cannot run pcocc-vm" : "pcocc-vm failed");
+		vm_failed = 1;
+		snprintf(vm_err, sizeof vm_err, "pcocc: --vm=%s: %s", pcocc_opts.vm,
+			 err[0] ? err : rc < 0 ? "cannot run pcocc-vm" : "pcocc-vm failed");
+		slurm_error("%s", vm_err);
 		return -1;
 	}
 	return 0;
@@ -234,6 +268,14 @@ int pcocc_vm_task(spank_t sp)
 {
 	uint32_t job, step, task;
 	char path[256], line[512];
+	/* The plugstack line may say "optional", and then slurmstepd runs the
+	 * tasks whatever the callbacks return: a task without its VM's network
+	 * ends here, in the task's process, before the user's program. */
+	if (vm_failed) {
+		/* slurmstepd's own log has it; the user sees it here */
+		slurm_error("%s", vm_err);
+		_exit(PCOCC_EXIT_SETUP);
+	}
 	if (item_u32(sp, S_JOB_ID, &job) < 0 || item_u32(sp, S_JOB_STEPID, &step) < 0 ||
 	    item_u32(sp, S_TASK_GLOBAL_ID, &task) < 0)
 		return -1;
@@ -241,7 +283,7 @@ int pcocc_vm_task(spank_t sp)
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		slurm_error("pcocc: --vm: %s: %s", path, strerror(errno));
-		return -1;
+		_exit(PCOCC_EXIT_SETUP);
 	}
 	int rc = 0;
 	while (fgets(line, sizeof line, f)) {

@@ -80,6 +80,10 @@ func planSlurmJob(e *env, o *allocOpts, cat *catalog, b config.Batch, def string
 	if err != nil {
 		return slurmJob{}, exitcode.Wrap(exitcode.Usage, err)
 	}
+	ports, err := clusterPorts(vms)
+	if err != nil {
+		return slurmJob{}, usageErr("%v", err)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return slurmJob{}, err
@@ -88,7 +92,7 @@ func planSlurmJob(e *env, o *allocOpts, cat *catalog, b config.Batch, def string
 		return slurmJob{}, usageErr("%v", err)
 	}
 	j := slurmJob{Def: def, UserArgs: o.slurmArgs, NVMs: len(vms), Cores: res.Cores, MemMiB: res.MemMiB, Partition: o.partition,
-		Name: o.name, Account: o.account, BatchArgs: b.BatchArgs, Network: network, Script: o.script,
+		Name: o.name, Account: o.account, BatchArgs: b.BatchArgs, Network: network, Ports: ports, Script: o.script,
 		Output: o.output, Verbose: o.verbose, Self: self}
 	for _, v := range vms {
 		j.Cores = max(j.Cores, v.Template.Cores)

@@ -32,13 +32,17 @@ const hvMarker = "pcocc-hv"
 
 func newLaunchCmd(e *env) *cobra.Command {
 	o := &allocOpts{}
-	var network string
+	var network, ports string
 	c := &cobra.Command{
-		Use:    launchCommand + " --network NET [-E SCRIPT] [-c N] [-m MiB] DEF",
+		Use:    launchCommand + " --network NET [--ports P,...] [-E SCRIPT] [-c N] [-m MiB] DEF",
 		Hidden: true,
 		Args:   exactArgs(1, "one cluster definition"),
 		RunE: func(c *cobra.Command, args []string) error {
 			j := slurmJob{Def: args[0], Network: network, Cores: o.cores, Script: o.script}
+			var err error
+			if j.Ports, err = parsePorts(ports); err != nil {
+				return usageErr("%v", err)
+			}
 			if o.mem != "" {
 				m, err := parseMiB(o.mem)
 				if err != nil {
@@ -52,6 +56,7 @@ func newLaunchCmd(e *env) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&network, "network", "", "the cluster network (srun --vm=)")
+	f.StringVar(&ports, "ports", "", "the templates' guest ports (srun --vm=NET:PORTS)")
 	f.IntVarP(&o.cores, "cores", "c", 1, "cores per VM")
 	f.StringVarP(&o.mem, "mem", "m", "", "memory per VM")
 	f.StringVarP(&o.script, "script", "E", "", "script instead of a shell")

@@ -2,9 +2,11 @@ package vmcli
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmclient"
 )
 
@@ -21,6 +23,7 @@ type slurmJob struct {
 	BatchArgs []string // batch.yaml's, first
 	UserArgs  []string // the user's salloc/sbatch options, after pcocc's
 	Network   string   // the cluster network, the plugin's --vm=
+	Ports     []int    // the templates' guest ports (every VM gets them forwarded)
 	Script    string   // -E
 	Output    string   // batch: sbatch -o
 	Verbose   bool
@@ -75,6 +78,9 @@ func submitArgv(j slurmJob, batch bool) []string {
 // in the allocation on its first node.
 func launchArgv(j slurmJob) []string {
 	a := []string{j.Self, launchCommand, "--network", j.Network}
+	if len(j.Ports) > 0 {
+		a = append(a, "--ports", joinPorts(j.Ports))
+	}
 	if j.Script != "" {
 		a = append(a, "-E", j.Script)
 	}
@@ -91,8 +97,62 @@ func launchArgv(j slurmJob) []string {
 // that one SIGINT reaches the hypervisors (they clean up; srun's own
 // cancel is SIGKILL), -Q for none of srun's notes at the end.
 func stepArgv(j slurmJob) []string {
-	a := []string{"srun", "-K", "-X", "-Q", "--vm=" + j.Network, "-n", strconv.Itoa(j.NVMs), j.Self, hypervisorCommand}
+	vmOpt := "--vm=" + j.Network
+	if len(j.Ports) > 0 {
+		vmOpt += ":" + joinPorts(j.Ports)
+	}
+	a := []string{"srun", "-K", "-X", "-Q", vmOpt, "-n", strconv.Itoa(j.NVMs), j.Self, hypervisorCommand}
 	return append(append(a, vmResourceFlags(j)...), j.Def)
+}
+
+// maxClusterPorts is the plugin's bound on the ports of --vm=NET:PORTS
+// (each one a host port per VM).
+const maxClusterPorts = 8
+
+// clusterPorts is the union of the VMs' template ports, sorted: under
+// Slurm every VM of the cluster gets each one forwarded (the plugin takes
+// one list per step).
+func clusterPorts(vms []vm.VM) ([]int, error) {
+	var ps []int
+	for _, v := range vms {
+		for _, p := range v.Template.Ports {
+			if !slices.Contains(ps, p) {
+				ps = append(ps, p)
+			}
+		}
+	}
+	slices.Sort(ps)
+	if len(ps) > maxClusterPorts {
+		return nil, fmt.Errorf("the cluster's templates name %d ports: at most %d under Slurm", len(ps), maxClusterPorts)
+	}
+	return ps, nil
+}
+
+// parsePorts reads the launcher's --ports (what joinPorts wrote).
+func parsePorts(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ps []int
+	for _, f := range strings.Split(s, ",") {
+		p, err := strconv.Atoi(f)
+		if err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("--ports: %q is not a port", f)
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) > maxClusterPorts {
+		return nil, fmt.Errorf("--ports: more than %d ports", maxClusterPorts)
+	}
+	return ps, nil
+}
+
+func joinPorts(ps []int) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
 }
 
 // vmResourceFlags pass -c and -m on to the launcher and the hypervisors.

@@ -1,8 +1,11 @@
 package vmcli
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/pcocc/pcocc/internal/vm"
 )
 
 func TestSubmitArgv(t *testing.T) {
@@ -36,6 +39,8 @@ func TestSubmitArgv(t *testing.T) {
 			return j
 		}, true,
 			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o pcocc-%j.out -N 2 --job-name=x --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E s -c 4 img1:2,img2:3"},
+		{"the templates' ports", func(j slurmJob) slurmJob { j.Ports = []int{80, 8080}; return j }, false,
+			"salloc -n 5 -c 4 -J pcocc --distribution=block:block -- /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc --ports 80,8080 -c 4 img1:2,img2:3"},
 		{"batch output", func(j slurmJob) slurmJob { j.Script, j.Output = "s", "out-%j"; return j }, true,
 			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o out-%j --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E s -c 4 img1:2,img2:3"},
 	} {
@@ -51,6 +56,36 @@ func TestStepArgv(t *testing.T) {
 	want := "srun -K -X -Q --vm=pcocc -n 2 /p/pcocc-vm __vm-hypervisor -c 1 -m 256 tiny:2"
 	if got := strings.Join(stepArgv(j), " "); got != want {
 		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
+func TestStepArgvPorts(t *testing.T) {
+	j := slurmJob{Def: "tiny:2", NVMs: 2, Cores: 1, Network: "pcocc", Self: "/p/pcocc-vm", Ports: []int{80, 443}}
+	want := "srun -K -X -Q --vm=pcocc:80,443 -n 2 /p/pcocc-vm __vm-hypervisor -c 1 tiny:2"
+	if got := strings.Join(stepArgv(j), " "); got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
+func TestClusterPorts(t *testing.T) {
+	mk := func(ports ...[]int) []vm.VM {
+		var vs []vm.VM
+		for _, p := range ports {
+			vs = append(vs, vm.VM{Template: vm.Template{Ports: p}})
+		}
+		return vs
+	}
+	got, err := clusterPorts(mk([]int{8080, 80}, nil, []int{443, 80}))
+	if err != nil || fmt.Sprint(got) != "[80 443 8080]" {
+		t.Errorf("union: %v %v", got, err)
+	}
+	if _, err := clusterPorts(mk([]int{1, 2, 3, 4, 5}, []int{6, 7, 8, 9})); err == nil || !strings.Contains(err.Error(), "9 ports") {
+		t.Errorf("9 ports: %v", err)
+	}
+	for in, ok := range map[string]bool{"": true, "80,443": true, "0": false, "x": false, "1,2,3,4,5,6,7,8,9": false} {
+		if _, err := parsePorts(in); (err == nil) != ok {
+			t.Errorf("parsePorts(%q): %v", in, err)
+		}
 	}
 }
 

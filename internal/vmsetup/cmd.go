@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,6 +44,7 @@ type args struct {
 	total                int
 	nodes                []string
 	tasks                []int
+	ports                []int // guest ports besides the network's vm-port
 	network, etcdPwdFile string
 	runDir               string
 }
@@ -98,7 +100,7 @@ func parse(argv []string) (args, error) {
 	a.op = argv[0]
 	fs := flag.NewFlagSet(Command, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var nodes, tasks string
+	var nodes, tasks, ports string
 	fs.Uint64Var(&a.job, "job", 0, "")
 	fs.Uint64Var(&a.step, "step", 0, "")
 	fs.IntVar(&a.uid, "uid", -1, "")
@@ -107,6 +109,7 @@ func parse(argv []string) (args, error) {
 	fs.IntVar(&a.total, "total", 0, "")
 	fs.StringVar(&nodes, "nodes", "", "")
 	fs.StringVar(&tasks, "tasks", "", "")
+	fs.StringVar(&ports, "ports", "", "")
 	fs.StringVar(&a.network, "network", "", "")
 	fs.StringVar(&a.etcdPwdFile, "etcd-password", "", "")
 	fs.StringVar(&a.runDir, "run-dir", "/run/pcocc", "")
@@ -134,7 +137,35 @@ func parse(argv []string) (args, error) {
 	if a.op == "delete" {
 		return a, nil
 	}
-	return a, checkCreate(&a, nodes, tasks)
+	if err := checkCreate(&a, nodes, tasks); err != nil {
+		return a, err
+	}
+	var err error
+	a.ports, err = parsePorts(ports)
+	return a, err
+}
+
+// MaxExtraPorts bounds the guest ports a cluster forwards besides vm-port:
+// every one takes a host port per VM.
+const MaxExtraPorts = 8
+
+// parsePorts reads --ports: distinct TCP ports, comma-separated.
+func parsePorts(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ps []int
+	for _, f := range strings.Split(s, ",") {
+		p, err := strconv.Atoi(f)
+		if err != nil || p < 1 || p > 65535 || f != strconv.Itoa(p) || slices.Contains(ps, p) {
+			return nil, usagef("--ports: %q is not a distinct port in 1-65535", f)
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) > MaxExtraPorts {
+		return nil, usagef("--ports: %d ports, at most %d", len(ps), MaxExtraPorts)
+	}
+	return ps, nil
 }
 
 func checkCreate(a *args, nodes, tasks string) error {

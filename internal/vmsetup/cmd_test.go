@@ -23,10 +23,19 @@ func TestParse(t *testing.T) {
 		}
 		return out
 	}
+	if a, err := parse(append(good, "--ports", "8080,443")); err != nil || len(a.ports) != 2 || a.ports[1] != 443 {
+		t.Errorf("--ports 8080,443: %+v %v", a.ports, err)
+	}
 	for _, c := range []struct {
 		argv []string
 		want string
 	}{
+		{append(good, "--ports", "80,80"), "distinct port"},
+		{append(good, "--ports", "0"), "distinct port"},
+		{append(good, "--ports", "65536"), "distinct port"},
+		{append(good, "--ports", "080"), "distinct port"},
+		{append(good, "--ports", "80,"), "distinct port"},
+		{append(good, "--ports", "1,2,3,4,5,6,7,8,9"), "at most 8"},
 		{[]string{"destroy"}, "expected create"},
 		{with("--job", "0"), "--job 0"},
 		{with("--job", "4294967296"), "--job 4294967296"},

@@ -73,7 +73,8 @@ func create(a args, cred string) error {
 		return err
 	}
 	r := Request{Job: a.job, UID: a.uid, GID: a.gid, NodeID: a.nodeID, Nodes: nodes, LocalVMs: a.tasks,
-		TotalVMs: a.total, Network: a.network, Net: spec, MTU: mtu, VNI: vni, RunDir: trackerDir(a), Ports: map[int]int{}}
+		TotalVMs: a.total, Network: a.network, Net: spec, MTU: mtu, VNI: vni, RunDir: trackerDir(a), Extra: a.ports,
+		Ports: map[int]map[int]int{}}
 	if err := build(a, r, t, ts, ec); err != nil {
 		ec.Put(etcdstate.NodeKey(a.job, a.nodeID), nodeJSON(nodes[a.nodeID], etcdstate.StateFailed, err.Error()))
 		t.UndoAll()
@@ -91,12 +92,16 @@ func build(a args, r Request, t *Tracker, ts []*Tracker, ec *etcdstate.Client) e
 	if lo == 0 {
 		lo, hi = DefaultMinPort, DefaultMaxPort
 	}
-	ports, err := FreePorts(ts, len(a.tasks), lo, hi)
+	gs := guestPorts(r)
+	ports, err := FreePorts(ts, len(a.tasks)*len(gs), lo, hi)
 	if err != nil {
 		return err
 	}
 	for k, i := range a.tasks {
-		r.Ports[i] = ports[k]
+		r.Ports[i] = map[int]int{}
+		for l, g := range gs {
+			r.Ports[i][g] = ports[k*len(gs)+l]
+		}
 	}
 	t.Slot, t.Ports, t.VMs = r.Slot, ports, a.tasks
 	t.Files = []string{EnvDir(a.runDir, a.job, a.step)}
@@ -146,9 +151,11 @@ func publish(ec *etcdstate.Client, r Request, p Plan) error {
 		if err := ec.Put(etcdstate.VMKey(r.Job, v.Index), string(b)); err != nil {
 			return err
 		}
-		hp := me.Addr.String() + ":" + strconv.Itoa(v.HostPort)
-		if err := ec.Put(etcdstate.RNATKey(r.Job, v.Index, vmPort(r)), hp); err != nil {
-			return err
+		for g, h := range v.HostPorts {
+			hp := me.Addr.String() + ":" + strconv.Itoa(h)
+			if err := ec.Put(etcdstate.RNATKey(r.Job, v.Index, g), hp); err != nil {
+				return err
+			}
 		}
 	}
 	return ec.Put(etcdstate.NodeKey(r.Job, r.NodeID), nodeJSON(me, etcdstate.StateComplete, ""))

@@ -11,6 +11,7 @@ package vmsetup
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -51,11 +52,12 @@ type Request struct {
 	TotalVMs int
 	Network  string // its name in networks.yaml
 	Net      vmnet.Spec
-	MTU      int         // guest MTU (underlay - 50, or less)
-	VNI      int         // from etcd
-	Slot     int         // link-local slot, free on this node
-	Ports    map[int]int // VM index -> host port (reverse NAT of Net.VMPort)
-	RunDir   string      // for dnsmasq's pid and lease files
+	MTU      int                 // guest MTU (underlay - 50, or less)
+	VNI      int                 // from etcd
+	Slot     int                 // link-local slot, free on this node
+	Extra    []int               // guest ports forwarded besides Net.VMPort (the templates')
+	Ports    map[int]map[int]int // VM index -> guest port -> host port (reverse NAT)
+	RunDir   string              // for dnsmasq's pid and lease files
 }
 
 // Action is one step: Do creates an object, Undo removes it (both argv).
@@ -70,7 +72,8 @@ type VMEnv struct {
 	Index            int
 	Name, Tap, MAC   string
 	Addr             netip.Addr
-	HostPort, MTU    int
+	HostPorts        map[int]int // guest port -> host port
+	MTU              int
 	Network, NodeTag string
 }
 
@@ -135,7 +138,7 @@ func NewPlan(r Request) (Plan, error) {
 		tap := TapName(r.Job, i)
 		p.add(p.tap(r, tap)...)
 		p.VMs = append(p.VMs, VMEnv{Index: i, Name: vm.Name, Tap: tap, MAC: vm.MAC, Addr: vm.Addr,
-			HostPort: r.Ports[i], MTU: r.MTU, Network: r.Network})
+			HostPorts: r.Ports[i], MTU: r.MTU, Network: r.Network})
 	}
 	p.add(p.nodeNS(r, lay)...)
 	p.add(p.hostNAT(r, lay)...)
@@ -169,8 +172,10 @@ func check(r Request) error {
 		if i < 0 || i >= r.TotalVMs {
 			return fmt.Errorf("VM index %d: not in 0-%d", i, r.TotalVMs-1)
 		}
-		if p := r.Ports[i]; p < 1 || p > 65535 {
-			return fmt.Errorf("VM %d: host port %d not in 1-65535", i, p)
+		for _, g := range guestPorts(r) {
+			if p := r.Ports[i][g]; p < 1 || p > 65535 {
+				return fmt.Errorf("VM %d: host port %d (guest port %d) not in 1-65535", i, p, g)
+			}
 		}
 	}
 	for _, n := range r.Nodes {
@@ -256,7 +261,9 @@ func nsRules(r Request, lay vmnet.Plan) string {
 	var b strings.Builder
 	b.WriteString("table ip pcocc {\n\tchain pre {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n")
 	for _, i := range r.LocalVMs {
-		fmt.Fprintf(&b, "\t\tiifname \"up0\" tcp dport %d dnat to %s:%d\n", r.Ports[i], lay.VMs[i].Addr, vmPort(r))
+		for _, g := range guestPorts(r) {
+			fmt.Fprintf(&b, "\t\tiifname \"up0\" tcp dport %d dnat to %s:%d\n", r.Ports[i][g], lay.VMs[i].Addr, g)
+		}
 	}
 	b.WriteString("\t}\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n")
 	b.WriteString("\t\toifname \"eth0\" iifname \"up0\" masquerade\n")
@@ -279,6 +286,18 @@ func vmPort(r Request) int {
 	return r.Net.VMPort
 }
 
+// guestPorts are the guest ports every VM gets a host port for: the
+// network's vm-port first, then the others (each once, in their order).
+func guestPorts(r Request) []int {
+	ps := []int{vmPort(r)}
+	for _, p := range r.Extra {
+		if !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 // hostNAT: the host's table for the job: its reverse-NAT ports go to the
 // node namespace (same port), and the node namespace's outbound traffic is
 // masqueraded.
@@ -289,7 +308,9 @@ func (p *Plan) hostNAT(r Request, _ vmnet.Plan) []Action {
 	for _, hook := range []string{"prerouting", "output"} {
 		fmt.Fprintf(&b, "\tchain %s {\n\t\ttype nat hook %s priority -100; policy accept;\n", hook, hook)
 		for _, i := range r.LocalVMs {
-			fmt.Fprintf(&b, "\t\tfib daddr type local tcp dport %d dnat to %s:%d\n", r.Ports[i], nsll, r.Ports[i])
+			for _, g := range guestPorts(r) {
+				fmt.Fprintf(&b, "\t\tfib daddr type local tcp dport %d dnat to %s:%d\n", r.Ports[i][g], nsll, r.Ports[i][g])
+			}
 		}
 		b.WriteString("\t}\n")
 	}

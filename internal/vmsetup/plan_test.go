@@ -12,7 +12,7 @@ func req() Request {
 	return Request{Job: 123456, UID: 1001, GID: 1001, NodeID: 0,
 		Nodes:    []Node{{"n1", netip.MustParseAddr("10.9.0.1")}, {"n2", netip.MustParseAddr("10.9.0.2")}},
 		LocalVMs: []int{0, 1}, TotalVMs: 3, Network: "cluster", MTU: 1450, VNI: 1024, Slot: 64,
-		Ports: map[int]int{0: 60000, 1: 60001, 2: 60000}, RunDir: "/run/pcocc/tracker"}
+		Ports: map[int]map[int]int{0: {22: 60000}, 1: {22: 60001}, 2: {22: 60000}}, RunDir: "/run/pcocc/tracker"}
 }
 
 func TestNames(t *testing.T) {
@@ -67,7 +67,7 @@ func TestPlan(t *testing.T) {
 	if strings.Contains(all, "dst 10.9.0.1") {
 		t.Error("node 0 is its own VXLAN remote")
 	}
-	if len(p.VMs) != 2 || p.VMs[1].Tap != "pct2n9cv1" || p.VMs[1].Addr.String() != "10.200.0.11" || p.VMs[1].HostPort != 60001 {
+	if len(p.VMs) != 2 || p.VMs[1].Tap != "pct2n9cv1" || p.VMs[1].Addr.String() != "10.200.0.11" || p.VMs[1].HostPorts[22] != 60001 {
 		t.Errorf("VMs %+v", p.VMs)
 	}
 	var host, ns string
@@ -129,7 +129,8 @@ func TestPlanErrors(t *testing.T) {
 		"too many": {func(r *Request) { r.TotalVMs = 1 }, "2 local VMs of 1"},
 		"vni":      {func(r *Request) { r.VNI = 1 << 24 }, "VNI"},
 		"slot":     {func(r *Request) { r.Slot = 1 }, "slot 1"},
-		"port":     {func(r *Request) { r.Ports = map[int]int{0: 1}; r.Ports[1] = 70000 }, "host port 70000"},
+		"port":     {func(r *Request) { r.Ports[1] = map[int]int{22: 70000} }, "host port 70000"},
+		"no port":  {func(r *Request) { r.Extra = []int{80} }, "host port 0 (guest port 80)"},
 		"ipv6":     {func(r *Request) { r.Nodes[1].Addr = netip.MustParseAddr("::1") }, "not IPv4"},
 		"mtu":      {func(r *Request) { r.MTU = 100 }, "MTU 100"},
 		"subnet":   {func(r *Request) { r.Net.Subnet = netip.MustParsePrefix("10.0.0.0/30") }, "prefix length"},
@@ -139,5 +140,40 @@ func TestPlanErrors(t *testing.T) {
 		if _, err := NewPlan(r); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
+	}
+}
+
+// TestPlanExtraPorts: the templates' ports get their own host ports, DNAT'ed
+// on the host to the node namespace and there to the VM's same guest port.
+func TestPlanExtraPorts(t *testing.T) {
+	r := req()
+	r.Extra = []int{8080, 22, 443}
+	r.Ports = map[int]map[int]int{0: {22: 60000, 8080: 60002, 443: 60004}, 1: {22: 60001, 8080: 60003, 443: 60005}}
+	if g := guestPorts(r); len(g) != 3 || g[0] != 22 || g[1] != 8080 || g[2] != 443 {
+		t.Fatalf("guest ports %v", g)
+	}
+	p, err := NewPlan(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var host, ns string
+	for _, a := range p.Actions {
+		if a.Stdin != "" && a.Do[0] == "nft" {
+			host = a.Stdin
+		} else if a.Stdin != "" {
+			ns = a.Stdin
+		}
+	}
+	for _, want := range []string{"dport 60003 dnat to 10.200.0.11:8080", "dport 60004 dnat to 10.200.0.10:443",
+		"dport 60001 dnat to 10.200.0.11:22"} {
+		if !strings.Contains(ns, want) {
+			t.Errorf("namespace rules lack %q:\n%s", want, ns)
+		}
+	}
+	if n := strings.Count(host, "dnat to 169.254.1.2:"); n != 12 { // 6 ports, two hooks
+		t.Errorf("%d host DNAT rules, want 12:\n%s", n, host)
+	}
+	if v := p.VMs[1].HostPorts; len(v) != 3 || v[443] != 60005 {
+		t.Errorf("VM 1's host ports %v", v)
 	}
 }

@@ -54,8 +54,8 @@ func TestVMSlurmSeedLineDryRun(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("want the salloc and srun lines, got:\n%s", out)
 	}
-	salloc := regexp.MustCompile(`^salloc -n 3 -c 2 -p debug -J pcocc --distribution=block:block -- \S+/pcocc-vm __slurm-launch --network cluster -c 2 tiny:1,tiny:2$`)
-	srun := regexp.MustCompile(`^srun -K -X -Q --vm=cluster -n 3 \S+/pcocc-vm __vm-hypervisor -c 2 tiny:1,tiny:2$`)
+	salloc := regexp.MustCompile(`^salloc -n 3 -c 2 -p debug -J pcocc --distribution=block:block -- \S+/pcocc-vm __slurm-launch --network cluster --ports 8080 -c 2 tiny:1,tiny:2$`)
+	srun := regexp.MustCompile(`^srun -K -X -Q --vm=cluster:8080 -n 3 \S+/pcocc-vm __vm-hypervisor -c 2 tiny:1,tiny:2$`)
 	if !salloc.MatchString(lines[0]) || !srun.MatchString(lines[1]) {
 		t.Errorf("dry run:\n%s", out)
 	}
@@ -178,7 +178,9 @@ func addTemplate(t *testing.T, v *vmEnv, name, from string) {
 // sbatch), driven from outside the allocation (-j, -J): pcocc ps lists it
 // on both nodes; vm0 pings vm1 by name over the cluster's VXLAN (typed at
 // its console); `pcocc nc -j JOB vm1 8080` reaches the tiny guest's port
-// through its node's reverse NAT, found in etcd; pcocc cancel -J ends the
+// (its template's ports: [8080], forwarded besides the network's vm-port 22)
+// through its node's reverse NAT, found in etcd, and a port neither names
+// is refused in one line; pcocc cancel -J ends the
 // job and returns once Slurm no longer lists it. Needs the plugin's VM
 // path and etcd ($PCOCC_TEST_ETCD, the first endpoint).
 func TestVMSlurmFromLoginNode(t *testing.T) {
@@ -214,6 +216,9 @@ func TestVMSlurmFromLoginNode(t *testing.T) {
 			t.Fatalf("pcocc nc -j %s vm1 8080: %q", m[1], b)
 		}
 		time.Sleep(2 * time.Second)
+	}
+	if _, errs, code := v.pcocc("nc", "-j", m[1], "vm0", "7"); code == 0 || !strings.Contains(errs, "vm0: port 7 is not forwarded (forwarded: 22 8080)") {
+		t.Errorf("nc -j %s vm0 7: exit %d, %q", m[1], code, errs)
 	}
 	// vm1 answers on 8080: both guests are up. vm0 pings vm1 by name.
 	cmd := v.command("console", "-j", m[1], "vm0")

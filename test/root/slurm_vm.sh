@@ -29,7 +29,13 @@ done
 # a bad network name: one line from the plugin, the step fails
 bad=$(cd / && runuser -u tester -- env PCOCC_ETCD_CRED="$cred" timeout 60 srun -n1 --vm='../x' true 2>&1) &&
 	{ echo "slurm_vm.sh: FAIL: --vm=../x accepted"; fails=1; }
-grep -q 'is not a network name' <<<"$bad" || { echo "slurm_vm.sh: FAIL: --vm=../x: $bad"; fails=1; }
+grep -q 'is not NETWORK\[:PORT,...\]' <<<"$bad" || { echo "slurm_vm.sh: FAIL: --vm=../x: $bad"; fails=1; }
+# a port twice: pcocc-vm refuses it in one line before creating anything
+# (even with an "optional" plugstack line: the task must not run)
+bad=$(cd / && runuser -u tester -- env PCOCC_ETCD_CRED="$cred" timeout 60 srun -n1 --vm='cluster:80,80' echo RAN 2>&1) &&
+	{ echo "slurm_vm.sh: FAIL: --vm=cluster:80,80 accepted"; fails=1; }
+grep -q 'pcocc: --vm=cluster:80,80: pcocc-vm __vm-setup: --ports: "80" is not a distinct port' <<<"$bad" &&
+	! grep -q -e RAN -e 'task-0.env' <<<"$bad" || { echo "slurm_vm.sh: FAIL: --vm=cluster:80,80: $bad"; fails=1; }
 # (the plugin's exit callback removes them after srun has returned)
 for i in $(seq 100); do
 	left=$(ls /run/pcocc/tracker /run/pcocc/vm 2>/dev/null | grep -v ':$' | grep -v '^$' | grep -v setup.lock)
