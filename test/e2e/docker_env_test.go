@@ -18,8 +18,8 @@ type dockerEnv struct {
 	work string // $CCCWORKDIR
 }
 
-// Skipped without the guest: CI builds it only with PCOCC_TEST_VM_IMAGES=full
-// or when cached (minutes of debootstrap); each test boots it (a minute or
+// Skipped without the guest (scripts/test.sh builds it, once: it is cached;
+// minutes of debootstrap); each test boots it (a minute or
 // more under emulation).
 func newDockerEnv(t *testing.T) *dockerEnv {
 	t.Helper()

@@ -3,14 +3,17 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
+	"time"
 )
 
 // pcocc ssh, exec and scp, and a mount point, against the Debian guest (scripts/vm-images.sh
 // debian: cloud-init and a real sshd), which learns the user and their key
-// from its seed. Skipped without the guest (CI builds it only with
-// PCOCC_TEST_VM_IMAGES=full); internal/vmcli tests the same commands
+// from its seed. Skipped without the guest (scripts/test.sh builds it once,
+// then it is cached); internal/vmcli tests the same commands
 // against a stand-in VM in every run.
 func TestVMSSHDebian(t *testing.T) {
 	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "debian")
@@ -41,4 +44,51 @@ pcocc ssh vm0 cat /mnt/hostdata/f`, local, local, local)
 		t.Errorf("output %q, want %q\nstderr:\n%s", out, want, errs)
 	}
 	v.assertNothingLeft()
+}
+
+// pcocc ssh -j JOB from outside the allocation, as from a login node: the
+// Debian guest runs on a Slurm node, its sshd is reached through that
+// node's reverse NAT (port 22, the network's vm-port), found in etcd, and
+// its host key is checked against the one its seed gave it. Skipped without
+// the guest, as TestVMSSHDebian, and without the plugin's VM path and etcd.
+func TestVMSlurmSSHDebian(t *testing.T) {
+	requireSlurmVM(t)
+	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "debian")
+	if _, err := os.Stat(filepath.Join(guest, "disk.qcow2")); os.Getenv("PCOCC_VM_IMAGES") == "" || err != nil {
+		t.Skip("no Debian VM guest in $PCOCC_VM_IMAGES/debian: scripts/vm-images.sh debian builds it")
+	}
+	v := newSlurmEtcdEnv(t)
+	conf := filepath.Join(v.home, "conf", "templates.yaml")
+	b, _ := os.ReadFile(conf)
+	tpl := fmt.Sprintf("deb:\n  image: user:debdisk\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.img\n", guest, guest)
+	os.WriteFile(conf, append(b, tpl...), 0o644)
+	v.mustPcocc("image", "import", filepath.Join(guest, "disk.qcow2"), "debdisk")
+	name := fmt.Sprintf("pcocc-ssh-%d", os.Getpid())
+	out := v.mustPcocc("batch", "-J", name, "-o", filepath.Join(v.home, "out-%j"), "-E", "sleep 900", "deb:1")
+	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("batch: %s", out)
+	}
+	defer exec.Command("scancel", m[1]).Run()
+	// Under emulation on a busy machine, sshd answers after minutes.
+	deadline := time.Now().Add(12 * time.Minute)
+	for {
+		out, errs, code := v.pcocc("ssh", "-j", m[1], "-o", "ConnectTimeout=20", "vm0", "hostname")
+		if code == 0 {
+			if out != "vm0\n" {
+				t.Errorf("ssh -j %s vm0 hostname: %q", m[1], out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ssh -j %s vm0 never answered: exit %d, %s", m[1], code, errs)
+		}
+		time.Sleep(3 * time.Second)
+	}
+	if out, errs, code := v.pcocc("exec", "-j", m[1], "-i", "0", "echo exec-$((6*7))"); code != 0 || out != "exec-42\n" {
+		t.Errorf("exec -j %s: exit %d, %q, %s", m[1], code, out, errs)
+	}
+	if _, errs, code := v.pcocc("cancel", "-j", m[1]); code != 0 {
+		t.Errorf("cancel -j %s: exit %d, %s", m[1], code, errs)
+	}
 }
