@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -74,7 +75,7 @@ func create(a args, cred string) error {
 	}
 	r := Request{Job: a.job, UID: a.uid, GID: a.gid, NodeID: a.nodeID, Nodes: nodes, LocalVMs: a.tasks,
 		TotalVMs: a.total, Network: a.network, Net: spec, MTU: mtu, VNI: vni, RunDir: trackerDir(a), Extra: a.ports,
-		Ports: map[int]map[int]int{}}
+		Ports: map[int]map[int]int{}, DNS: Resolvers(readFile("/etc/resolv.conf"))}
 	if err := build(a, r, t, ts, ec); err != nil {
 		ec.Put(etcdstate.NodeKey(a.job, a.nodeID), nodeJSON(nodes[a.nodeID], etcdstate.StateFailed, err.Error()))
 		t.UndoAll()
@@ -267,4 +268,28 @@ func cleanup(a args) error {
 	defer done()
 	_, err = reclaim(trackerDir(a), ec)
 	return err
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
+}
+
+// Resolvers are resolv.conf's IPv4 nameservers that the cluster's router
+// namespace can reach (at most 3, as the resolver reads): loopback ones (a
+// local stub resolver) are the host's own and are left out, as is anything
+// that is not an address.
+func Resolvers(resolvConf string) []netip.Addr {
+	var out []netip.Addr
+	for _, line := range strings.Split(resolvConf, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "nameserver" {
+			continue
+		}
+		a, err := netip.ParseAddr(f[1])
+		if err == nil && a.Is4() && !a.IsLoopback() && !a.IsUnspecified() && len(out) < 3 {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -58,6 +58,7 @@ type Request struct {
 	Extra    []int               // guest ports forwarded besides Net.VMPort (the templates')
 	Ports    map[int]map[int]int // VM index -> guest port -> host port (reverse NAT)
 	RunDir   string              // for dnsmasq's pid and lease files
+	DNS      []netip.Addr        // the node's resolvers: dnsmasq forwards other names to them
 }
 
 // Action is one step: Do creates an object, Undo removes it (both argv).
@@ -331,6 +332,14 @@ func (p *Plan) dnsmasq(r Request, lay vmnet.Plan) Action {
 		"--dhcp-range=" + lay.Subnet.Addr().String() + ",static," + maskString(mask.Bits()),
 		"--dhcp-option=26," + strconv.Itoa(r.MTU),
 		"--domain=" + lay.Domain, "--local=/" + lay.Domain + "/", "--expand-hosts"}
+	// Names outside the cluster go to the node's resolvers, reached through
+	// the namespace's uplink (the cluster's outbound NAT): none when the
+	// network allows no outbound traffic.
+	if !r.Net.NoOutbound {
+		for _, a := range r.DNS {
+			argv = append(argv, "--server="+a.String())
+		}
+	}
 	for _, vm := range lay.VMs {
 		argv = append(argv, fmt.Sprintf("--dhcp-host=%s,%s,%s", vm.MAC, vm.Addr, vm.Name),
 			fmt.Sprintf("--host-record=%s.%s,%s,%s", vm.Name, lay.Domain, vm.Name, vm.Addr))

@@ -1,6 +1,7 @@
 package vmsetup
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -175,5 +176,28 @@ func TestPlanExtraPorts(t *testing.T) {
 	}
 	if v := p.VMs[1].HostPorts; len(v) != 3 || v[443] != 60005 {
 		t.Errorf("VM 1's host ports %v", v)
+	}
+}
+
+// TestDNSForwarding: other names go to the node's reachable resolvers,
+// unless the network allows no outbound traffic.
+func TestDNSForwarding(t *testing.T) {
+	dns := Resolvers("# x\nnameserver 127.0.0.53\nnameserver 10.1.2.3\nnameserver ::1\nnameserver fe80::1\nnameserver bogus\noptions edns0\nnameserver 10.1.2.4 # two\n")
+	if fmt.Sprint(dns) != "[10.1.2.3 10.1.2.4]" {
+		t.Fatalf("resolvers %v", dns)
+	}
+	r := req()
+	r.DNS = dns
+	p, err := NewPlan(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := cmds(p); !strings.Contains(all, "--server=10.1.2.3 --server=10.1.2.4") || !strings.Contains(all, "--no-resolv") {
+		t.Errorf("dnsmasq does not forward to the node's resolvers:\n%s", all)
+	}
+	r.Net.NoOutbound = true
+	p, _ = NewPlan(r)
+	if strings.Contains(cmds(p), "--server=") {
+		t.Error("a network without outbound traffic forwards DNS")
 	}
 }
