@@ -18,6 +18,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vmjob"
+	"github.com/pcocc/pcocc/internal/vmsetup"
 )
 
 // The hypervisors tell the launcher over the step's standard output, one
@@ -40,7 +41,7 @@ func newLaunchCmd(e *env) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			j := slurmJob{Def: args[0], Network: network, Cores: o.cores, Script: o.script}
 			var err error
-			if j.Ports, err = parsePorts(ports); err != nil {
+			if j.Ports, err = vmsetup.ParsePorts(ports); err != nil {
 				return usageErr("%v", err)
 			}
 			if o.mem != "" {

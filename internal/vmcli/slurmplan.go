@@ -8,6 +8,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmclient"
+	"github.com/pcocc/pcocc/internal/vmsetup"
 )
 
 // slurmJob is what a Slurm cluster is submitted with: the command line's
@@ -79,7 +80,7 @@ func submitArgv(j slurmJob, batch bool) []string {
 func launchArgv(j slurmJob) []string {
 	a := []string{j.Self, launchCommand, "--network", j.Network}
 	if len(j.Ports) > 0 {
-		a = append(a, "--ports", joinPorts(j.Ports))
+		a = append(a, "--ports", vmsetup.FormatPorts(j.Ports))
 	}
 	if j.Script != "" {
 		a = append(a, "-E", j.Script)
@@ -99,15 +100,11 @@ func launchArgv(j slurmJob) []string {
 func stepArgv(j slurmJob) []string {
 	vmOpt := "--vm=" + j.Network
 	if len(j.Ports) > 0 {
-		vmOpt += ":" + joinPorts(j.Ports)
+		vmOpt += ":" + vmsetup.FormatPorts(j.Ports)
 	}
 	a := []string{"srun", "-K", "-X", "-Q", vmOpt, "-n", strconv.Itoa(j.NVMs), j.Self, hypervisorCommand}
 	return append(append(a, vmResourceFlags(j)...), j.Def)
 }
-
-// maxClusterPorts is the plugin's bound on the ports of --vm=NET:PORTS
-// (each one a host port per VM).
-const maxClusterPorts = 8
 
 // clusterPorts is the union of the VMs' template ports, sorted: under
 // Slurm every VM of the cluster gets each one forwarded (the plugin takes
@@ -122,37 +119,10 @@ func clusterPorts(vms []vm.VM) ([]int, error) {
 		}
 	}
 	slices.Sort(ps)
-	if len(ps) > maxClusterPorts {
-		return nil, fmt.Errorf("the cluster's templates name %d ports: at most %d under Slurm", len(ps), maxClusterPorts)
+	if len(ps) > vmsetup.MaxExtraPorts {
+		return nil, fmt.Errorf("the cluster's templates name %d ports: at most %d under Slurm", len(ps), vmsetup.MaxExtraPorts)
 	}
 	return ps, nil
-}
-
-// parsePorts reads the launcher's --ports (what joinPorts wrote).
-func parsePorts(s string) ([]int, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var ps []int
-	for _, f := range strings.Split(s, ",") {
-		p, err := strconv.Atoi(f)
-		if err != nil || p < 1 || p > 65535 {
-			return nil, fmt.Errorf("--ports: %q is not a port", f)
-		}
-		ps = append(ps, p)
-	}
-	if len(ps) > maxClusterPorts {
-		return nil, fmt.Errorf("--ports: more than %d ports", maxClusterPorts)
-	}
-	return ps, nil
-}
-
-func joinPorts(ps []int) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = strconv.Itoa(p)
-	}
-	return strings.Join(s, ",")
 }
 
 // vmResourceFlags pass -c and -m on to the launcher and the hypervisors.

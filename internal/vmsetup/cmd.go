@@ -141,7 +141,7 @@ func parse(argv []string) (args, error) {
 		return a, err
 	}
 	var err error
-	a.ports, err = parsePorts(ports)
+	a.ports, err = ParsePorts(ports)
 	return a, err
 }
 
@@ -149,8 +149,10 @@ func parse(argv []string) (args, error) {
 // every one takes a host port per VM.
 const MaxExtraPorts = 8
 
-// parsePorts reads --ports: distinct TCP ports, comma-separated.
-func parsePorts(s string) ([]int, error) {
+// ParsePorts reads a port list (--ports of __vm-setup and __slurm-launch,
+// the PORTS of --vm=NET:PORTS): distinct TCP ports, comma-separated, at
+// most MaxExtraPorts.
+func ParsePorts(s string) ([]int, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -166,6 +168,15 @@ func parsePorts(s string) ([]int, error) {
 		return nil, usagef("--ports: %d ports, at most %d", len(ps), MaxExtraPorts)
 	}
 	return ps, nil
+}
+
+// FormatPorts writes what ParsePorts reads.
+func FormatPorts(ps []int) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
 }
 
 func checkCreate(a *args, nodes, tasks string) error {

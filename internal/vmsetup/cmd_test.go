@@ -26,6 +26,9 @@ func TestParse(t *testing.T) {
 	if a, err := parse(append(good, "--ports", "8080,443")); err != nil || len(a.ports) != 2 || a.ports[1] != 443 {
 		t.Errorf("--ports 8080,443: %+v %v", a.ports, err)
 	}
+	if s := FormatPorts([]int{8080, 443}); s != "8080,443" {
+		t.Errorf("FormatPorts: %q", s)
+	}
 	for _, c := range []struct {
 		argv []string
 		want string

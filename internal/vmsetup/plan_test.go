@@ -44,6 +44,19 @@ func cmds(p Plan) string {
 	return b.String()
 }
 
+// nftRules are the rules a plan feeds nft: the host's table and the node
+// namespace's.
+func nftRules(p Plan) (host, ns string) {
+	for _, a := range p.Actions {
+		if a.Stdin != "" && a.Do[0] == "nft" {
+			host = a.Stdin
+		} else if a.Stdin != "" {
+			ns = a.Stdin
+		}
+	}
+	return host, ns
+}
+
 func TestPlan(t *testing.T) {
 	p, err := NewPlan(req())
 	if err != nil {
@@ -71,14 +84,7 @@ func TestPlan(t *testing.T) {
 	if len(p.VMs) != 2 || p.VMs[1].Tap != "pct2n9cv1" || p.VMs[1].Addr.String() != "10.200.0.11" || p.VMs[1].HostPorts[22] != 60001 {
 		t.Errorf("VMs %+v", p.VMs)
 	}
-	var host, ns string
-	for _, a := range p.Actions {
-		if a.Stdin != "" && a.Do[0] == "nft" {
-			host = a.Stdin
-		} else if a.Stdin != "" {
-			ns = a.Stdin
-		}
-	}
+	host, ns := nftRules(p)
 	for _, want := range []string{"tcp dport 60001 dnat to 169.254.1.2:60001", "ip saddr 169.254.1.2 oifname != \"pch2n9c\" masquerade"} {
 		if !strings.Contains(host, want) {
 			t.Errorf("host rules lack %q:\n%s", want, host)
@@ -157,14 +163,7 @@ func TestPlanExtraPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var host, ns string
-	for _, a := range p.Actions {
-		if a.Stdin != "" && a.Do[0] == "nft" {
-			host = a.Stdin
-		} else if a.Stdin != "" {
-			ns = a.Stdin
-		}
-	}
+	host, ns := nftRules(p)
 	for _, want := range []string{"dport 60003 dnat to 10.200.0.11:8080", "dport 60004 dnat to 10.200.0.10:443",
 		"dport 60001 dnat to 10.200.0.11:22"} {
 		if !strings.Contains(ns, want) {

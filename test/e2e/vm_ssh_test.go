@@ -16,19 +16,12 @@ import (
 // then it is cached); internal/vmcli tests the same commands
 // against a stand-in VM in every run.
 func TestVMSSHDebian(t *testing.T) {
-	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "debian")
-	if _, err := os.Stat(filepath.Join(guest, "disk.qcow2")); os.Getenv("PCOCC_VM_IMAGES") == "" || err != nil {
-		t.Skip("no Debian VM guest in $PCOCC_VM_IMAGES/debian: scripts/vm-images.sh debian builds it")
-	}
+	guest := debianGuest(t)
 	v := newVMEnv(t)
-	conf := filepath.Join(v.home, "conf", "templates.yaml")
-	b, _ := os.ReadFile(conf)
 	// A mount point: cloud-init mounts it on /mnt/TAG at boot.
-	tpl := fmt.Sprintf("deb:\n  image: user:debdisk\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.img\n  mount-points: {hostdata: $HOME/share}\n", guest, guest)
+	addDebianTemplate(v, guest, "  mount-points: {hostdata: $HOME/share}\n")
 	os.MkdirAll(filepath.Join(v.home, "share"), 0o755)
 	os.WriteFile(filepath.Join(v.home, "share", "f"), []byte("shared-42\n"), 0o644)
-	os.WriteFile(conf, append(b, tpl...), 0o644)
-	v.mustPcocc("image", "import", filepath.Join(guest, "disk.qcow2"), "debdisk")
 	local := filepath.Join(v.home, "to-vm")
 	os.WriteFile(local, []byte("copied-42\n"), 0o644)
 	// Under emulation on a busy machine, sshd answers after minutes.
@@ -53,16 +46,9 @@ pcocc ssh vm0 cat /mnt/hostdata/f`, local, local, local)
 // the guest, as TestVMSSHDebian, and without the plugin's VM path and etcd.
 func TestVMSlurmSSHDebian(t *testing.T) {
 	requireSlurmVM(t)
-	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "debian")
-	if _, err := os.Stat(filepath.Join(guest, "disk.qcow2")); os.Getenv("PCOCC_VM_IMAGES") == "" || err != nil {
-		t.Skip("no Debian VM guest in $PCOCC_VM_IMAGES/debian: scripts/vm-images.sh debian builds it")
-	}
+	guest := debianGuest(t)
 	v := newSlurmEtcdEnv(t)
-	conf := filepath.Join(v.home, "conf", "templates.yaml")
-	b, _ := os.ReadFile(conf)
-	tpl := fmt.Sprintf("deb:\n  image: user:debdisk\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.img\n", guest, guest)
-	os.WriteFile(conf, append(b, tpl...), 0o644)
-	v.mustPcocc("image", "import", filepath.Join(guest, "disk.qcow2"), "debdisk")
+	addDebianTemplate(v, guest, "")
 	name := fmt.Sprintf("pcocc-ssh-%d", os.Getpid())
 	out := v.mustPcocc("batch", "-J", name, "-o", filepath.Join(v.home, "out-%j"), "-E", "sleep 900", "deb:1")
 	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
@@ -91,4 +77,24 @@ func TestVMSlurmSSHDebian(t *testing.T) {
 	if _, errs, code := v.pcocc("cancel", "-j", m[1]); code != 0 {
 		t.Errorf("cancel -j %s: exit %d, %s", m[1], code, errs)
 	}
+}
+
+// debianGuest is the Debian guest's directory; the test skips without it.
+func debianGuest(t *testing.T) string {
+	t.Helper()
+	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "debian")
+	if _, err := os.Stat(filepath.Join(guest, "disk.qcow2")); os.Getenv("PCOCC_VM_IMAGES") == "" || err != nil {
+		t.Skip("no Debian VM guest in $PCOCC_VM_IMAGES/debian: scripts/vm-images.sh debian builds it")
+	}
+	return guest
+}
+
+// addDebianTemplate imports the guest's disk as debdisk and adds the
+// template deb (its kernel and initrd, then the extra lines).
+func addDebianTemplate(v *vmEnv, guest, extra string) {
+	conf := filepath.Join(v.home, "conf", "templates.yaml")
+	b, _ := os.ReadFile(conf)
+	tpl := fmt.Sprintf("deb:\n  image: user:debdisk\n  kernel: %s/vmlinuz\n  initrd: %s/initrd.img\n%s", guest, guest, extra)
+	os.WriteFile(conf, append(b, tpl...), 0o644)
+	v.mustPcocc("image", "import", filepath.Join(guest, "disk.qcow2"), "debdisk")
 }
