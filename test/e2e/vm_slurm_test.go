@@ -227,6 +227,29 @@ func TestVMSlurmFromLoginNode(t *testing.T) {
 	if !strings.Contains(string(b), "PING-42") {
 		t.Errorf("vm0 did not ping vm1 (on the other node) by name; console:\n%s", b)
 	}
+	// reset from outside: vm1 reboots (its node runs the reset) and answers again
+	if out, errs, code := v.pcocc("reset", "-j", m[1], "vm1"); code != 0 {
+		t.Errorf("reset -j %s vm1: exit %d\n%s%s", m[1], code, out, errs)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Second) {
+		b, _ := v.command("console", "-l", "-j", m[1], "vm1").Output()
+		if strings.Count(string(b), "PCOCC-TINY-GUEST-READY") >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vm1's console shows no second boot after reset -j:\n%s", b)
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Second) {
+		cmd := v.command("nc", "-j", m[1], "vm1", "8080")
+		cmd.Stdin = strings.NewReader("")
+		if b, _ := cmd.Output(); strings.Contains(string(b), "pcocc-tiny vm1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vm1 does not answer on 8080 after reset -j")
+		}
+	}
 	start := time.Now()
 	if out, errs, code := v.pcocc("cancel", "-J", name); code != 0 {
 		t.Fatalf("cancel -J %s: exit %d\n%s%s", name, code, out, errs)

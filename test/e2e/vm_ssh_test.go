@@ -74,6 +74,13 @@ func TestVMSlurmSSHDebian(t *testing.T) {
 	if out, errs, code := v.pcocc("exec", "-j", m[1], "-i", "0", "echo exec-$((6*7))"); code != 0 || out != "exec-42\n" {
 		t.Errorf("exec -j %s: exit %d, %q, %s", m[1], code, out, errs)
 	}
+	local := filepath.Join(v.home, "to-vm")
+	os.WriteFile(local, []byte("copied-42\n"), 0o644)
+	if _, errs, code := v.pcocc("scp", "-j", m[1], local, "vm0:copied"); code != 0 {
+		t.Errorf("scp -j %s: exit %d, %s", m[1], code, errs)
+	} else if out, errs, code := v.pcocc("ssh", "-j", m[1], "vm0", "cat", "copied"); code != 0 || out != "copied-42\n" {
+		t.Errorf("ssh -j %s vm0 cat copied: exit %d, %q, %s", m[1], code, out, errs)
+	}
 	if _, errs, code := v.pcocc("cancel", "-j", m[1]); code != 0 {
 		t.Errorf("cancel -j %s: exit %d, %s", m[1], code, errs)
 	}
