@@ -107,19 +107,22 @@ start_munge() {
 }
 
 write_slurm_conf() {
-	local n layout ctld nodes=
+	local n layout ctld nodes= mem
+	# Memory a job may ask for (the Docker environment's --mem-per-cpu):
+	# each node is the whole machine; slurmd drains a node that has less.
+	mem=$(awk '/^MemTotal:/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
 	if ((FABRIC)); then
 		# The nodes reach slurmctld on the bridge; srun and salloc, run in the
 		# root namespace, are called back on the address the nodes see them
 		# from (the bridge's).
 		layout="nodes in network namespaces on $FAB_BRIDGE" ctld="localhost($FAB_ADDR)"
 		for n in "${SLURM_NODES[@]}"; do
-			nodes+="NodeName=$n NodeHostname=$n NodeAddr=$(fab_addr "$n") Port=$((17000 + PORT_OFF + ${n#n})) CPUs=8 State=UNKNOWN"$'\n'
+			nodes+="NodeName=$n NodeHostname=$n NodeAddr=$(fab_addr "$n") Port=$((17000 + PORT_OFF + ${n#n})) CPUs=8 RealMemory=$mem State=UNKNOWN"$'\n'
 		done
 	else
 		layout="on localhost" ctld=localhost
 		for n in "${SLURM_NODES[@]}"; do
-			nodes+="NodeName=$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((17000 + PORT_OFF + ${n#n})) CPUs=8 State=UNKNOWN"$'\n'
+			nodes+="NodeName=$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=$((17000 + PORT_OFF + ${n#n})) CPUs=8 RealMemory=$mem State=UNKNOWN"$'\n'
 		done
 	fi
 	nodes=${nodes%$'\n'}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,5 +50,22 @@ func TestOtherUser(t *testing.T) {
 	out, err := testutil.AsUser(testutil.Tester2, nil, "ls", SocketPath(job)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "Permission denied") {
 		t.Errorf("tester2 sees the socket: %v %s", err, out)
+	}
+}
+
+// Under Slurm a job's socket lives in TMP/pcocc-docker-UID: one that
+// another user (tester2) made first, private to them, is refused for
+// tester with one line, rather than used.
+func TestNodeDirOtherUser(t *testing.T) {
+	tester := testutil.UserID(t, testutil.Tester)
+	tester2 := testutil.UserID(t, testutil.Tester2)
+	base := t.TempDir()
+	os.Chmod(base, 0o1777)
+	squat := filepath.Join(base, "pcocc-docker-"+strconv.Itoa(tester))
+	os.Mkdir(squat, 0o700)
+	os.Chown(squat, tester2, tester2)
+	_, err := NodeDir(base, tester, 3)
+	if err == nil || !strings.Contains(err.Error(), squat+" is not a private directory of yours") {
+		t.Errorf("tester2's directory: %v", err)
 	}
 }

@@ -40,6 +40,8 @@ type allocOpts struct {
 	env []string
 	// slurmArgs are the options pcocc does not know, for salloc or sbatch.
 	slurmArgs []string
+	// docker: the hypervisor of a Docker environment under Slurm.
+	docker bool
 }
 
 // allocHooks let a kind of allocation (the Docker environment) act at its

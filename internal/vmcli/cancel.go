@@ -28,9 +28,12 @@ stops and unmounts its data disk, every VM is killed, the job directory
 removed), and wait until it has ended. A batch, pcocc docker batch
 included, is ended this way; pcocc ps lists the job ids.
 
-Under Slurm (batch.yaml type: slurm) cancel is scancel of your job given
-by -j or -J, and waits until Slurm no longer lists it (the nodes' taps,
-bridges and rules are then removed).`,
+Under Slurm (batch.yaml type: slurm) cancel ends your job given by -j or
+-J: a running batch gets SIGTERM in its batch step, which ends it as the
+end of its script would (a docker-persist engine flushed first); anything
+else, or a batch still there after 5 minutes, is scancel'ed. cancel waits
+until Slurm no longer lists the job (the nodes' taps, bridges and rules
+are then removed).`,
 		Args: exactArgs(0, "no arguments, the cluster given by -j or -J"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if tg.id == 0 && tg.name == "" {

@@ -75,6 +75,7 @@ there. Leaving the shell or the end of the script ends the environment.`,
 	f.StringVarP(&o.alloc.script, "script", "E", "", "run this shell script on the host instead of an interactive shell")
 	f.StringVarP(&o.timeoutIn, "timeout", "T", dockerenv.DefaultTimeout.String(), "how long to wait for the engine (300s, 10m)")
 	f.StringVarP(&o.alloc.name, "jobname", "J", "", "name the environment, for -J of the other commands")
+	f.BoolVar(&o.alloc.dryRun, "dry-run", false, "print the salloc (sbatch) and srun command lines and submit nothing (batch.yaml type: slurm)")
 	f.IntVar(&o.alloc.idFD, "id-fd", 0, "")
 	f.MarkHidden("id-fd")
 	if batch {
@@ -90,9 +91,6 @@ ends it (pcocc docker shell joins it meanwhile). Prints the job id.`
 }
 
 func runDockerAlloc(ctx context.Context, e *env, o *dockerOpts, batch bool) error {
-	if err := dockerLocalOnly(e, batch); err != nil {
-		return err
-	}
 	d, err := time.ParseDuration(o.timeoutIn)
 	if n, aerr := strconv.Atoi(o.timeoutIn); aerr == nil {
 		d, err = time.Duration(n)*time.Second, nil
@@ -107,32 +105,25 @@ func runDockerAlloc(ctx context.Context, e *env, o *dockerOpts, batch bool) erro
 	}
 	a := &o.alloc
 	a.cores, a.mem = p.Cores, strconv.Itoa(p.MemMiB)
-	a.hooks = &dockerHooks{e: e, plan: p}
-	if batch {
-		if a.script == "" {
-			// Until killed: the environment is joined with docker shell.
-			a.script = "while :; do sleep 3600; done"
-		}
-		return runBatch(ctx, e, a, p.Def)
+	if batch && a.script == "" {
+		// Until cancelled: the environment is joined with docker shell.
+		a.script = "while :; do sleep 3600; done"
 	}
-	return runAlloc(ctx, e, a, p.Def)
-}
-
-// dockerLocalOnly: the Docker environment runs on the local batch manager
-// only (its steps, the engine's socket forwarded over ssh included, run in
-// the front end of a local allocation). Under batch.yaml type: slurm it
-// would start on the node the command runs on, a login node, whatever -p
-// says: one line instead, before anything starts.
-func dockerLocalOnly(e *env, batch bool) error {
 	b, err := batchManager(newCatalog(e))
 	if err != nil {
 		return err
 	}
 	if b.Type == config.BatchSlurm {
-		verb := map[bool]string{false: "alloc", true: "batch"}[batch]
-		return usageErr("docker %s: the Docker environment does not run through Slurm in this release (batch.yaml says type: slurm); see pcocc help docker-env", verb)
+		return runDockerSlurm(e, o, p, b, batch)
 	}
-	return nil
+	if a.dryRun {
+		return usageErr("--dry-run: the local batch manager has no command line to print (batch.yaml type: slurm)")
+	}
+	a.hooks = &dockerHooks{e: e, plan: p}
+	if batch {
+		return runBatch(ctx, e, a, p.Def)
+	}
+	return runAlloc(ctx, e, a, p.Def)
 }
 
 // dockerHooks are the Docker environment's steps of an allocation.
@@ -146,11 +137,10 @@ type dockerHooks struct {
 // Started locks the template's data disk (its first persistent drive),
 // naming this job as the holder.
 func (h *dockerHooks) Started(cat *catalog, job *vmjob.Job) (func(), error) {
-	t := cat.used[h.plan.Def] // runAlloc looked it up
-	if len(t.PersistentDrives) == 0 {
-		return func() {}, nil
+	disk, err := dockerDataDisk(cat, h.plan.Def)
+	if err != nil || disk == "" {
+		return func() {}, err
 	}
-	disk := t.PersistentDrives[0].Path
 	host, _ := os.Hostname()
 	release, err := dockerenv.LockDisk(disk, fmt.Sprintf("job %d of %s on %s (pid %d)", job.ID, currentUser(h.e), host, os.Getpid()))
 	if err != nil {
@@ -160,18 +150,26 @@ func (h *dockerHooks) Started(cat *catalog, job *vmjob.Job) (func(), error) {
 	return release, nil
 }
 
-// Template attaches the data disk with the serial the guest looks for, in
-// place of the VM runtime's persistent drive (which has none), and so
-// under this hook's lock rather than vmrun.LockDrives.
+// Template attaches the data disk as the guest looks for it.
 func (h *dockerHooks) Template(t vm.Template) vm.Template {
+	if h.disk == "" {
+		return t
+	}
+	return withDataDisk(t, h.disk, h.diskArgs)
+}
+
+// withDataDisk attaches disk with the serial the guest looks for (args),
+// in place of the VM runtime's persistent drive (which has none), and so
+// under the Docker environment's lock rather than vmrun.LockDrives.
+func withDataDisk(t vm.Template, disk string, args []string) vm.Template {
 	var drives []vm.Drive
 	for _, d := range t.Drives {
-		if d.Path != h.disk {
+		if d.Path != disk {
 			drives = append(drives, d)
 		}
 	}
 	t.Drives = drives
-	t.CustomArgs = append(append([]string(nil), t.CustomArgs...), h.diskArgs...)
+	t.CustomArgs = append(append([]string(nil), t.CustomArgs...), args...)
 	return t
 }
 
@@ -179,36 +177,48 @@ func (h *dockerHooks) Template(t vm.Template) vm.Template {
 // it, within the plan's timeout.
 func (h *dockerHooks) Ready(ctx context.Context, job *vmjob.Job) ([]string, func(), error) {
 	fmt.Fprintln(h.e.stderr, "Waiting for Docker VM to start ...")
-	ctx, cancel := context.WithTimeout(ctx, h.plan.Timeout)
-	defer cancel()
-	g := &guestDialer{e: h.e, job: job}
-	if err := g.connect(ctx); err != nil {
-		return nil, nil, h.notReady(ctx, err)
-	}
-	ln, err := dockerenv.Listen(job.Dir)
+	stop, err := serveEngine(ctx, h.e, job, job.Dir, h.plan.Timeout, h.diskArgs != nil)
 	if err != nil {
-		g.close()
-		return nil, nil, fmt.Errorf("the Docker socket: %w", err)
-	}
-	go dockerenv.Serve(ln, g.dial)
-	stop := func() {
-		ln.Close()
-		if h.diskArgs != nil {
-			h.flush(g)
-		}
-		g.close()
-	}
-	if err := dockerenv.WaitEngine(ctx, g.dial, h.plan.Timeout); err != nil {
-		stop()
-		return nil, nil, h.notReady(ctx, err)
+		return nil, nil, err
 	}
 	return []string{"DOCKER_HOST=" + dockerenv.DockerHost(job.Dir)}, stop, nil
 }
 
-// flush stops the engine and unmounts its data disk before the VM is
-// killed; a failure is a warning (the ext4 journal keeps the disk
+// serveEngine logs in to the job's vm0, serves the engine's socket in dir
+// and waits, within timeout, until the engine answers through it. stop
+// closes the socket and, when the VM has a data disk (flush), stops the
+// engine and unmounts the disk first.
+func serveEngine(ctx context.Context, e *env, job *vmjob.Job, dir string, timeout time.Duration, flush bool) (stop func(), err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	g := &guestDialer{e: e, job: job}
+	if err := g.connect(ctx); err != nil {
+		return nil, engineNotReady(ctx, timeout, err)
+	}
+	ln, err := dockerenv.Listen(dir)
+	if err != nil {
+		g.close()
+		return nil, fmt.Errorf("the Docker socket: %w", err)
+	}
+	go dockerenv.Serve(ln, g.dial)
+	stop = func() {
+		ln.Close()
+		if flush {
+			flushDataDisk(e, g)
+		}
+		g.close()
+	}
+	if err := dockerenv.WaitEngine(ctx, g.dial, timeout); err != nil {
+		stop()
+		return nil, engineNotReady(ctx, timeout, err)
+	}
+	return stop, nil
+}
+
+// flushDataDisk stops the engine and unmounts its data disk before the VM
+// is killed; a failure is a warning (the ext4 journal keeps the disk
 // consistent, the last writes may be lost).
-func (h *dockerHooks) flush(g *guestDialer) {
+func flushDataDisk(e *env, g *guestDialer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out strings.Builder
@@ -220,14 +230,14 @@ func (h *dockerHooks) flush(g *guestDialer) {
 		code, err = cl.Run(ctx, dockerenv.FlushCommand, vmclient.IO{Stdout: &out, Stderr: &out})
 	}
 	if err != nil || code != 0 {
-		fmt.Fprintf(h.e.stderr, "%s: warning: the Docker data disk was not unmounted cleanly (%v, status %d): the last changes may be lost %s\n",
-			h.e.name, err, code, strings.TrimSpace(out.String()))
+		fmt.Fprintf(e.stderr, "%s: warning: the Docker data disk was not unmounted cleanly (%v, status %d): the last changes may be lost %s\n",
+			e.name, err, code, strings.TrimSpace(out.String()))
 	}
 }
 
-func (h *dockerHooks) notReady(ctx context.Context, err error) error {
+func engineNotReady(ctx context.Context, timeout time.Duration, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("the Docker VM did not answer within %s (-T sets the timeout): %v", h.plan.Timeout, err)
+		return fmt.Errorf("the Docker VM did not answer within %s (-T sets the timeout): %v", timeout, err)
 	}
 	return err
 }
@@ -264,7 +274,11 @@ func (g *guestDialer) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	g.cfg = vmclient.Config{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(v.SSHPort)), User: currentUser(g.e),
+	addr, err := sshAddr(v)
+	if err != nil {
+		return err
+	}
+	g.cfg = vmclient.Config{Addr: addr, User: currentUser(g.e),
 		Key: key, HostKey: hk, DialTimeout: 3 * time.Minute, KeyExchanges: []string{"curve25519-sha256"}}
 	deadline, _ := ctx.Deadline()
 	cl, err := vmclient.WaitSSH(ctx, g.cfg, time.Until(deadline))
@@ -306,6 +320,22 @@ func (g *guestDialer) close() {
 		g.cl.Close()
 		g.cl = nil
 	}
+}
+
+// sshAddr is where VM v's port 22 is forwarded: the loopback port of a
+// local cluster, its node's reverse NAT under Slurm.
+func sshAddr(v vmjob.VM) (string, error) {
+	port, host := v.SSHPort, "127.0.0.1"
+	if p, ok := v.Ports[22]; ok && port == 0 {
+		port = p
+	}
+	if v.Host != "" {
+		host = v.Host
+	}
+	if port == 0 {
+		return "", fmt.Errorf("%s: its ssh port is not known", v.Name)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
 }
 
 // knownHostKey is the host key the job's seed gave VM name.

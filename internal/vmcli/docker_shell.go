@@ -11,20 +11,7 @@ import (
 
 	"github.com/pcocc/pcocc/internal/dockerenv"
 	"github.com/pcocc/pcocc/internal/exitcode"
-	"github.com/pcocc/pcocc/internal/vmjob"
 )
-
-// dockerJob is the targeted Docker environment.
-func dockerJob(e *env, t *target) (*vmjob.Job, error) {
-	job, err := t.job(e)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(dockerenv.SocketPath(job.Dir)); err != nil {
-		return nil, fmt.Errorf("job %d is not a Docker environment, or its engine is not ready yet (pcocc docker alloc starts one)", job.ID)
-	}
-	return job, nil
-}
 
 func newDockerShellCmd(e *env) *cobra.Command {
 	var t target
@@ -37,11 +24,11 @@ Docker environment, one started by docker batch for instance, or run
 -E SCRIPT in it. The environment goes on when the shell ends.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
-			job, err := dockerJob(e, &t)
+			job, dir, err := dockerTarget(e, &t)
 			if err != nil {
 				return err
 			}
-			o.env = []string{"DOCKER_HOST=" + dockerenv.DockerHost(job.Dir)}
+			o.env = []string{"DOCKER_HOST=" + dockerenv.DockerHost(dir)}
 			return shellStatus(shellCommand(e, o, job).Run())
 		},
 	}
@@ -59,11 +46,11 @@ func newDockerEnvCmd(e *env) *cobra.Command {
 running Docker environment: eval "$(pcocc docker env)".`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(c *cobra.Command, args []string) error {
-			job, err := dockerJob(e, &t)
+			job, dir, err := dockerTarget(e, &t)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(e.stdout, strings.Join(dockerenv.EnvLines(job.Dir, job.ID), "\n"))
+			fmt.Fprintln(e.stdout, strings.Join(dockerenv.EnvLines(dir, job.ID), "\n"))
 			return nil
 		},
 	}
@@ -97,12 +84,12 @@ func dockerExchangeCmd(e *env, use, short string, steps func(args []string) [][]
 		Short: short,
 		Args:  exactArgs(2, "two arguments: "+strings.SplitN(use, " ", 2)[1]),
 		RunE: func(c *cobra.Command, args []string) error {
-			job, err := dockerJob(e, &t)
+			_, dir, err := dockerTarget(e, &t)
 			if err != nil {
 				return err
 			}
 			for _, s := range steps(args) {
-				if err := runWithEngine(e, job, s); err != nil {
+				if err := runWithEngine(e, dir, s); err != nil {
 					return err
 				}
 			}
@@ -115,7 +102,7 @@ func dockerExchangeCmd(e *env, use, short string, steps func(args []string) [][]
 
 // runWithEngine runs the docker CLI (argv[0] "docker") or pcocc with
 // DOCKER_HOST set to the job's engine.
-func runWithEngine(e *env, job *vmjob.Job, argv []string) error {
+func runWithEngine(e *env, dir string, argv []string) error {
 	prog := argv[0]
 	if prog != "docker" {
 		p, err := pcoccProgram(e)
@@ -126,7 +113,7 @@ func runWithEngine(e *env, job *vmjob.Job, argv []string) error {
 	}
 	cmd := exec.Command(prog, argv[1:]...)
 	cmd.Args[0] = argv[0]
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+dockerenv.DockerHost(job.Dir))
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+dockerenv.DockerHost(dir))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
 	if err := cmd.Run(); err != nil {
 		if _, ok := err.(*exec.ExitError); ok {

@@ -89,6 +89,7 @@ func newHypervisorCmd(e *env) *cobra.Command {
 	}
 	c.Flags().IntVarP(&o.cores, "cores", "c", 0, "cores per VM")
 	c.Flags().StringVarP(&o.mem, "mem", "m", "", "memory per VM")
+	c.Flags().BoolVar(&o.docker, dockerSlurmFlag, false, "a Docker environment: attach the template's data disk as its guest looks for it")
 	return c
 }
 
@@ -143,7 +144,11 @@ func hypervise(ctx context.Context, e *env, o *allocOpts, def string, ve vmEnv) 
 		return err
 	}
 	defer unlock()
-	vms, err := vm.Plan(reqs, cat.Template, vm.Resources{Cores: o.cores, MemMiB: mem}, dir)
+	lookup := cat.Template
+	if o.docker {
+		lookup = dockerTemplates(cat)
+	}
+	vms, err := vm.Plan(reqs, lookup, vm.Resources{Cores: o.cores, MemMiB: mem}, dir)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.AddCommand(newAllocCmd(e, false), newAllocCmd(e, true), newPsCmd(e), newConsoleCmd(e), newResetCmd(e),
 		newNcCmd(e), newSSHCmd(e), newSCPCmd(e), newExecCmd(e), newSaveCmd(e), newDockerCmd(e), newCancelCmd(e),
-		newLaunchCmd(e), newHypervisorCmd(e))
+		newLaunchCmd(e), newHypervisorCmd(e), newForwardCmd(e))
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
 			return usageErr("unknown command %q for %q", args[0], e.name)

@@ -33,6 +33,12 @@ func runSlurm(e *env, o *allocOpts, cat *catalog, b config.Batch, def string, ba
 	if err != nil {
 		return err
 	}
+	return submitSlurm(e, o, j, batch)
+}
+
+// submitSlurm execs salloc or sbatch for j (with --dry-run: prints their
+// command lines).
+func submitSlurm(e *env, o *allocOpts, j slurmJob, batch bool) error {
 	if batch && o.script == "" {
 		return usageErr("batch needs a script: -E SCRIPT")
 	}

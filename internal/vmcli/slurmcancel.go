@@ -13,17 +13,29 @@ import (
 
 // slurmCancel ends the user's Slurm cluster: -j JOBID or -J NAME, found
 // among the user's own jobs in squeue (any state: a pending cluster is
-// cancelled too), then scancel, then a wait until squeue no longer lists
-// it, so that its nodes' cleanup (the plugin's, at the step's end) is done
-// when cancel returns.
+// cancelled too). A running batch is first asked to end as its script's
+// end would (SIGTERM to its batch step, the launcher: a docker-persist
+// engine stops and its data disk is unmounted before the VMs are killed);
+// anything else, or a batch still there after wait, is scancel'ed. cancel
+// returns once squeue no longer lists the job, so that its nodes' cleanup
+// (the plugin's, at the step's end) is done.
 func slurmCancel(t target, wait time.Duration) error {
 	id, err := slurmCancelID(t)
 	if err != nil {
 		return err
 	}
-	if out, err := exec.Command("scancel", strconv.Itoa(id)).CombinedOutput(); err != nil {
+	sid := strconv.Itoa(id)
+	if exec.Command("scancel", "--batch", "-s", "TERM", sid).Run() == nil && waitGone(id, wait) == nil {
+		return nil
+	}
+	if out, err := exec.Command("scancel", sid).CombinedOutput(); err != nil {
 		return fmt.Errorf("scancel %d: %s", id, vmrun.FirstLine(out, err))
 	}
+	return waitGone(id, wait)
+}
+
+// waitGone waits, for wait at most, until squeue no longer lists job id.
+func waitGone(id int, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
 		ids, err := squeueUser("-j", strconv.Itoa(id))

@@ -34,12 +34,13 @@ const hvMarker = "pcocc-hv"
 func newLaunchCmd(e *env) *cobra.Command {
 	o := &allocOpts{}
 	var network, ports string
+	var docker time.Duration
 	c := &cobra.Command{
 		Use:    launchCommand + " --network NET [--ports P,...] [-E SCRIPT] [-c N] [-m MiB] DEF",
 		Hidden: true,
 		Args:   exactArgs(1, "one cluster definition"),
 		RunE: func(c *cobra.Command, args []string) error {
-			j := slurmJob{Def: args[0], Network: network, Cores: o.cores, Script: o.script}
+			j := slurmJob{Def: args[0], Network: network, Cores: o.cores, Script: o.script, Docker: docker}
 			var err error
 			if j.Ports, err = vmsetup.ParsePorts(ports); err != nil {
 				return usageErr("%v", err)
@@ -62,6 +63,7 @@ func newLaunchCmd(e *env) *cobra.Command {
 	f.StringVarP(&o.mem, "mem", "m", "", "memory per VM")
 	f.StringVarP(&o.script, "script", "E", "", "script instead of a shell")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "")
+	f.DurationVar(&docker, dockerSlurmFlag, 0, "a Docker environment: wait so long for its engine")
 	return c
 }
 
@@ -82,6 +84,13 @@ func runLaunch(ctx context.Context, e *env, o *allocOpts, j slurmJob) error {
 	if err := checkNetworkName(j.Network); err != nil {
 		return usageErr("%v", err)
 	}
+	var dk *launchDocker
+	if j.Docker > 0 {
+		if dk, err = startLaunchDocker(e, j, id); err != nil {
+			return err
+		}
+		defer dk.release()
+	}
 	st, err := startStep(e, j)
 	if err != nil {
 		return err
@@ -95,7 +104,15 @@ func runLaunch(ctx context.Context, e *env, o *allocOpts, j slurmJob) error {
 	}
 	e.tracef("VMs started")
 	fmt.Fprintln(e.stderr, "Configuring hosts... (done)")
-	return st.runShell(ctx, e, o, id)
+	end := func() {}
+	if dk != nil {
+		env, stop, err := dk.ready(ctx, id)
+		if err != nil {
+			return err
+		}
+		o.env, end = append(o.env, env...), stop
+	}
+	return st.runShell(ctx, e, o, id, end)
 }
 
 // step is the running hypervisors' srun.
@@ -241,8 +258,9 @@ func (s *step) stop() {
 }
 
 // runShell runs the shell or script until it ends (its status) or the step
-// ends (the first hypervisor's reason).
-func (s *step) runShell(ctx context.Context, e *env, o *allocOpts, id int) error {
+// ends (the first hypervisor's reason); end runs then, before the step is
+// stopped.
+func (s *step) runShell(ctx context.Context, e *env, o *allocOpts, id int, end func()) error {
 	dir, err := os.MkdirTemp("", "pcocc-shell-")
 	if err != nil {
 		return err
@@ -264,6 +282,7 @@ func (s *step) runShell(ctx context.Context, e *env, o *allocOpts, id int) error
 		ended <- func() error { return s.failure("") }
 	}()
 	err = sh.wait(ctx, e, ended)
+	end()
 	s.stop()
 	return err
 }

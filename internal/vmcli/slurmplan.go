@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pcocc/pcocc/internal/vm"
 	"github.com/pcocc/pcocc/internal/vmclient"
@@ -29,6 +30,9 @@ type slurmJob struct {
 	Output    string   // batch: sbatch -o
 	Verbose   bool
 	Self      string // the pcocc-vm program, the same path on every node
+	// Docker: a Docker environment (pcocc docker alloc/batch) whose engine
+	// the launcher waits for so long; 0: a plain cluster.
+	Docker time.Duration
 }
 
 // defaultJobName names pcocc's Slurm jobs when -J does not.
@@ -85,6 +89,9 @@ func launchArgv(j slurmJob) []string {
 	if j.Script != "" {
 		a = append(a, "-E", j.Script)
 	}
+	if j.Docker > 0 {
+		a = append(a, "--docker", j.Docker.String())
+	}
 	a = append(a, vmResourceFlags(j)...)
 	if j.Verbose {
 		a = append(a, "-v")
@@ -103,6 +110,9 @@ func stepArgv(j slurmJob) []string {
 		vmOpt += ":" + vmsetup.FormatPorts(j.Ports)
 	}
 	a := []string{"srun", "-K", "-X", "-Q", vmOpt, "-n", strconv.Itoa(j.NVMs), j.Self, hypervisorCommand}
+	if j.Docker > 0 {
+		a = append(a, "--docker")
+	}
 	return append(append(a, vmResourceFlags(j)...), j.Def)
 }
 

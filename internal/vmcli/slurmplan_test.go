@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pcocc/pcocc/internal/vm"
 )
@@ -41,6 +42,11 @@ func TestSubmitArgv(t *testing.T) {
 			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o pcocc-%j.out -N 2 --job-name=x --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E s -c 4 img1:2,img2:3"},
 		{"the templates' ports", func(j slurmJob) slurmJob { j.Ports = []int{80, 8080}; return j }, false,
 			"salloc -n 5 -c 4 -J pcocc --distribution=block:block -- /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc --ports 80,8080 -c 4 img1:2,img2:3"},
+		{"a Docker environment: the engine's timeout", func(j slurmJob) slurmJob {
+			j.Def, j.NVMs, j.Cores, j.MemMiB, j.Docker = "docker-persist", 1, 2, 4096, 300*time.Second
+			return j
+		}, false,
+			"salloc -n 1 -c 2 --mem-per-cpu=2048 -J pcocc --distribution=block:block -- /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc --docker 5m0s -c 2 -m 4096 docker-persist"},
 		{"batch output", func(j slurmJob) slurmJob { j.Script, j.Output = "s", "out-%j"; return j }, true,
 			"sbatch -n 5 -c 4 -J pcocc --distribution=block:block -o out-%j --wrap=exec /usr/libexec/pcocc/pcocc-vm __slurm-launch --network pcocc -E s -c 4 img1:2,img2:3"},
 	} {
@@ -54,6 +60,15 @@ func TestSubmitArgv(t *testing.T) {
 func TestStepArgv(t *testing.T) {
 	j := slurmJob{Def: "tiny:2", NVMs: 2, Cores: 1, MemMiB: 256, Network: "pcocc", Self: "/p/pcocc-vm"}
 	want := "srun -K -X -Q --vm=pcocc -n 2 /p/pcocc-vm __vm-hypervisor -c 1 -m 256 tiny:2"
+	if got := strings.Join(stepArgv(j), " "); got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
+// A Docker environment's hypervisor attaches the data disk (--docker).
+func TestStepArgvDocker(t *testing.T) {
+	j := slurmJob{Def: "docker", NVMs: 1, Cores: 1, MemMiB: 2048, Network: "pcocc", Self: "/p/pcocc-vm", Docker: time.Minute}
+	want := "srun -K -X -Q --vm=pcocc -n 1 /p/pcocc-vm __vm-hypervisor --docker -c 1 -m 2048 docker"
 	if got := strings.Join(stepArgv(j), " "); got != want {
 		t.Errorf("got %s\nwant %s", got, want)
 	}

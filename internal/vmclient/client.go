@@ -128,3 +128,20 @@ func (c *Client) DialGuest(port int) (net.Conn, error) {
 func (c *Client) DialUnix(path string) (net.Conn, error) {
 	return c.ssh.Dial("unix", path)
 }
+
+// Alive asks the VM's sshd for an answer (OpenSSH's keepalive request),
+// within timeout: a connection whose VM is gone may never be reset.
+func (c *Client) Alive(timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := c.ssh.SendRequest("keepalive@openssh.com", true, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(timeout):
+		c.ssh.Close()
+		return fmt.Errorf("ssh: no answer within %s", timeout)
+	}
+}

@@ -329,3 +329,15 @@ func TestParseHeader(t *testing.T) {
 		}
 	}
 }
+
+// Alive: sshd answers while the connection lives, not after it is closed.
+func TestAlive(t *testing.T) {
+	_, c := ready(t)
+	if err := c.Alive(10 * time.Second); err != nil {
+		t.Fatalf("a live connection: %v", err)
+	}
+	c.Close()
+	if err := c.Alive(10 * time.Second); err == nil {
+		t.Error("a closed connection answered")
+	}
+}

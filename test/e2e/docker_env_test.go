@@ -23,6 +23,13 @@ type dockerEnv struct {
 // more under emulation).
 func newDockerEnv(t *testing.T) *dockerEnv {
 	t.Helper()
+	requireDockerGuest(t)
+	return addDocker(t, newVMEnv(t))
+}
+
+// requireDockerGuest skips without the Docker guest or the busybox fixture.
+func requireDockerGuest(t *testing.T) {
+	t.Helper()
 	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "docker")
 	if _, err := os.Stat(filepath.Join(guest, "disk.qcow2")); os.Getenv("PCOCC_VM_IMAGES") == "" || err != nil {
 		t.Skip("no Docker VM guest in $PCOCC_VM_IMAGES/docker: scripts/vm-images.sh docker builds it")
@@ -31,7 +38,13 @@ func newDockerEnv(t *testing.T) *dockerEnv {
 	if _, err := os.Stat(bb); err != nil {
 		t.Skip("no fixture busybox.docker.tar in $PCOCC_FIXTURES")
 	}
-	v := newVMEnv(t)
+}
+
+// addDocker adds to v what newDockerEnv describes.
+func addDocker(t *testing.T, v *vmEnv) *dockerEnv {
+	t.Helper()
+	guest := filepath.Join(os.Getenv("PCOCC_VM_IMAGES"), "docker")
+	bb := filepath.Join(os.Getenv("PCOCC_FIXTURES"), "busybox.docker.tar")
 	d := &dockerEnv{vmEnv: v, work: filepath.Join(v.home, "work")}
 	os.MkdirAll(d.work, 0o755)
 	conf := filepath.Join(v.home, "conf", "templates.yaml")

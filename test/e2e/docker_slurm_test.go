@@ -1,23 +1,146 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
-// Under batch.yaml type: slurm the Docker environment refuses, one line,
-// status 2, rather than start its VM on the node the command runs on; no
-// job is made.
-func TestDockerEnvSlurmRefused(t *testing.T) {
+// docker alloc/batch --dry-run under Slurm: one VM of the template, 2 GiB
+// per core, the launcher told to wait for the engine, the hypervisor to
+// attach the data disk; a bad template is one line and nothing else.
+func TestDockerEnvSlurmDryRun(t *testing.T) {
 	v := newSlurmVMEnv(t)
-	for _, verb := range []string{"alloc", "batch"} {
-		_, errs, code := v.pcocc("docker", verb, "-p", "debug", "-c", "1", "-E", "docker version")
-		if code != 2 || !strings.Contains(errs, "docker "+verb+": the Docker environment does not run through Slurm") ||
-			strings.Count(strings.TrimSpace(errs), "\n") != 0 {
-			t.Errorf("docker %s: exit %d, stderr %q", verb, code, errs)
+	out := v.mustPcocc("docker", "alloc", "--dry-run", "-p", "debug", "-c", "2", "-t", "tiny")
+	salloc := regexp.MustCompile(`^salloc -n 1 -c 2 --mem-per-cpu=2048 -p debug -J pcocc --distribution=block:block -- \S+/pcocc-vm __slurm-launch --network cluster --ports 8080 --docker 5m0s -c 2 -m 4096 tiny\n` +
+		`srun -K -X -Q --vm=cluster:8080 -n 1 \S+/pcocc-vm __vm-hypervisor --docker -c 2 -m 4096 tiny\n$`)
+	if !salloc.MatchString(out) {
+		t.Errorf("docker alloc --dry-run:\n%s", out)
+	}
+	out = v.mustPcocc("docker", "batch", "--dry-run", "-T", "600", "-t", "tiny")
+	if !strings.Contains(out, "sbatch -n 1 -c 1 --mem-per-cpu=2048 -J pcocc --distribution=block:block -o pcocc-%j.out '--wrap=exec ") ||
+		!strings.Contains(out, "--docker 10m0s -c 1 -m 2048 tiny") || !strings.Contains(out, "while :; do sleep 3600; done") {
+		t.Errorf("docker batch --dry-run:\n%s", out)
+	}
+	_, errs, code := v.pcocc("docker", "alloc", "--dry-run", "-t", "nosuch")
+	if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, `"nosuch"`) || strings.Contains(errs, "salloc") {
+		t.Errorf("a bad template: exit %d, %q", code, errs)
+	}
+}
+
+// The Docker environment through Slurm (batch.yaml type: slurm), with
+// docker-persist: a docker batch without a script runs on a node; a
+// second allocation of the data disk is refused at once, one line naming
+// the holder's job; from a "login node" (another TMPDIR than the job's:
+// another host's /tmp) docker env starts a forwarder whose socket is
+// private, pcocc docker import loads an image that docker run runs;
+// docker shell on the job's own host uses the launcher's socket; pcocc
+// cancel ends the batch as its script's end would (the engine stopped and
+// its disk unmounted first: no warning), the forwarder ends with the job
+// and nothing is left; the next allocation, a docker alloc -E through
+// salloc, finds the image on the data disk.
+func TestDockerEnvSlurm(t *testing.T) {
+	requireSlurmVM(t)
+	requireDockerGuest(t)
+	d := addDocker(t, newSlurmEtcdEnv(t))
+	disk := filepath.Join(d.work, ".pcocc.docker.persistent.img")
+	for _, c := range [][]string{{"/usr/bin/qemu-img", "create", "-q", "-f", "raw", disk, "1G"}, {"/sbin/mkfs.ext4", "-q", disk}} {
+		if err := run(time.Minute, c[0], c[1:]...); err != nil {
+			t.Fatalf("%v: %v", c, err)
 		}
 	}
-	if jobs := jobDirs(v.jobsDir()); len(jobs) != 0 {
-		t.Errorf("jobs made: %v", jobs)
+	jobTmp, loginTmp := filepath.Join(d.home, "tmp-job"), filepath.Join(d.home, "tmp-login")
+	os.Mkdir(jobTmp, 0o700)
+	os.Mkdir(loginTmp, 0o700)
+	d.env = append(d.env, "TMPDIR="+jobTmp)
+	login := func(args ...string) (string, string, int) {
+		cmd := d.command(args...)
+		cmd.Env = append(cmd.Env, "TMPDIR="+loginTmp)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		if err != nil && cmd.ProcessState == nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+	}
+	batchOut := filepath.Join(d.home, "batch-%j.out")
+	out := d.mustPcocc("docker", "batch", "-t", "docker-persist", "-T", "1200", "-o", batchOut)
+	m := regexp.MustCompile(`Submitted batch job (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("docker batch: %q", out)
+	}
+	jid := m[1]
+	batchOut = strings.ReplaceAll(batchOut, "%j", jid)
+	defer run(time.Minute, "scancel", jid)
+	deadline := time.Now().Add(20 * time.Minute)
+	var envOut string
+	for {
+		o, errs, code := login("docker", "env", "-j", jid)
+		if code == 0 {
+			envOut = o
+			break
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(batchOut)
+			t.Fatalf("the batch's engine is not ready after 20 minutes: %s\n%s", errs, b)
+		}
+		time.Sleep(3 * time.Second)
+	}
+	userDir := filepath.Join(loginTmp, fmt.Sprintf("pcocc-docker-%d", os.Getuid()))
+	sock := filepath.Join(userDir, jid, "docker", "docker.sock")
+	if want := "export DOCKER_HOST=unix://" + sock + "\nexport PCOCC_JOB_ID=" + jid + "\n"; envOut != want {
+		t.Errorf("docker env -j %s:\n got %q\nwant %q", jid, envOut, want)
+	}
+	if st, err := os.Stat(userDir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("%s: %v, want a private directory", userDir, err)
+	}
+	if len(procsNaming("__docker-forward")) != 1 {
+		t.Errorf("forwarders: %v, want one", procsNaming("__docker-forward"))
+	}
+	// The data disk is the job's: a second allocation is refused before it is submitted.
+	_, errs, code := d.pcocc("docker", "alloc", "-t", "docker-persist", "-E", "true")
+	if code == 0 || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, "is in use by job "+jid+" of ") {
+		t.Errorf("a second allocation: exit %d, %q, want one line naming job %s", code, errs, jid)
+	}
+	if o, errs, code := login("docker", "import", "-j", jid, "bb", "kept:1"); code != 0 {
+		t.Fatalf("docker import through the forwarder: exit %d\n%s%s", code, o, errs)
+	}
+	script := `docker run --rm --network none kept:1 echo run-$((6*7))`
+	if o, errs, code := login("docker", "shell", "-j", jid, "-E", script); code != 0 || o != "run-42\n" {
+		t.Errorf("docker run through the forwarder: exit %d, %q\n%s", code, o, errs)
+	}
+	// On the job's host: the launcher's own socket.
+	o := d.mustPcocc("docker", "shell", "-j", jid, "-E", `echo "$DOCKER_HOST"; docker image ls --format '{{.Repository}}:{{.Tag}}'`)
+	if want := "unix://" + filepath.Join(jobTmp, fmt.Sprintf("pcocc-docker-%d", os.Getuid()), jid, "docker", "docker.sock") + "\n"; !strings.HasPrefix(o, want) || !strings.Contains(o, "kept:1\n") {
+		t.Errorf("docker shell on the job's host: %q, want %q then kept:1", o, want)
+	}
+	d.mustPcocc("cancel", "-j", jid)
+	if b, _ := os.ReadFile(batchOut); strings.Contains(string(b), "not unmounted cleanly") {
+		t.Errorf("the cancelled batch did not flush its data disk:\n%s", b)
+	}
+	if _, err := os.Stat(disk + ".lock"); !os.IsNotExist(err) {
+		t.Errorf("the lock is left: %v", err)
+	}
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
+		procs := procsNaming("__docker-forward")
+		_, e1 := os.Stat(filepath.Join(userDir, jid))
+		_, e2 := os.Stat(filepath.Join(jobTmp, fmt.Sprintf("pcocc-docker-%d", os.Getuid()), jid))
+		if len(procs) == 0 && os.IsNotExist(e1) && os.IsNotExist(e2) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the job: forwarders %v, socket directories %v %v", procs, e1, e2)
+		}
+	}
+	// The next allocation, interactive (salloc), finds the image.
+	out, errs = d.alloc(d.home, `docker image ls --format '{{.Repository}}:{{.Tag}}'`, "-t", "docker-persist")
+	assertContains(t, "stderr", errs, "Configuring hosts... (done)", "Waiting for Docker VM to start ...")
+	if !strings.Contains(out, "kept:1\n") {
+		t.Errorf("the next allocation's images: %q, want kept:1", out)
 	}
 }
