@@ -126,22 +126,33 @@ any other goes to sbatch as written, after pcocc's own; pcocc owns
 // Slurm's options (o.slurmArgs) and the definition. help: -h was given,
 // and the help printed.
 func parseAllocArgs(c *cobra.Command, o *allocOpts, args []string) (def string, help bool, err error) {
+	pos, help, err := parseSlurmCmdArgs(c, o, args, true)
+	if err != nil || help {
+		return "", help, err
+	}
+	if len(pos) != 1 {
+		return "", false, exactArgs(1, "one cluster definition")(c, pos)
+	}
+	return pos[0], false, nil
+}
+
+// parseSlurmCmdArgs parses pcocc's flags of args, puts Slurm's options in
+// o.slurmArgs and returns the positional arguments (positional: the
+// command takes one, the last word).
+func parseSlurmCmdArgs(c *cobra.Command, o *allocOpts, args []string, positional bool) (pos []string, help bool, err error) {
 	fs := c.Flags()
-	s, err := splitSlurmArgs(fs, args)
+	s, err := splitSlurmArgs(fs, args, positional)
 	if err == nil {
 		err = fs.Parse(s.own)
 	}
 	if err != nil {
-		return "", false, c.FlagErrorFunc()(c, err)
+		return nil, false, c.FlagErrorFunc()(c, err)
 	}
 	if help, _ = fs.GetBool("help"); help {
-		return "", true, c.Help()
-	}
-	if len(s.pos) != 1 {
-		return "", false, exactArgs(1, "one cluster definition")(c, s.pos)
+		return nil, true, c.Help()
 	}
 	o.slurmArgs = s.slurm
-	return s.pos[0], false, nil
+	return s.pos, false, nil
 }
 
 // trySlurm runs alloc or batch through Slurm when batch.yaml says so; done

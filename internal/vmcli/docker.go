@@ -55,15 +55,27 @@ type dockerOpts struct {
 func newDockerAllocCmd(e *env, batch bool) *cobra.Command {
 	o := &dockerOpts{}
 	c := &cobra.Command{
-		Use:   "alloc [-p PART] [-c CORES] [-t TEMPLATE] [-E SCRIPT] [-T TIMEOUT]",
+		Use:   "alloc [-p PART] [-c CORES] [-t TEMPLATE] [-E SCRIPT] [-T TIMEOUT] [salloc options]",
 		Short: "Start a Docker environment and open a shell in it",
 		Long: `Start one VM of the docker template (-t), wait until its Docker engine
 answers (-T), then open a shell whose prompt is (pcocc/JOBID) and where
 DOCKER_HOST names the engine, or run -E SCRIPT. The VM has 2 GiB of memory
 per core (-c): without a data disk the engine keeps images and containers
-there. Leaving the shell or the end of the script ends the environment.`,
-		Args: exactArgs(0, "no arguments"),
+there. Leaving the shell or the end of the script ends the environment.
+
+Under Slurm (batch.yaml type: slurm) any option not listed here goes to
+salloc as written, as for pcocc alloc (-t is the template here: Slurm's
+time limit is --time).`,
+		// Slurm's options are passed on, as alloc's (slurmargs.go).
+		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
+			pos, help, err := parseSlurmCmdArgs(c, &o.alloc, args, false)
+			if err != nil || help {
+				return err
+			}
+			if len(pos) > 0 {
+				return exactArgs(0, "no arguments")(c, pos)
+			}
 			return runDockerAlloc(c.Context(), e, o, batch)
 		},
 	}
@@ -79,12 +91,15 @@ there. Leaving the shell or the end of the script ends the environment.`,
 	f.IntVar(&o.alloc.idFD, "id-fd", 0, "")
 	f.MarkHidden("id-fd")
 	if batch {
-		c.Use = "batch [-p PART] [-c CORES] [-t TEMPLATE] [-E SCRIPT] [-T TIMEOUT]"
+		c.Use = "batch [-p PART] [-c CORES] [-t TEMPLATE] [-E SCRIPT] [-T TIMEOUT] [sbatch options]"
 		c.Short = "Start a Docker environment in the background"
 		c.Long = `Start a Docker environment as docker alloc does, detached from the
 terminal, running -E SCRIPT (its output and the environment's messages go
 to the output file, -o), or, without a script, until pcocc cancel -j JOBID
-ends it (pcocc docker shell joins it meanwhile). Prints the job id.`
+ends it (pcocc docker shell joins it meanwhile). Prints the job id.
+
+Under Slurm (batch.yaml type: slurm) any option not listed here goes to
+sbatch as written, as for pcocc batch.`
 		f.StringVarP(&o.alloc.output, "output", "o", "", "output file (default: pcocc-JOBID.out); %j is the job id")
 	}
 	return c
@@ -118,6 +133,9 @@ func runDockerAlloc(ctx context.Context, e *env, o *dockerOpts, batch bool) erro
 	}
 	if a.dryRun {
 		return usageErr("--dry-run: the local batch manager has no command line to print (batch.yaml type: slurm)")
+	}
+	if len(a.slurmArgs) > 0 {
+		return usageErr("unknown flag: %s (Slurm's options need batch.yaml type: slurm; see '%s docker --help')", a.slurmArgs[0], e.name)
 	}
 	a.hooks = &dockerHooks{e: e, plan: p}
 	if batch {

@@ -21,9 +21,10 @@ type splitArgs struct {
 // know goes to Slurm, and so does a word right after it when it has no
 // "=VALUE" (Slurm's options take their value either way); the last
 // argument, unless it is the value of one of pcocc's options, is always
-// positional (the definition). Short options grouped in one word must be
-// all pcocc's or all Slurm's. After "--" everything is positional.
-func splitSlurmArgs(fs *pflag.FlagSet, args []string) (splitArgs, error) {
+// positional (the definition) when the command takes one (positional).
+// Short options grouped in one word must be all pcocc's or all Slurm's.
+// After "--" everything is positional.
+func splitSlurmArgs(fs *pflag.FlagSet, args []string, positional bool) (splitArgs, error) {
 	var s splitArgs
 	afterUnknown := false // the previous word was a Slurm option without =VALUE
 	for i := 0; i < len(args); i++ {
@@ -33,7 +34,7 @@ func splitSlurmArgs(fs *pflag.FlagSet, args []string) (splitArgs, error) {
 			s.pos = append(s.pos, args[i+1:]...)
 			return s, nil
 		case a == "-" || !strings.HasPrefix(a, "-"):
-			if afterUnknown && !last {
+			if afterUnknown && (!last || !positional) {
 				s.slurm = append(s.slurm, a)
 			} else {
 				s.pos = append(s.pos, a)

@@ -32,7 +32,7 @@ func TestSplitSlurmArgs(t *testing.T) {
 		{"-vN2 tiny", "", "", "", "-vN2: pcocc's and Slurm's options in one word: write them apart"},
 		{"tiny -c", "", "", "", "flag needs an argument: -c"},
 	} {
-		s, err := splitSlurmArgs(c.Flags(), strings.Fields(tc.args))
+		s, err := splitSlurmArgs(c.Flags(), strings.Fields(tc.args), true)
 		if tc.err != "" {
 			if err == nil || err.Error() != tc.err {
 				t.Errorf("%q: err %v, want %s", tc.args, err, tc.err)
@@ -41,6 +41,24 @@ func TestSplitSlurmArgs(t *testing.T) {
 		}
 		if err != nil || j(s.own) != tc.own || j(s.slurm) != tc.slurm || j(s.pos) != tc.pos {
 			t.Errorf("%q: own %q slurm %q pos %q err %v\nwant own %q slurm %q pos %q", tc.args, j(s.own), j(s.slurm), j(s.pos), err, tc.own, tc.slurm, tc.pos)
+		}
+	}
+}
+
+// docker alloc takes no positional argument: a word after a Slurm option
+// is its value even at the end; -t is the template (Slurm's is --time).
+func TestSplitSlurmArgsDocker(t *testing.T) {
+	c := newDockerAllocCmd(&env{}, false)
+	c.InitDefaultHelpFlag()
+	for args, want := range map[string][3]string{
+		"-t docker-persist --time 10 --qos q": {"-t docker-persist", "--time 10 --qos q", ""},
+		"-c 2 --exclusive":                    {"-c 2", "--exclusive", ""},
+		"-E s.sh stray":                       {"-E s.sh", "", "stray"},
+	} {
+		s, err := splitSlurmArgs(c.Flags(), strings.Fields(args), false)
+		got := [3]string{strings.Join(s.own, " "), strings.Join(s.slurm, " "), strings.Join(s.pos, " ")}
+		if err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", args, got, err, want)
 		}
 	}
 }
