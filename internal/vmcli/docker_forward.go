@@ -75,7 +75,9 @@ func startForwarder(e *env, id int, dir string) error {
 		return err
 	}
 	defer r.Close()
-	cmd := &exec.Cmd{Path: self, Args: []string{e.name, forwardCommand, "-j", strconv.Itoa(id)},
+	// In "/": a forwarder outlives the command and must not hold its
+	// directory busy.
+	cmd := &exec.Cmd{Path: self, Args: []string{e.name, forwardCommand, "-j", strconv.Itoa(id)}, Dir: "/",
 		ExtraFiles: []*os.File{w}, SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
 	err = cmd.Start()
 	w.Close()

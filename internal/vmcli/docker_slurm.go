@@ -2,13 +2,16 @@ package vmcli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/pcocc/pcocc/internal/config"
 	"github.com/pcocc/pcocc/internal/dockerenv"
+	"github.com/pcocc/pcocc/internal/exitcode"
 	"github.com/pcocc/pcocc/internal/vm"
 )
 
@@ -98,10 +101,37 @@ func startLaunchDocker(e *env, j slurmJob, id int) (*launchDocker, error) {
 
 // ready serves the engine's socket on this host once the VM runs, waits
 // for the engine, and returns the shell's environment and what ends it.
-func (d *launchDocker) ready(ctx context.Context, id int) ([]string, func(), error) {
+// Ctrl-C, SIGTERM or the step's end (gone) stop the wait.
+func (d *launchDocker) ready(ctx context.Context, id int, gone <-chan struct{}) ([]string, func(), error) {
 	fmt.Fprintln(d.e.stderr, "Waiting for Docker VM to start ...")
-	ctx, cancel := signal.NotifyContext(ctx, os.Interrupt)
+	waitCtx, cancel := signal.NotifyContext(ctx, os.Interrupt)
 	defer cancel()
+	go func() {
+		select {
+		case <-gone:
+			cancel()
+		case <-waitCtx.Done():
+		}
+	}()
+	env, stop, err := d.serve(waitCtx, id)
+	if err == nil {
+		return env, stop, nil
+	}
+	select {
+	case <-gone:
+		return nil, nil, exitcode.Wrap(exitcode.Failure, errors.New("the Docker VM ended while its engine started"))
+	default:
+	}
+	switch {
+	case ctx.Err() != nil:
+		return nil, nil, exitcode.Wrap(exitcode.Signaled+int(syscall.SIGTERM), errors.New("terminated while the Docker VM started"))
+	case waitCtx.Err() != nil:
+		return nil, nil, exitcode.Wrap(exitcode.Signaled+int(syscall.SIGINT), errors.New("interrupted while the Docker VM started"))
+	}
+	return nil, nil, err
+}
+
+func (d *launchDocker) serve(ctx context.Context, id int) ([]string, func(), error) {
 	b, err := batchManager(newCatalog(d.e))
 	if err != nil {
 		return nil, nil, err

@@ -104,15 +104,16 @@ func runLaunch(ctx context.Context, e *env, o *allocOpts, j slurmJob) error {
 	}
 	e.tracef("VMs started")
 	fmt.Fprintln(e.stderr, "Configuring hosts... (done)")
+	gone := st.watch()
 	end := func() {}
 	if dk != nil {
-		env, stop, err := dk.ready(ctx, id)
+		env, stop, err := dk.ready(ctx, id, gone)
 		if err != nil {
 			return err
 		}
 		o.env, end = append(o.env, env...), stop
 	}
-	return st.runShell(ctx, e, o, id, end)
+	return st.runShell(ctx, e, o, id, gone, end)
 }
 
 // step is the running hypervisors' srun.
@@ -257,10 +258,26 @@ func (s *step) stop() {
 	s.done <- err
 }
 
+// watch reads the step's events once the VMs run: the channel is closed
+// when a hypervisor ends or the step does (its reason noted).
+func (s *step) watch() <-chan struct{} {
+	gone := make(chan struct{})
+	go func() {
+		for ev := range s.events {
+			if !ev.ready {
+				s.note(ev)
+				break
+			}
+		}
+		close(gone)
+	}()
+	return gone
+}
+
 // runShell runs the shell or script until it ends (its status) or the step
-// ends (the first hypervisor's reason); end runs then, before the step is
-// stopped.
-func (s *step) runShell(ctx context.Context, e *env, o *allocOpts, id int, end func()) error {
+// ends (gone: the first hypervisor's reason); end runs then, before the
+// step is stopped.
+func (s *step) runShell(ctx context.Context, e *env, o *allocOpts, id int, gone <-chan struct{}, end func()) error {
 	dir, err := os.MkdirTemp("", "pcocc-shell-")
 	if err != nil {
 		return err
@@ -273,12 +290,7 @@ func (s *step) runShell(ctx context.Context, e *env, o *allocOpts, id int, end f
 	}
 	ended := make(chan func() error, 1)
 	go func() {
-		for ev := range s.events {
-			if !ev.ready {
-				s.note(ev)
-				break
-			}
-		}
+		<-gone
 		ended <- func() error { return s.failure("") }
 	}()
 	err = sh.wait(ctx, e, ended)
