@@ -121,8 +121,14 @@ func TestImportInterrupted(t *testing.T) {
 		for _, delay := range []time.Duration{5, 50, 150, 400} {
 			cmd := u.command("image", "import", "docker-archive:"+archive, "victim")
 			stderr, err := signalAfter(t, cmd, sig, delay*time.Millisecond)
-			if err == nil {
-				// It finished before the signal: undo it and go on.
+			published := strings.Contains(u.mustPcocc("image", "list"), "victim")
+			switch {
+			case published && err != nil && sig != syscall.SIGKILL && cmd.ProcessState.Exited():
+				t.Errorf("import stopped by %v after %v: it published victim but exited %d: %q", sig, delay*time.Millisecond, cmd.ProcessState.ExitCode(), stderr)
+			case published:
+				// It published before the signal took effect (or a
+				// SIGKILL came between the publish, atomic, and the
+				// exit): undo it and go on.
 				u.mustPcocc("image", "delete", "victim")
 			}
 			checkInterruptedImport(t, sig, cmd, stderr)
