@@ -110,7 +110,7 @@ exits=$PCOCC_CI_DIR/slurm/log/slurmd-exits.log
 exits0=0
 [[ ! -f $exits ]] || exits0=$(wc -l <"$exits")
 log "running the end-to-end tests as $PCOCC_TEST_USER"
-runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m "$@" || rc=1
+runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./e2e.test -test.v -test.count=1 -test.timeout=45m -test.parallel=2 "$@" || rc=1
 # Root's tasks under srun --ctr (as root, which is the case to test): with
 # the whole suite, or PCOCC_E2E_ROOT=1; only through the staging directory
 # that the plugin runs (scripts/spank.sh).

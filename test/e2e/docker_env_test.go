@@ -87,6 +87,8 @@ func (d *dockerEnv) alloc(dir, script string, args ...string) (string, string) {
 // host once the environment is over; the engine's socket is private;
 // nothing is left.
 func TestDockerEnvEphemeral(t *testing.T) {
+	requireDockerGuest(t)
+	bootsInParallel(t)
 	d := newDockerEnv(t)
 	ctx := filepath.Join(d.home, "ctx")
 	os.MkdirAll(ctx, 0o755)
@@ -127,6 +129,8 @@ eval "$(pcocc docker env)"; echo "env: $DOCKER_HOST" | sed "s|$s|SOCK|"`
 // docker shell, and ended by pcocc cancel, which returns once it has ended
 // (its engine stopped and its disk unmounted first: no warning).
 func TestDockerEnvPersist(t *testing.T) {
+	requireDockerGuest(t)
+	bootsInParallel(t)
 	d := newDockerEnv(t)
 	disk := filepath.Join(d.work, ".pcocc.docker.persistent.img")
 	// As the seed says, with the tools' own paths (/sbin is not in every PATH).

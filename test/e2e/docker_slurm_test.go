@@ -51,6 +51,7 @@ func TestDockerEnvSlurmDryRun(t *testing.T) {
 func TestDockerEnvSlurm(t *testing.T) {
 	requireSlurmVM(t)
 	requireDockerGuest(t)
+	bootsInParallel(t)
 	d := addDocker(t, newSlurmEtcdEnv(t))
 	disk := filepath.Join(d.work, ".pcocc.docker.persistent.img")
 	for _, c := range [][]string{{"/usr/bin/qemu-img", "create", "-q", "-f", "raw", disk, "1G"}, {"/sbin/mkfs.ext4", "-q", disk}} {

@@ -17,6 +17,7 @@ import (
 // against a stand-in VM in every run.
 func TestVMSSHDebian(t *testing.T) {
 	guest := debianGuest(t)
+	bootsInParallel(t)
 	v := newVMEnv(t)
 	// A mount point: cloud-init mounts it on /mnt/TAG at boot.
 	addDebianTemplate(v, guest, "  mount-points: {hostdata: $HOME/share}\n")

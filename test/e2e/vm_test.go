@@ -395,3 +395,12 @@ pcocc save vm0`
 	}
 	v.assertNothingLeft()
 }
+
+// bootsInParallel marks a test whose guest takes minutes to boot under
+// emulation (TCG) as parallel: such tests run together once the others
+// are done, at most -test.parallel at once (scripts/run-e2e.sh: 2, one
+// guest per core here), so that the CI's run stays short. Each has its own
+// user environment (home, runtime and job directories).
+func bootsInParallel(t *testing.T) {
+	t.Parallel()
+}
