@@ -125,12 +125,19 @@ func TestDockerEnvSlurm(t *testing.T) {
 	if want := "unix://" + filepath.Join(jobTmp, fmt.Sprintf("pcocc-docker-%d", os.Getuid()), jid, "docker", "docker.sock") + "\n"; !strings.HasPrefix(o, want) || !strings.Contains(o, "kept:1\n") {
 		t.Errorf("docker shell on the job's host: %q, want %q then kept:1", o, want)
 	}
+	if dirs, _ := filepath.Glob(filepath.Join(jobTmp, "pcocc-"+jid+"-vm0-*")); len(dirs) != 1 {
+		t.Errorf("the hypervisor's directory in the job's TMPDIR: %v, want one", dirs)
+	}
 	d.mustPcocc("cancel", "-j", jid)
 	if b, _ := os.ReadFile(batchOut); strings.Contains(string(b), "not unmounted cleanly") {
 		t.Errorf("the cancelled batch did not flush its data disk:\n%s", b)
 	}
 	if _, err := os.Stat(disk + ".lock"); !os.IsNotExist(err) {
 		t.Errorf("the lock is left: %v", err)
+	}
+	// The hypervisor's directory on the node (its TMPDIR is the job's).
+	if left, _ := filepath.Glob(filepath.Join(jobTmp, "pcocc-"+jid+"-vm*")); len(left) > 0 {
+		t.Errorf("the hypervisor's directory is left: %v", left)
 	}
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(time.Second) {
 		procs := procsNaming("__docker-forward")
