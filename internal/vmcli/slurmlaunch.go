@@ -109,7 +109,12 @@ func runLaunch(ctx context.Context, e *env, o *allocOpts, j slurmJob) error {
 	if dk != nil {
 		env, stop, err := dk.ready(ctx, id, gone)
 		if err != nil {
-			return err
+			select {
+			case <-gone: // the first hypervisor's reason says more
+				return st.failure("")
+			default:
+				return err
+			}
 		}
 		o.env, end = append(o.env, env...), stop
 	}

@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +158,65 @@ func TestDockerEnvSlurm(t *testing.T) {
 	b, err := exec.Command("/sbin/debugfs", "-R", "cat /image/overlay2/repositories.json", disk).Output()
 	if err != nil || !strings.Contains(string(b), `"kept:1"`) {
 		t.Errorf("the data disk's tag store: %v %q, want kept:1", err, b)
+	}
+}
+
+// A VM that dies while the launcher waits for its engine ends the wait at
+// once, with the hypervisor's reason (vm0, its node, QEMU's end), not after
+// -T; the script never runs. The tiny guest has no sshd: the launcher
+// would wait for it until -T.
+func TestDockerEnvSlurmVMDies(t *testing.T) {
+	requireSlurmVM(t)
+	v := newSlurmEtcdEnv(t)
+	cmd := v.command("docker", "alloc", "-t", "tiny", "-T", "600", "-E", "echo NOT-REACHED")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var errs strings.Builder
+	sc := bufio.NewScanner(stderr)
+	jid := ""
+	for sc.Scan() {
+		errs.WriteString(sc.Text() + "\n")
+		if m := regexp.MustCompile(`Granted job allocation (\d+)`).FindStringSubmatch(sc.Text()); m != nil {
+			jid = m[1]
+		}
+		if strings.Contains(sc.Text(), "Waiting for Docker VM to start ...") {
+			break
+		}
+	}
+	if jid == "" {
+		t.Fatalf("no job, or no wait for the engine:\n%s", errs.String())
+	}
+	defer run(time.Minute, "scancel", jid)
+	// vm[0]: the pattern does not match pkill's own command line.
+	if err := run(time.Minute, "pkill", "-KILL", "-u", strconv.Itoa(os.Getuid()), "-f", "pcocc-"+jid+"-vm[0]-"); err != nil {
+		t.Fatalf("pkill of the job's QEMU: %v", err)
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		for sc.Scan() {
+			errs.WriteString(sc.Text() + "\n")
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the allocation still waits 2 minutes after its VM died:\n%s", errs.String())
+	}
+	cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	t.Logf("exit %d, %v after the kill; stderr:\n%s", code, time.Since(start).Round(time.Millisecond), errs.String())
+	if code == 0 || strings.Contains(out.String(), "NOT-REACHED") || !strings.Contains(errs.String(), "vm0: on ") ||
+		strings.Contains(errs.String(), "did not answer within") {
+		t.Errorf("exit %d after %v\nstdout %q\nstderr:\n%s", code, time.Since(start).Round(time.Second), out.String(), errs.String())
 	}
 }
