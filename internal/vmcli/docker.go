@@ -155,17 +155,24 @@ type dockerHooks struct {
 // Started locks the template's data disk (its first persistent drive),
 // naming this job as the holder.
 func (h *dockerHooks) Started(cat *catalog, job *vmjob.Job) (func(), error) {
-	disk, err := dockerDataDisk(cat, h.plan.Def)
+	disk, release, err := lockDataDisk(h.e, cat, h.plan.Def, job.ID)
 	if err != nil || disk == "" {
-		return func() {}, err
-	}
-	host, _ := os.Hostname()
-	release, err := dockerenv.LockDisk(disk, fmt.Sprintf("job %d of %s on %s (pid %d)", job.ID, currentUser(h.e), host, os.Getpid()))
-	if err != nil {
-		return nil, err
+		return release, err
 	}
 	h.disk, h.diskArgs = disk, dockerenv.DataDiskArgs(disk)
 	return release, nil
+}
+
+// lockDataDisk locks the data disk of the docker template def, if it has
+// one, naming job id of this process as the holder.
+func lockDataDisk(e *env, cat *catalog, def string, id int) (disk string, release func(), err error) {
+	disk, err = dockerDataDisk(cat, def)
+	if err != nil || disk == "" {
+		return "", func() {}, err
+	}
+	host, _ := os.Hostname()
+	release, err = dockerenv.LockDisk(disk, fmt.Sprintf("job %d of %s on %s (pid %d)", id, currentUser(e), host, os.Getpid()))
+	return disk, release, err
 }
 
 // Template attaches the data disk as the guest looks for it.

@@ -119,7 +119,7 @@ func newForwardCmd(e *env) *cobra.Command {
 			report := os.NewFile(3, "report")
 			err := forward(c.Context(), e, id, func() { fmt.Fprintln(report, "ok"); report.Close() })
 			if err != nil {
-				fmt.Fprintln(report, err)
+				fmt.Fprintln(report, err) // before ready only: forward returns no error after it
 				return exitcode.Silent(exitcode.Failure)
 			}
 			return nil
@@ -133,8 +133,10 @@ func newForwardCmd(e *env) *cobra.Command {
 const forwardCheck = 15 * time.Second
 
 // forward serves job id's engine socket on this host: ready runs once the
-// engine answered through it; it returns when the VM no longer answers
-// (the job ended) or ctx ends.
+// engine answered through it (or another process serves it); it returns
+// when the VM no longer answers (the job ended) or ctx ends. The socket is
+// taken only once the engine answers, so that the job's launcher, which
+// takes it as soon as the VM runs, is never beaten to it on its own host.
 func forward(ctx context.Context, e *env, id int, ready func()) error {
 	b, err := batchManager(newCatalog(e))
 	if err != nil {
@@ -149,12 +151,6 @@ func forward(ctx context.Context, e *env, id int, ready func()) error {
 	if err != nil {
 		return err
 	}
-	unlock, ok, err := dockerenv.ServeLock(dir)
-	if err != nil || !ok {
-		ready() // another process serves it
-		return err
-	}
-	defer unlock()
 	g := &guestDialer{e: e, job: job}
 	connCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -162,15 +158,24 @@ func forward(ctx context.Context, e *env, id int, ready func()) error {
 		return fmt.Errorf("job %d: %w", id, err)
 	}
 	defer g.close()
+	if err := dockerenv.WaitEngine(connCtx, g.dial, 30*time.Second); err != nil {
+		return fmt.Errorf("%v: %v", notDocker(id), err)
+	}
+	unlock, ok, err := dockerenv.ServeLock(dir)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		ready() // another process serves it
+		return nil
+	}
+	defer unlock()
 	ln, err := dockerenv.Listen(dir)
 	if err != nil {
 		return fmt.Errorf("the Docker socket: %w", err)
 	}
 	defer ln.Close()
 	go dockerenv.Serve(ln, g.dial)
-	if err := dockerenv.WaitEngine(connCtx, g.dial, 30*time.Second); err != nil {
-		return fmt.Errorf("%v: %v", notDocker(id), err)
-	}
 	ready()
 	for {
 		select {

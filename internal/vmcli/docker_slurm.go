@@ -35,7 +35,7 @@ func runDockerSlurm(e *env, o *dockerOpts, p dockerenv.Plan, b config.Batch, bat
 		return err
 	}
 	if disk != "" {
-		release, err := dockerenv.LockDisk(disk, "pcocc docker "+map[bool]string{false: "alloc", true: "batch"}[batch])
+		release, err := dockerenv.LockDisk(disk, "a pcocc docker command checking it before it submits")
 		if err != nil {
 			return err
 		}
@@ -55,10 +55,15 @@ func dockerDataDisk(cat *catalog, def string) (string, error) {
 	if _, err := cat.Template(def); err != nil {
 		return "", err
 	}
-	if t := cat.used[def]; len(t.PersistentDrives) > 0 {
-		return t.PersistentDrives[0].Path, nil
+	return firstPersistentDrive(cat, def), nil
+}
+
+// firstPersistentDrive of template name, which cat has looked up.
+func firstPersistentDrive(cat *catalog, name string) string {
+	if t := cat.used[name]; len(t.PersistentDrives) > 0 {
+		return t.PersistentDrives[0].Path
 	}
-	return "", nil
+	return ""
 }
 
 // dockerTemplates is lookup with the data disk of each template attached
@@ -66,14 +71,10 @@ func dockerDataDisk(cat *catalog, def string) (string, error) {
 func dockerTemplates(cat *catalog) func(string) (vm.Template, error) {
 	return func(name string) (vm.Template, error) {
 		t, err := cat.Template(name)
-		if err != nil {
-			return t, err
-		}
-		if c := cat.used[name]; len(c.PersistentDrives) > 0 {
-			disk := c.PersistentDrives[0].Path
+		if disk := firstPersistentDrive(cat, name); err == nil && disk != "" {
 			t = withDataDisk(t, disk, dockerenv.DataDiskArgs(disk))
 		}
-		return t, nil
+		return t, err
 	}
 }
 
@@ -88,20 +89,17 @@ type launchDocker struct {
 // startLaunchDocker locks the data disk of the definition's template,
 // naming this job as its holder.
 func startLaunchDocker(e *env, j slurmJob, id int) (*launchDocker, error) {
-	d := &launchDocker{e: e, timeout: j.Docker, release: func() {}}
-	disk, err := dockerDataDisk(newCatalog(e), j.Def)
-	if err != nil || disk == "" {
-		return d, err
+	disk, release, err := lockDataDisk(e, newCatalog(e), j.Def, id)
+	if err != nil {
+		return nil, err
 	}
-	host, _ := os.Hostname()
-	d.release, err = dockerenv.LockDisk(disk, fmt.Sprintf("job %d of %s on %s (pid %d)", id, currentUser(e), host, os.Getpid()))
-	d.flush = err == nil
-	return d, err
+	return &launchDocker{e: e, timeout: j.Docker, flush: disk != "", release: release}, nil
 }
 
 // ready serves the engine's socket on this host once the VM runs, waits
 // for the engine, and returns the shell's environment and what ends it.
-// Ctrl-C, SIGTERM or the step's end (gone) stop the wait.
+// Ctrl-C, SIGTERM or the step's end (gone: the caller then says the
+// hypervisor's reason) stop the wait.
 func (d *launchDocker) ready(ctx context.Context, id int, gone <-chan struct{}) ([]string, func(), error) {
 	fmt.Fprintln(d.e.stderr, "Waiting for Docker VM to start ...")
 	waitCtx, cancel := signal.NotifyContext(ctx, os.Interrupt)
@@ -116,11 +114,6 @@ func (d *launchDocker) ready(ctx context.Context, id int, gone <-chan struct{}) 
 	env, stop, err := d.serve(waitCtx, id)
 	if err == nil {
 		return env, stop, nil
-	}
-	select {
-	case <-gone:
-		return nil, nil, exitcode.Wrap(exitcode.Failure, errors.New("the Docker VM ended while its engine started"))
-	default:
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -145,6 +138,8 @@ func (d *launchDocker) serve(ctx context.Context, id int) ([]string, func(), err
 	if err != nil {
 		return nil, nil, err
 	}
+	// Taken as soon as the VM runs: a forwarder on this host takes it
+	// only once the engine answers, seconds later at best.
 	unlock, ok, err := dockerenv.ServeLock(dir)
 	if err == nil && !ok {
 		err = fmt.Errorf("job %d: another process serves its Docker socket in %s", id, dir)
