@@ -61,7 +61,7 @@ func (c *Client) EnsureUser(uid int, cred string) error {
 	defer cancel()
 	name := UserName(uid)
 	if _, err := c.C.UserAdd(cx, name, cred); errors.Is(err, rpctypes.ErrUserAlreadyExist) {
-		if _, err := c.C.UserChangePassword(cx, name, cred); err != nil {
+		if err := c.setPassword(cx, name, cred); err != nil {
 			return fmt.Errorf("etcd user %s: %w", name, err)
 		}
 	} else if err != nil {
@@ -78,6 +78,25 @@ func (c *Client) EnsureUser(uid int, cred string) error {
 		return fmt.Errorf("etcd user %s: %w", name, err)
 	}
 	return nil
+}
+
+// setPassword changes name's password to cred unless it is cred already.
+// Every node of a job sets it, with the same credential (the user's
+// ~/.pcocc/etcd-password): a change, even to the same password, ends the
+// user's tokens, and etcd 3.4 (Debian's) then refuses the re-authentication
+// of a client that holds one, since it checks the token an Authenticate
+// carries. A hypervisor of the job that had authenticated on another node
+// then failed every write until its deadline (seen in CI, one run in a few).
+func (c *Client) setPassword(cx context.Context, name, cred string) error {
+	_, err := c.C.Authenticate(cx, name, cred)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, rpctypes.ErrAuthFailed) {
+		return err
+	}
+	_, err = c.C.UserChangePassword(cx, name, cred)
+	return err
 }
 
 // GrantJob lets uid read the job's cluster subtree and records it as owner.

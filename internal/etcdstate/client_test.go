@@ -115,3 +115,33 @@ func TestAllocVNI(t *testing.T) {
 		t.Error("empty range accepted")
 	}
 }
+
+// TestEnsureUserKeepsTokens: the second node of a job sets the user up
+// with the same credential while a hypervisor of the first node is
+// connected: its writes go on (a password change there ended its token,
+// and etcd 3.4 never let it authenticate again). A new credential still
+// replaces the old one.
+func TestEnsureUserKeepsTokens(t *testing.T) {
+	s := etcdtest.Start(t)
+	root := open(t, s, "root", etcdtest.RootPassword)
+	if err := root.EnsureUser(1001, credA); err != nil {
+		t.Fatal(err)
+	}
+	hv := open(t, s, UserName(1001), credA)
+	if err := hv.Put(UserJobPrefix(1001, 9)+"vm/0", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.EnsureUser(1001, credA); err != nil {
+		t.Fatal(err)
+	}
+	if err := hv.Put(UserJobPrefix(1001, 9)+"vm/1", "x"); err != nil {
+		t.Fatalf("a connected client after another node's set-up: %v", err)
+	}
+	if err := root.EnsureUser(1001, credB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open([]string{s.Endpoint}, UserName(1001), credA); err == nil {
+		t.Error("the old credential still accepted")
+	}
+	open(t, s, UserName(1001), credB)
+}

@@ -201,7 +201,8 @@ func TestVMSlurmFromLoginNode(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("job %s never listed with 2 VMs running:\n%s", m[1], ps)
+			b, _ := os.ReadFile(filepath.Join(v.home, "out-"+m[1]))
+			t.Fatalf("job %s never listed with 2 VMs running:\n%s\nits output:\n%s", m[1], ps, b)
 		}
 		time.Sleep(2 * time.Second)
 	}

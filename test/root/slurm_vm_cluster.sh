@@ -79,6 +79,7 @@ A=$(submit tester "vmc-a-$$" -N 2 tiny:2) && jobs+=("$A") || { fail "tester's ba
 B=$(submit tester2 "vmc-b-$$" -w n2 tiny:1) && jobs+=("$B") || { fail "tester2's batch: $B"; exit 1; }
 ready tester "$A" vm0 && ready tester "$A" vm1 && ready tester2 "$B" vm0 || {
 	fail "the guests did not boot: $(squeue -h -j "$A,$B" -o '%i %T %N' 2>&1)"
+	tail -n 20 "$work/tester/out-$A" "$work/tester2/out-$B" 2>&1
 	exit 1
 }
 nodes=$(squeue -h -j "$A" -o %N)
