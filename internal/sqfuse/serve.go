@@ -11,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
 // Arg is argv[1] of the pcocc that serves a squashfs as a program: `pcocc
@@ -109,21 +107,22 @@ func ServeSent(image io.ReaderAt, name string, sock *os.File, setupLog, runLog i
 	return serveOn(img, "/dev/fd/"+strconv.Itoa(fd), name, log.New(runLog, "", 0))
 }
 
-// serveOn serves img on dev: a directory, or /dev/fd/N (already mounted).
+// serveOn serves img on dev: a directory, or /dev/fd/N (a /dev/fuse
+// descriptor its sender has mounted already).
 func serveOn(img *Image, dev, name string, l *log.Logger) error {
 	relaxGC()
-	opts := mountOptions(img, name)
-	// For a directory: mount(2) when allowed, else fusermount3. Never for
-	// /dev/fd/N (mounted already): go-fuse would try to mount on that path,
-	// which succeeds in a user namespace and serves a mount nobody uses.
-	opts.DirectMount = !strings.HasPrefix(dev, "/dev/fd/")
-	srv, err := fuse.NewServer(newRawFS(img, l), dev, opts)
+	fd, err := fuseFD(dev, name)
 	if err != nil {
 		return fmt.Errorf("mounting on %s: %w", dev, err)
 	}
-	srv.Serve()
+	defer syscall.Close(fd)
+	var debug *log.Logger
+	if os.Getenv("PCOCC_SQFUSE_DEBUG") != "" { // every request and reply, to see what the kernel asks
+		debug = log.New(os.Stderr, "", log.Lmicroseconds)
+	}
+	err = newLoop(newRawFS(img, l), fd, debug).run()
 	img.stopPrefetch()
-	return nil
+	return err
 }
 
 // relaxGC stops garbage collections for the first seconds of a mount,
@@ -233,25 +232,4 @@ func openArg(p string) (*os.File, error) {
 		}
 	}
 	return os.Open(p)
-}
-
-func mountOptions(img *Image, name string) *fuse.MountOptions {
-	return &fuse.MountOptions{
-		FsName: name,
-		// Every request and reply on stderr, to see what the kernel asks.
-		Debug: os.Getenv("PCOCC_SQFUSE_DEBUG") != "",
-		Name:  "sqfuse",
-		// Requests of up to 1 MiB: fewer round trips for large reads.
-		MaxWrite: 1 << 20,
-		// Enough asynchronous (readahead) requests in flight for every
-		// CPU to decompress.
-		MaxBackground: 64,
-		// The image never changes: symlink targets cached in the page
-		// cache, no cache invalidation on attribute changes.
-		EnableSymlinkCaching:     true,
-		ExplicitDataCacheControl: true,
-		DisableXAttrs:            !img.hasXattrs(),
-		// A directory mount point: read-only, no set-uid, no devices.
-		DirectMountFlags: syscall.MS_RDONLY | syscall.MS_NOSUID | syscall.MS_NODEV,
-	}
 }
