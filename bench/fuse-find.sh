@@ -13,7 +13,9 @@
 #   bash bench/fuse-find.sh IMG new="bin/pcocc __pcocc_sqfuse" old="/tmp/old/pcocc __pcocc_sqfuse"
 # ROUNDS (5) rounds; each line: the mount, its times in ms, the median.
 # TASKSET="0 0" runs every server and every find on CPU 0 (one CPU: no
-# cross-CPU wake-ups), "0 1" the server on 0 and find on 1.
+# cross-CPU wake-ups), "0 1" the server on 0 and find on 1. WAKE_HERE="N Y"
+# (kernels whose fuse module has the wake_here parameter) runs each server
+# under each value, in the same round; the parameter is put back after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -26,8 +28,19 @@ servers=("$@")
 ROUNDS=${ROUNDS:-5}
 read -r cpu_server cpu_find <<<"${TASKSET:-}"
 pin() { if [[ -n ${1:-} ]]; then echo "taskset -c $1"; fi; }
+wake=/sys/module/fuse/parameters/wake_here
+wakes=(${WAKE_HERE:-})
+if ((${#wakes[@]})); then
+	[[ -w $wake ]] || die "WAKE_HERE: this kernel's fuse module has no wake_here parameter"
+	wake_was=$(<"$wake")
+fi
 mnt=$(mktemp -d /var/tmp/pcocc-fuse-find-XXXXXX)
-trap 'umount "$mnt" 2>/dev/null; rmdir "$mnt"' EXIT
+cleanup() {
+	umount "$mnt" 2>/dev/null || true
+	rmdir "$mnt" || true
+	if [[ -n ${wake_was:-} ]]; then echo "$wake_was" >"$wake"; fi
+}
+trap cleanup EXIT
 
 # once NAME COMMAND: mount, drop the page cache, time find, unmount.
 once() {
@@ -54,10 +67,25 @@ once() {
 
 declare -A times
 names=(kernel)
-for s in "${servers[@]}"; do names+=("${s%%=*}"); done
+for s in "${servers[@]}"; do
+	if ((${#wakes[@]})); then
+		for w in "${wakes[@]}"; do names+=("${s%%=*}, wake_here=$w"); done
+	else
+		names+=("${s%%=*}")
+	fi
+done
 for _ in $(seq "$ROUNDS"); do
 	times[kernel]+=" $(once kernel "")"
-	for s in "${servers[@]}"; do times[${s%%=*}]+=" $(once "${s%%=*}" "${s#*=}")"; done
+	for s in "${servers[@]}"; do
+		if ((${#wakes[@]} == 0)); then
+			times[${s%%=*}]+=" $(once "${s%%=*}" "${s#*=}")"
+			continue
+		fi
+		for w in "${wakes[@]}"; do
+			echo "$w" >"$wake"
+			times["${s%%=*}, wake_here=$w"]+=" $(once "${s%%=*}" "${s#*=}")"
+		done
+	done
 done
 printf '| mount | cold find, ms (%s rounds) | median |\n|---|---|---:|\n' "$ROUNDS"
 for n in "${names[@]}"; do

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -111,6 +112,7 @@ func ServeSent(image io.ReaderAt, name string, sock *os.File, setupLog, runLog i
 // descriptor its sender has mounted already).
 func serveOn(img *Image, dev, name string, l *log.Logger) error {
 	relaxGC()
+	atLeastTwoPs()
 	fd, err := fuseFD(dev, name)
 	if err != nil {
 		return fmt.Errorf("mounting on %s: %w", dev, err)
@@ -123,6 +125,17 @@ func serveOn(img *Image, dev, name string, l *log.Logger) error {
 	err = newLoop(newRawFS(img, l), fd, debug).run()
 	img.stopPrefetch()
 	return err
+}
+
+// atLeastTwoPs gives the Go scheduler two Ps, also where the process may
+// run on one CPU only (a Slurm task bound to a core): with one, the request
+// loop's P is taken back by sysmon at every read that blocks (no P is idle),
+// which costs a thread hand-off and context switches per request: a cold
+// find on one CPU took 15% longer (docs/benchmarks.md).
+func atLeastTwoPs() {
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 }
 
 // relaxGC stops garbage collections for the first seconds of a mount,
