@@ -218,6 +218,8 @@ func (l *loop) answer(h *fuse.InHeader, req []byte) (fuse.Status, []byte) {
 		}
 	case opRelease, opReleasedir:
 		return fuse.OK, nil
+	case opRead:
+		// shorter than its structure: handle starts the others
 	default:
 		return fuse.ENOSYS, nil
 	}

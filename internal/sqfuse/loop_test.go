@@ -1,9 +1,11 @@
 package sqfuse
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"log"
+	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -115,8 +117,10 @@ func TestLoopRequests(t *testing.T) {
 	// A GETATTR shorter than its structure, an opcode it does not serve
 	// (IOCTL), OPEN (ENOSYS: the kernel stops opening), a node that is not
 	// an inode of the image.
-	if st, _ := k.call(opGetattr, d.NodeId, nil); st != -int32(syscall.EINVAL) {
-		t.Errorf("short getattr: status %d, want EINVAL", st)
+	for _, op := range []uint32{opGetattr, opRead, opReaddirplus, opGetxattr} {
+		if st, _ := k.call(op, d.NodeId, nil); st != -int32(syscall.EINVAL) {
+			t.Errorf("opcode %d without its structure: status %d, want EINVAL", op, st)
+		}
 	}
 	for _, op := range []uint32{39, 14, 27, 25, 34} {
 		if st, _ := k.call(op, d.NodeId, make([]byte, 64)); st != -int32(syscall.ENOSYS) {
@@ -125,6 +129,27 @@ func TestLoopRequests(t *testing.T) {
 	}
 	if st, _ := k.call(opGetattr, 1<<40, make([]byte, 16)); st == 0 {
 		t.Errorf("getattr of a node outside the image answered")
+	}
+	// A read goes to a goroutine of its own; its reply is the file's data.
+	small := lookup(t, k, d.NodeId, "small")
+	in := fuse.ReadIn{Size: 4096}
+	if st, b := k.call(opRead, small, asBytes(&in)[inHeaderSize:]); st != 0 || !bytes.Equal(b, pattern(100, 1)) {
+		t.Errorf("read d/small: status %d, %d bytes", st, len(b))
+	}
+	// getxattr: the size a value needs, then the value, ERANGE when short.
+	x1 := lookup(t, k, d.NodeId, "x1")
+	xattr := func(size uint32) (int32, []byte) {
+		in := fuse.GetXAttrIn{Size: size}
+		return k.call(opGetxattr, x1, append(asBytes(&in)[inHeaderSize:], "user.shared\x00"...))
+	}
+	if st, b := xattr(0); st != 0 || binary.LittleEndian.Uint32(b) != 300 {
+		t.Errorf("getxattr size: status %d, %v", st, b)
+	}
+	if st, b := xattr(512); st != 0 || string(b) != strings.Repeat("v", 300) {
+		t.Errorf("getxattr: status %d, %q", st, b)
+	}
+	if st, _ := xattr(10); st != -int32(syscall.ERANGE) {
+		t.Errorf("getxattr into 10 bytes: status %d, want ERANGE", st)
 	}
 	names := readDirPlus(t, k, d.NodeId)
 	if len(names) != 23 || names[0] != "." || names[1] != ".." {
@@ -137,6 +162,16 @@ func TestLoopRequests(t *testing.T) {
 		t.Errorf("the loop after DESTROY: %v", err)
 	}
 	k.done <- nil // for the cleanup
+}
+
+// lookup is the node id of name in the directory node.
+func lookup(t *testing.T, k *kernelSide, node uint64, name string) uint64 {
+	t.Helper()
+	st, b := k.call(opLookup, node, []byte(name+"\x00"))
+	if st != 0 || len(b) < int(unsafe.Sizeof(fuse.EntryOut{})) {
+		t.Fatalf("lookup %s: status %d", name, st)
+	}
+	return (*fuse.EntryOut)(unsafe.Pointer(&b[0])).NodeId
 }
 
 // readDirPlus lists node with READDIRPLUS requests of 4 KiB, as the kernel
