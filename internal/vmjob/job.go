@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -90,6 +91,7 @@ func Create(base, name string) (*Job, error) {
 		return nil, err
 	}
 	defer unlock()
+	sweepRemoved(base)
 	id, err := nextID(base)
 	if err != nil {
 		return nil, err
@@ -143,13 +145,33 @@ func (j *Job) Save() error {
 	return atomicfile.WriteBytes(filepath.Join(j.Dir, stateFile), append(b, '\n'), 0o600)
 }
 
+// removedPrefix names a job directory being deleted: Remove renames it
+// first, so that the job is gone at once for everyone who looks (pcocc
+// cancel waits for that, and returned while a removal had deleted
+// state.json but not yet the directory); the rest is deleted after.
+const removedPrefix = ".removed-"
+
 // Remove deletes the job directory and releases the lock.
 func (j *Job) Remove() error {
-	err := os.RemoveAll(j.Dir)
+	dir := filepath.Join(filepath.Dir(j.Dir), removedPrefix+filepath.Base(j.Dir))
+	if err := os.Rename(j.Dir, dir); err != nil {
+		dir = j.Dir
+	}
+	err := os.RemoveAll(dir)
 	if j.lock != nil {
 		j.lock.Close()
 	}
 	return err
+}
+
+// sweepRemoved deletes what removals killed halfway left under base.
+func sweepRemoved(base string) {
+	ents, _ := os.ReadDir(base)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), removedPrefix) {
+			os.RemoveAll(filepath.Join(base, e.Name()))
+		}
+	}
 }
 
 // LockFile is the open lock, for a helper process that must keep the job

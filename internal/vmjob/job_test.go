@@ -104,3 +104,32 @@ func TestBaseDir(t *testing.T) {
 		t.Errorf("BaseDir without XDG_RUNTIME_DIR = %s", got)
 	}
 }
+
+// Remove takes the job's directory away at once (a rename), then deletes
+// it; what a removal killed halfway left is swept by the next Create.
+func TestRemoveAtOnce(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "vm")
+	j, err := Create(base, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(j.Dir, "vm0", "run"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(base); len(ents) != 2 { // ids.lock, next-id
+		t.Errorf("after Remove: %v", ents)
+	}
+	left := filepath.Join(base, removedPrefix+"7")
+	if err := os.MkdirAll(filepath.Join(left, "vm0"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create(base, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Errorf("a removal's leftover is not swept: %v", err)
+	}
+}
