@@ -39,7 +39,7 @@ if [[ -f test/fixtures/debian-image.sh ]]; then
 fi
 $fixtures_only && exit 0
 
-rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/vmnet.test" "$E/vmclient.test" "$E/vmcli.test" "$E/user-guide.md"
+rm -rf "${E:?}/bin" "$E/testdata" "$E/e2e.test" "$E/runtime.test" "$E/sqfuse.test" "$E/vmnet.test" "$E/vmclient.test" "$E/vmcli.test" "$E/user-guide.md"
 install -d -m 0755 "$E/bin"
 install -m 0755 bin/pcocc bin/pcocc-cli bin/pcocc-init bin/pcocc-vm "$E/bin/"
 ln -s pcocc "$E/bin/pcocc-rs"
@@ -50,6 +50,9 @@ go test -buildvcs=false -c -o "$E/e2e.test" ./test/e2e
 # The runtime package's tests launch real containers and skip as root: run
 # them as the user too.
 go test -buildvcs=false -c -o "$E/runtime.test" ./internal/runtime
+# sqfuse's mounts of a directory go through fusermount3 for a user (mount(2)
+# as root, which the unit tests run as): its mount tests as the user too.
+go test -buildvcs=false -c -o "$E/sqfuse.test" ./internal/sqfuse
 # The VM network's and the SSH client's tests start real namespaces,
 # dnsmasq, slirp4netns and sshd: as the user too.
 go test -buildvcs=false -c -o "$E/vmnet.test" ./internal/vmnet
@@ -84,6 +87,8 @@ runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_UNPACK_DIR="$unpacked
 	./runtime.test -test.v -test.count=1 -test.timeout=20m || rc=1
 [[ -n $(ls -A "$unpacked/cache" 2>/dev/null) ]] || { log "error: nothing was unpacked in $unpacked/cache"; rc=1; }
 runuser -u "$PCOCC_TEST_USER" -- chmod -R u+w "$unpacked" && rm -rf "$unpacked"
+log "sqfuse's mount and request-loop tests as $PCOCC_TEST_USER (fusermount3)"
+runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" ./sqfuse.test -test.count=1 -test.run 'TestMount|TestLoop' || rc=1
 log "again with pcocc's FUSE server, sqfuse"
 runuser -u "$PCOCC_TEST_USER" -- env -i "${vars[@]}" PCOCC_SQUASHFS_MOUNT=sqfuse PCOCC_TEST_CONCURRENT_ROUNDS=20 ./runtime.test -test.count=1 -test.timeout=20m || rc=1
 log "again with squashfuse_ll as the FUSE server"

@@ -57,9 +57,9 @@ const (
 // One goroutine, locked to its thread, reads the requests and answers those
 // about metadata at once, from memory, with no allocation and no hand-off
 // to another thread: a cold walk of an image (find, a Python start) waits
-// on one round trip per request, and each hand-off costs a context switch,
-// which is what made go-fuse's server (two blocking readers, a goroutine
-// per request) two to three times slower here (docs/benchmarks.md). Reads
+// on one round trip per request, and each hand-off costs a context switch:
+// against go-fuse's server (two blocking readers), about 0.8x of its time
+// where the program and the server share a CPU (docs/benchmarks.md). Reads
 // of file data may decompress blocks: they go to goroutines, at most
 // readers at once, each with a maxRead buffer, so that the loop keeps
 // answering metadata while they decompress.
@@ -94,7 +94,7 @@ func (l *loop) run() error {
 		n, err := unix.Read(l.fd, l.in)
 		switch {
 		case err == nil:
-		case errors.Is(err, unix.EINTR), errors.Is(err, unix.EAGAIN):
+		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.ENOENT):
 			continue // the request was interrupted before it was read

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 )
@@ -13,11 +12,7 @@ import (
 // fuseFD is the /dev/fuse descriptor to serve on: N for /dev/fd/N (its
 // sender mounted it), else a new mount on the directory dev.
 func fuseFD(dev, name string) (int, error) {
-	if s, ok := strings.CutPrefix(dev, "/dev/fd/"); ok {
-		fd, err := strconv.Atoi(s)
-		if err != nil || fd < 0 {
-			return -1, fmt.Errorf("%s: not a descriptor", dev)
-		}
+	if fd, ok := fdArg(dev); ok {
 		return fd, nil
 	}
 	return mountDir(dev, name)

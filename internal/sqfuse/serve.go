@@ -196,12 +196,8 @@ func warm(img *Image) {
 // run starts the server before its container init has mounted anything, so
 // that both start in parallel; see internal/runtime).
 func receiveDevice(p string) (string, error) {
-	s, ok := strings.CutPrefix(p, "/dev/fd/")
+	fd, ok := fdArg(p)
 	if !ok {
-		return p, nil
-	}
-	fd, err := strconv.Atoi(s)
-	if err != nil || fd < 0 {
 		return p, nil
 	}
 	var st syscall.Stat_t
@@ -238,11 +234,19 @@ func receiveFD(sock *os.File) (int, error) {
 // openArg opens IMAGE: /dev/fd/N is the inherited descriptor itself (its
 // path may be out of reach in the caller's mount namespace).
 func openArg(p string) (*os.File, error) {
-	if s, ok := strings.CutPrefix(p, "/dev/fd/"); ok {
-		if fd, err := strconv.Atoi(s); err == nil && fd >= 0 {
-			syscall.CloseOnExec(fd)
-			return os.NewFile(uintptr(fd), p), nil
-		}
+	if fd, ok := fdArg(p); ok {
+		syscall.CloseOnExec(fd)
+		return os.NewFile(uintptr(fd), p), nil
 	}
 	return os.Open(p)
+}
+
+// fdArg is N of a command-line argument /dev/fd/N.
+func fdArg(p string) (int, bool) {
+	s, ok := strings.CutPrefix(p, "/dev/fd/")
+	if !ok {
+		return -1, false
+	}
+	fd, err := strconv.Atoi(s)
+	return fd, err == nil && fd >= 0
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -131,5 +132,41 @@ func TestRemoveAtOnce(t *testing.T) {
 	}
 	if _, err := os.Stat(left); !os.IsNotExist(err) {
 		t.Errorf("a removal's leftover is not swept: %v", err)
+	}
+}
+
+// Whoever polls a job while it is removed (pcocc cancel) never sees it
+// ended while its directory is still there: the directory goes first.
+func TestRemoveSeenEndedOnlyOnceGone(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "vm")
+	j, err := Create(base, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20000 { // a removal that takes long enough to be watched
+		if err := os.WriteFile(filepath.Join(j.Dir, strconv.Itoa(i)), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan bool)
+	go func() {
+		early := false
+		for {
+			_, live, err := Load(j.Dir)
+			if err != nil || !live {
+				_, serr := os.Stat(j.Dir)
+				early = early || serr == nil
+				if serr != nil {
+					done <- early
+					return
+				}
+			}
+		}
+	}()
+	if err := j.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if <-done {
+		t.Error("the job was seen ended while its directory was still there")
 	}
 }
